@@ -1,0 +1,455 @@
+"""From ranked passages to an answer made only of verified verbatim quotes, or a refusal.
+
+Selection works on the sentences of the top passages (their tokens are stored at build time, so
+answering costs little more than searching). Each sentence is scored by how much of the
+question's information it covers (idf-weighted, with credit for terms that appear verbatim but
+were segmented differently), by the passage around it, by its retrieval rank, and by whether it
+holds the kind of thing asked for (a number for 多少, a date for 哪天). A long sentence is cut to
+the window of clauses that carries the match.
+
+Answerability (``confidence``) is the best sentence's weighted coverage of the question, with
+a penalty when a name or Latin term of the question appears nowhere in the retrieved text
+(北京市 in a corpus about 上海). It is compared with ``Settings.refusal_threshold``, which
+``rag eval --calibrate`` fits on labelled questions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .citations import cite, full_title
+from .retrieval import Ranked, Retriever
+from .schema import Answer, Hit, Quote
+from .settings import RetrievalMode
+from .store import Generation
+
+log = logging.getLogger(__name__)
+
+MAX_QUOTES = 3
+PASSAGES_CONSIDERED = 6
+QUOTE_MAX_CHARS = 120
+# A further quote must score at least this share of the best one.
+SECOND_QUOTE_RATIO = 0.9
+# Kinds whose text is the authoritative wording; preferred when they say the same thing.
+AUTHORITATIVE = {"resolution", "policy"}
+
+_NUMBER_Q = re.compile(r"多少|几[个位家名次年岁人种项条只部座所届]|数量|人数|面积|规模|比例|多[长高大重远久]")
+_NUMBER_A = re.compile(r"\d|[一二三四五六七八九十百千万亿两]+[个位家名次年岁人种项条米倍%％]")
+_DATE_Q = re.compile(r"哪[一]?年|哪天|哪一天|何时|什么时[候间]|哪个月|日期|几月|几日|何年|年份")
+_DATE_A = re.compile(r"\d{2,4}年|\d{1,2}月|\d{1,2}日|[〇零一二三四五六七八九]{2,4}年|世纪|年代|昨天|今天")
+_LIST_Q = re.compile(r"哪些|哪几|几个|几项|几方面|哪两|哪三|哪四|哪五|哪六")
+_CLAUSE = re.compile(r"[，,；;：:]")
+_OPENERS = "“‘「『《（(【"
+_CLOSERS = "”’」』》）)】"
+_ENTITY_TAGS = {"ns", "nr", "nrt", "nrfg", "nt", "nz", "eng"}
+_LATIN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    passage: int
+    start: int
+    end: int
+    score: float
+    coverage: float
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The outcome of quote selection before formatting."""
+
+    quotes: tuple[Quote, ...]
+    hits: tuple[Hit, ...]
+    confidence: float
+
+
+class AnswerSelector:
+    """Selects verbatim quotes for a question from one generation.
+
+    Args:
+        retriever: Retriever over the generation.
+    """
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever = retriever
+        self.gen: Generation = retriever.generation
+        idfs = self.gen.lexical.idf_values() if hasattr(self.gen.lexical, "idf_values") else None
+        self._idf_max = float(max(idfs)) if idfs is not None and len(idfs) else 10.0
+
+    # -- weights -----------------------------------------------------------------------------
+
+    def _weight(self, token: str) -> float:
+        if self.gen.lexical.df(token) > 0:
+            return max(self.gen.lexical.idf(token), 0.05)
+        # Unknown to the corpus: a name or Latin term is decisive, a common word is not.
+        return self._idf_max + 1.0 if self._is_entity(token) else self._idf_max * 0.5
+
+    @staticmethod
+    def _is_entity(token: str) -> bool:
+        if _LATIN.match(token):
+            return True
+        from jieba import posseg
+
+        tag = posseg.dt.word_tag_tab.get(token)
+        return tag in _ENTITY_TAGS
+
+    # -- selection ---------------------------------------------------------------------------
+
+    def select(
+        self, question: str, tokens: list[str], k: int, mode: RetrievalMode
+    ) -> Selection:
+        """Rank passages and pick up to three quotes; ``confidence`` drives refusal."""
+        ranked = self.retriever.rank(tokens, question, max(k, PASSAGES_CONSIDERED), mode)
+        hits = tuple(self.retriever.hit(r) for r in ranked[:k])
+        if not ranked or not tokens:
+            return Selection((), hits, 0.0)
+        terms = list(dict.fromkeys(tokens))
+        weights = {t: self._weight(t) for t in terms}
+        total = sum(weights.values())
+        top_score = ranked[0].score or 1.0
+        candidates = [
+            cand
+            for rank, item in enumerate(ranked[:PASSAGES_CONSIDERED])
+            for cand in self._sentences(item, rank, top_score, question, terms, weights, total)
+        ]
+        candidates.sort(key=lambda c: (-c.score, c.passage, c.start))
+        best = candidates[0] if candidates else None
+        confidence = self._confidence(best, ranked, terms, weights, total)
+        quotes = self._quotes(candidates, terms, weights, question)
+        return Selection(quotes, hits, confidence)
+
+    def _sentences(
+        self,
+        item: Ranked,
+        rank: int,
+        top_score: float,
+        question: str,
+        terms: list[str],
+        weights: dict[str, float],
+        total: float,
+    ) -> list[_Candidate]:
+        chunk = self.gen.chunks[item.index]
+        doc = self.gen.documents[chunk.doc_id]
+        passage_text = chunk.text.lower()
+        passage_cov = _coverage(
+            terms, weights, total, set(" ".join(self.gen.sentence_tokens[item.index]).split()),
+            passage_text,
+        )
+        prior = 0.15 * (item.score / top_score if top_score > 0 else 0.0) - 0.02 * rank
+        if doc.kind in AUTHORITATIVE:
+            prior += 0.03
+        wants_number = bool(_NUMBER_Q.search(question))
+        wants_date = bool(_DATE_Q.search(question))
+        out = []
+        for (start, end), toks in zip(
+            chunk.sentences, self.gen.sentence_tokens[item.index], strict=True
+        ):
+            text = doc.text[start:end]
+            tokset = set(toks.split())
+            cov = _coverage(terms, weights, total, tokset, text.lower())
+            score = 0.6 * cov + 0.25 * passage_cov + prior
+            if wants_number and _NUMBER_A.search(text):
+                score += 0.08
+            if wants_date and _DATE_A.search(text):
+                score += 0.1
+            if not (tokset - set(terms)):
+                # Says nothing the question does not already say.
+                score -= 0.2
+            out.append(_Candidate(item.index, start, end, score, cov))
+        return out
+
+    def _confidence(
+        self,
+        best: _Candidate | None,
+        ranked: list[Ranked],
+        terms: list[str],
+        weights: dict[str, float],
+        total: float,
+    ) -> float:
+        if best is None:
+            return 0.0
+        chunk = self.gen.chunks[best.passage]
+        context = chunk.text.lower()
+        retrieved = " ".join(self.gen.chunks[r.index].text for r in ranked[:3]).lower()
+        passage_cov = _coverage(
+            terms, weights, total, set(" ".join(self.gen.sentence_tokens[best.passage]).split()),
+            context,
+        )
+        confidence = 0.7 * best.coverage + 0.3 * passage_cov
+        if any(self._is_entity(t) and t not in retrieved for t in terms):
+            confidence *= 0.5
+        return round(min(1.0, confidence), 4)
+
+    def _quotes(
+        self,
+        candidates: list[_Candidate],
+        terms: list[str],
+        weights: dict[str, float],
+        question: str,
+    ) -> tuple[Quote, ...]:
+        quotes: list[Quote] = []
+        used_paragraphs: set[tuple[str, int]] = set()
+        if not candidates:
+            return ()
+        best_score = candidates[0].score
+        wants_list = bool(_LIST_Q.search(question))
+        for cand in candidates:
+            if len(quotes) >= MAX_QUOTES or (quotes and cand.score < SECOND_QUOTE_RATIO * best_score):
+                break
+            if cand.coverage <= 0:
+                continue
+            chunk = self.gen.chunks[cand.passage]
+            doc = self.gen.documents[chunk.doc_id]
+            key = (doc.doc_id, chunk.paragraphs[0])
+            if key in used_paragraphs:
+                continue
+            start, end = self._window(doc.text, cand.start, cand.end, terms, weights, wants_list)
+            quote = self._verified_quote(chunk.doc_id, chunk.paragraphs[0], start, end, cand.score)
+            if quote is None:
+                continue
+            if any(q.text in quote.text or quote.text in q.text for q in quotes):
+                continue
+            used_paragraphs.add(key)
+            quotes.append(quote)
+        return _prefer_authoritative(quotes, self.gen)
+
+    def _window(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        terms: list[str],
+        weights: dict[str, float],
+        wants_list: bool,
+    ) -> tuple[int, int]:
+        """The sentence itself when short; otherwise the best window of its clauses."""
+        if end - start <= QUOTE_MAX_CHARS:
+            return start, end
+        clauses = _clauses(text, start, end)
+        if len(clauses) <= 1:
+            return start, end
+        qset = set(terms)
+        gains = []
+        for s, e in clauses:
+            piece = text[s:e].lower()
+            gains.append(sum(weights[t] for t in qset if t in piece))
+        best_i = max(range(len(clauses)), key=lambda i: (gains[i], -i))
+        lo = hi = best_i
+        # Grow towards neighbours that add matched terms, within the size limit.
+        while True:
+            options = []
+            if lo > 0 and gains[lo - 1] > 0:
+                options.append((gains[lo - 1], lo - 1, hi))
+            if hi + 1 < len(clauses) and gains[hi + 1] > 0:
+                options.append((gains[hi + 1], lo, hi + 1))
+            options = [o for o in options if clauses[o[2]][1] - clauses[o[1]][0] <= QUOTE_MAX_CHARS]
+            if not options:
+                break
+            _, lo, hi = max(options)
+        # A window that only restates the question gets the clause that follows it: that is
+        # where the answer to "什么" usually stands.
+        window_text = text[clauses[lo][0] : clauses[hi][1]].lower()
+        restates = all(
+            t in window_text for t in qset if weights[t] > 0.5
+        ) and len(window_text) < 40
+        if (restates or wants_list) and hi + 1 < len(clauses):
+            if clauses[hi + 1][1] - clauses[lo][0] <= QUOTE_MAX_CHARS * 1.5:
+                hi += 1
+        return clauses[lo][0], _strip_trailing_mark(text, clauses[lo][0], clauses[hi][1])
+
+    def _verified_quote(
+        self, doc_id: str, paragraph: int, start: int, end: int, score: float
+    ) -> Quote | None:
+        doc = self.gen.documents[doc_id]
+        return verify_quote(
+            Quote(
+                text=doc.text[start:end],
+                doc_id=doc_id,
+                doc_title=doc.title,
+                section=tuple(ref.display for ref in doc.paragraph(paragraph).section),
+                paragraph=paragraph,
+                start=start,
+                end=end,
+                citation=cite(doc, paragraph),
+                doc_kind=doc.kind,
+                score=round(score, 4),
+            ),
+            self.gen,
+        )
+
+
+def verify_quote(quote: Quote, gen: Generation) -> Quote | None:
+    """Return the quote when it is an exact slice of its document's stored text and lies
+    inside the paragraph it cites; otherwise log it and return None (it is never shown)."""
+    doc = gen.documents.get(quote.doc_id)
+    problem = ""
+    if doc is None:
+        problem = "unknown document"
+    elif not 0 <= quote.start < quote.end <= len(doc.text):
+        problem = "span outside the document"
+    elif doc.text[quote.start : quote.end] != quote.text:
+        problem = "text differs from the document"
+    elif not 1 <= quote.paragraph <= len(doc.paragraphs):
+        problem = "no such paragraph"
+    else:
+        para = doc.paragraph(quote.paragraph)
+        if not (para.start <= quote.start and quote.end <= para.end):
+            problem = "span outside the cited paragraph"
+    if problem:
+        log.warning("dropped an unverifiable quote (%s): %r", problem, quote)
+        return None
+    return quote
+
+
+def _coverage(
+    terms: Sequence[str], weights: dict[str, float], total: float, tokens: set[str], text: str
+) -> float:
+    if total <= 0:
+        return 0.0
+    got = 0.0
+    for t in terms:
+        if t in tokens or (len(t) >= 2 and t in text):
+            got += weights[t]
+        elif len(t) >= 2:
+            # Segmented differently or paraphrased: partial credit for shared characters.
+            shared = sum(1 for ch in t if ch in text) / len(t)
+            if shared >= 0.5:
+                got += 0.3 * shared * weights[t]
+    return got / total
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clause spans of a sentence, never splitting inside quotes or brackets."""
+    spans = []
+    depth = 0
+    s = start
+    for i in range(start, end):
+        ch = text[i]
+        if ch in _OPENERS:
+            depth += 1
+        elif ch in _CLOSERS:
+            depth = max(0, depth - 1)
+        elif depth == 0 and _CLAUSE.match(ch):
+            if i + 1 > s:
+                spans.append((s, i + 1))
+            s = i + 1
+    if end > s:
+        spans.append((s, end))
+    return spans
+
+
+def _strip_trailing_mark(text: str, start: int, end: int) -> int:
+    while end > start + 1 and text[end - 1] in "，,；;：:、":
+        end -= 1
+    return end
+
+
+def _prefer_authoritative(quotes: list[Quote], gen: Generation) -> tuple[Quote, ...]:
+    """When an authoritative document and a report say the same, the authoritative one first."""
+    if len(quotes) < 2 or quotes[0].doc_kind in AUTHORITATIVE:
+        return tuple(quotes)
+    first = quotes[0]
+    for i, q in enumerate(quotes[1:], start=1):
+        if q.doc_kind in AUTHORITATIVE and q.score >= SECOND_QUOTE_RATIO * first.score:
+            return (q, *quotes[:i], *quotes[i + 1 :])
+    return tuple(quotes)
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+_KIND_ATTRIBUTION = {
+    "resolution": "全会决议原文",
+    "side_report": "报纸侧记报道（非决议原文）",
+    "article": "报道原文",
+    "policy": "文件原文",
+    "record": "原文",
+}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~>])")
+
+
+def escape_markdown(text: str) -> str:
+    """Make document or user text inert in Markdown: HTML and Markdown syntax are escaped."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def attribution(kind: str) -> str:
+    """Short Chinese label saying whose words a quote is."""
+    return _KIND_ATTRIBUTION.get(kind, "原文")
+
+
+def format_answer(quotes: Sequence[Quote], gen: Generation) -> str:
+    """Markdown: each quote as a block quote in 「」 with its attribution and citation."""
+    parts = []
+    for quote in quotes:
+        doc = gen.documents[quote.doc_id]
+        parts.append(
+            f"据{escape_markdown('《' + full_title(doc) + '》')}（{attribution(doc.kind)}）：\n\n"
+            f"> 「{escape_markdown(quote.text)}」\n>\n> —— {escape_markdown(quote.citation)}"
+        )
+    return "\n\n".join(parts)
+
+
+REFUSAL = "文件中没有找到能回答这个问题的内容。"
+
+
+def format_refusal(hits: Sequence[Hit], reason: str = REFUSAL) -> str:
+    """Markdown refusal; the closest passages are offered, marked as not an answer."""
+    text = f"**{reason}**"
+    if hits:
+        related = "\n".join(
+            f"- {escape_markdown(h.citation)}：{escape_markdown(_preview(h.text))}" for h in hits
+        )
+        text += f"\n\n相关段落（并非答案，仅供参考）：\n\n{related}"
+    return text
+
+
+def _preview(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "……"
+
+
+def build_answer(
+    question: str,
+    resolved: str,
+    selection: Selection,
+    gen: Generation,
+    threshold: float,
+    notes: tuple[str, ...] = (),
+) -> Answer:
+    """Assemble the Answer: quotes when confident enough, else a refusal with 相关段落."""
+    info = gen.info
+    found = bool(selection.quotes) and selection.confidence >= threshold
+    if found:
+        markdown = format_answer(selection.quotes, gen)
+    else:
+        markdown = format_refusal(selection.hits[:3])
+    if notes:
+        markdown = "\n\n".join([*(f"*{escape_markdown(n)}*" for n in notes), markdown])
+    return Answer(
+        question=question,
+        found=found,
+        quotes=selection.quotes if found else (),
+        markdown=markdown,
+        hits=selection.hits,
+        build_id=info.build_id,
+        source_hashes=info.source_hashes,
+        resolved_question=resolved,
+        notes=notes,
+        confidence=selection.confidence,
+    )
+
+
+__all__ = [
+    "REFUSAL",
+    "AnswerSelector",
+    "Selection",
+    "attribution",
+    "build_answer",
+    "escape_markdown",
+    "format_answer",
+    "format_refusal",
+    "verify_quote",
+]

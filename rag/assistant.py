@@ -1,0 +1,280 @@
+"""The facade: ``rag.load()`` and ``Assistant.search`` / ``Assistant.answer``.
+
+Example:
+    >>> import rag
+    >>> assistant = rag.load("index")
+    >>> answer = assistant.answer("上海的城市精神是什么？")
+    >>> answer.found, answer.quotes[0].citation
+    (True, '《十一届市委十一次全会决议》第3段')
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import store
+from .answering import AnswerSelector, Selection, build_answer, escape_markdown
+from .embedding import Embedder
+from .errors import IndexMismatchError, ModelUnavailableError
+from .questions import clean_question, resolve_followup
+from .retrieval import Retriever
+from .schema import Answer, Document, Hit, IndexInfo
+from .settings import RetrievalMode, Settings
+
+log = logging.getLogger(__name__)
+
+EMPTY_PROMPT = "请输入一个问题，例如：上海的城市精神是什么？"
+NOTHING_TO_SEARCH = "问题里没有可以检索的词语，请换一种问法。"
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything one answer reads; replaced as a whole when a new generation is loaded."""
+
+    generation: store.Generation
+    retriever: Retriever
+    selector: AnswerSelector
+    dense_note: str
+
+
+class Assistant:
+    """Answers questions from one index directory, always from a single generation.
+
+    Use :func:`load` to create one. Methods are safe to call from several threads; a call to
+    :meth:`refresh` switches later calls to a newly built generation while running calls
+    finish on the one they started with.
+    """
+
+    def __init__(
+        self, settings: Settings, *, embedder: Embedder | None = None
+    ) -> None:
+        self.settings = settings
+        self._injected = embedder
+        self._lock = threading.Lock()
+        self._state = self._load_state(store.load_current(settings.index))
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def _load_state(self, generation: store.Generation) -> _State:
+        embedder, note = self._query_embedder(generation)
+        retriever = Retriever(generation, embedder)
+        return _State(generation, retriever, AnswerSelector(retriever), note)
+
+    def _query_embedder(self, generation: store.Generation) -> tuple[Embedder | None, str]:
+        dense = generation.manifest["dense"]
+        if dense["model"] is None:
+            return None, dense.get("note") or "index built without an embedding model"
+        if self._injected is not None:
+            return self._check_dimension(self._injected, dense["dimension"]), ""
+        if not self.settings.dense_enabled:
+            return None, "dense retrieval turned off (model: none)"
+        if self.settings.model != dense["model"]:
+            raise IndexMismatchError(
+                f"the index was built with model {dense['model']!r} but {self.settings.model!r} "
+                "is configured; run `rag build --force` or set RAG_MODEL to the index's model"
+            )
+        from .embedding import load_embedder
+
+        try:
+            embedder = load_embedder(dense["model"], hub_timeout=self.settings.hub_timeout)
+        except ModelUnavailableError as exc:
+            log.warning("answering with keywords only: %s", exc)
+            return None, str(exc)
+        return self._check_dimension(embedder, dense["dimension"]), ""
+
+    @staticmethod
+    def _check_dimension(embedder: Embedder, dimension: int) -> Embedder:
+        if embedder.dimension != dimension:
+            raise IndexMismatchError(
+                f"model {embedder.name!r} gives {embedder.dimension}-dimensional vectors, the "
+                f"index holds {dimension}; run `rag build --force`"
+            )
+        return embedder
+
+    def refresh(self) -> bool:
+        """Switch to a newer generation if one was built meanwhile.
+
+        Returns:
+            True when a new generation was loaded. A damaged new generation is not loaded:
+            the current one keeps answering and the error is logged.
+        """
+        current = store.current_generation(self.settings.index)
+        if current is None or current == self._state.generation.path:
+            return False
+        with self._lock:
+            if current == self._state.generation.path:
+                return False
+            try:
+                state = self._load_state(store.load_generation(current))
+            except Exception as exc:  # keep serving the generation we have
+                log.error("not switching to %s: %s", current, exc)
+                return False
+            self._state = state
+            return True
+
+    # -- read-only views ---------------------------------------------------------------------
+
+    @property
+    def info(self) -> IndexInfo:
+        """Build id, counts and model of the generation in use."""
+        state = self._state
+        info = state.generation.info
+        if state.retriever.has_dense or not state.dense_note or info.dense_note:
+            return info
+        return IndexInfo(**{**info.to_dict(), "dense_note": state.dense_note})
+
+    @property
+    def has_dense(self) -> bool:
+        """True when dense (and so hybrid) retrieval is available."""
+        return self._state.retriever.has_dense
+
+    @property
+    def documents(self) -> Mapping[str, Document]:
+        """The indexed documents by id."""
+        return self._state.generation.documents
+
+    def document(self, doc_id: str) -> Document:
+        """One document by id (KeyError when unknown)."""
+        return self._state.generation.documents[doc_id]
+
+    def key_terms(self, question: str) -> list[str]:
+        """The question's informative terms, as searched (stop and question words removed)."""
+        cleaned = clean_question(question, self.settings.max_question_chars)
+        tokens = self._state.generation.tokenizer.tokenize(cleaned.text)
+        return list(dict.fromkeys(tokens))
+
+    # -- search and answer -------------------------------------------------------------------
+
+    def search(
+        self, question: str, k: int | None = None, mode: str | RetrievalMode | None = None
+    ) -> list[Hit]:
+        """Ranked passages for a question, best first.
+
+        Args:
+            question: The question (capped at ``max_question_chars``).
+            k: Number of passages (clamped to 1..number of passages; default ``top_k``).
+            mode: ``hybrid``, ``lexical`` or ``dense`` (default from settings; without vectors
+                hybrid falls back to lexical).
+
+        Returns:
+            Hits; empty when the question has nothing searchable.
+        """
+        state = self._state
+        cleaned = clean_question(question, self.settings.max_question_chars)
+        if not cleaned.searchable:
+            return []
+        tokens = state.generation.tokenizer.tokenize(cleaned.text)
+        ranked = state.retriever.rank(tokens, cleaned.text, self._k(k), self._mode(mode))
+        return [state.retriever.hit(r) for r in ranked]
+
+    def answer(
+        self,
+        question: str,
+        history: Sequence[str] | None = None,
+        k: int | None = None,
+        mode: str | RetrievalMode | None = None,
+    ) -> Answer:
+        """Answer with verbatim quotes and citations, or refuse.
+
+        Args:
+            question: The question.
+            history: Earlier user questions, oldest first, for elliptical follow-ups
+                (after 上海的城市精神是什么？, 那城市品格呢？ asks for the 城市品格).
+            k: Passages returned in ``Answer.hits``.
+            mode: Retrieval mode, as for :meth:`search`.
+
+        Returns:
+            An Answer; ``found`` is False when the documents do not answer the question.
+        """
+        state = self._state
+        cleaned = clean_question(question, self.settings.max_question_chars)
+        if not cleaned.searchable:
+            return self._empty(cleaned.text, EMPTY_PROMPT, cleaned.notes, state)
+        tokenizer = state.generation.tokenizer
+        past = [
+            c.text
+            for c in (clean_question(h, self.settings.max_question_chars) for h in history or ())
+            if c.searchable
+        ]
+        resolved = resolve_followup(cleaned.text, past, tokenizer.cut)
+        tokens = tokenizer.tokenize(resolved)
+        if not tokens:
+            return self._empty(cleaned.text, NOTHING_TO_SEARCH, cleaned.notes, state, resolved)
+        selection = state.selector.select(resolved, tokens, self._k(k), self._mode(mode))
+        return build_answer(
+            cleaned.text,
+            resolved,
+            selection,
+            state.generation,
+            self.settings.refusal_threshold,
+            cleaned.notes,
+        )
+
+    def _empty(
+        self,
+        question: str,
+        message: str,
+        notes: tuple[str, ...],
+        state: _State,
+        resolved: str = "",
+    ) -> Answer:
+        info = state.generation.info
+        markdown = "\n\n".join([*(escape_markdown(n) for n in notes), message])
+        return Answer(
+            question=question,
+            found=False,
+            quotes=(),
+            markdown=markdown,
+            hits=(),
+            build_id=info.build_id,
+            source_hashes=info.source_hashes,
+            resolved_question=resolved or question,
+            notes=notes,
+        )
+
+    def select(self, question: str, k: int | None = None, mode: Any = None) -> Selection:
+        """Quote selection without the refusal decision (used by evaluation and calibration)."""
+        state = self._state
+        cleaned = clean_question(question, self.settings.max_question_chars)
+        tokens = state.generation.tokenizer.tokenize(cleaned.text) if cleaned.searchable else []
+        if not tokens:
+            return Selection((), (), 0.0)
+        return state.selector.select(cleaned.text, tokens, self._k(k), self._mode(mode))
+
+    def _k(self, k: int | None) -> int:
+        chunks = len(self._state.generation.chunks)
+        return max(1, min(int(k) if k is not None else self.settings.top_k, chunks))
+
+    def _mode(self, mode: str | RetrievalMode | None) -> RetrievalMode:
+        return RetrievalMode.parse(mode) if mode is not None else self.settings.mode
+
+
+def load(
+    index: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    **overrides: Any,
+) -> Assistant:
+    """Load the index in ``index`` (default: settings' index directory).
+
+    Args:
+        index: Index directory.
+        settings: Base settings (default ``Settings.load()``, i.e. defaults < RAG_* env).
+        embedder: Query embedder to use instead of loading the index's model.
+        **overrides: Setting overrides such as ``top_k=3`` or ``mode="lexical"``.
+
+    Raises:
+        IndexNotBuiltError: No index there yet (the message says how to build one).
+        IndexMismatchError: The index is damaged or does not fit the settings.
+    """
+    settings = (settings or Settings.load()).with_(index=index, **overrides)
+    return Assistant(settings, embedder=embedder)
+
+
+__all__ = ["Assistant", "load"]

@@ -1,0 +1,368 @@
+"""``source/`` → ``index/``: parse, chunk, tokenize, embed, write a new generation, verify, switch.
+
+Example:
+    >>> report = build_index("source", "index")
+    >>> report.up_to_date, report.chunks
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import store
+from .chunking import chunk_documents
+from .embedding import Embedder
+from .errors import ModelUnavailableError, RagError
+from .schema import Chunk, Document, Repair
+from .settings import Settings
+from .structure import load_documents
+
+# Bump when tokenization or passage text changes in a way that needs a rebuild.
+PIPELINE_VERSION = 1
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did.
+
+    Attributes:
+        up_to_date: True when nothing changed and nothing was built.
+        build_id: Id of the serving generation after the call.
+        generation: Its directory.
+        documents: Number of documents.
+        chunks: Number of passages.
+        model: Embedding model used, or None (lexical only).
+        dense_note: Why there are no vectors, when there are none.
+        repairs: Layout repairs made while parsing.
+        warnings: Skipped files and similar.
+        timings: Seconds per phase.
+        size_bytes: Size of the generation on disk.
+    """
+
+    up_to_date: bool
+    build_id: str
+    generation: Path
+    documents: int
+    chunks: int
+    model: str | None
+    dense_note: str = ""
+    repairs: tuple[Repair, ...] = ()
+    warnings: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    size_bytes: int = 0
+
+
+def build_index(
+    source: str | Path | None = None,
+    index: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    force: bool = False,
+    embedder: Embedder | None = None,
+    log: Log | None = None,
+    **overrides: Any,
+) -> BuildReport:
+    """Build the index for ``source`` into ``index`` (atomic; the old index keeps serving).
+
+    Args:
+        source: Source directory or single file (default: settings.source).
+        index: Index directory (default: settings.index).
+        settings: Base settings (default: ``Settings.load()``).
+        force: Rebuild even when sources and settings are unchanged.
+        embedder: Use this embedder instead of loading ``settings.model`` (tests, custom models).
+        log: Receives progress messages (the library itself never prints).
+        **overrides: Setting overrides, e.g. ``model="none"``, ``chunk_size=300``.
+
+    Returns:
+        A BuildReport.
+
+    Raises:
+        SourceError: The sources cannot be read; nothing is changed.
+        BuildLockedError: Another build is running.
+        ModelUnavailableError: ``require_dense`` is set and no model can be had.
+        RagError: The index directory cannot be written, or the disk is full.
+    """
+    settings = (settings or Settings.load()).with_(source=source, index=index, **overrides)
+    say = log or (lambda _msg: None)
+    index_dir = settings.index
+    store.ensure_writable(index_dir)
+    with store.build_lock(index_dir):
+        for name in store.remove_debris(index_dir):
+            say(f"removed an unfinished build left behind: {name}")
+        return _build_locked(settings, force, embedder, say)
+
+
+def _fingerprint(settings: Settings, sources: dict[str, str]) -> str:
+    key = {
+        "format": store.FORMAT_VERSION,
+        "pipeline": PIPELINE_VERSION,
+        "sources": sources,
+        "chunk_size": settings.chunk_size,
+        "chunk_overlap": settings.chunk_overlap,
+        "model": settings.model if settings.dense_enabled else None,
+        "ann_threshold": settings.ann_threshold,
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
+def _up_to_date(settings: Settings, fingerprint: str) -> store.Generation | None:
+    try:
+        live = store.current_generation(settings.index)
+        if live is None:
+            return None
+        manifest = store.read_manifest(live)
+    except RagError:
+        return None
+    if manifest.get("fingerprint") != fingerprint:
+        return None
+    try:
+        return store.load_generation(live)
+    except RagError:
+        return None
+
+
+def _build_locked(
+    settings: Settings, force: bool, embedder: Embedder | None, say: Log
+) -> BuildReport:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    corpus = load_documents(settings.source)
+    timings["parse"] = time.perf_counter() - clock
+    fingerprint = _fingerprint(settings, corpus.source_hashes)
+    if not force and embedder is None:
+        live = _up_to_date(settings, fingerprint)
+        if live is not None:
+            info = live.info
+            return BuildReport(
+                up_to_date=True,
+                build_id=info.build_id,
+                generation=live.path,
+                documents=info.documents,
+                chunks=info.chunks,
+                model=info.model,
+                dense_note=info.dense_note,
+                repairs=corpus.repairs,
+                warnings=corpus.warnings,
+            )
+    say(f"parsed {len(corpus.documents)} documents from {settings.source}")
+
+    clock = time.perf_counter()
+    chunks = chunk_documents(
+        corpus.documents, size=settings.chunk_size, overlap=settings.chunk_overlap
+    )
+    if not chunks:
+        raise RagError(f"the documents in {settings.source} contain no text to index")
+    timings["chunk"] = time.perf_counter() - clock
+
+    from .lexical import LexicalIndex
+    from .tokenization import Tokenizer, discover_terms
+
+    clock = time.perf_counter()
+    documents = {d.doc_id: d for d in corpus.documents}
+    terms = discover_terms(d.text for d in corpus.documents)
+    tokenizer = Tokenizer(user_terms=terms)
+    say(f"tokenizing {len(chunks)} passages ({settings.worker_count} processes)")
+    sentence_tokens, passage_tokens = _tokenize(chunks, documents, tokenizer, settings)
+    timings["tokenize"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    lexical = LexicalIndex.build(passage_tokens)
+    timings["lexical"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    vectors, model, dense_note = _embed(chunks, settings, embedder, say)
+    timings["embed"] = time.perf_counter() - clock
+
+    built_at = datetime.now(timezone.utc)
+    build_id = f"{built_at:%Y%m%d-%H%M%S}-{fingerprint[:6]}"
+    clock = time.perf_counter()
+    tmp = settings.index / f".tmp-{build_id}"
+    try:
+        generation = _write(
+            tmp,
+            settings=settings,
+            build_id=build_id,
+            built_at=built_at.isoformat(timespec="seconds"),
+            fingerprint=fingerprint,
+            corpus_hashes=corpus.source_hashes,
+            documents=corpus.documents,
+            chunks=chunks,
+            sentence_tokens=sentence_tokens,
+            terms=terms,
+            lexical=lexical,
+            vectors=vectors,
+            model=model,
+            dense_note=dense_note,
+            repairs=corpus.repairs,
+            warnings=corpus.warnings,
+            timings=timings,
+        )
+        timings["write"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        # Load the new generation back exactly as a reader would before anyone can see it.
+        store.load_generation(tmp)
+        final = settings.index / f"gen-{build_id}"
+        tmp.rename(final)
+        store.switch_to(settings.index, final)
+        timings["verify_switch"] = time.perf_counter() - clock
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise RagError(
+            f"writing the index failed ({exc.strerror or exc}); the previous index is still "
+            "in use. Free disk space or fix permissions, then run `rag build` again"
+        ) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    size = sum(p.stat().st_size for p in final.rglob("*") if p.is_file())
+    del generation
+    return BuildReport(
+        up_to_date=False,
+        build_id=build_id,
+        generation=final,
+        documents=len(corpus.documents),
+        chunks=len(chunks),
+        model=model,
+        dense_note=dense_note,
+        repairs=corpus.repairs,
+        warnings=corpus.warnings,
+        timings=timings,
+        size_bytes=size,
+    )
+
+
+def _tokenize(
+    chunks: list[Chunk],
+    documents: dict[str, Document],
+    tokenizer: Any,
+    settings: Settings,
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Tokens of every sentence (kept for answer selection) and of every passage.
+
+    Sentences are tokenized once; a passage's tokens are its sentences' tokens plus the tokens
+    of its document title and section path, which carry the topic the passage often omits.
+    """
+    texts: list[str] = []
+    for chunk in chunks:
+        doc = documents[chunk.doc_id]
+        texts.extend(doc.text[s:e] for s, e in chunk.sentences)
+    flat = tokenizer.tokenize_many(texts, workers=settings.worker_count)
+    context_cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    sentence_tokens: list[list[str]] = []
+    passage_tokens: list[list[str]] = []
+    pos = 0
+    for chunk in chunks:
+        per_sentence = flat[pos : pos + len(chunk.sentences)]
+        pos += len(chunk.sentences)
+        sentence_tokens.append([" ".join(toks) for toks in per_sentence])
+        key = (chunk.doc_title, chunk.section)
+        if key not in context_cache:
+            context_cache[key] = tokenizer.tokenize(" ".join((chunk.doc_title, *chunk.section)))
+        passage_tokens.append(
+            [*context_cache[key], *(tok for toks in per_sentence for tok in toks)]
+        )
+    return sentence_tokens, passage_tokens
+
+
+def _embed(
+    chunks: list[Chunk], settings: Settings, embedder: Embedder | None, say: Log
+) -> tuple[Any, str | None, str]:
+    """Vectors for every passage, or (None, None, why) when no model can be had."""
+    if embedder is None:
+        if not settings.dense_enabled:
+            return None, None, "dense retrieval turned off (model: none)"
+        from .embedding import load_embedder
+
+        try:
+            embedder = load_embedder(settings.model, hub_timeout=settings.hub_timeout)
+        except ModelUnavailableError as exc:
+            if settings.require_dense:
+                raise
+            say(f"warning: {exc}")
+            say("warning: building the lexical (keyword) index only")
+            return None, None, str(exc)
+    from .vectors import VectorIndex
+
+    say(f"embedding {len(chunks)} passages with {embedder.name}")
+    matrix = embedder.embed(
+        [c.text for c in chunks], batch_size=settings.embed_batch_size, progress=len(chunks) > 256
+    )
+    return VectorIndex.build(matrix, ann_threshold=settings.ann_threshold), embedder.name, ""
+
+
+def _write(tmp: Path, **kw: Any) -> Path:
+    settings: Settings = kw["settings"]
+    tmp.mkdir(parents=True)
+    store.write_json(tmp / store.DOCUMENTS, [d.to_dict() for d in kw["documents"]])
+    with (tmp / store.CHUNKS).open("w", encoding="utf-8") as fh:
+        for chunk, tokens in zip(kw["chunks"], kw["sentence_tokens"], strict=True):
+            fh.write(json.dumps(chunk.to_dict() | {"tokens": tokens}, ensure_ascii=False))
+            fh.write("\n")
+    (tmp / store.TERMS).write_text("\n".join(kw["terms"]), encoding="utf-8")
+    kw["lexical"].save(tmp / store.LEXICAL)
+    vectors = kw["vectors"]
+    if vectors is not None:
+        vectors.save(tmp / store.VECTORS)
+    store.fsync_tree(tmp)
+    manifest = {
+        "format_version": store.FORMAT_VERSION,
+        "pipeline_version": PIPELINE_VERSION,
+        "build_id": kw["build_id"],
+        "built_at": kw["built_at"],
+        "fingerprint": kw["fingerprint"],
+        "source_root": str(settings.source),
+        "sources": kw["corpus_hashes"],
+        "settings": {
+            "chunk_size": settings.chunk_size,
+            "chunk_overlap": settings.chunk_overlap,
+            "ann_threshold": settings.ann_threshold,
+        },
+        "tokenizer": _tokenizer_meta(kw["terms"]),
+        "dense": {
+            "model": kw["model"],
+            "dimension": vectors.dimension if vectors is not None else None,
+            "kind": vectors.kind if vectors is not None else None,
+            "note": kw["dense_note"],
+        },
+        "counts": {
+            "documents": len(kw["documents"]),
+            "chunks": len(kw["chunks"]),
+            "vocabulary": kw["lexical"].vocab_size,
+            "terms": len(kw["terms"]),
+        },
+        "repairs": [
+            {"kind": r.kind, "source": r.source, "lines": list(r.lines), "detail": r.detail}
+            for r in kw["repairs"]
+        ],
+        "warnings": list(kw["warnings"]),
+        "timings": {k: round(v, 3) for k, v in kw["timings"].items()},
+        "files": store.checksum_tree(tmp),
+    }
+    store.write_json(tmp / store.MANIFEST, manifest)
+    return tmp
+
+
+def _tokenizer_meta(terms: list[str]) -> dict[str, Any]:
+    import jieba
+
+    from . import tokenization
+
+    return {
+        "jieba": jieba.__version__,
+        "scheme": getattr(tokenization, "SCHEME", "jieba"),
+        "user_terms": len(terms),
+    }
+
+
+__all__ = ["BuildReport", "build_index"]

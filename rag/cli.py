@@ -1,0 +1,240 @@
+"""``rag``: build, inspect, ask, search, serve. A thin layer over the library.
+
+Errors become a one-line message and exit code 1 here, and only here.
+Exit codes: 0 ok, 1 error, 2 bad usage, 3 the documents do not answer the question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import IndexNotBuiltError, RagError
+from .settings import RetrievalMode, Settings
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
+
+EPILOG = """examples:
+  rag build                              index source/ into index/ (no-op when up to date)
+  rag build --source corpus.jsonl --index /tmp/idx --model none
+  rag inspect                            show documents, sections, numbered paragraphs, repairs
+  rag ask "上海的城市精神是什么？"
+  rag ask "全会由谁主持？" --json
+  rag search "城市软实力" -k 5
+  rag serve --port 7860                  web chat on http://127.0.0.1:7860
+
+settings come from defaults < RAG_* environment variables < options
+(RAG_SOURCE, RAG_INDEX, RAG_MODEL, RAG_MODE, RAG_TOP_K, RAG_REFUSAL_THRESHOLD, ...)."""
+
+
+def _err(message: str) -> None:
+    print(f"rag: {message}", file=sys.stderr)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", help="index directory (default: index/, or RAG_INDEX)")
+    p.add_argument("--source", help="source directory or file (default: source/, or RAG_SOURCE)")
+    p.add_argument("--model", help="embedding model: hub name, local directory, or 'none'")
+
+
+def _query(p: argparse.ArgumentParser) -> None:
+    p.add_argument("question", help="the question, in Chinese")
+    p.add_argument("-k", type=int, default=None, help="number of passages")
+    p.add_argument(
+        "--mode", choices=[m.value for m in RetrievalMode], help="retrieval mode (default hybrid)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag",
+        description="Question answering over Chinese official documents: verbatim quotes "
+        "with citations.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser("build", help="build the index from the sources", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(b)
+    b.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    b.add_argument("--require-dense", action="store_true",
+                   help="fail instead of building lexical-only when the model is unavailable")
+    b.add_argument("--chunk-size", type=int, help="passage size in characters")
+    b.add_argument("--chunk-overlap", type=int, help="overlap between passages in characters")
+    b.add_argument("--workers", type=int, help="tokenization processes (0 = all cores)")
+
+    i = sub.add_parser("inspect", help="print the parsed structure of the sources")
+    i.add_argument("--source", help="source directory or file")
+
+    a = sub.add_parser("ask", help="answer a question with verbatim quotes")
+    _common(a)
+    _query(a)
+    a.add_argument("--history", action="append", default=[],
+                   help="an earlier question (repeat, oldest first) for follow-ups")
+
+    s = sub.add_parser("search", help="print ranked passages")
+    _common(s)
+    _query(s)
+
+    v = sub.add_parser("serve", help="start the web chat")
+    _common(v)
+    v.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    v.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    v.add_argument("--auth", help="user:password (or set RAG_AUTH); required beyond localhost")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(
+        index=getattr(args, "index", None),
+        source=getattr(args, "source", None),
+        model=getattr(args, "model", None),
+        mode=getattr(args, "mode", None),
+        chunk_size=getattr(args, "chunk_size", None),
+        chunk_overlap=getattr(args, "chunk_overlap", None),
+        workers=getattr(args, "workers", None),
+        require_dense=True if getattr(args, "require_dense", False) else None,
+    )
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _build(settings: Settings, force: bool = False) -> None:
+    from .build import build_index
+
+    report = build_index(settings=settings, force=force, log=_say)
+    if report.up_to_date:
+        print(f"up to date: {report.build_id} ({report.documents} documents, "
+              f"{report.chunks} passages); use --force to rebuild")
+        return
+    for repair in report.repairs:
+        _say(f"repair: {repair.kind} {repair.source} lines {list(repair.lines)}: {repair.detail}")
+    for warning in report.warnings:
+        _say(f"warning: {warning}")
+    mode = f"model {report.model}" if report.model else "lexical only (no embedding model)"
+    total = sum(report.timings.values())
+    print(f"built {report.build_id}: {report.documents} documents, {report.chunks} passages, "
+          f"{mode}, {report.size_bytes / 1024:.0f} KiB in {total:.1f} s -> {report.generation}")
+
+
+def _ensure_index(settings: Settings) -> None:
+    """Build first when there is no index yet, saying so."""
+    from . import store
+
+    if store.current_generation(settings.index) is None:
+        _say(f"no index in {settings.index} yet; building it from {settings.source} first")
+        _build(settings)
+
+
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .assistant import load
+
+    _ensure_index(settings)
+    assistant = load(settings=settings)
+    answer = assistant.answer(args.question, history=args.history, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        print(format_plain(answer))
+    return EXIT_OK if answer.found else EXIT_NOT_FOUND
+
+
+def format_plain(answer: object) -> str:
+    """Terminal rendering of an Answer (no Markdown escapes)."""
+    from .answering import REFUSAL, attribution
+    from .schema import Answer
+
+    assert isinstance(answer, Answer)
+    lines = [f"（{n}）" for n in answer.notes]
+    if answer.resolved_question and answer.resolved_question != answer.question:
+        lines.append(f"（按“{answer.resolved_question}”理解）")
+    if answer.found:
+        for q in answer.quotes:
+            lines.append(f"「{q.text}」")
+            lines.append(f"    —— {q.citation}（{attribution(q.doc_kind)}）")
+    else:
+        lines.append(REFUSAL if answer.hits or answer.confidence else answer.markdown)
+        if answer.hits:
+            lines.append("相关段落（并非答案）：")
+            for h in answer.hits[:3]:
+                preview = h.text if len(h.text) <= 60 else h.text[:60] + "……"
+                lines.append(f"  · {h.citation}：{preview}")
+    return "\n".join(lines)
+
+
+def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from .assistant import load
+
+    _ensure_index(settings)
+    hits = load(settings=settings).search(args.question, k=args.k)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        return EXIT_OK
+    if not hits:
+        print("没有找到相关段落。")
+    for rank, h in enumerate(hits, 1):
+        print(f"{rank}. [{h.score:.4f}] {h.citation}\n   {h.text}")
+    return EXIT_OK
+
+
+def _cmd_inspect(args: argparse.Namespace, settings: Settings) -> int:
+    from .structure import describe, load_documents
+
+    print(describe(load_documents(settings.source)))
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.server import serve
+
+    auth_text = args.auth or os.environ.get("RAG_AUTH")
+    auth = None
+    if auth_text:
+        user, sep, password = auth_text.partition(":")
+        if not sep or not user or not password:
+            raise RagError("--auth must look like user:password")
+        auth = (user, password)
+    if settings.index and not Path(settings.index).exists():
+        _say(f"no index in {settings.index} yet; building it from {settings.source} first")
+    _build(settings)
+    serve(settings=settings, host=args.host, port=args.port, auth=auth)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rag`` command."""
+    args = make_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        if args.command == "build":
+            _build(settings, force=args.force)
+            return EXIT_OK
+        handler = {
+            "ask": _cmd_ask,
+            "search": _cmd_search,
+            "inspect": _cmd_inspect,
+            "serve": _cmd_serve,
+        }[args.command]
+        return handler(args, settings)
+    except IndexNotBuiltError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except RagError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

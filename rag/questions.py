@@ -1,0 +1,96 @@
+"""Question hygiene and follow-up resolution, before anything is searched."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Control, format (zero-width, bidi) and surrogate code points: never meaningful in a question.
+_STRIP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
+_SEARCHABLE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_WHITESPACE = re.compile(r"\s+")
+
+# Elliptical follow-ups: 那城市品格呢？ / 还有呢 / 那么……怎么样？
+_FOLLOWUP_HEAD = re.compile(r"^(?:那么|那|还有|另外|以及|而|再说说|说说)")
+_FOLLOWUP_TAIL = re.compile(r"(?:呢|怎么样|如何|又是什么|又如何)?[？?。！!\s]*$")
+_FOLLOWUP_MAX_CHARS = 16
+
+
+@dataclass(frozen=True)
+class CleanQuestion:
+    """A question made safe to search.
+
+    Attributes:
+        text: The cleaned question.
+        notes: Chinese remarks for the reader (e.g. that the question was shortened).
+        searchable: False when nothing searchable remains (empty, punctuation only).
+    """
+
+    text: str
+    notes: tuple[str, ...]
+    searchable: bool
+
+
+def clean_question(raw: object, max_chars: int) -> CleanQuestion:
+    """Strip control/zero-width/bidi characters and lone surrogates, fold whitespace, cap length.
+
+    Args:
+        raw: The question as received (anything; non-strings are refused politely).
+        max_chars: Longer questions are cut to this many characters.
+    """
+    if not isinstance(raw, str):
+        return CleanQuestion("", ("问题必须是文字。",), False)
+    text = "".join(
+        ch
+        for ch in raw
+        if unicodedata.category(ch) not in _STRIP_CATEGORIES or ch in "\n\t"
+    )
+    text = _WHITESPACE.sub(" ", text).strip()
+    notes: list[str] = []
+    if len(text) > max_chars:
+        text = text[:max_chars].rstrip()
+        notes.append(f"问题过长，只按前{max_chars}个字检索。")
+    return CleanQuestion(text, tuple(notes), bool(_SEARCHABLE.search(text)))
+
+
+def is_followup(question: str) -> bool:
+    """True for a short elliptical question that leans on the previous one."""
+    q = question.strip()
+    if len(q) > _FOLLOWUP_MAX_CHARS:
+        return False
+    return bool(_FOLLOWUP_HEAD.match(q)) or q.rstrip("？?。！! ").endswith("呢")
+
+
+def resolve_followup(question: str, history: Sequence[str], cut: object) -> str:
+    """Expand an elliptical follow-up using the previous questions.
+
+    After 上海的城市精神是什么？ the follow-up 那城市品格呢？ becomes 上海的城市品格是什么？: the
+    run of words in the previous question that shares a word with the fragment is replaced
+    by the fragment. Without such an anchor the fragment is prefixed to the previous question.
+
+    Args:
+        question: The new question.
+        history: Earlier user questions, oldest first.
+        cut: A callable splitting text into words (keeps every character, e.g. jieba's cut).
+    """
+    if not history or not is_followup(question):
+        return question
+    previous = resolve_followup(history[-1], history[:-1], cut)
+    fragment = _FOLLOWUP_TAIL.sub("", _FOLLOWUP_HEAD.sub("", question.strip())).strip()
+    if not fragment:
+        return previous
+    words: list[str] = list(cut(previous))  # type: ignore[operator]
+    frag_words: list[str] = [w for w in cut(fragment) if w.strip()]  # type: ignore[operator]
+    for i, word in enumerate(words):
+        if len(word) >= 2 and word in frag_words:
+            # Replace as many words of the previous question as the fragment has, starting at
+            # the shared word's position within the fragment.
+            start = max(0, i - frag_words.index(word))
+            end = min(len(words), start + len(frag_words))
+            return "".join([*words[:start], fragment, *words[end:]])
+    return f"{fragment} {previous}"
+
+
+__all__ = ["CleanQuestion", "clean_question", "is_followup", "resolve_followup"]

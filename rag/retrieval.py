@@ -1,0 +1,113 @@
+"""Lexical, dense and hybrid search over the passages of one index generation.
+
+Hybrid search fuses the two rankings with reciprocal rank fusion (RRF): BM25 scores and
+cosine similarities live on unrelated scales that shift from query to query, and RRF needs no
+per-query normalisation. See ``docs/BENCHMARKS.md`` for the measurement behind the choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .citations import cite
+from .embedding import Embedder
+from .errors import RagError
+from .schema import Hit
+from .settings import RetrievalMode
+from .store import Generation
+
+RRF_K = 60
+# Candidates taken from each ranking before fusion.
+FUSION_DEPTH = 50
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A passage index with its score, before it becomes a Hit."""
+
+    index: int
+    score: float
+
+
+class Retriever:
+    """Searches one generation. Stateless after construction; safe to share between threads.
+
+    Args:
+        generation: The loaded index generation.
+        embedder: Query embedder for the dense side, or None (lexical only).
+    """
+
+    def __init__(self, generation: Generation, embedder: Embedder | None = None) -> None:
+        self.generation = generation
+        self.embedder = embedder if generation.vectors is not None else None
+
+    @property
+    def has_dense(self) -> bool:
+        return self.embedder is not None
+
+    def effective_mode(self, mode: RetrievalMode) -> RetrievalMode:
+        """The mode actually used: without vectors everything is lexical."""
+        return mode if self.has_dense else RetrievalMode.LEXICAL
+
+    def rank(self, tokens: list[str], query: str, k: int, mode: RetrievalMode) -> list[Ranked]:
+        """Rank passages for pre-tokenized ``tokens`` (lexical) and raw ``query`` (dense).
+
+        Raises:
+            RagError: Dense mode was asked of an index without vectors.
+        """
+        k = max(1, min(k, len(self.generation.chunks)))
+        if mode is RetrievalMode.DENSE and not self.has_dense:
+            raise RagError(
+                "this index has no vectors (built without an embedding model); "
+                "use mode 'lexical' or rebuild with a model"
+            )
+        mode = self.effective_mode(mode)
+        if mode is RetrievalMode.LEXICAL:
+            return self._lexical(tokens, k)
+        if mode is RetrievalMode.DENSE:
+            return self._dense(query, k)
+        depth = max(FUSION_DEPTH, k)
+        return _rrf([self._lexical(tokens, depth), self._dense(query, depth)], k)
+
+    def _lexical(self, tokens: list[str], k: int) -> list[Ranked]:
+        if not tokens:
+            return []
+        ids, scores = self.generation.lexical.search(tokens, k)
+        return [Ranked(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
+
+    def _dense(self, query: str, k: int) -> list[Ranked]:
+        assert self.embedder is not None and self.generation.vectors is not None
+        vector = self.embedder.embed_query(query)
+        ids, scores = self.generation.vectors.search(np.asarray(vector, dtype=np.float32), k)
+        return [Ranked(int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
+
+    def hit(self, ranked: Ranked) -> Hit:
+        """Turn a ranked passage into a Hit with its citation."""
+        chunk = self.generation.chunks[ranked.index]
+        doc = self.generation.documents[chunk.doc_id]
+        return Hit(
+            doc_id=chunk.doc_id,
+            doc_title=chunk.doc_title,
+            section=chunk.section,
+            paragraph=chunk.paragraphs[0],
+            text=chunk.text,
+            score=round(ranked.score, 6),
+            start=chunk.start,
+            end=chunk.end,
+            chunk_id=chunk.chunk_id,
+            citation=cite(doc, chunk.paragraphs[0]),
+        )
+
+
+def _rrf(rankings: list[list[Ranked]], k: int) -> list[Ranked]:
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking):
+            fused[item.index] = fused.get(item.index, 0.0) + 1.0 / (RRF_K + rank + 1)
+    best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    return [Ranked(i, s) for i, s in best]
+
+
+__all__ = ["Ranked", "Retriever"]

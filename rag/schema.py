@@ -1,0 +1,352 @@
+"""Typed records passed between the stages: documents, chunks, hits, quotes, answers.
+
+All records are frozen dataclasses. Character offsets (``start``/``end``) always index into
+``Document.text``, the canonical text of one document after layout repairs, so that
+``document.text[quote.start:quote.end] == quote.text`` holds for every quote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SectionRef:
+    """One level of a section path.
+
+    Attributes:
+        label: The numbering as printed (``第二章``, ``三、``, ``（二）``, ``1.``), or ``""`` for
+            an unnumbered heading.
+        title: The heading text without its numbering (may be ``""``).
+        level: Nesting depth; smaller is outer.
+    """
+
+    label: str
+    title: str
+    level: int
+
+    @property
+    def display(self) -> str:
+        """The label when numbered, otherwise the title."""
+        return self.label or self.title
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence span in ``Document.text`` (closing quotes and brackets included)."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A numbered body paragraph.
+
+    Attributes:
+        number: 1-based body-paragraph number within its document (what citations show).
+        start: Offset of the first character in ``Document.text``.
+        end: Offset one past the last character.
+        section: Section path from outermost to innermost.
+        sentences: Sentence spans inside the paragraph.
+        source_lines: 1-based line numbers of the source file the paragraph came from.
+    """
+
+    number: int
+    start: int
+    end: int
+    section: tuple[SectionRef, ...]
+    sentences: tuple[Sentence, ...]
+    source_lines: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading-like block kept in the text but not a body paragraph.
+
+    ``role`` is one of ``title``, ``kicker`` (引题), ``subtitle``, ``dateline``, ``byline``,
+    ``section``.
+    """
+
+    role: str
+    text: str
+    start: int
+    end: int
+    level: int = 0
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One repair of layout damage, or a flag where no safe repair exists.
+
+    ``kind`` is ``duplicate_dropped``, ``joined`` or ``fragment_flagged``.
+    """
+
+    kind: str
+    source: str
+    lines: tuple[int, ...]
+    detail: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document with its structure.
+
+    Attributes:
+        doc_id: Stable id (for a ``.jsonl`` corpus the line's ``id``).
+        title: The document's title.
+        kind: ``resolution`` (决议), ``side_report`` (侧记), ``policy``, ``article`` or ``record``.
+        text: Canonical text: the kept blocks in reading order, separated by blank lines.
+        paragraphs: Numbered body paragraphs.
+        headings: Titles, kickers, datelines, bylines and section headings, with spans.
+        source: Source file path relative to the source root.
+        source_sha256: Hash of the source file's bytes.
+        date: The document's date when a dateline gives one.
+        metadata: Photo captions, credits and similar non-body lines.
+        repairs: Repairs made while parsing this document.
+    """
+
+    doc_id: str
+    title: str
+    kind: str
+    text: str
+    paragraphs: tuple[Paragraph, ...]
+    headings: tuple[Heading, ...] = ()
+    source: str = ""
+    source_sha256: str = ""
+    date: str = ""
+    subtitle: str = ""
+    metadata: tuple[str, ...] = ()
+    repairs: tuple[Repair, ...] = ()
+
+    @property
+    def kind_label(self) -> str:
+        """Chinese label of the document kind, used to attribute quotes."""
+        return KIND_LABELS.get(self.kind, "文件")
+
+    def paragraph(self, number: int) -> Paragraph:
+        """Return body paragraph ``number`` (1-based)."""
+        return self.paragraphs[number - 1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        return cls(
+            doc_id=data["doc_id"],
+            title=data["title"],
+            kind=data["kind"],
+            text=data["text"],
+            paragraphs=tuple(
+                Paragraph(
+                    number=p["number"],
+                    start=p["start"],
+                    end=p["end"],
+                    section=tuple(SectionRef(**s) for s in p["section"]),
+                    sentences=tuple(Sentence(**s) for s in p["sentences"]),
+                    source_lines=tuple(p.get("source_lines", ())),
+                )
+                for p in data["paragraphs"]
+            ),
+            headings=tuple(Heading(**h) for h in data.get("headings", ())),
+            source=data.get("source", ""),
+            source_sha256=data.get("source_sha256", ""),
+            date=data.get("date", ""),
+            subtitle=data.get("subtitle", ""),
+            metadata=tuple(data.get("metadata", ())),
+            repairs=tuple(
+                Repair(r["kind"], r["source"], tuple(r["lines"]), r["detail"])
+                for r in data.get("repairs", ())
+            ),
+        )
+
+
+KIND_LABELS = {
+    "resolution": "决议",
+    "side_report": "侧记",
+    "policy": "文件",
+    "article": "报道",
+    "record": "文档",
+}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrieval passage: whole sentences from one section of one document.
+
+    Attributes:
+        chunk_id: Stable id ``{doc_id}:{start}-{end}``.
+        doc_id: Owning document.
+        doc_title: Its title.
+        section: Section path as display strings (label when numbered, else title).
+        paragraphs: Body-paragraph numbers the chunk covers.
+        start: Span start in the document text.
+        end: Span end in the document text.
+        text: Exactly ``document.text[start:end]``.
+        sentences: Sentence spans (document offsets) inside the chunk.
+    """
+
+    chunk_id: str
+    doc_id: str
+    doc_title: str
+    section: tuple[str, ...]
+    paragraphs: tuple[int, ...]
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        return cls(
+            chunk_id=data["chunk_id"],
+            doc_id=data["doc_id"],
+            doc_title=data["doc_title"],
+            section=tuple(data["section"]),
+            paragraphs=tuple(data["paragraphs"]),
+            start=data["start"],
+            end=data["end"],
+            text=data["text"],
+            sentences=tuple(tuple(s) for s in data.get("sentences", ())),  # type: ignore[misc]
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A ranked passage returned by search, best first.
+
+    Attributes:
+        doc_id: Document id (for a ``.jsonl`` corpus, the line's ``id``).
+        doc_title: Document title.
+        section: Section path as display strings.
+        paragraph: First body-paragraph number of the passage.
+        text: Passage text, exactly ``document.text[start:end]``.
+        score: Retrieval score (higher is better; comparable within one result list).
+        start: Span start in the document text.
+        end: Span end in the document text.
+        chunk_id: The passage's stable id.
+        citation: Chinese citation string.
+    """
+
+    doc_id: str
+    doc_title: str
+    section: tuple[str, ...]
+    paragraph: int
+    text: str
+    score: float
+    start: int
+    end: int
+    chunk_id: str = ""
+    citation: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim quote: ``text`` is exactly the document text between ``start`` and ``end``."""
+
+    text: str
+    doc_id: str
+    doc_title: str
+    section: tuple[str, ...]
+    paragraph: int
+    start: int
+    end: int
+    citation: str
+    doc_kind: str = ""
+    score: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one question.
+
+    Attributes:
+        question: The question as asked (after length capping).
+        found: False when the documents do not answer the question.
+        quotes: Verbatim quotes, best first (empty when ``found`` is False).
+        markdown: Formatted Chinese answer with citations.
+        hits: The passages the answer was selected from (or offered as 相关段落).
+        build_id: Id of the index generation that answered.
+        source_hashes: sha256 of each source file of that generation.
+        resolved_question: The question actually searched (follow-ups are expanded).
+        notes: Remarks for the reader, e.g. that the question was shortened.
+        confidence: The calibrated answerability score compared with the refusal threshold.
+    """
+
+    question: str
+    found: bool
+    quotes: tuple[Quote, ...]
+    markdown: str
+    hits: tuple[Hit, ...] = ()
+    build_id: str = ""
+    source_hashes: dict[str, str] = field(default_factory=dict)
+    resolved_question: str = ""
+    notes: tuple[str, ...] = ()
+    confidence: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        data = asdict(self)
+        data["quotes"] = [q.to_dict() for q in self.quotes]
+        data["hits"] = [h.to_dict() for h in self.hits]
+        data["notes"] = list(self.notes)
+        return data
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What an index generation holds, as shown in status lines.
+
+    Attributes:
+        build_id: Id of the generation (changes on every build).
+        built_at: ISO time of the build.
+        documents: Number of documents.
+        chunks: Number of passages.
+        model: Embedding model name, or ``None`` when the index is lexical only.
+        dimension: Vector dimension, or ``None``.
+        source_hashes: sha256 of each source file, by relative path.
+        dense_note: Why there are no vectors, when there are none.
+    """
+
+    build_id: str
+    built_at: str
+    documents: int
+    chunks: int
+    model: str | None
+    dimension: int | None
+    source_hashes: dict[str, str] = field(default_factory=dict)
+    dense_note: str = ""
+
+    @property
+    def has_vectors(self) -> bool:
+        return self.model is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+__all__ = [
+    "KIND_LABELS",
+    "IndexInfo",
+    "Answer",
+    "Chunk",
+    "Document",
+    "Heading",
+    "Hit",
+    "Paragraph",
+    "Quote",
+    "Repair",
+    "SectionRef",
+    "Sentence",
+]

@@ -1,0 +1,171 @@
+"""One settings object: defaults < ``RAG_*`` environment variables < explicit arguments.
+
+Every path the library touches comes from here, so tests can redirect all of them.
+
+Example:
+    >>> s = Settings.load(index="/tmp/idx", top_k=3)
+    >>> s.top_k
+    3
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from .errors import RagError
+
+DEFAULT_MODEL = "BAAI/bge-small-zh-v1.5"
+# Names that turn the dense side off.
+NO_MODEL = {"", "none", "off", "false", "0"}
+
+
+class RetrievalMode(str, Enum):
+    """How passages are retrieved."""
+
+    HYBRID = "hybrid"
+    LEXICAL = "lexical"
+    DENSE = "dense"
+
+    @classmethod
+    def parse(cls, value: str | RetrievalMode) -> RetrievalMode:
+        """Parse a mode name, listing the allowed values when it is unknown."""
+        if isinstance(value, RetrievalMode):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            allowed = ", ".join(m.value for m in cls)
+            raise RagError(f"unknown retrieval mode {value!r}; allowed: {allowed}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration of building, searching and answering.
+
+    Attributes:
+        source: Source directory or single file (``RAG_SOURCE``).
+        index: Index directory (``RAG_INDEX``).
+        model: Embedding model: a hub name or a local directory; ``none`` for lexical only
+            (``RAG_MODEL``).
+        mode: Default retrieval mode (``RAG_MODE``).
+        chunk_size: Target passage size in characters (``RAG_CHUNK_SIZE``).
+        chunk_overlap: Characters of whole sentences repeated between neighbouring passages of
+            one paragraph (``RAG_CHUNK_OVERLAP``).
+        top_k: Passages returned by search by default (``RAG_TOP_K``).
+        refusal_threshold: Answerability score below which the answer is a refusal
+            (``RAG_REFUSAL_THRESHOLD``); calibrated with ``rag eval --calibrate``.
+        max_question_chars: Longer questions are cut to this many characters
+            (``RAG_MAX_QUESTION_CHARS``).
+        ann_threshold: From this many vectors on, FAISS uses an approximate index
+            (``RAG_ANN_THRESHOLD``).
+        require_dense: Fail the build when no embedding model can be had
+            (``RAG_REQUIRE_DENSE``).
+        hub_timeout: Seconds to wait for the model hub before giving up (``RAG_HUB_TIMEOUT``).
+        feedback_path: JSONL file that receives 👍/👎 feedback (``RAG_FEEDBACK_PATH``).
+        workers: Processes used for tokenization at build time (``RAG_WORKERS``; 0 = all cores).
+        embed_batch_size: Passages per embedding batch (``RAG_EMBED_BATCH_SIZE``).
+    """
+
+    source: Path = Path("source")
+    index: Path = Path("index")
+    model: str = DEFAULT_MODEL
+    mode: RetrievalMode = RetrievalMode.HYBRID
+    chunk_size: int = 200
+    chunk_overlap: int = 0
+    top_k: int = 5
+    refusal_threshold: float = 0.45
+    max_question_chars: int = 500
+    ann_threshold: int = 100_000
+    require_dense: bool = False
+    hub_timeout: float = 3.0
+    feedback_path: Path = Path("feedback/feedback.jsonl")
+    workers: int = 0
+    embed_batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        # Coerce the loosely typed values that come from the environment or the CLI.
+        object.__setattr__(self, "source", Path(self.source))
+        object.__setattr__(self, "index", Path(self.index))
+        object.__setattr__(self, "feedback_path", Path(self.feedback_path))
+        object.__setattr__(self, "mode", RetrievalMode.parse(self.mode))
+        object.__setattr__(self, "model", str(self.model).strip())
+        if self.chunk_size < 20:
+            raise RagError(f"chunk_size must be at least 20 characters, got {self.chunk_size}")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise RagError(
+                f"chunk_overlap must be between 0 and chunk_size-1 ({self.chunk_size - 1}), "
+                f"got {self.chunk_overlap}"
+            )
+        if self.top_k < 1:
+            raise RagError(f"top_k must be at least 1, got {self.top_k}")
+        if not 0.0 <= self.refusal_threshold <= 1.0:
+            raise RagError(f"refusal_threshold must be in [0, 1], got {self.refusal_threshold}")
+        if self.max_question_chars < 10:
+            raise RagError(f"max_question_chars must be at least 10, got {self.max_question_chars}")
+        if self.hub_timeout < 0:
+            raise RagError(f"hub_timeout must not be negative, got {self.hub_timeout}")
+        if self.workers < 0:
+            raise RagError(f"workers must not be negative, got {self.workers}")
+
+    @property
+    def dense_enabled(self) -> bool:
+        """False when the model setting turns the dense side off."""
+        return self.model.lower() not in NO_MODEL
+
+    @property
+    def worker_count(self) -> int:
+        """Processes to use for tokenization."""
+        return self.workers or (os.cpu_count() or 1)
+
+    @classmethod
+    def load(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from defaults, then ``RAG_*`` variables, then explicit overrides.
+
+        Args:
+            env: Environment to read (defaults to ``os.environ``).
+            **overrides: Explicit values; ``None`` means "not given".
+
+        Raises:
+            RagError: A value cannot be parsed or is out of range; the message names it.
+        """
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"RAG_{f.name.upper()}")
+            if raw is not None and raw.strip() != "":
+                values[f.name] = _parse(f.name, f.type, raw)
+        unknown = set(overrides) - {f.name for f in fields(cls)}
+        if unknown:
+            raise RagError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """Copy with some fields changed (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _parse(name: str, type_name: Any, raw: str) -> Any:
+    kind = str(type_name)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise RagError(f"RAG_{name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw
+
+
+__all__ = ["DEFAULT_MODEL", "RetrievalMode", "Settings"]
