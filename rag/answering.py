@@ -16,6 +16,7 @@ a penalty when a name or Latin term of the question appears nowhere in the retri
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ from .store import Generation
 log = logging.getLogger(__name__)
 
 MAX_QUOTES = 3
-PASSAGES_CONSIDERED = 6
+PASSAGES_CONSIDERED = 4
+# Sentences that get the full features after the cheap pass.
+SHORTLIST = 6
 QUOTE_MAX_CHARS = 120
 # A further quote must score at least this share of the best one.
 SECOND_QUOTE_RATIO = 0.9
@@ -40,12 +43,46 @@ _NUMBER_Q = re.compile(r"多少|几[个位家名次年岁人种项条只部座�
 _NUMBER_A = re.compile(r"\d|[一二三四五六七八九十百千万亿两]+[个位家名次年岁人种项条米倍%％]")
 _DATE_Q = re.compile(r"哪[一]?年|哪天|哪一天|何时|什么时[候间]|哪个月|日期|几月|几日|何年|年份")
 _DATE_A = re.compile(r"\d{2,4}年|\d{1,2}月|\d{1,2}日|[〇零一二三四五六七八九]{2,4}年|世纪|年代|昨天|今天")
+_DEFINE_Q = re.compile(r"是什么|指什么|是哪些|有哪些|包括哪些|包括什么|什么是|是指|哪几个词|哪些词")
 _LIST_Q = re.compile(r"哪些|哪几|几个|几项|几方面|哪两|哪三|哪四|哪五|哪六")
 _CLAUSE = re.compile(r"[，,；;：:]")
 _OPENERS = "“‘「『《（(【"
 _CLOSERS = "”’」』》）)】"
 _ENTITY_TAGS = {"ns", "nr", "nrt", "nrfg", "nt", "nz", "eng"}
 _LATIN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+
+
+@dataclass(frozen=True)
+class SelectionWeights:
+    """Weights of the sentence-selection features (tuned on CMRC 2018 dev questions 1–1000,
+    validated on the rest; see docs/BENCHMARKS.md)."""
+
+    coverage: float = 0.6
+    passage: float = 0.25
+    rank_score: float = 0.15
+    rank: float = 0.02
+    authoritative: float = 0.03
+    pairs: float = 0.1
+    definition: float = 0.15
+    answer_type: float = 0.09
+    restates: float = 0.2
+    length: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Query:
+    """Everything about the question that sentence scoring needs, computed once."""
+
+    question: str
+    terms: list[str]
+    termset: frozenset[str]
+    weights: dict[str, float]
+    total: float
+    pairs: list[str]
+    definition: re.Pattern[str] | None
+    wants_number: bool
+    wants_date: bool
+    wants_list: bool
 
 
 @dataclass(frozen=True)
@@ -73,19 +110,35 @@ class AnswerSelector:
         retriever: Retriever over the generation.
     """
 
-    def __init__(self, retriever: Retriever) -> None:
+    def __init__(self, retriever: Retriever, weights: SelectionWeights | None = None) -> None:
         self.retriever = retriever
+        self.weights = weights or SelectionWeights()
         self.gen: Generation = retriever.generation
         idfs = self.gen.lexical.idf_values() if hasattr(self.gen.lexical, "idf_values") else None
         self._idf_max = float(max(idfs)) if idfs is not None and len(idfs) else 10.0
+        self._weights: dict[str, float] = {}
 
     # -- weights -----------------------------------------------------------------------------
 
     def _weight(self, token: str) -> float:
+        weight = self._weights.get(token)
+        if weight is None:
+            if len(self._weights) > 100_000:  # bounded: questions are open-ended
+                self._weights.clear()
+            weight = self._weights[token] = self._compute_weight(token)
+        return weight
+
+    def _compute_weight(self, token: str) -> float:
         if self.gen.lexical.df(token) > 0:
-            return max(self.gen.lexical.idf(token), 0.05)
-        # Unknown to the corpus: a name or Latin term is decisive, a common word is not.
-        return self._idf_max + 1.0 if self._is_entity(token) else self._idf_max * 0.5
+            weight = max(self.gen.lexical.idf(token), 0.05)
+        elif self._is_entity(token):
+            # Unknown to the corpus: a name or Latin term is decisive...
+            weight = self._idf_max + 1.0
+        else:
+            # ...a common word much less so (the question may paraphrase the text).
+            weight = self._idf_max * 0.5
+        # A lone character is rare in the corpus more often than it is informative (用, 词).
+        return weight * 0.35 if len(token) == 1 else weight
 
     @staticmethod
     def _is_entity(token: str) -> bool:
@@ -106,96 +159,108 @@ class AnswerSelector:
         hits = tuple(self.retriever.hit(r) for r in ranked[:k])
         if not ranked or not tokens:
             return Selection((), hits, 0.0)
-        terms = list(dict.fromkeys(tokens))
-        weights = {t: self._weight(t) for t in terms}
-        total = sum(weights.values())
-        top_score = ranked[0].score or 1.0
-        candidates = [
-            cand
-            for rank, item in enumerate(ranked[:PASSAGES_CONSIDERED])
-            for cand in self._sentences(item, rank, top_score, question, terms, weights, total)
-        ]
+        query = self._query(question, tokens)
+        candidates = self.candidates(query, ranked)
         candidates.sort(key=lambda c: (-c.score, c.passage, c.start))
         best = candidates[0] if candidates else None
-        confidence = self._confidence(best, ranked, terms, weights, total)
-        quotes = self._quotes(candidates, terms, weights, question)
+        confidence = self._confidence(best, ranked, query)
+        quotes = self._quotes(candidates, query)
         return Selection(quotes, hits, confidence)
 
-    def _sentences(
-        self,
-        item: Ranked,
-        rank: int,
-        top_score: float,
-        question: str,
-        terms: list[str],
-        weights: dict[str, float],
-        total: float,
-    ) -> list[_Candidate]:
-        chunk = self.gen.chunks[item.index]
-        doc = self.gen.documents[chunk.doc_id]
-        passage_text = chunk.text.lower()
-        passage_cov = _coverage(
-            terms, weights, total, set(" ".join(self.gen.sentence_tokens[item.index]).split()),
-            passage_text,
+    def _query(self, question: str, tokens: list[str]) -> _Query:
+        terms = list(dict.fromkeys(tokens))
+        weights = {t: self._weight(t) for t in terms}
+        pairs = _adjacent_pairs(terms)
+        return _Query(
+            question=question,
+            terms=terms,
+            termset=frozenset(terms),
+            weights=weights,
+            total=sum(weights.values()) or 1.0,
+            pairs=pairs,
+            definition=_definition_pattern(pairs, terms) if _DEFINE_Q.search(question) else None,
+            wants_number=bool(_NUMBER_Q.search(question)),
+            wants_date=bool(_DATE_Q.search(question)),
+            wants_list=bool(_LIST_Q.search(question)),
         )
-        prior = 0.15 * (item.score / top_score if top_score > 0 else 0.0) - 0.02 * rank
-        if doc.kind in AUTHORITATIVE:
-            prior += 0.03
-        wants_number = bool(_NUMBER_Q.search(question))
-        wants_date = bool(_DATE_Q.search(question))
-        out = []
-        for (start, end), toks in zip(
-            chunk.sentences, self.gen.sentence_tokens[item.index], strict=True
-        ):
-            text = doc.text[start:end]
-            tokset = set(toks.split())
-            cov = _coverage(terms, weights, total, tokset, text.lower())
-            score = 0.6 * cov + 0.25 * passage_cov + prior
-            if wants_number and _NUMBER_A.search(text):
-                score += 0.08
-            if wants_date and _DATE_A.search(text):
-                score += 0.1
-            if not (tokset - set(terms)):
-                # Says nothing the question does not already say.
-                score -= 0.2
-            out.append(_Candidate(item.index, start, end, score, cov))
-        return out
+
+    def candidates(self, query: _Query, ranked: list[Ranked]) -> list[_Candidate]:
+        """The sentences of the top passages most likely to answer, with their scores.
+
+        A cheap pass (question terms found in each sentence's stored token string) keeps a
+        shortlist; only the shortlist gets the full features. This keeps ``answer()`` within
+        a small factor of ``search()``.
+        """
+        top_score = ranked[0].score or 1.0
+        w = self.weights
+        weights = query.weights
+        rough: list[tuple[float, int, int, float, str]] = []
+        for rank, item in enumerate(ranked[:PASSAGES_CONSIDERED]):
+            chunk = self.gen.chunks[item.index]
+            token_strings = self.gen.sentence_tokens[item.index]
+            joined = " ".join(token_strings)
+            passage_cov = sum(weights[t] for t in query.terms if t in joined) / query.total
+            base = (
+                w.passage * passage_cov
+                + w.rank_score * (item.score / top_score if top_score > 0 else 0.0)
+                - w.rank * rank
+            )
+            if self.gen.documents[chunk.doc_id].kind in AUTHORITATIVE:
+                base += w.authoritative
+            for j, toks in enumerate(token_strings):
+                cheap = sum(weights[t] for t in query.terms if t in toks) / query.total
+                rough.append((base + w.coverage * cheap, rank, j, base, toks))
+        rough.sort(key=lambda r: -r[0])
+        return [self._score(query, ranked[rank].index, j, base, toks)
+                for _, rank, j, base, toks in rough[:SHORTLIST]]
+
+    def _score(self, query: _Query, passage: int, j: int, base: float, toks: str) -> _Candidate:
+        w = self.weights
+        chunk = self.gen.chunks[passage]
+        start, end = chunk.sentences[j]
+        text = self.gen.documents[chunk.doc_id].text[start:end]
+        tokset = set(toks.split())
+        cov = _coverage(query, tokset, text.lower())
+        score = base + w.coverage * cov
+        if query.pairs:
+            # Question words standing together in the text, as in the question.
+            score += w.pairs * sum(1 for p in query.pairs if p in text) / len(query.pairs)
+        if query.definition is not None and query.definition.search(text):
+            # “海纳百川、…”的上海城市精神 / 城市精神是…: the text defines what is asked.
+            score += w.definition
+        if query.wants_number and _NUMBER_A.search(text):
+            score += w.answer_type
+        if query.wants_date and _DATE_A.search(text):
+            score += w.answer_type
+        if tokset <= query.termset:
+            # Says nothing the question does not already say.
+            score -= w.restates
+        score -= w.length * math.log1p(len(text) / 40)
+        return _Candidate(passage, start, end, score, cov)
 
     def _confidence(
-        self,
-        best: _Candidate | None,
-        ranked: list[Ranked],
-        terms: list[str],
-        weights: dict[str, float],
-        total: float,
+        self, best: _Candidate | None, ranked: list[Ranked], query: _Query
     ) -> float:
         if best is None:
             return 0.0
         chunk = self.gen.chunks[best.passage]
-        context = chunk.text.lower()
-        retrieved = " ".join(self.gen.chunks[r.index].text for r in ranked[:3]).lower()
-        passage_cov = _coverage(
-            terms, weights, total, set(" ".join(self.gen.sentence_tokens[best.passage]).split()),
-            context,
-        )
+        passage_tokens = set(" ".join(self.gen.sentence_tokens[best.passage]).split())
+        passage_cov = _coverage(query, passage_tokens, chunk.text.lower())
         confidence = 0.7 * best.coverage + 0.3 * passage_cov
-        if any(self._is_entity(t) and t not in retrieved for t in terms):
-            confidence *= 0.5
+        missing = [t for t in query.terms if self.gen.lexical.df(t) == 0]
+        if missing:
+            retrieved = " ".join(self.gen.chunks[r.index].text for r in ranked[:3]).lower()
+            if any(self._is_entity(t) and t not in retrieved for t in missing):
+                # A name or Latin term of the question that the retrieved text lacks.
+                confidence *= 0.5
         return round(min(1.0, confidence), 4)
 
-    def _quotes(
-        self,
-        candidates: list[_Candidate],
-        terms: list[str],
-        weights: dict[str, float],
-        question: str,
-    ) -> tuple[Quote, ...]:
+    def _quotes(self, candidates: list[_Candidate], query: _Query) -> tuple[Quote, ...]:
         quotes: list[Quote] = []
         used_paragraphs: set[tuple[str, int]] = set()
         if not candidates:
             return ()
         best_score = candidates[0].score
-        wants_list = bool(_LIST_Q.search(question))
         for cand in candidates:
             if len(quotes) >= MAX_QUOTES or (quotes and cand.score < SECOND_QUOTE_RATIO * best_score):
                 break
@@ -206,7 +271,7 @@ class AnswerSelector:
             key = (doc.doc_id, chunk.paragraphs[0])
             if key in used_paragraphs:
                 continue
-            start, end = self._window(doc.text, cand.start, cand.end, terms, weights, wants_list)
+            start, end = self._window(doc.text, cand.start, cand.end, query)
             quote = self._verified_quote(chunk.doc_id, chunk.paragraphs[0], start, end, cand.score)
             if quote is None:
                 continue
@@ -216,22 +281,15 @@ class AnswerSelector:
             quotes.append(quote)
         return _prefer_authoritative(quotes, self.gen)
 
-    def _window(
-        self,
-        text: str,
-        start: int,
-        end: int,
-        terms: list[str],
-        weights: dict[str, float],
-        wants_list: bool,
-    ) -> tuple[int, int]:
+    def _window(self, text: str, start: int, end: int, query: _Query) -> tuple[int, int]:
         """The sentence itself when short; otherwise the best window of its clauses."""
         if end - start <= QUOTE_MAX_CHARS:
             return start, end
         clauses = _clauses(text, start, end)
         if len(clauses) <= 1:
             return start, end
-        qset = set(terms)
+        qset = query.termset
+        weights = query.weights
         gains = []
         for s, e in clauses:
             piece = text[s:e].lower()
@@ -255,7 +313,7 @@ class AnswerSelector:
         restates = all(
             t in window_text for t in qset if weights[t] > 0.5
         ) and len(window_text) < 40
-        if (restates or wants_list) and hi + 1 < len(clauses):
+        if (restates or query.wants_list) and hi + 1 < len(clauses):
             if clauses[hi + 1][1] - clauses[lo][0] <= QUOTE_MAX_CHARS * 1.5:
                 hi += 1
         return clauses[lo][0], _strip_trailing_mark(text, clauses[lo][0], clauses[hi][1])
@@ -273,7 +331,7 @@ class AnswerSelector:
                 paragraph=paragraph,
                 start=start,
                 end=end,
-                citation=cite(doc, paragraph),
+                citation=self.retriever.citation(doc_id, paragraph),
                 doc_kind=doc.kind,
                 score=round(score, 4),
             ),
@@ -304,21 +362,48 @@ def verify_quote(quote: Quote, gen: Generation) -> Quote | None:
     return quote
 
 
-def _coverage(
-    terms: Sequence[str], weights: dict[str, float], total: float, tokens: set[str], text: str
-) -> float:
-    if total <= 0:
-        return 0.0
+def _adjacent_pairs(terms: Sequence[str]) -> list[str]:
+    """Concatenations of neighbouring question terms (search mode also emits a word's parts;
+    a part and its whole are not neighbours)."""
+    words = [t for t in terms if len(t) >= 2 and not any(t != u and t in u for u in terms)]
+    return [a + b for a, b in zip(words, words[1:], strict=False)]
+
+
+def _definition_pattern(pairs: Sequence[str], terms: Sequence[str]) -> re.Pattern[str] | None:
+    """A pattern for text that defines one of the question's phrases: a quotation right
+    before it (“…”的城市精神) or a copula right after it (城市精神是 / 为 / ：)."""
+    focus = [p for p in pairs] + [t for t in terms if len(t) >= 3]
+    if not focus:
+        return None
+    alt = "|".join(re.escape(f) for f in sorted(set(focus), key=len, reverse=True))
+    return re.compile(rf"[”」』][的之]?(?:[^，。；“”]{{0,4}})(?:{alt})|(?:{alt})(?:是|为|即|：|:)")
+
+
+_TITLE = re.compile(r"《[^》]*》")
+
+
+def _coverage(query: _Query, tokens: set[str], text: str) -> float:
+    """Share of the question's weight found in a text.
+
+    A term counts fully when it is one of the text's tokens or stands in the text verbatim
+    (segmented differently); partly when most of its characters do (a paraphrase such as
+    性格 / 品格). A term met only inside a 《title》 is a mention of a document, not a statement
+    about the term, and counts half.
+    """
+    weights = query.weights
+    matched = query.termset & tokens
     got = 0.0
-    for t in terms:
-        if t in tokens or (len(t) >= 2 and t in text):
+    for t in query.terms:
+        if t in matched or (len(t) >= 2 and t in text):
             got += weights[t]
         elif len(t) >= 2:
-            # Segmented differently or paraphrased: partial credit for shared characters.
             shared = sum(1 for ch in t if ch in text) / len(t)
             if shared >= 0.5:
                 got += 0.3 * shared * weights[t]
-    return got / total
+    if "《" in text:
+        outside = _TITLE.sub("\0", text)
+        got -= sum(0.5 * weights[t] for t in query.terms if t in text and t not in outside)
+    return got / query.total
 
 
 def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -42,6 +42,7 @@ class Retriever:
     def __init__(self, generation: Generation, embedder: Embedder | None = None) -> None:
         self.generation = generation
         self.embedder = embedder if generation.vectors is not None else None
+        self._citations: dict[tuple[str, int], str] = {}
 
     @property
     def has_dense(self) -> bool:
@@ -86,7 +87,6 @@ class Retriever:
     def hit(self, ranked: Ranked) -> Hit:
         """Turn a ranked passage into a Hit with its citation."""
         chunk = self.generation.chunks[ranked.index]
-        doc = self.generation.documents[chunk.doc_id]
         return Hit(
             doc_id=chunk.doc_id,
             doc_title=chunk.doc_title,
@@ -97,8 +97,16 @@ class Retriever:
             start=chunk.start,
             end=chunk.end,
             chunk_id=chunk.chunk_id,
-            citation=cite(doc, chunk.paragraphs[0]),
+            citation=self.citation(chunk.doc_id, chunk.paragraphs[0]),
         )
+
+    def citation(self, doc_id: str, paragraph: int) -> str:
+        """Citation of a paragraph, computed once per paragraph."""
+        key = (doc_id, paragraph)
+        text = self._citations.get(key)
+        if text is None:
+            text = self._citations[key] = cite(self.generation.documents[doc_id], paragraph)
+        return text
 
 
 def _rrf(rankings: list[list[Ranked]], k: int) -> list[Ranked]:

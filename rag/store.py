@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -175,7 +176,7 @@ class Generation:
     lexical: LexicalIndex
     vectors: VectorIndex | None
 
-    @property
+    @functools.cached_property
     def info(self) -> IndexInfo:
         m = self.manifest
         return IndexInfo(
