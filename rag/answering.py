@@ -16,7 +16,6 @@ a penalty when a name or Latin term of the question appears nowhere in the retri
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,10 +29,10 @@ from .store import Generation
 log = logging.getLogger(__name__)
 
 MAX_QUOTES = 3
-PASSAGES_CONSIDERED = 4
+PASSAGES_CONSIDERED = 8
 # Sentences that get the full features after the cheap pass.
 SHORTLIST = 6
-QUOTE_MAX_CHARS = 120
+QUOTE_MAX_CHARS = 160
 # A further quote must score at least this share of the best one.
 SECOND_QUOTE_RATIO = 0.9
 # Kinds whose text is the authoritative wording; preferred when they say the same thing.
@@ -43,6 +42,24 @@ _NUMBER_Q = re.compile(r"多少|几[个位家名次年岁人种项条只部座�
 _NUMBER_A = re.compile(r"\d|[一二三四五六七八九十百千万亿两]+[个位家名次年岁人种项条米倍%％]")
 _DATE_Q = re.compile(r"哪[一]?年|哪天|哪一天|何时|什么时[候间]|哪个月|日期|几月|几日|何年|年份")
 _DATE_A = re.compile(r"\d{2,4}年|\d{1,2}月|\d{1,2}日|[〇零一二三四五六七八九]{2,4}年|世纪|年代|昨天|今天")
+_PLACE_Q = re.compile(r"哪里|哪儿|什么地方|何处|在哪|位于哪|哪个(?:国家|省|城市|地区|地方)|何地")
+_PLACE_A = re.compile(r"位于|[省市县区镇村乡州国岛]|地区|境内|以[东南西北]")
+_ORG_Q = re.compile(r"哪(?:个|家|一个|支)(?:公司|组织|机构|球队|俱乐部|大学|学校|单位|部门|政党|团体)|哪家")
+_ORG_A = re.compile(r"公司|集团|组织|机构|[队会社院校部局委]|俱乐部|大学|学院")
+_JOB_Q = re.compile(r"职业|身份|从事什么|做什么工作|什么工作")
+_JOB_A = re.compile(
+    r"运动员|演员|歌手|作家|导演|教练|政治家|学家|艺术家|主持人|商人|律师|医生|教师|工程师|官员|将领|军人|记者|画家|模特"
+)
+_ANAPHOR = re.compile(r"^(?:它|他|她|其|此|该|这|那|牠|祂|它们|他们|她们|这些|那些)")
+_NON_WORD = re.compile(r"[^\w]|_")
+_ANSWER_TYPES = (
+    (_NUMBER_Q, _NUMBER_A),
+    (_DATE_Q, _DATE_A),
+    (_PLACE_Q, _PLACE_A),
+    (_ORG_Q, _ORG_A),
+    (_JOB_Q, _JOB_A),
+)
+_WH = re.compile(r"什么|哪|谁|多少|几|怎样|怎么|如何|为什么|为何|何时|何地|何处|是否|吗|呢")
 _DEFINE_Q = re.compile(r"是什么|指什么|是哪些|有哪些|包括哪些|包括什么|什么是|是指|哪几个词|哪些词")
 _LIST_Q = re.compile(r"哪些|哪几|几个|几项|几方面|哪两|哪三|哪四|哪五|哪六")
 _CLAUSE = re.compile(r"[，,；;：:]")
@@ -52,21 +69,41 @@ _ENTITY_TAGS = {"ns", "nr", "nrt", "nrfg", "nt", "nz", "eng"}
 _LATIN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 
 
+# Sentence features, in the order AnswerSelector.features returns them.
+FEATURES = ("coverage", "context", "pairs", "definition", "answer_type", "restates", "lead", "focus")
+
+
 @dataclass(frozen=True)
 class SelectionWeights:
-    """Weights of the sentence-selection features (tuned on CMRC 2018 dev questions 1–1000,
-    validated on the rest; see docs/BENCHMARKS.md)."""
+    """Weights of the sentence-selection features.
 
-    coverage: float = 0.6
-    passage: float = 0.25
-    rank_score: float = 0.15
-    rank: float = 0.02
-    authoritative: float = 0.03
+    Tuned by coordinate ascent on CMRC 2018 dev questions 1–1000 and validated on questions
+    1001–3219 (``benchmarks/tune_selection.py``); ``definition`` was raised from 0 because
+    official documents define their terms as “…”的城市精神, which encyclopedic text rarely does.
+
+    Attributes:
+        coverage: Share of the question's weight in the sentence itself.
+        context: The same, counting the document title and, after a pronoun, the sentence before.
+        pairs: Neighbouring question words standing together in the sentence.
+        definition: The sentence defines a phrase of the question.
+        answer_type: The sentence holds what is asked for (a number for 多少, a date for 何时…).
+        restates: Penalty for a sentence that only repeats the question's words.
+        lead: The sentence opens its paragraph.
+        focus: Share of the words next to the question word (由谁改编 → 改编).
+        rank_score: The passage's retrieval score relative to the best passage.
+        authoritative: The sentence is from a resolution or policy document.
+    """
+
+    coverage: float = 0.0
+    context: float = 1.0
     pairs: float = 0.1
     definition: float = 0.15
-    answer_type: float = 0.09
-    restates: float = 0.2
-    length: float = 0.0
+    answer_type: float = 0.15
+    restates: float = 0.4
+    lead: float = 0.05
+    focus: float = 0.15
+    rank_score: float = 0.2
+    authoritative: float = 0.03
 
 
 @dataclass(frozen=True)
@@ -79,10 +116,11 @@ class _Query:
     weights: dict[str, float]
     total: float
     pairs: list[str]
-    definition: re.Pattern[str] | None
-    wants_number: bool
-    wants_date: bool
+    defined: tuple[str, ...]
+    answer_types: tuple[re.Pattern[str], ...]
     wants_list: bool
+    focus: tuple[str, ...] = ()
+    focus_total: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +155,7 @@ class AnswerSelector:
         idfs = self.gen.lexical.idf_values() if hasattr(self.gen.lexical, "idf_values") else None
         self._idf_max = float(max(idfs)) if idfs is not None and len(idfs) else 10.0
         self._weights: dict[str, float] = {}
+        self._titles: dict[str, frozenset[str]] = {}
 
     # -- weights -----------------------------------------------------------------------------
 
@@ -171,6 +210,7 @@ class AnswerSelector:
         terms = list(dict.fromkeys(tokens))
         weights = {t: self._weight(t) for t in terms}
         pairs = _adjacent_pairs(terms)
+        focus = _near_wh(question, terms)
         return _Query(
             question=question,
             terms=terms,
@@ -178,10 +218,13 @@ class AnswerSelector:
             weights=weights,
             total=sum(weights.values()) or 1.0,
             pairs=pairs,
-            definition=_definition_pattern(pairs, terms) if _DEFINE_Q.search(question) else None,
-            wants_number=bool(_NUMBER_Q.search(question)),
-            wants_date=bool(_DATE_Q.search(question)),
+            defined=(
+                (*pairs, *(t for t in terms if len(t) >= 3)) if _DEFINE_Q.search(question) else ()
+            ),
+            answer_types=tuple(a for q, a in _ANSWER_TYPES if q.search(question)),
             wants_list=bool(_LIST_Q.search(question)),
+            focus=focus,
+            focus_total=sum(weights[t] for t in focus) or 1.0,
         )
 
     def candidates(self, query: _Query, ranked: list[Ranked]) -> list[_Candidate]:
@@ -194,49 +237,73 @@ class AnswerSelector:
         top_score = ranked[0].score or 1.0
         w = self.weights
         weights = query.weights
-        rough: list[tuple[float, int, int, float, str]] = []
+        terms = query.terms
+        scale = (w.coverage + w.context) / query.total
+        rough: list[tuple[float, int, int, float]] = []
         for rank, item in enumerate(ranked[:PASSAGES_CONSIDERED]):
-            chunk = self.gen.chunks[item.index]
-            token_strings = self.gen.sentence_tokens[item.index]
-            joined = " ".join(token_strings)
-            passage_cov = sum(weights[t] for t in query.terms if t in joined) / query.total
-            base = (
-                w.passage * passage_cov
-                + w.rank_score * (item.score / top_score if top_score > 0 else 0.0)
-                - w.rank * rank
-            )
-            if self.gen.documents[chunk.doc_id].kind in AUTHORITATIVE:
+            base = w.rank_score * (item.score / top_score if top_score > 0 else 0.0)
+            doc_id = self.gen.chunks[item.index].doc_id
+            if self.gen.documents[doc_id].kind in AUTHORITATIVE:
                 base += w.authoritative
-            for j, toks in enumerate(token_strings):
-                cheap = sum(weights[t] for t in query.terms if t in toks) / query.total
-                rough.append((base + w.coverage * cheap, rank, j, base, toks))
+            title = self._title_tokens(doc_id)
+            for j, toks in enumerate(self.gen.sentence_tokens[item.index]):
+                cheap = sum(weights[t] for t in terms if t in toks or t in title)
+                rough.append((base + scale * cheap, rank, j, base))
         rough.sort(key=lambda r: -r[0])
-        return [self._score(query, ranked[rank].index, j, base, toks)
-                for _, rank, j, base, toks in rough[:SHORTLIST]]
+        out = []
+        for _, rank, j, base in rough[:SHORTLIST]:
+            passage = ranked[rank].index
+            f = self.features(query, passage, j)
+            score = base + sum(getattr(w, name) * value for name, value in zip(FEATURES, f, strict=True))
+            start, end = self.gen.chunks[passage].sentences[j]
+            out.append(_Candidate(passage, start, end, score, f[0]))
+        return out
 
-    def _score(self, query: _Query, passage: int, j: int, base: float, toks: str) -> _Candidate:
-        w = self.weights
+    def features(self, query: _Query, passage: int, j: int) -> tuple[float, ...]:
+        """Features of sentence ``j`` of a passage, in the order of :data:`FEATURES`."""
         chunk = self.gen.chunks[passage]
         start, end = chunk.sentences[j]
-        text = self.gen.documents[chunk.doc_id].text[start:end]
-        tokset = set(toks.split())
-        cov = _coverage(query, tokset, text.lower())
-        score = base + w.coverage * cov
-        if query.pairs:
-            # Question words standing together in the text, as in the question.
-            score += w.pairs * sum(1 for p in query.pairs if p in text) / len(query.pairs)
-        if query.definition is not None and query.definition.search(text):
-            # “海纳百川、…”的上海城市精神 / 城市精神是…: the text defines what is asked.
-            score += w.definition
-        if query.wants_number and _NUMBER_A.search(text):
-            score += w.answer_type
-        if query.wants_date and _DATE_A.search(text):
-            score += w.answer_type
-        if tokset <= query.termset:
+        doc = self.gen.documents[chunk.doc_id]
+        text = doc.text[start:end]
+        lowered = text.lower()
+        token_strings = self.gen.sentence_tokens[passage]
+        tokset = set(token_strings[j].split())
+        # The topic a sentence leans on: its document's title, and the sentence before when
+        # this one opens with a pronoun (它是一种无色液体… after 环氧氯丙烷是…).
+        context = self._title_tokens(doc.doc_id)
+        if j > 0 and _ANAPHOR.match(text):
+            context = context | set(token_strings[j - 1].split())
+        coverage, in_context = _coverage(query, tokset, lowered, context)
+        pairs = (
+            sum(1 for p in query.pairs if p in text) / len(query.pairs) if query.pairs else 0.0
+        )
+        # The words next to the question word carry what is asked (由谁改编 → 改编).
+        focus = (
+            sum(query.weights[t] for t in query.focus if t in tokset or t in lowered)
+            / query.focus_total
+            if query.focus
+            else 0.0
+        )
+        return (
+            coverage,
+            in_context,
+            pairs,
+            float(bool(query.defined) and _defines(text, query.defined)),
+            float(any(a.search(text) for a in query.answer_types)),
             # Says nothing the question does not already say.
-            score -= w.restates
-        score -= w.length * math.log1p(len(text) / 40)
-        return _Candidate(passage, start, end, score, cov)
+            -float(tokset <= query.termset),
+            float(start == doc.paragraph(chunk.paragraphs[0]).start),
+            focus,
+        )
+
+    def _title_tokens(self, doc_id: str) -> frozenset[str]:
+        tokens = self._titles.get(doc_id)
+        if tokens is None:
+            if len(self._titles) > 50_000:
+                self._titles.clear()
+            title = self.gen.documents[doc_id].title
+            tokens = self._titles[doc_id] = frozenset(self.gen.tokenizer.tokenize(title))
+        return tokens
 
     def _confidence(
         self, best: _Candidate | None, ranked: list[Ranked], query: _Query
@@ -245,7 +312,7 @@ class AnswerSelector:
             return 0.0
         chunk = self.gen.chunks[best.passage]
         passage_tokens = set(" ".join(self.gen.sentence_tokens[best.passage]).split())
-        passage_cov = _coverage(query, passage_tokens, chunk.text.lower())
+        passage_cov, _ = _coverage(query, passage_tokens, chunk.text.lower())
         confidence = 0.7 * best.coverage + 0.3 * passage_cov
         missing = [t for t in query.terms if self.gen.lexical.df(t) == 0]
         if missing:
@@ -362,6 +429,20 @@ def verify_quote(quote: Quote, gen: Generation) -> Quote | None:
     return quote
 
 
+def _near_wh(question: str, terms: Sequence[str], reach: int = 4) -> tuple[str, ...]:
+    """Question terms within ``reach`` characters of the question word."""
+    wh = [m.start() for m in _WH.finditer(question)]
+    if not wh:
+        return ()
+    near = []
+    for t in terms:
+        pos = question.find(t)
+        if pos >= 0 and any(-reach <= w - (pos + len(t)) <= reach or -reach <= pos - w <= reach
+                            for w in wh):
+            near.append(t)
+    return tuple(near)
+
+
 def _adjacent_pairs(terms: Sequence[str]) -> list[str]:
     """Concatenations of neighbouring question terms (search mode also emits a word's parts;
     a part and its whole are not neighbours)."""
@@ -369,21 +450,13 @@ def _adjacent_pairs(terms: Sequence[str]) -> list[str]:
     return [a + b for a, b in zip(words, words[1:], strict=False)]
 
 
-def _definition_pattern(pairs: Sequence[str], terms: Sequence[str]) -> re.Pattern[str] | None:
-    """A pattern for text that defines one of the question's phrases: a quotation right
-    before it (“…”的城市精神) or a copula right after it (城市精神是 / 为 / ：)."""
-    focus = [p for p in pairs] + [t for t in terms if len(t) >= 3]
-    if not focus:
-        return None
-    alt = "|".join(re.escape(f) for f in sorted(set(focus), key=len, reverse=True))
-    return re.compile(rf"[”」』][的之]?(?:[^，。；“”]{{0,4}})(?:{alt})|(?:{alt})(?:是|为|即|：|:)")
-
-
 _TITLE = re.compile(r"《[^》]*》")
 
 
-def _coverage(query: _Query, tokens: set[str], text: str) -> float:
-    """Share of the question's weight found in a text.
+def _coverage(
+    query: _Query, tokens: set[str], text: str, context: frozenset[str] = frozenset()
+) -> tuple[float, float]:
+    """Share of the question's weight found in a text, without and with ``context`` tokens.
 
     A term counts fully when it is one of the text's tokens or stands in the text verbatim
     (segmented differently); partly when most of its characters do (a paraphrase such as
@@ -391,11 +464,12 @@ def _coverage(query: _Query, tokens: set[str], text: str) -> float:
     about the term, and counts half.
     """
     weights = query.weights
-    matched = query.termset & tokens
-    got = 0.0
+    got = extra = 0.0
     for t in query.terms:
-        if t in matched or (len(t) >= 2 and t in text):
+        if t in tokens or (len(t) >= 2 and t in text):
             got += weights[t]
+        elif t in context:
+            extra += weights[t]
         elif len(t) >= 2:
             shared = sum(1 for ch in t if ch in text) / len(t)
             if shared >= 0.5:
@@ -403,7 +477,21 @@ def _coverage(query: _Query, tokens: set[str], text: str) -> float:
     if "《" in text:
         outside = _TITLE.sub("\0", text)
         got -= sum(0.5 * weights[t] for t in query.terms if t in text and t not in outside)
-    return got / query.total
+    return got / query.total, (got + extra) / query.total
+
+
+def _defines(text: str, phrases: Sequence[str]) -> bool:
+    """True when the text defines a phrase: a quotation right before it (“…”的城市精神) or a
+    copula right after it (城市精神是 / 为 / ：)."""
+    for phrase in phrases:
+        i = text.find(phrase)
+        while i >= 0:
+            if any(c in text[max(0, i - 6) : i] for c in "”」』") or text[
+                i + len(phrase) : i + len(phrase) + 1
+            ] in ("是", "为", "即", "：", ":"):
+                return True
+            i = text.find(phrase, i + 1)
+    return False
 
 
 def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
