@@ -130,6 +130,7 @@ class _Candidate:
     end: int
     score: float
     coverage: float
+    context: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,7 @@ class AnswerSelector:
         self.retriever = retriever
         self.weights = weights or SelectionWeights()
         self.gen: Generation = retriever.generation
-        idfs = self.gen.lexical.idf_values() if hasattr(self.gen.lexical, "idf_values") else None
-        self._idf_max = float(max(idfs)) if idfs is not None and len(idfs) else 10.0
+        self._idf_max = self.gen.lexical.max_idf
         self._weights: dict[str, float] = {}
         self._titles: dict[str, frozenset[str]] = {}
 
@@ -170,14 +170,15 @@ class AnswerSelector:
     def _compute_weight(self, token: str) -> float:
         if self.gen.lexical.df(token) > 0:
             weight = max(self.gen.lexical.idf(token), 0.05)
-        elif self._is_entity(token):
+            # A lone character is rare in a corpus more often than it is informative (用, 词).
+            return weight * 0.35 if len(token) == 1 else weight
+        if self._is_entity(token):
             # Unknown to the corpus: a name or Latin term is decisive...
-            weight = self._idf_max + 1.0
-        else:
-            # ...a common word much less so (the question may paraphrase the text).
-            weight = self._idf_max * 0.5
-        # A lone character is rare in the corpus more often than it is informative (用, 词).
-        return weight * 0.35 if len(token) == 1 else weight
+            return self._idf_max + 1.0
+        # ...a word is as informative as it is rare in Chinese at large: 开会 or 到场 may
+        # paraphrase the text, 鳗 hardly.
+        rarity = self.gen.tokenizer.rarity(token)
+        return self._idf_max * min(1.4, max(0.1, (rarity - 3.5) / 3.0))
 
     @staticmethod
     def _is_entity(token: str) -> bool:
@@ -256,7 +257,7 @@ class AnswerSelector:
             f = self.features(query, passage, j)
             score = base + sum(getattr(w, name) * value for name, value in zip(FEATURES, f, strict=True))
             start, end = self.gen.chunks[passage].sentences[j]
-            out.append(_Candidate(passage, start, end, score, f[0]))
+            out.append(_Candidate(passage, start, end, score, f[0], f[1]))
         return out
 
     def features(self, query: _Query, passage: int, j: int) -> tuple[float, ...]:
@@ -308,19 +309,48 @@ class AnswerSelector:
     def _confidence(
         self, best: _Candidate | None, ranked: list[Ranked], query: _Query
     ) -> float:
+        """How surely the best sentence answers: the share of the question's *specific*
+        words it covers (in the sentence, its context or its passage), where a word counts
+        by how rare it is in Chinese at large as well as in the corpus, so that matching 最大
+        or 中心 proves little and missing 开会 costs less than missing 北京市."""
         if best is None:
             return 0.0
+        weights = {t: self._specificity(t) for t in query.terms}
         chunk = self.gen.chunks[best.passage]
-        passage_tokens = set(" ".join(self.gen.sentence_tokens[best.passage]).split())
-        passage_cov, _ = _coverage(query, passage_tokens, chunk.text.lower())
-        confidence = 0.7 * best.coverage + 0.3 * passage_cov
+        doc = self.gen.documents[chunk.doc_id]
+        text = doc.text[best.start : best.end].lower()
+        strings = self.gen.sentence_tokens[best.passage]
+        passage_tokens = set(" ".join(strings).split())
+        j = next(i for i, (s, _e) in enumerate(chunk.sentences) if s == best.start)
+        context = self._title_tokens(doc.doc_id)
+        if j > 0 and _ANAPHOR.match(text):
+            context = context | set(strings[j - 1].split())
+        _, in_context = _coverage(query, set(strings[j].split()), text, context, weights)
+        passage_cov, _ = _coverage(
+            query, passage_tokens, chunk.text.lower(), frozenset(), weights
+        )
+        confidence = 0.7 * in_context + 0.3 * passage_cov
+        if query.answer_types and any(a.search(text) for a in query.answer_types) and any(
+            t in text for t in query.focus
+        ):
+            # The kind of thing asked for (几位 → 2人) next to what it is asked about.
+            confidence += 0.15
         missing = [t for t in query.terms if self.gen.lexical.df(t) == 0]
         if missing:
             retrieved = " ".join(self.gen.chunks[r.index].text for r in ranked[:3]).lower()
-            if any(self._is_entity(t) and t not in retrieved for t in missing):
-                # A name or Latin term of the question that the retrieved text lacks.
+            if any(self._is_entity(t) and t not in retrieved for t in missing) or _unknown_name(
+                query.terms, missing
+            ):
+                # A name the retrieved text lacks: 北京市, GDP, or an unknown name that jieba
+                # could only cut into single characters (蟒 鳗).
                 confidence *= 0.5
         return round(min(1.0, confidence), 4)
+
+    def _specificity(self, token: str) -> float:
+        rarity = min(1.5, max(0.05, (self.gen.tokenizer.rarity(token) - 2.5) / 3.0))
+        if self.gen.lexical.df(token) == 0:
+            return 1.5 if self._is_entity(token) else rarity
+        return rarity * (0.5 + 0.5 * self.gen.lexical.idf(token) / self._idf_max)
 
     def _quotes(self, candidates: list[_Candidate], query: _Query) -> tuple[Quote, ...]:
         quotes: list[Quote] = []
@@ -429,6 +459,13 @@ def verify_quote(quote: Quote, gen: Generation) -> Quote | None:
     return quote
 
 
+def _unknown_name(terms: Sequence[str], missing: Sequence[str]) -> bool:
+    """Two neighbouring single characters both absent from the corpus: a name jieba did not
+    know and the documents do not mention."""
+    absent = {t for t in missing if len(t) == 1}
+    return any(a in absent and b in absent for a, b in zip(terms, terms[1:], strict=False))
+
+
 def _near_wh(question: str, terms: Sequence[str], reach: int = 4) -> tuple[str, ...]:
     """Question terms within ``reach`` characters of the question word."""
     wh = [m.start() for m in _WH.finditer(question)]
@@ -454,7 +491,11 @@ _TITLE = re.compile(r"《[^》]*》")
 
 
 def _coverage(
-    query: _Query, tokens: set[str], text: str, context: frozenset[str] = frozenset()
+    query: _Query,
+    tokens: set[str],
+    text: str,
+    context: frozenset[str] = frozenset(),
+    weights: dict[str, float] | None = None,
 ) -> tuple[float, float]:
     """Share of the question's weight found in a text, without and with ``context`` tokens.
 
@@ -463,7 +504,10 @@ def _coverage(
     性格 / 品格). A term met only inside a 《title》 is a mention of a document, not a statement
     about the term, and counts half.
     """
-    weights = query.weights
+    if weights is None:
+        weights, total = query.weights, query.total
+    else:
+        total = sum(weights.values()) or 1.0
     got = extra = 0.0
     for t in query.terms:
         if t in tokens or (len(t) >= 2 and t in text):
@@ -477,7 +521,7 @@ def _coverage(
     if "《" in text:
         outside = _TITLE.sub("\0", text)
         got -= sum(0.5 * weights[t] for t in query.terms if t in text and t not in outside)
-    return got / query.total, (got + extra) / query.total
+    return got / total, (got + extra) / total
 
 
 def _defines(text: str, phrases: Sequence[str]) -> bool:

@@ -201,7 +201,7 @@ class Assistant:
             for c in (clean_question(h, self.settings.max_question_chars) for h in history or ())
             if c.searchable
         ]
-        resolved = resolve_followup(cleaned.text, past, tokenizer.segment)
+        resolved = resolve_followup(cleaned.text, past, tokenizer.cut)
         tokens = tokenizer.tokenize(resolved)
         if not tokens:
             return self._empty(cleaned.text, NOTHING_TO_SEARCH, cleaned.notes, state, resolved)

@@ -1,0 +1,374 @@
+"""The web chat in a real Chromium, over the real library and a real lexical seed index.
+
+The app runs on 127.0.0.1 (free port) in a background thread. Every request the page makes is
+routed: anything not addressed to 127.0.0.1 is recorded and aborted, and each test ends by
+asserting that there was none. Timings (launch to a page that answers, question to answer)
+are printed and written to ``artifacts/ui_timings.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+import rag
+
+pytestmark = [
+    pytest.mark.browser,
+    # Gradio's queue statistics use pandas options that pandas 3 deprecates.
+    pytest.mark.filterwarnings("ignore::Warning:gradio.queueing"),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "source"
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CITY_SPIRIT = "上海的城市精神是什么？"
+SPIRIT_WORDS = "海纳百川、追求卓越、开明睿智、大气谦和"
+TIMEOUT_MS = 20_000
+TIMINGS: dict[str, float | list[float]] = {}
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+
+def _record(name: str, seconds: float) -> None:
+    TIMINGS[name] = round(seconds, 3)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "ui_timings.json").write_text(json.dumps(TIMINGS, indent=2), encoding="utf-8")
+    print(f"[ui timing] {name}: {seconds:.3f}s")
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ui_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index = tmp_path_factory.mktemp("ui_index")
+    rag.build_index(source=SOURCE, index=index, model="none")
+    return index
+
+
+@pytest.fixture(scope="module")
+def assistant(ui_index: Path) -> rag.Assistant:
+    return rag.load(ui_index, model="none")
+
+
+@pytest.fixture(scope="module")
+def feedback_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("feedback") / "nested" / "feedback.jsonl"
+
+
+@pytest.fixture(scope="module")
+def server(assistant: rag.Assistant, feedback_file: Path):
+    from ui.server import start
+
+    started = time.perf_counter()
+    running = start(
+        assistant,
+        host="127.0.0.1",
+        port=0,
+        settings=assistant.settings.with_(feedback_path=feedback_file),
+    )
+    running.launched_at = started  # type: ignore[attr-defined]
+    _record("server_launch_s", time.perf_counter() - started)
+    assert urlsplit(running.url).hostname == "127.0.0.1"
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Guard:
+    """Records requests that leave 127.0.0.1 (and aborts them) and any JavaScript dialog."""
+
+    def __init__(self) -> None:
+        self.external: list[str] = []
+        self.local: list[str] = []
+        self.dialogs: list[str] = []
+
+    def route(self, route) -> None:
+        url = route.request.url
+        if urlsplit(url).hostname == "127.0.0.1":
+            self.local.append(url)
+            route.continue_()
+        else:
+            self.external.append(url)
+            route.abort()
+
+    def dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def assert_clean(self) -> None:
+        assert self.external == [], f"requests left the app: {self.external}"
+        assert self.dialogs == [], f"a dialog opened: {self.dialogs}"
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(
+        viewport={"width": 1360, "height": 900},
+        permissions=["clipboard-read", "clipboard-write"],
+        locale="zh-CN",
+    )
+    guard = Guard()
+    context.route("**/*", guard.route)
+    tab = context.new_page()
+    tab.on("dialog", guard.dialog)
+    tab.set_default_timeout(TIMEOUT_MS)
+    tab.guard = guard  # type: ignore[attr-defined]
+    yield tab
+    tab.wait_for_timeout(300)  # let late requests (fonts, images) show up
+    context.close()
+    guard.assert_clean()
+
+
+def _open(page, server) -> float:
+    started = time.perf_counter()
+    page.goto(server.url, wait_until="domcontentloaded")
+    expect(page.locator("#rag-question textarea")).to_be_editable()
+    expect(page.locator(".rag-status")).to_contain_text("仅关键词检索")
+    return time.perf_counter() - started
+
+
+def _ask(page, question: str, *, kind: str = ".rag-answer") -> tuple[object, float]:
+    """Type and submit; wait for the new assistant bubble; return it and the elapsed time."""
+    answers = page.locator(f"#rag-chat {kind}")
+    before = answers.count()
+    box = page.locator("#rag-question textarea")
+    box.fill(question)
+    started = time.perf_counter()
+    box.press("Enter")
+    # Polled every animation frame, so that the measured time is the real one.
+    page.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length > n",
+        arg=[f"#rag-chat {kind}", before],
+        polling="raf",
+    )
+    elapsed = time.perf_counter() - started
+    expect(answers).to_have_count(before + 1)
+    return answers.nth(before), elapsed
+
+
+# -- the chat ----------------------------------------------------------------------------------
+
+
+def test_answer_quotes_verbatim_and_citation_opens_document(page, server, assistant) -> None:
+    expected = assistant.answer(CITY_SPIRIT)
+    assert expected.found
+    quote = next(q for q in expected.quotes if SPIRIT_WORDS in q.text)
+
+    _record("page_ready_s", _open(page, server))
+    bubble, elapsed = _ask(page, CITY_SPIRIT, kind=".rag-found")
+    _record("launch_to_first_answer_s", time.perf_counter() - server.launched_at)
+    _record("question_to_answer_first_s", elapsed)
+    expect(bubble).to_contain_text(f"「{quote.text}」")
+    expect(bubble).to_contain_text(SPIRIT_WORDS)
+    expect(bubble.locator("a.rag-cite").first).to_have_text(expected.quotes[0].citation)
+    expect(page.locator("#rag-sources mark.rag-quote").first).to_contain_text(SPIRIT_WORDS)
+    expect(page.locator("#rag-sources .rag-term").first).to_be_visible()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
+
+    # One click on the citation in the chat opens the document at the highlighted words.
+    link = bubble.locator("a.rag-cite", has_text=quote.citation).first
+    link.click()
+    mark = page.locator("#rag-document mark.rag-quote")
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_text(quote.text)
+    expect(mark).to_be_in_viewport()
+    doc = assistant.document(quote.doc_id)
+    expect(page.locator("#rag-document .rag-pno")).to_have_count(len(doc.paragraphs))
+    expect(page.locator("#rag-document .rag-doc-head")).to_contain_text(doc.title)
+    assert page.url.split("#")[0] == server.url.split("#")[0]  # no navigation
+    page.screenshot(path=str(ARTIFACTS / "document.png"), full_page=True)
+
+    # The same from the sources panel.
+    page.locator("#rag-document").evaluate("el => el.scrollTop = 0")
+    page.locator("#rag-sources a.rag-cite").first.click()
+    expect(mark).to_have_text(expected.quotes[0].text)
+
+
+def test_refusal_is_distinct_and_offers_related_passages(page, server) -> None:
+    _open(page, server)
+    bubble, elapsed = _ask(page, "上海的GDP是多少？")
+    _record("question_to_refusal_s", elapsed)
+    expect(bubble.locator(".rag-callout-refusal")).to_contain_text("未找到答案")
+    expect(bubble).to_contain_text("相关段落（并非答案）")
+    expect(bubble.locator(".rag-verbatim")).to_have_count(0)
+    expect(page.locator("#rag-sources")).to_contain_text("并非答案")
+
+
+def test_follow_up_uses_the_earlier_question(page, server) -> None:
+    _open(page, server)
+    _ask(page, CITY_SPIRIT, kind=".rag-found")
+    bubble, _ = _ask(page, "那城市品格呢？")
+    expect(bubble).to_contain_text("开放、创新、包容")
+
+
+PAYLOADS = [
+    "<script>window.__pwned=1</script>" + CITY_SPIRIT,
+    '<img src=x onerror="window.__pwned=1;alert(1)">',
+    "![x](http://evil.example/a.png) 上海的城市精神",
+    "[点我](javascript:window.__pwned=1) <http://evil.example/auto> www.evil.example",
+    '"><svg onload=alert(1)><iframe src="http://evil.example/f"></iframe>',
+]
+
+
+def test_html_script_and_markdown_payloads_stay_text(page, server) -> None:
+    _open(page, server)
+    timings = []
+    for payload in PAYLOADS:
+        bubble, elapsed = _ask(page, payload)
+        timings.append(elapsed)
+        user = page.locator("#rag-chat .rag-user").last
+        expect(user).to_have_text(payload)
+        expect(bubble).to_be_visible()
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__pwned") is None
+    injected = page.evaluate(
+        """() => document.querySelectorAll(
+            '.rag-user *, .rag-answer img, .rag-answer script, .rag-answer svg, .rag-answer iframe,'
+            + ' #rag-sources img, #rag-document img, iframe, img[src="x"], [onerror], [onload]'
+        ).length"""
+    )
+    assert injected == 0
+    hrefs = page.eval_on_selector_all(
+        ".rag-answer a, .rag-user a, #rag-sources a, #rag-document a",
+        "els => els.map(e => e.getAttribute('href'))",
+    )
+    assert all(h.startswith("#rag-cite:") for h in hrefs), hrefs
+    _record("question_to_answer_mean_s", sum(timings) / len(timings))
+    page.guard.assert_clean()  # type: ignore[attr-defined]
+
+
+def test_page_makes_no_external_request(page, server) -> None:
+    _open(page, server)
+    page.locator("#rag-settings").click()  # open the accordion: more components render
+    expect(page.get_by_text("显示相关度得分")).to_be_visible()
+    page.wait_for_timeout(1000)
+    guard = page.guard  # type: ignore[attr-defined]
+    assert guard.local, "the page should have loaded its assets from the app"
+    guard.assert_clean()
+
+
+def test_example_questions_ask_with_one_click(page, server) -> None:
+    _open(page, server)
+    buttons = page.locator("#rag-examples button")
+    expect(buttons.first).to_be_visible()
+    label = buttons.first.inner_text()
+    buttons.first.click()
+    expect(page.locator("#rag-chat .rag-user").last).to_have_text(label)
+    expect(page.locator("#rag-chat .rag-found")).to_have_count(1)
+
+
+def test_settings_show_lexical_only_and_scores_toggle(page, server) -> None:
+    _open(page, server)
+    page.locator("#rag-settings").click()
+    radio = page.get_by_label("仅关键词检索")
+    expect(radio).to_be_checked()
+    expect(radio).to_be_disabled()
+    _ask(page, CITY_SPIRIT, kind=".rag-found")
+    expect(page.locator("#rag-sources .rag-score")).to_have_count(0)
+    page.get_by_label("显示相关度得分").check()
+    expect(page.locator("#rag-sources .rag-score").first).to_be_visible()
+
+
+def test_copy_and_feedback(page, server, assistant, feedback_file: Path) -> None:
+    first_quote = assistant.answer(CITY_SPIRIT).quotes[0].text
+    _open(page, server)
+    bubble, _ = _ask(page, CITY_SPIRIT, kind=".rag-found")
+    bubble.locator("button.rag-copy").click()
+    expect(bubble.locator("button.rag-copy")).to_have_text("已复制")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert first_quote in copied and "《" in copied and "<" not in copied
+
+    before = feedback_file.read_text("utf-8").count("\n") if feedback_file.exists() else 0
+    # 赞 is Gradio's own label for the 👍 button in a zh-CN browser.
+    page.locator('#rag-chat button[aria-label="赞"]').last.click()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if feedback_file.exists() and feedback_file.read_text("utf-8").count("\n") > before:
+            break
+        time.sleep(0.1)
+    line = json.loads(feedback_file.read_text("utf-8").splitlines()[-1])
+    assert line["rating"] == "up" and line["question"] == CITY_SPIRIT
+    assert line["citations"] and line["build_id"] and "T" in line["time"]
+
+
+# -- programmatic access -----------------------------------------------------------------------
+
+
+def test_gradio_client_ask_matches_the_library(server, assistant) -> None:
+    from gradio_client import Client
+
+    client = Client(server.url, verbose=False)
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert list(endpoints) == ["/ask"]
+    started = time.perf_counter()
+    result = client.predict(CITY_SPIRIT, api_name="/ask")
+    _record("api_ask_s", time.perf_counter() - started)
+    expected = json.loads(json.dumps(assistant.answer(CITY_SPIRIT).to_dict()))
+    assert result["found"] is expected["found"] is True
+    assert [q["citation"] for q in result["quotes"]] == [q["citation"] for q in expected["quotes"]]
+    assert result["quotes"] == expected["quotes"]
+    assert result["build_id"] == expected["build_id"]
+    refusal = client.predict("上海的GDP是多少？", api_name="/ask")
+    assert refusal["found"] is False and refusal["quotes"] == []
+
+
+# -- a rebuild while answering -----------------------------------------------------------------
+
+
+def test_questions_during_a_rebuild_are_answered_then_switch(tmp_path: Path) -> None:
+    from ui.app import ChatService
+
+    index = tmp_path / "index"
+    rag.build_index(source=SOURCE, index=index, model="none")
+    service = ChatService(rag.load(index, model="none"))
+    first = service.info.build_id
+    errors: list[BaseException] = []
+
+    def rebuild() -> None:
+        try:
+            rag.build_index(source=SOURCE, index=index, model="none", force=True)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=rebuild)
+    worker.start()
+    answered = []
+    while not answered or worker.is_alive():
+        turn = service.ask(CITY_SPIRIT)
+        assert "rag-found" in turn.messages[-1]["content"], turn.messages[-1]["content"]
+        answered.append(turn.last[0].build_id)  # type: ignore[index]
+    worker.join()
+    assert not errors, errors
+    turn = service.ask(CITY_SPIRIT)  # refreshes first: the new generation answers
+    assert turn.last is not None
+    second = turn.last[0].build_id
+    assert second != first and service.info.build_id == second
+    assert answered and set(answered) <= {first, second}

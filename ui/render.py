@@ -1,0 +1,493 @@
+"""HTML for the chat: answer bubbles, the sources panel and the document view.
+
+Every string that comes from a user or a document goes through :func:`inert`, which escapes
+HTML *and* turns every ASCII character Markdown or an autolinker could act on into a numeric
+character reference. The fragments are emitted on one line (newlines become ``<br>``), so the
+Markdown renderer of the chat sees a single raw HTML block and parses nothing inside it; Gradio's
+HTML sanitiser then runs on top as a second layer.
+
+Citation links carry their target in the fragment (``#rag-cite:{doc}:{start}:{end}``) because
+the chat's sanitiser drops ``data-*`` attributes; the highlighted span in the document view has
+the matching id ``rag-hl:{doc}:{start}:{end}``.
+
+Example:
+    >>> inert("[x](http://e.example)")
+    '&#91;x&#93;&#40;http&#58;&#47;&#47;e&#46;example&#41;'
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote as _urlquote
+
+if TYPE_CHECKING:
+    from rag import Answer, Document, IndexInfo, Quote
+
+# Characters that mean something to HTML, Markdown (CommonMark + GFM), KaTeX delimiters or
+# the GFM autolinker (``http:``, ``www.``, ``a@b``). Each becomes ``&#NN;``.
+_ACTIVE = "&<>\"'`\\*_{}[]()#+-.!|~$:@=^%;/"
+_TABLE = {ord(c): f"&#{ord(c)};" for c in _ACTIVE}
+_TABLE.update({ord("\r"): "", ord("\t"): " ", ord("\n"): "<br>"})
+
+# Whose words a quote is, by document kind (a side report is not the resolution's text).
+_ATTRIBUTION = {
+    "resolution": "全会决议原文",
+    "policy": "文件原文",
+    "side_report": "报纸侧记报道，非决议原文",
+    "article": "报道原文",
+}
+
+
+def inert(text: str) -> str:
+    """Escape user or document text so that neither HTML nor Markdown can act on it.
+
+    The result renders as the same characters in a browser; newlines become ``<br>``.
+    """
+    return str(text).translate(_TABLE)
+
+
+def cite_key(doc_id: str, start: int, end: int) -> str:
+    """The ``{doc}:{start}:{end}`` part shared by a citation link and its highlight id."""
+    return f"{_urlquote(doc_id, safe='')}:{int(start)}:{int(end)}"
+
+
+def cite_link(label: str, doc_id: str, start: int, end: int) -> str:
+    """A citation that opens the document view at ``start:end`` when clicked."""
+    return (
+        f'<a class="rag-cite" href="#rag-cite:{cite_key(doc_id, start, end)}" '
+        f'title="在原文中查看">{inert(label)}</a>'
+    )
+
+
+def parse_cite_key(key: str) -> tuple[str, int, int] | None:
+    """Inverse of :func:`cite_key` (``None`` when malformed)."""
+    from urllib.parse import unquote
+
+    match = re.fullmatch(r"([^:]+):(\d{1,9}):(\d{1,9})", key.strip())
+    if not match:
+        return None
+    return unquote(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
+# -- marking spans ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    """A highlighted span in document coordinates; ``anchor`` adds the id used for scrolling."""
+
+    start: int
+    end: int
+    anchor: str = ""
+
+
+def _merge(spans: Iterable[Span], lo: int, hi: int) -> list[Span]:
+    """Clip to ``[lo, hi)`` and merge overlapping spans (adjacent ones stay separate)."""
+    out: list[Span] = []
+    for s in sorted(spans, key=lambda s: (s.start, s.end)):
+        start, end = max(s.start, lo), min(s.end, hi)
+        if start >= end:
+            continue
+        if out and start < out[-1].end:
+            last = out[-1]
+            out[-1] = Span(last.start, max(last.end, end), last.anchor or s.anchor)
+        else:
+            out.append(Span(start, end, s.anchor))
+    return out
+
+
+def _term_mask(text: str, terms: Sequence[str]) -> list[bool]:
+    mask = [False] * len(text)
+    words = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
+    if not words or not text:
+        return mask
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    for m in pattern.finditer(text):
+        for i in range(m.start(), m.end()):
+            mask[i] = True
+    return mask
+
+
+def _terms_html(text: str, mask: Sequence[bool]) -> str:
+    parts: list[str] = []
+    i = 0
+    while i < len(text):
+        j = i
+        while j < len(text) and mask[j] == mask[i]:
+            j += 1
+        piece = inert(text[i:j])
+        parts.append(f'<span class="rag-term">{piece}</span>' if mask[i] else piece)
+        i = j
+    return "".join(parts)
+
+
+def highlight(
+    doc_text: str,
+    lo: int,
+    hi: int,
+    quotes: Iterable[Span] = (),
+    terms: Sequence[str] = (),
+) -> str:
+    """Render ``doc_text[lo:hi]`` with quotes in ``<mark class="rag-quote">`` and key terms in
+    ``<span class="rag-term">``.
+
+    Each quote span becomes exactly one ``<mark>`` over exactly its characters (offsets are
+    document offsets); key terms are marked inside and outside quotes alike.
+    """
+    lo, hi = max(0, lo), min(len(doc_text), hi)
+    text = doc_text[lo:hi]
+    mask = _term_mask(text, terms)
+    parts: list[str] = []
+    pos = lo
+    for span in _merge(quotes, lo, hi):
+        parts.append(_terms_html(doc_text[pos : span.start], mask[pos - lo : span.start - lo]))
+        anchor = f' id="rag-hl:{span.anchor}"' if span.anchor else ""
+        inner = _terms_html(doc_text[span.start : span.end], mask[span.start - lo : span.end - lo])
+        parts.append(f'<mark class="rag-quote"{anchor}>{inner}</mark>')
+        pos = span.end
+    parts.append(_terms_html(doc_text[pos:hi], mask[pos - lo : hi - lo]))
+    return "".join(parts)
+
+
+# -- chat bubbles -------------------------------------------------------------------------------
+
+_COPY_BUTTON = (
+    '<div class="rag-tools"><button type="button" class="rag-copy">复制回答</button></div>'
+)
+
+
+def _bubble(kind: str, body: str, *, copy: bool = False) -> str:
+    tools = _COPY_BUTTON if copy else ""
+    return f'<div class="rag-answer {kind}"><div class="rag-body">{body}</div>{tools}</div>'
+
+
+def user_bubble(question: str) -> str:
+    """The user's message, shown as typed and inert."""
+    return f'<div class="rag-user">{inert(question)}</div>'
+
+
+def _score(value: float, show: bool) -> str:
+    return f' <span class="rag-score">相关度 {value:.2f}</span>' if show else ""
+
+
+def _preview(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "……"
+
+
+def _notes(answer: Answer) -> str:
+    out = [f'<p class="rag-note">{inert(n)}</p>' for n in answer.notes]
+    resolved = (answer.resolved_question or "").strip()
+    if resolved and resolved != answer.question.strip():
+        out.append(f'<p class="rag-note">按「{inert(resolved)}」理解并检索。</p>')
+    return "".join(out)
+
+
+def plain_text(markdown: str) -> str:
+    """The words of the library's Markdown (escapes and emphasis removed), for display."""
+    import html
+
+    text = re.sub(r"\\(.)", r"\1", markdown)
+    text = re.sub(r"(?<!\\)\*{1,2}", "", text)
+    return html.unescape(text).strip()
+
+
+def answer_bubble(
+    answer: Answer,
+    documents: Mapping[str, Document],
+    *,
+    show_scores: bool = False,
+) -> str:
+    """The assistant's message: quotes with citations, or a refusal with 相关段落."""
+    notes = _notes(answer)
+    if answer.found and answer.quotes:
+        items = []
+        for q in answer.quotes:
+            doc = documents.get(q.doc_id)
+            kind = doc.kind if doc else q.doc_kind
+            label = doc.kind_label if doc else "文件"
+            who = _ATTRIBUTION.get(kind, f"{label}原文")
+            items.append(
+                '<blockquote class="rag-quote-block">'
+                f'<p class="rag-said">据《{inert(q.doc_title)}》（{inert(who)}）：</p>'
+                f'<p class="rag-verbatim">「{inert(q.text)}」</p>'
+                f'<p class="rag-cite-line">—— {cite_link(q.citation, q.doc_id, q.start, q.end)}'
+                f"{_score(q.score, show_scores)}</p></blockquote>"
+            )
+        body = notes + "".join(items)
+        return _bubble("rag-found", body, copy=True)
+    if not answer.hits:
+        message = plain_text(answer.markdown) or "没有可以检索的内容，请换一种问法。"
+        body = f'<div class="rag-callout rag-callout-info">{inert(message)}</div>'
+        return _bubble("rag-empty", body)
+    related = "".join(
+        f'<li><span class="rag-hit-text">{inert(_preview(h.text))}</span> '
+        f"{cite_link(h.citation or h.doc_title, h.doc_id, h.start, h.end)}"
+        f"{_score(h.score, show_scores)}</li>"
+        for h in answer.hits[:3]
+    )
+    body = (
+        notes + '<div class="rag-callout rag-callout-refusal"><strong>未找到答案</strong>'
+        "<span>已收录的文件中没有能回答这个问题的原文，因此不作回答。</span></div>"
+        '<p class="rag-related-title">相关段落（并非答案）：</p>'
+        f'<ul class="rag-related">{related}</ul>'
+    )
+    return _bubble("rag-refusal", body, copy=True)
+
+
+def error_bubble(message: str) -> str:
+    """A failure the user should know about, in words (never a traceback)."""
+    body = f'<div class="rag-callout rag-callout-error">{inert(message)}</div>'
+    return _bubble("rag-error", body)
+
+
+# -- sources panel ------------------------------------------------------------------------------
+
+SOURCES_EMPTY = '<div class="rag-panel-empty">提问后，这里显示回答引用的原文段落。</div>'
+
+
+def _paragraph_window(doc: Document, start: int, end: int) -> tuple[int, int, list[int]]:
+    """The whole paragraph(s) covering ``start:end`` (and the span itself, whatever it is)."""
+    numbers = [p.number for p in doc.paragraphs if p.start < end and start < p.end]
+    if not numbers:
+        return start, end, []
+    first, last = doc.paragraph(numbers[0]), doc.paragraph(numbers[-1])
+    return min(first.start, start), max(last.end, end), numbers
+
+
+def _section_path(doc: Document, number: int) -> str:
+    if not number:
+        return ""
+    para = doc.paragraph(number)
+    return " / ".join(f"{ref.label}{ref.title}" for ref in para.section if ref.display)
+
+
+def sources_panel(
+    answer: Answer,
+    documents: Mapping[str, Document],
+    key_terms: Sequence[str] = (),
+    *,
+    show_scores: bool = False,
+) -> str:
+    """Each cited paragraph with the quoted characters and the question's key terms marked.
+
+    Quotes that fall in the same paragraph share one passage. For a refusal, the closest
+    passages are listed under 相关段落（并非答案）.
+    """
+    blocks: list[str] = []
+    if answer.found and answer.quotes:
+        head = (
+            '<div class="rag-panel-head">回答引用的段落：'
+            '<mark class="rag-legend">高亮</mark>为引文，'
+            '<span class="rag-term">加下划线</span>为问题中的关键词。</div>'
+        )
+        groups: dict[tuple[str, int, int], list[Quote]] = {}
+        for q in answer.quotes:
+            doc = documents.get(q.doc_id)
+            if doc is None:
+                continue
+            lo, hi, _ = _paragraph_window(doc, q.start, q.end)
+            groups.setdefault((q.doc_id, lo, hi), []).append(q)
+        for (doc_id, lo, hi), quotes in groups.items():
+            doc = documents[doc_id]
+            first = quotes[0]
+            meta = [cite_link(first.citation, doc_id, first.start, first.end)]
+            section = _section_path(doc, first.paragraph)
+            if section:
+                meta.append(f'<span class="rag-section">{inert(section)}</span>')
+            if show_scores:
+                meta.append(_score(max(q.score for q in quotes), True).strip())
+            text = highlight(doc.text, lo, hi, [Span(q.start, q.end) for q in quotes], key_terms)
+            blocks.append(
+                f'<div class="rag-src"><div class="rag-src-meta">{" · ".join(meta)}</div>'
+                f'<div class="rag-src-text">{text}</div></div>'
+            )
+    elif answer.hits:
+        head = (
+            '<div class="rag-panel-head rag-panel-refusal">未找到答案。相关段落（并非答案）：'
+            '<span class="rag-term">加下划线</span>为问题中的关键词。</div>'
+        )
+        for h in answer.hits:
+            doc = documents.get(h.doc_id)
+            if doc is None:
+                continue
+            meta = [cite_link(h.citation or h.doc_title, h.doc_id, h.start, h.end)]
+            if show_scores:
+                meta.append(_score(h.score, True).strip())
+            text = highlight(doc.text, h.start, h.end, (), key_terms)
+            blocks.append(
+                '<div class="rag-src rag-src-related">'
+                f'<div class="rag-src-meta">{" · ".join(meta)}</div>'
+                f'<div class="rag-src-text">{text}</div></div>'
+            )
+    else:
+        return SOURCES_EMPTY
+    return f'<div class="rag-sources">{head}{"".join(blocks)}</div>'
+
+
+# -- document view ------------------------------------------------------------------------------
+
+DOCUMENT_EMPTY = (
+    '<div class="rag-panel-empty">点击任一引文（如《……》第3段），在这里查看原文全文。</div>'
+)
+
+_HEADING_TAGS = {
+    "title": ("h3", "rag-h-title"),
+    "kicker": ("div", "rag-h-kicker"),
+    "subtitle": ("div", "rag-h-subtitle"),
+    "dateline": ("div", "rag-h-meta"),
+    "byline": ("div", "rag-h-meta"),
+    "section": ("h4", "rag-h-section"),
+}
+
+
+def document_view(doc: Document, start: int | None = None, end: int | None = None) -> str:
+    """The whole document: headings shown, body paragraphs numbered, ``start:end`` marked.
+
+    The marked span gets the id ``rag-hl:{doc}:{start}:{end}`` (on its first piece when it
+    crosses paragraphs) so the page can scroll to it.
+    """
+    text = doc.text
+    target: list[Span] = []
+    if start is not None and end is not None and 0 <= start < end <= len(text):
+        target = [Span(start, end, cite_key(doc.doc_id, start, end))]
+    blocks: list[tuple[int, int, str, str]] = [
+        (h.start, h.end, "heading", h.role) for h in doc.headings
+    ]
+    blocks += [(p.start, p.end, "paragraph", str(p.number)) for p in doc.paragraphs]
+    blocks.sort(key=lambda b: (b[0], -b[1]))
+
+    def marked(lo: int, hi: int) -> str:
+        nonlocal target
+        html = highlight(text, lo, hi, target)
+        if target and ' id="rag-hl:' in html:
+            # Only the first piece of a span that crosses blocks carries the id.
+            target = [Span(max(target[0].start, hi), target[0].end)]
+        return html
+
+    out: list[str] = []
+    cursor = 0
+    for lo, hi, kind, tag in blocks:
+        if lo < cursor:  # overlapping blocks: keep the first
+            continue
+        gap = text[cursor:lo]
+        if gap.strip():
+            out.append(f'<p class="rag-other">{marked(cursor, lo)}</p>')
+        if kind == "heading":
+            element, cls = _HEADING_TAGS.get(tag, ("div", "rag-h-other"))
+            out.append(f'<{element} class="{cls}">{marked(lo, hi)}</{element}>')
+        else:
+            out.append(
+                f'<p class="rag-para"><span class="rag-pno">{tag}</span>{marked(lo, hi)}</p>'
+            )
+        cursor = hi
+    if text[cursor:].strip():
+        out.append(f'<p class="rag-other">{marked(cursor, len(text))}</p>')
+    meta = [doc.kind_label]
+    if doc.date:
+        meta.append(doc.date)
+    if doc.source:
+        meta.append(doc.source)
+    head = (
+        f'<div class="rag-doc-head"><strong>《{inert(doc.title)}》</strong>'
+        f'<span class="rag-doc-meta">{inert(" · ".join(meta))}</span></div>'
+    )
+    return f'<div class="rag-doc">{head}{"".join(out)}</div>'
+
+
+def document_missing(doc_id: str) -> str:
+    return (
+        '<div class="rag-callout rag-callout-error">当前索引中没有这份文件（'
+        f"{inert(doc_id)}），可能已经重建索引。请重新提问。</div>"
+    )
+
+
+# -- page header --------------------------------------------------------------------------------
+
+
+def collection_title(documents: Mapping[str, Document]) -> str:
+    """A page title from the documents themselves (plain text)."""
+    docs = list(documents.values())
+    if not docs:
+        return "公文问答"
+    first = docs[0].title.strip("《》 ")
+    if len(docs) == 1:
+        return f"《{first}》问答"
+    return f"《{first}》等 {len(docs)} 份文件问答"
+
+
+def collection_description(documents: Mapping[str, Document]) -> str:
+    """One line about what is indexed (plain text): kinds, dates, and how answers work."""
+    docs = list(documents.values())
+    kinds = Counter(d.kind_label for d in docs)
+    parts = "、".join(f"{label} {n} 份" for label, n in kinds.most_common())
+    dates = sorted({d.date for d in docs if d.date})
+    when = ""
+    if dates:
+        when = f"，{dates[0]}" if len(dates) == 1 else f"，{dates[0]} 至 {dates[-1]}"
+    return (
+        f"收录 {len(docs)} 份文件（{parts}{when}）。回答只摘录原文并注明出处，"
+        "文件中没有的内容会明确说明。"
+    )
+
+
+def status_line(info: IndexInfo) -> str:
+    """Build id, counts and retrieval mode (HTML, inert)."""
+    note = ""
+    if info.has_vectors:
+        mode = f"混合检索（关键词 + 向量模型 {info.model}）"
+    else:
+        mode = "仅关键词检索（索引不含向量）"
+        # Why there are no vectors is for operators; it is in the tooltip.
+        note = f' title="{inert(info.dense_note)}"' if info.dense_note else ""
+    built = info.built_at.replace("T", " ")[:19]
+    fields = [
+        f"索引 {info.build_id}",
+        f"构建于 {built}" if built else "",
+        f"{info.documents} 份文件",
+        f"{info.chunks} 个段落",
+        f"检索方式：{mode}",
+    ]
+    return f'<div class="rag-status"{note}>{inert(" · ".join(f for f in fields if f))}</div>'
+
+
+def header(documents: Mapping[str, Document]) -> str:
+    return (
+        f'<div class="rag-header"><h1 class="rag-title">{inert(collection_title(documents))}</h1>'
+        f'<p class="rag-description">{inert(collection_description(documents))}</p></div>'
+    )
+
+
+def citations(answer: Answer) -> list[str]:
+    """Citation strings of an answer (quotes, or the offered passages of a refusal)."""
+    if answer.found:
+        return [q.citation for q in answer.quotes]
+    return [h.citation for h in answer.hits[:3] if h.citation]
+
+
+__all__ = [
+    "DOCUMENT_EMPTY",
+    "SOURCES_EMPTY",
+    "Span",
+    "answer_bubble",
+    "citations",
+    "cite_key",
+    "cite_link",
+    "collection_description",
+    "collection_title",
+    "document_missing",
+    "document_view",
+    "error_bubble",
+    "header",
+    "highlight",
+    "inert",
+    "parse_cite_key",
+    "plain_text",
+    "sources_panel",
+    "status_line",
+    "user_bubble",
+]
