@@ -29,9 +29,9 @@ from .store import Generation
 log = logging.getLogger(__name__)
 
 MAX_QUOTES = 3
-PASSAGES_CONSIDERED = 8
+PASSAGES_CONSIDERED = 6
 # Sentences that get the full features after the cheap pass.
-SHORTLIST = 6
+SHORTLIST = 4
 QUOTE_MAX_CHARS = 160
 # A further quote must score at least this share of the best one.
 SECOND_QUOTE_RATIO = 0.9
@@ -156,6 +156,7 @@ class AnswerSelector:
         self._idf_max = self.gen.lexical.max_idf
         self._weights: dict[str, float] = {}
         self._titles: dict[str, frozenset[str]] = {}
+        self._specific: dict[str, float] = {}
 
     # -- weights -----------------------------------------------------------------------------
 
@@ -247,8 +248,13 @@ class AnswerSelector:
             if self.gen.documents[doc_id].kind in AUTHORITATIVE:
                 base += w.authoritative
             title = self._title_tokens(doc_id)
-            for j, toks in enumerate(self.gen.sentence_tokens[item.index]):
-                cheap = sum(weights[t] for t in terms if t in toks or t in title)
+            strings = self.gen.sentence_tokens[item.index]
+            # Terms the title gives every sentence alike, then the few the passage holds.
+            title_weight = sum(weights[t] for t in terms if t in title)
+            joined = " ".join(strings)
+            present = [t for t in terms if t not in title and t in joined]
+            for j, toks in enumerate(strings):
+                cheap = title_weight + sum(weights[t] for t in present if t in toks)
                 rough.append((base + scale * cheap, rank, j, base))
         rough.sort(key=lambda r: -r[0])
         out = []
@@ -316,6 +322,7 @@ class AnswerSelector:
         if best is None:
             return 0.0
         weights = {t: self._specificity(t) for t in query.terms}
+
         chunk = self.gen.chunks[best.passage]
         doc = self.gen.documents[chunk.doc_id]
         text = doc.text[best.start : best.end].lower()
@@ -347,6 +354,14 @@ class AnswerSelector:
         return round(min(1.0, confidence), 4)
 
     def _specificity(self, token: str) -> float:
+        value = self._specific.get(token)
+        if value is None:
+            if len(self._specific) > 100_000:
+                self._specific.clear()
+            value = self._specific[token] = self._compute_specificity(token)
+        return value
+
+    def _compute_specificity(self, token: str) -> float:
         rarity = min(1.5, max(0.05, (self.gen.tokenizer.rarity(token) - 2.5) / 3.0))
         if self.gen.lexical.df(token) == 0:
             return 1.5 if self._is_entity(token) else rarity
