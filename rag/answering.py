@@ -29,7 +29,7 @@ from .store import Generation
 log = logging.getLogger(__name__)
 
 MAX_QUOTES = 3
-PASSAGES_CONSIDERED = 6
+PASSAGES_CONSIDERED = 8
 # Sentences that get the full features after the cheap pass.
 SHORTLIST = 4
 QUOTE_MAX_CHARS = 160
@@ -253,9 +253,14 @@ class AnswerSelector:
             title_weight = sum(weights[t] for t in terms if t in title)
             joined = " ".join(strings)
             present = [t for t in terms if t not in title and t in joined]
+            text = self.gen.documents[doc_id].text
             for j, toks in enumerate(strings):
-                cheap = title_weight + sum(weights[t] for t in present if t in toks)
-                rough.append((base + scale * cheap, rank, j, base))
+                cheap = scale * (title_weight + sum(weights[t] for t in present if t in toks))
+                if query.defined:
+                    # A definition of the asked phrase must not fall off the shortlist.
+                    s_, e_ = self.gen.chunks[item.index].sentences[j]
+                    cheap += w.definition * _defines(text[s_:e_], query.defined)
+                rough.append((base + cheap, rank, j, base))
         rough.sort(key=lambda r: -r[0])
         out = []
         for _, rank, j, base in rough[:SHORTLIST]:

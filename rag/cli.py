@@ -26,6 +26,9 @@ EPILOG = """examples:
   rag ask "全会由谁主持？" --json
   rag search "城市软实力" -k 5
   rag serve --port 7860                  web chat on http://127.0.0.1:7860
+  rag eval ../shared/eval/seed_qa.jsonl --failures
+  rag eval qa.jsonl --corpus corpus.jsonl --json
+  rag eval qa.jsonl --calibrate          propose the refusal threshold for these questions
 
 settings come from defaults < RAG_* environment variables < options
 (RAG_SOURCE, RAG_INDEX, RAG_MODEL, RAG_MODE, RAG_TOP_K, RAG_REFUSAL_THRESHOLD, ...)."""
@@ -82,6 +85,18 @@ def make_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("search", help="print ranked passages")
     _common(s)
     _query(s)
+
+    e = sub.add_parser("eval", help="evaluate on labelled questions (JSONL)",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(e)
+    e.add_argument("qa", help="JSONL: question, answers (empty = unanswerable), optional doc/doc_id")
+    e.add_argument("--corpus", help="build a temporary index from this .jsonl corpus first")
+    e.add_argument("--mode", choices=[m.value for m in RetrievalMode], help="retrieval mode")
+    e.add_argument("-k", type=int, default=10, help="ranking depth for recall@k and MRR")
+    e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    e.add_argument("--failures", action="store_true", help="list every miss with what was answered")
+    e.add_argument("--calibrate", action="store_true",
+                   help="propose the refusal threshold maximising correct answers + refusals")
 
     v = sub.add_parser("serve", help="start the web chat")
     _common(v)
@@ -193,6 +208,34 @@ def _cmd_inspect(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    import tempfile
+
+    from .assistant import load
+    from .build import build_index
+    from .evaluation import calibrate, evaluate, format_calibration, format_report, read_qa
+
+    items = read_qa(args.qa)
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        if args.corpus:
+            _say(f"building a temporary index from {args.corpus}")
+            settings = settings.with_(index=Path(tmp) / "index", source=Path(args.corpus))
+            build_index(settings=settings, log=_say)
+        else:
+            _ensure_index(settings)
+        assistant = load(settings=settings)
+        if args.calibrate:
+            print(format_calibration(calibrate(assistant, items, k=args.k)))
+            return EXIT_OK
+        report = evaluate(assistant, items, k=args.k, mode=args.mode)
+    if args.json:
+        data = report.to_dict(with_items=args.failures)
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+    else:
+        print(format_report(report, failures=args.failures))
+    return EXIT_OK
+
+
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from ui.server import serve
 
@@ -223,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "search": _cmd_search,
             "inspect": _cmd_inspect,
             "serve": _cmd_serve,
+            "eval": _cmd_eval,
         }[args.command]
         return handler(args, settings)
     except IndexNotBuiltError as exc:
