@@ -116,3 +116,26 @@ def test_markdown_escapes_document_text(seed_assistant: rag.Assistant) -> None:
 
     assert escape_markdown("![x](http://e.example/a.png)") == r"\!\[x\]\(http://e.example/a.png\)"
     assert "<" not in escape_markdown("<script>alert(1)</script>")
+
+
+EXTRA_QA = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "seed_extra_qa.jsonl")
+    .read_text("utf-8")
+    .splitlines()
+    if line.strip()
+]
+
+
+def test_questions_not_used_for_tuning(seed_assistant: rag.Assistant) -> None:
+    """Questions written after the selection was tuned: most answered, clear misses refused."""
+    answerable = [i for i in EXTRA_QA if i["answers"]]
+    right = 0
+    for item in answerable:
+        answer = seed_assistant.answer(item["question"])
+        assert_verbatim(seed_assistant, answer)
+        right += answer.found and any(g in answer.quotes[0].text for g in item["answers"])
+    assert right >= len(answerable) - 2
+    for qid in ("x12", "x13", "x14"):
+        item = next(i for i in EXTRA_QA if i["id"] == qid)
+        assert not seed_assistant.answer(item["question"]).found, item["question"]
