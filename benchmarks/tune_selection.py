@@ -35,8 +35,9 @@ def collect(assistant: rag.Assistant, items: list[dict]) -> list[tuple[np.ndarra
         tokens = gen.tokenizer.tokenize(item["question"])
         if not tokens:
             continue
-        ranked = retriever.rank(tokens, item["question"], PASSAGES_CONSIDERED,
-                                RetrievalMode.LEXICAL)
+        ranked = retriever.rank(
+            tokens, item["question"], PASSAGES_CONSIDERED, RetrievalMode.LEXICAL
+        )
         if not ranked:
             continue
         query = selector._query(item["question"], tokens)
@@ -66,7 +67,8 @@ def vector(weights: SelectionWeights) -> np.ndarray:
 def main() -> None:
     index, qa_path = sys.argv[1], sys.argv[2]
     n_train = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
-    items = [json.loads(line) for line in open(qa_path, encoding="utf-8")]
+    with open(qa_path, encoding="utf-8") as fh:
+        items = [json.loads(line) for line in fh]
     assistant = rag.load(index, model="none")
     started = time.perf_counter()
     train = collect(assistant, items[:n_train])
@@ -74,7 +76,8 @@ def main() -> None:
     print(f"features in {time.perf_counter() - started:.1f} s")
     weights = SelectionWeights()
     best = accuracy(train, vector(weights), n_train)
-    print(f"start: train {best:.4f}  held-out {accuracy(test, vector(weights), len(items) - n_train):.4f}")
+    held = accuracy(test, vector(weights), len(items) - n_train)
+    print(f"start: train {best:.4f}  held-out {held:.4f}")
     for _round in range(3):
         improved = False
         for name in COLUMNS:
@@ -89,8 +92,16 @@ def main() -> None:
         if not improved:
             break
     held = accuracy(test, vector(weights), len(items) - n_train)
-    print(json.dumps({"train": round(best, 4), "held_out": round(held, 4),
-                      "weights": dataclasses.asdict(weights)}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "train": round(best, 4),
+                "held_out": round(held, 4),
+                "weights": dataclasses.asdict(weights),
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

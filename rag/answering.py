@@ -15,12 +15,13 @@ a penalty when a name or Latin term of the question appears nowhere in the retri
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .citations import cite, full_title
+from .citations import full_title
 from .retrieval import Ranked, Retriever
 from .schema import Answer, Hit, Quote
 from .settings import RetrievalMode
@@ -38,13 +39,19 @@ SECOND_QUOTE_RATIO = 0.9
 # Kinds whose text is the authoritative wording; preferred when they say the same thing.
 AUTHORITATIVE = {"resolution", "policy"}
 
-_NUMBER_Q = re.compile(r"多少|几[个位家名次年岁人种项条只部座所届]|数量|人数|面积|规模|比例|多[长高大重远久]")
+_NUMBER_Q = re.compile(
+    r"多少|几[个位家名次年岁人种项条只部座所届]|数量|人数|面积|规模|比例|多[长高大重远久]"
+)
 _NUMBER_A = re.compile(r"\d|[一二三四五六七八九十百千万亿两]+[个位家名次年岁人种项条米倍%％]")
 _DATE_Q = re.compile(r"哪[一]?年|哪天|哪一天|何时|什么时[候间]|哪个月|日期|几月|几日|何年|年份")
-_DATE_A = re.compile(r"\d{2,4}年|\d{1,2}月|\d{1,2}日|[〇零一二三四五六七八九]{2,4}年|世纪|年代|昨天|今天")
+_DATE_A = re.compile(
+    r"\d{2,4}年|\d{1,2}月|\d{1,2}日|[〇零一二三四五六七八九]{2,4}年|世纪|年代|昨天|今天"
+)
 _PLACE_Q = re.compile(r"哪里|哪儿|什么地方|何处|在哪|位于哪|哪个(?:国家|省|城市|地区|地方)|何地")
 _PLACE_A = re.compile(r"位于|[省市县区镇村乡州国岛]|地区|境内|以[东南西北]")
-_ORG_Q = re.compile(r"哪(?:个|家|一个|支)(?:公司|组织|机构|球队|俱乐部|大学|学校|单位|部门|政党|团体)|哪家")
+_ORG_Q = re.compile(
+    r"哪(?:个|家|一个|支)(?:公司|组织|机构|球队|俱乐部|大学|学校|单位|部门|政党|团体)|哪家"
+)
 _ORG_A = re.compile(r"公司|集团|组织|机构|[队会社院校部局委]|俱乐部|大学|学院")
 _JOB_Q = re.compile(r"职业|身份|从事什么|做什么工作|什么工作")
 _JOB_A = re.compile(
@@ -70,7 +77,16 @@ _LATIN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 
 
 # Sentence features, in the order AnswerSelector.features returns them.
-FEATURES = ("coverage", "context", "pairs", "definition", "answer_type", "restates", "lead", "focus")
+FEATURES = (
+    "coverage",
+    "context",
+    "pairs",
+    "definition",
+    "answer_type",
+    "restates",
+    "lead",
+    "focus",
+)
 
 
 @dataclass(frozen=True)
@@ -192,9 +208,7 @@ class AnswerSelector:
 
     # -- selection ---------------------------------------------------------------------------
 
-    def select(
-        self, question: str, tokens: list[str], k: int, mode: RetrievalMode
-    ) -> Selection:
+    def select(self, question: str, tokens: list[str], k: int, mode: RetrievalMode) -> Selection:
         """Rank passages and pick up to three quotes; ``confidence`` drives refusal."""
         ranked = self.retriever.rank(tokens, question, max(k, PASSAGES_CONSIDERED), mode)
         hits = tuple(self.retriever.hit(r) for r in ranked[:k])
@@ -266,7 +280,9 @@ class AnswerSelector:
         for _, rank, j, base in rough[:SHORTLIST]:
             passage = ranked[rank].index
             f = self.features(query, passage, j)
-            score = base + sum(getattr(w, name) * value for name, value in zip(FEATURES, f, strict=True))
+            score = base + sum(
+                getattr(w, name) * value for name, value in zip(FEATURES, f, strict=True)
+            )
             start, end = self.gen.chunks[passage].sentences[j]
             out.append(_Candidate(passage, start, end, score, f[0], f[1]))
         return out
@@ -286,9 +302,7 @@ class AnswerSelector:
         if j > 0 and _ANAPHOR.match(text):
             context = context | set(token_strings[j - 1].split())
         coverage, in_context = _coverage(query, tokset, lowered, context)
-        pairs = (
-            sum(1 for p in query.pairs if p in text) / len(query.pairs) if query.pairs else 0.0
-        )
+        pairs = sum(1 for p in query.pairs if p in text) / len(query.pairs) if query.pairs else 0.0
         # The words next to the question word carry what is asked (由谁改编 → 改编).
         focus = (
             sum(query.weights[t] for t in query.focus if t in tokset or t in lowered)
@@ -317,9 +331,7 @@ class AnswerSelector:
             tokens = self._titles[doc_id] = frozenset(self.gen.tokenizer.tokenize(title))
         return tokens
 
-    def _confidence(
-        self, best: _Candidate | None, ranked: list[Ranked], query: _Query
-    ) -> float:
+    def _confidence(self, best: _Candidate | None, ranked: list[Ranked], query: _Query) -> float:
         """How surely the best sentence answers: the share of the question's *specific*
         words it covers (in the sentence, its context or its passage), where a word counts
         by how rare it is in Chinese at large as well as in the corpus, so that matching 最大
@@ -338,12 +350,12 @@ class AnswerSelector:
         if j > 0 and _ANAPHOR.match(text):
             context = context | set(strings[j - 1].split())
         _, in_context = _coverage(query, set(strings[j].split()), text, context, weights)
-        passage_cov, _ = _coverage(
-            query, passage_tokens, chunk.text.lower(), frozenset(), weights
-        )
+        passage_cov, _ = _coverage(query, passage_tokens, chunk.text.lower(), frozenset(), weights)
         confidence = 0.7 * in_context + 0.3 * passage_cov
-        if query.answer_types and any(a.search(text) for a in query.answer_types) and any(
-            t in text for t in query.focus
+        if (
+            query.answer_types
+            and any(a.search(text) for a in query.answer_types)
+            and any(t in text for t in query.focus)
         ):
             # The kind of thing asked for (几位 → 2人) next to what it is asked about.
             confidence += 0.15
@@ -379,7 +391,9 @@ class AnswerSelector:
             return ()
         best_score = candidates[0].score
         for cand in candidates:
-            if len(quotes) >= MAX_QUOTES or (quotes and cand.score < SECOND_QUOTE_RATIO * best_score):
+            if len(quotes) >= MAX_QUOTES or (
+                quotes and cand.score < SECOND_QUOTE_RATIO * best_score
+            ):
                 break
             if cand.coverage <= 0:
                 continue
@@ -427,12 +441,13 @@ class AnswerSelector:
         # A window that only restates the question gets the clause that follows it: that is
         # where the answer to "什么" usually stands.
         window_text = text[clauses[lo][0] : clauses[hi][1]].lower()
-        restates = all(
-            t in window_text for t in qset if weights[t] > 0.5
-        ) and len(window_text) < 40
-        if (restates or query.wants_list) and hi + 1 < len(clauses):
-            if clauses[hi + 1][1] - clauses[lo][0] <= QUOTE_MAX_CHARS * 1.5:
-                hi += 1
+        restates = all(t in window_text for t in qset if weights[t] > 0.5) and len(window_text) < 40
+        if (
+            (restates or query.wants_list)
+            and hi + 1 < len(clauses)
+            and clauses[hi + 1][1] - clauses[lo][0] <= QUOTE_MAX_CHARS * 1.5
+        ):
+            hi += 1
         return clauses[lo][0], _strip_trailing_mark(text, clauses[lo][0], clauses[hi][1])
 
     def _verified_quote(
@@ -483,7 +498,7 @@ def _unknown_name(terms: Sequence[str], missing: Sequence[str]) -> bool:
     """Two neighbouring single characters both absent from the corpus: a name jieba did not
     know and the documents do not mention."""
     absent = {t for t in missing if len(t) == 1}
-    return any(a in absent and b in absent for a, b in zip(terms, terms[1:], strict=False))
+    return any(a in absent and b in absent for a, b in itertools.pairwise(terms))
 
 
 def _near_wh(question: str, terms: Sequence[str], reach: int = 4) -> tuple[str, ...]:
@@ -494,8 +509,9 @@ def _near_wh(question: str, terms: Sequence[str], reach: int = 4) -> tuple[str, 
     near = []
     for t in terms:
         pos = question.find(t)
-        if pos >= 0 and any(-reach <= w - (pos + len(t)) <= reach or -reach <= pos - w <= reach
-                            for w in wh):
+        if pos >= 0 and any(
+            -reach <= w - (pos + len(t)) <= reach or -reach <= pos - w <= reach for w in wh
+        ):
             near.append(t)
     return tuple(near)
 
@@ -504,7 +520,7 @@ def _adjacent_pairs(terms: Sequence[str]) -> list[str]:
     """Concatenations of neighbouring question terms (search mode also emits a word's parts;
     a part and its whole are not neighbours)."""
     words = [t for t in terms if len(t) >= 2 and not any(t != u and t in u for u in terms)]
-    return [a + b for a, b in zip(words, words[1:], strict=False)]
+    return [a + b for a, b in itertools.pairwise(words)]
 
 
 _TITLE = re.compile(r"《[^》]*》")
@@ -659,10 +675,7 @@ def build_answer(
     """Assemble the Answer: quotes when confident enough, else a refusal with 相关段落."""
     info = gen.info
     found = bool(selection.quotes) and selection.confidence >= threshold
-    if found:
-        markdown = format_answer(selection.quotes, gen)
-    else:
-        markdown = format_refusal(selection.hits[:3])
+    markdown = format_answer(selection.quotes, gen) if found else format_refusal(selection.hits[:3])
     if notes:
         markdown = "\n\n".join([*(f"*{escape_markdown(n)}*" for n in notes), markdown])
     return Answer(

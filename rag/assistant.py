@@ -50,9 +50,7 @@ class Assistant:
     finish on the one they started with.
     """
 
-    def __init__(
-        self, settings: Settings, *, embedder: Embedder | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._injected = embedder
         self._lock = threading.Lock()

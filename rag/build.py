@@ -13,7 +13,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,7 @@ def _build_locked(
     vectors, model, dense_note = _embed(chunks, settings, embedder, say)
     timings["embed"] = time.perf_counter() - clock
 
-    built_at = datetime.now(timezone.utc)
+    built_at = datetime.now(UTC)
     build_id = f"{built_at:%Y%m%d-%H%M%S}-{fingerprint[:6]}"
     clock = time.perf_counter()
     tmp = settings.index / f".tmp-{build_id}"

@@ -16,9 +16,7 @@ from .schema import Chunk, Document, Paragraph
 _CLAUSE_END = re.compile(r"[；;，,：:、]")
 
 
-def chunk_documents(
-    documents: Iterable[Document], *, size: int, overlap: int = 0
-) -> list[Chunk]:
+def chunk_documents(documents: Iterable[Document], *, size: int, overlap: int = 0) -> list[Chunk]:
     """Split documents into passages.
 
     Args:

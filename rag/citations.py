@@ -1,4 +1,7 @@
-"""Citations in the document's own structure: 《标题》第二章 第十条, 《标题》三、（二）, 《标题》第3段."""
+"""Citations in the document's own structure.
+
+Examples: 《标题》第二章 第十条, 《标题》三、（二）, 《标题》第3段.
+"""
 
 from __future__ import annotations
 

@@ -63,12 +63,19 @@ def make_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    b = sub.add_parser("build", help="build the index from the sources", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    b = sub.add_parser(
+        "build",
+        help="build the index from the sources",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _common(b)
     b.add_argument("--force", action="store_true", help="rebuild even when up to date")
-    b.add_argument("--require-dense", action="store_true",
-                   help="fail instead of building lexical-only when the model is unavailable")
+    b.add_argument(
+        "--require-dense",
+        action="store_true",
+        help="fail instead of building lexical-only when the model is unavailable",
+    )
     b.add_argument("--chunk-size", type=int, help="passage size in characters")
     b.add_argument("--chunk-overlap", type=int, help="overlap between passages in characters")
     b.add_argument("--workers", type=int, help="tokenization processes (0 = all cores)")
@@ -79,24 +86,37 @@ def make_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("ask", help="answer a question with verbatim quotes")
     _common(a)
     _query(a)
-    a.add_argument("--history", action="append", default=[],
-                   help="an earlier question (repeat, oldest first) for follow-ups")
+    a.add_argument(
+        "--history",
+        action="append",
+        default=[],
+        help="an earlier question (repeat, oldest first) for follow-ups",
+    )
 
     s = sub.add_parser("search", help="print ranked passages")
     _common(s)
     _query(s)
 
-    e = sub.add_parser("eval", help="evaluate on labelled questions (JSONL)",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    e = sub.add_parser(
+        "eval",
+        help="evaluate on labelled questions (JSONL)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _common(e)
-    e.add_argument("qa", help="JSONL: question, answers (empty = unanswerable), optional doc/doc_id")
+    e.add_argument(
+        "qa", help="JSONL: question, answers (empty = unanswerable), optional doc/doc_id"
+    )
     e.add_argument("--corpus", help="build a temporary index from this .jsonl corpus first")
     e.add_argument("--mode", choices=[m.value for m in RetrievalMode], help="retrieval mode")
     e.add_argument("-k", type=int, default=10, help="ranking depth for recall@k and MRR")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--failures", action="store_true", help="list every miss with what was answered")
-    e.add_argument("--calibrate", action="store_true",
-                   help="propose the refusal threshold maximising correct answers + refusals")
+    e.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="propose the refusal threshold maximising correct answers + refusals",
+    )
 
     v = sub.add_parser("serve", help="start the web chat")
     _common(v)
@@ -128,8 +148,10 @@ def _build(settings: Settings, force: bool = False) -> None:
 
     report = build_index(settings=settings, force=force, log=_say)
     if report.up_to_date:
-        print(f"up to date: {report.build_id} ({report.documents} documents, "
-              f"{report.chunks} passages); use --force to rebuild")
+        print(
+            f"up to date: {report.build_id} ({report.documents} documents, "
+            f"{report.chunks} passages); use --force to rebuild"
+        )
         return
     for repair in report.repairs:
         _say(f"repair: {repair.kind} {repair.source} lines {list(repair.lines)}: {repair.detail}")
@@ -137,8 +159,10 @@ def _build(settings: Settings, force: bool = False) -> None:
         _say(f"warning: {warning}")
     mode = f"model {report.model}" if report.model else "lexical only (no embedding model)"
     total = sum(report.timings.values())
-    print(f"built {report.build_id}: {report.documents} documents, {report.chunks} passages, "
-          f"{mode}, {report.size_bytes / 1024:.0f} KiB in {total:.1f} s -> {report.generation}")
+    print(
+        f"built {report.build_id}: {report.documents} documents, {report.chunks} passages, "
+        f"{mode}, {report.size_bytes / 1024:.0f} KiB in {total:.1f} s -> {report.generation}"
+    )
 
 
 def _ensure_index(settings: Settings) -> None:

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import time
@@ -204,7 +205,9 @@ def _aggregate(results: list[ItemResult], threshold: float) -> EvalReport:
         answerable=len(answerable),
         unanswerable=len(unanswerable),
         recall_at={
-            n: _ratio(sum(1 for r in gold_docs if r.rank is not None and r.rank <= n), len(gold_docs))
+            n: _ratio(
+                sum(1 for r in gold_docs if r.rank is not None and r.rank <= n), len(gold_docs)
+            )
             for n in (1, 5, 10)
         },
         mrr=(sum(1 / r.rank for r in gold_docs if r.rank) / len(gold_docs)) if gold_docs else None,
@@ -229,36 +232,49 @@ def _pct(value: float | None) -> str:
 def format_report(report: EvalReport, failures: bool = False) -> str:
     """A readable table (and, with ``failures``, each miss with what was answered)."""
     rows = [
-        ("questions (answerable / unanswerable)",
-         f"{report.questions} ({report.answerable} / {report.unanswerable})"),
+        (
+            "questions (answerable / unanswerable)",
+            f"{report.questions} ({report.answerable} / {report.unanswerable})",
+        ),
         ("document recall@1 / @5 / @10", " / ".join(_pct(report.recall_at[n]) for n in (1, 5, 10))),
         ("MRR", "—" if report.mrr is None else f"{report.mrr:.4f}"),
         ("answer@1 (first quote holds a gold span)", _pct(report.answer_at_1)),
         ("answer@3 (any quote holds a gold span)", _pct(report.answer_at_3)),
         ("verbatim rate (quotes that are exact slices)", _pct(report.verbatim_rate)),
         ("citation accuracy (first quote's document)", _pct(report.citation_accuracy)),
-        ("refusal precision / recall", f"{_pct(report.refusal_precision)} / "
-                                        f"{_pct(report.refusal_recall)}"),
+        (
+            "refusal precision / recall",
+            f"{_pct(report.refusal_precision)} / {_pct(report.refusal_recall)}",
+        ),
         ("answerable questions refused", str(report.false_refusals)),
-        ("latency median / p95", f"{report.latency_ms_p50:.2f} ms / {report.latency_ms_p95:.2f} ms"),
+        (
+            "latency median / p95",
+            f"{report.latency_ms_p50:.2f} ms / {report.latency_ms_p95:.2f} ms",
+        ),
         ("refusal threshold", f"{report.threshold:.3f}"),
     ]
     width = max(len(name) for name, _ in rows)
     lines = [f"{name.ljust(width)}  {value}" for name, value in rows]
     if failures:
         misses = [
-            r for r in report.items
+            r
+            for r in report.items
             if (r.answerable and not (r.found and r.answer_at_1))
             or (not r.answerable and r.found)
             or not r.verbatim_ok
         ]
         lines.append(f"\nfailures ({len(misses)}):")
         for r in misses:
-            what = (f"answered 「{r.first_quote}」 ({r.citation})" if r.found
-                    else f"refused (confidence {r.confidence:.3f}; closest: {r.citation})")
+            what = (
+                f"answered 「{r.first_quote}」 ({r.citation})"
+                if r.found
+                else f"refused (confidence {r.confidence:.3f}; closest: {r.citation})"
+            )
             gold = " | ".join(r.gold) if r.gold else "(unanswerable)"
-            lines.append(f"- [{r.id}] {r.question}\n    gold: {gold}\n    got:  {what}"
-                         f"\n    gold document rank: {r.rank}")
+            lines.append(
+                f"- [{r.id}] {r.question}\n    gold: {gold}\n    got:  {what}"
+                f"\n    gold document rank: {r.rank}"
+            )
     return "\n".join(lines)
 
 
@@ -286,7 +302,7 @@ def calibrate(assistant: Assistant, items: Sequence[QAItem], *, k: int = 10) -> 
         rows.append((sel.confidence, item.answerable, correct, bool(sel.quotes)))
     cuts = sorted({0.0, 1.0001, *(c for c, *_ in rows)})
     # Candidate thresholds: midpoints between neighbouring confidences.
-    candidates = [0.0] + [(a + b) / 2 for a, b in zip(cuts, cuts[1:], strict=False)]
+    candidates = [0.0] + [(a + b) / 2 for a, b in itertools.pairwise(cuts)]
 
     def outcome(t: float) -> tuple[int, int, int, int]:
         answered = [(a, c) for conf, a, c, has in rows if has and conf >= t]

@@ -43,9 +43,7 @@ def clean_question(raw: object, max_chars: int) -> CleanQuestion:
     if not isinstance(raw, str):
         return CleanQuestion("", ("问题必须是文字。",), False)
     text = "".join(
-        ch
-        for ch in raw
-        if unicodedata.category(ch) not in _STRIP_CATEGORIES or ch in "\n\t"
+        ch for ch in raw if unicodedata.category(ch) not in _STRIP_CATEGORIES or ch in "\n\t"
     )
     text = _WHITESPACE.sub(" ", text).strip()
     notes: list[str] = []

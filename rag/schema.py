@@ -212,7 +212,7 @@ class Chunk:
             start=data["start"],
             end=data["end"],
             text=data["text"],
-            sentences=tuple(tuple(s) for s in data.get("sentences", ())),  # type: ignore[misc]
+            sentences=tuple(tuple(s) for s in data.get("sentences", ())),
         )
 
 
@@ -338,12 +338,12 @@ class IndexInfo:
 
 __all__ = [
     "KIND_LABELS",
-    "IndexInfo",
     "Answer",
     "Chunk",
     "Document",
     "Heading",
     "Hit",
+    "IndexInfo",
     "Paragraph",
     "Quote",
     "Repair",

@@ -11,8 +11,9 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ DEFAULT_MODEL = "BAAI/bge-small-zh-v1.5"
 NO_MODEL = {"", "none", "off", "false", "0"}
 
 
-class RetrievalMode(str, Enum):
+class RetrievalMode(StrEnum):
     """How passages are retrieved."""
 
     HYBRID = "hybrid"
@@ -122,7 +123,7 @@ class Settings:
         return self.workers or (os.cpu_count() or 1)
 
     @classmethod
-    def load(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from defaults, then ``RAG_*`` variables, then explicit overrides.
 
         Args:
@@ -132,10 +133,10 @@ class Settings:
         Raises:
             RagError: A value cannot be parsed or is out of range; the message names it.
         """
-        env = os.environ if env is None else env
+        source: Mapping[str, str] = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = env.get(f"RAG_{f.name.upper()}")
+            raw = source.get(f"RAG_{f.name.upper()}")
             if raw is not None and raw.strip() != "":
                 values[f.name] = _parse(f.name, f.type, raw)
         unknown = set(overrides) - {f.name for f in fields(cls)}

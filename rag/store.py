@@ -254,7 +254,9 @@ def load_generation(generation: Path, *, verify: bool = True) -> Generation:
                 chunks.append(Chunk.from_dict(row))
         terms = (generation / TERMS).read_text(encoding="utf-8").split("\n")
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexMismatchError(f"index at {generation} cannot be read ({exc}); {_REBUILD}") from None
+        raise IndexMismatchError(
+            f"index at {generation} cannot be read ({exc}); {_REBUILD}"
+        ) from None
     lexical = LexicalIndex.load(generation / LEXICAL)
     vectors = None
     dense = manifest["dense"]
@@ -274,7 +276,9 @@ def load_generation(generation: Path, *, verify: bool = True) -> Generation:
     )
     wrong = [f"{k}: {sizes[k]} (expected {expected[k]})" for k in sizes if sizes[k] != expected[k]]
     if wrong:
-        raise IndexMismatchError(f"index at {generation} is inconsistent: {'; '.join(wrong)}; {_REBUILD}")
+        raise IndexMismatchError(
+            f"index at {generation} is inconsistent: {'; '.join(wrong)}; {_REBUILD}"
+        )
     tokenizer = Tokenizer(user_terms=[t for t in terms if t])
     return Generation(
         generation, manifest, documents, chunks, sentence_tokens, tokenizer, lexical, vectors

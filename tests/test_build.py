@@ -45,7 +45,10 @@ def test_build_writes_a_self_describing_generation(source: Path, tmp_path: Path)
     manifest = json.loads((report.generation / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["format_version"] == store.FORMAT_VERSION
     assert manifest["dense"] == {
-        "model": None, "dimension": None, "kind": None, "note": report.dense_note
+        "model": None,
+        "dimension": None,
+        "kind": None,
+        "note": report.dense_note,
     }
     assert manifest["sources"] == {"seed.txt": store.sha256_file(source / "seed.txt")}
     assert manifest["counts"]["chunks"] == report.chunks
@@ -147,7 +150,10 @@ def test_unavailable_model_falls_back_to_lexical_quickly(source: Path, tmp_path:
     messages: list[str] = []
     started = time.monotonic()
     report = rag.build_index(
-        source, tmp_path / "index", model="no-such-org/no-such-model", workers=1,
+        source,
+        tmp_path / "index",
+        model="no-such-org/no-such-model",
+        workers=1,
         log=messages.append,
     )
     assert time.monotonic() - started < 20
@@ -156,6 +162,9 @@ def test_unavailable_model_falls_back_to_lexical_quickly(source: Path, tmp_path:
     assert any(m.startswith("warning:") and "no-such-org/no-such-model" in m for m in messages)
     with pytest.raises(rag.ModelUnavailableError):
         rag.build_index(
-            source, tmp_path / "index2", model="no-such-org/no-such-model", workers=1,
+            source,
+            tmp_path / "index2",
+            model="no-such-org/no-such-model",
+            workers=1,
             require_dense=True,
         )

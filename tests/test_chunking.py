@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from rag.chunking import chunk_documents
 from rag.schema import Document, Paragraph, SectionRef, Sentence
 
@@ -19,9 +21,7 @@ def make_doc(paragraphs: list[list[str]]) -> Document:
             spans.append(Sentence(pos, pos + len(s)))
             pos += len(s)
         text_parts.append("".join(sentences))
-        paras.append(
-            Paragraph(number, start, pos, (SectionRef("一、", "总则", 1),), tuple(spans))
-        )
+        paras.append(Paragraph(number, start, pos, (SectionRef("一、", "总则", 1),), tuple(spans)))
     return Document("d", "测试", "policy", "\n\n".join(text_parts), tuple(paras))
 
 
@@ -46,7 +46,7 @@ def test_overlap_repeats_whole_trailing_sentences() -> None:
     sentences = [f"这是第{i}句。" for i in range(1, 20)]
     doc = make_doc([sentences])
     chunks = chunk_documents([doc], size=30, overlap=12)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert b.start < a.end  # overlapping
         assert b.start > a.start  # always progressing
         assert doc.text[b.start - 0 : b.start + 1] == "这"  # starts at a sentence start

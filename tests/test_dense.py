@@ -16,7 +16,11 @@ pytestmark = pytest.mark.model
 DOCS = [
     ("cats", "Cats", "Cats are small domesticated carnivores. They sleep for most of the day."),
     ("rockets", "Rockets", "A rocket engine burns propellant to push a vehicle into orbit."),
-    ("bread", "Bread", "Bread is baked from flour, water and yeast. The dough rises before baking."),
+    (
+        "bread",
+        "Bread",
+        "Bread is baked from flour, water and yeast. The dough rises before baking.",
+    ),
     ("rivers", "Rivers", "A river carries fresh water from the mountains down to the sea."),
     ("chess", "Chess", "Chess is a board game for two players on a checkered board."),
     ("volcano", "Volcanoes", "A volcano erupts when molten rock escapes through the crust."),

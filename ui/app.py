@@ -404,7 +404,7 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
         def on_cite(value, evt: gr.EventData):
             return service.open_citation(_event_key(value, evt))
 
-        bridge.cite(on_cite, [bridge], [document], **private)  # type: ignore[attr-defined]
+        bridge.cite(on_cite, [bridge], [document], **private)
 
         def on_load():
             service.refresh()
@@ -426,7 +426,7 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
             return service.api_answer(question)
 
         gr.api(ask, api_name="ask")
-    demo.rag_service = service  # type: ignore[attr-defined]
+    demo.rag_service = service
     return demo
 
 

@@ -22,8 +22,8 @@ def theme() -> gr.themes.Base:
     """Gradio's default look with system CJK fonts (no web-font downloads)."""
     return gr.themes.Default(
         primary_hue="red",
-        font=[gr.themes.Font(name) for name in FONTS] + ["sans-serif"],  # type: ignore[list-item]
-        font_mono=[gr.themes.Font(name) for name in MONO_FONTS] + ["monospace"],  # type: ignore[list-item]
+        font=[gr.themes.Font(name) for name in FONTS] + ["sans-serif"],
+        font_mono=[gr.themes.Font(name) for name in MONO_FONTS] + ["monospace"],
     )
 
 

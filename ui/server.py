@@ -18,6 +18,7 @@ import os
 import socket
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import disable_telemetry
@@ -72,7 +73,7 @@ def _assistant(source: Any, settings: Settings | None) -> Assistant:
     if source is None:
         return rag.load(settings=settings)  # the index directory named by the settings
     if isinstance(source, (str, os.PathLike)):
-        return rag.load(source, settings=settings)
+        return rag.load(Path(source), settings=settings)
     if hasattr(source, "answer") and hasattr(source, "documents"):
         return source  # an Assistant (or anything with its surface)
     if callable(source):
