@@ -1,0 +1,40 @@
+"""normalize(): the one normalisation shared by indexing and querying."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.textnorm import normalize
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ＡＢＣ１２３，？！", "abc123,?!"),  # full-width letters, digits, punctuation
+        ("城市\u3000精神", "城市 精神"),  # ideographic space
+        ("軟實力", "软实力"),  # traditional → simplified
+        ("臺灣發展", "台湾发展"),
+        ("Shanghai GDP", "shanghai gdp"),  # ASCII lower-cased
+        ("软\u200b实\u200d力\ufeff", "软实力"),  # zero-width characters
+        ("\u202e上海\u202c\u200f", "上海"),  # bidi controls
+        ("a\x00b\x07c\x7f", "abc"),  # C0 / DEL controls
+        ("", ""),
+    ],
+)
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_only_ascii_letters_are_lowered() -> None:
+    assert normalize("ΩÉX") == "ΩÉx"
+
+
+def test_whitespace_is_kept_for_the_tokenizer() -> None:
+    assert normalize("word\nnext\tcell") == "word\nnext\tcell"
+
+
+def test_simplified_text_is_unchanged_and_idempotent() -> None:
+    text = "中国共产党上海市第十一届委员会于2021年6月22日召开第十一次全体会议。"
+    assert normalize(text) == text.replace("。", "。")
+    once = normalize("《戰國無雙３》ＡＢＣ，")
+    assert normalize(once) == once
