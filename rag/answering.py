@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 MAX_QUOTES = 3
 PASSAGES_CONSIDERED = 8
 # Sentences that get the full features after the cheap pass.
-SHORTLIST = 4
+SHORTLIST = 3
 QUOTE_MAX_CHARS = 160
 # A further quote must score at least this share of the best one.
 SECOND_QUOTE_RATIO = 0.9
@@ -147,6 +147,7 @@ class _Candidate:
     score: float
     coverage: float
     context: float = 0.0
+    index: int = 0  # position of the sentence in its passage
 
 
 @dataclass(frozen=True)
@@ -255,36 +256,47 @@ class AnswerSelector:
         weights = query.weights
         terms = query.terms
         scale = (w.coverage + w.context) / query.total
+        chunks, documents = self.gen.chunks, self.gen.documents
         rough: list[tuple[float, int, int, float]] = []
         for rank, item in enumerate(ranked[:PASSAGES_CONSIDERED]):
+            chunk = chunks[item.index]
+            doc = documents[chunk.doc_id]
             base = w.rank_score * (item.score / top_score if top_score > 0 else 0.0)
-            doc_id = self.gen.chunks[item.index].doc_id
-            if self.gen.documents[doc_id].kind in AUTHORITATIVE:
+            if doc.kind in AUTHORITATIVE:
                 base += w.authoritative
-            title = self._title_tokens(doc_id)
+            title = self._title_tokens(chunk.doc_id)
             strings = self.gen.sentence_tokens[item.index]
             # Terms the title gives every sentence alike, then the few the passage holds.
-            title_weight = sum(weights[t] for t in terms if t in title)
+            title_weight = 0.0
+            present = []
             joined = " ".join(strings)
-            present = [t for t in terms if t not in title and t in joined]
-            text = self.gen.documents[doc_id].text
+            for t in terms:
+                if t in title:
+                    title_weight += weights[t]
+                elif t in joined:
+                    present.append(t)
             for j, toks in enumerate(strings):
-                cheap = scale * (title_weight + sum(weights[t] for t in present if t in toks))
+                cheap = title_weight
+                for t in present:
+                    if t in toks:
+                        cheap += weights[t]
+                cheap *= scale
                 if query.defined:
                     # A definition of the asked phrase must not fall off the shortlist.
-                    s_, e_ = self.gen.chunks[item.index].sentences[j]
-                    cheap += w.definition * _defines(text[s_:e_], query.defined)
+                    s_, e_ = chunk.sentences[j]
+                    cheap += w.definition * _defines(doc.text[s_:e_], query.defined)
                 rough.append((base + cheap, rank, j, base))
         rough.sort(key=lambda r: -r[0])
+        weight_vector = [getattr(w, name) for name in FEATURES]
         out = []
         for _, rank, j, base in rough[:SHORTLIST]:
             passage = ranked[rank].index
             f = self.features(query, passage, j)
-            score = base + sum(
-                getattr(w, name) * value for name, value in zip(FEATURES, f, strict=True)
-            )
-            start, end = self.gen.chunks[passage].sentences[j]
-            out.append(_Candidate(passage, start, end, score, f[0], f[1]))
+            score = base
+            for weight, value in zip(weight_vector, f, strict=True):
+                score += weight * value
+            start, end = chunks[passage].sentences[j]
+            out.append(_Candidate(passage, start, end, score, f[0], f[1], j))
         return out
 
     def features(self, query: _Query, passage: int, j: int) -> tuple[float, ...]:
@@ -339,18 +351,20 @@ class AnswerSelector:
         if best is None:
             return 0.0
         weights = {t: self._specificity(t) for t in query.terms}
-
         chunk = self.gen.chunks[best.passage]
         doc = self.gen.documents[chunk.doc_id]
         text = doc.text[best.start : best.end].lower()
         strings = self.gen.sentence_tokens[best.passage]
-        passage_tokens = set(" ".join(strings).split())
-        j = next(i for i, (s, _e) in enumerate(chunk.sentences) if s == best.start)
+        j = best.index
         context = self._title_tokens(doc.doc_id)
         if j > 0 and _ANAPHOR.match(text):
             context = context | set(strings[j - 1].split())
         _, in_context = _coverage(query, set(strings[j].split()), text, context, weights)
-        passage_cov, _ = _coverage(query, passage_tokens, chunk.text.lower(), frozenset(), weights)
+        # The passage around it, by plain presence of the words.
+        joined, passage_text = " ".join(strings), chunk.text.lower()
+        passage_cov = sum(weights[t] for t in query.terms if t in joined or t in passage_text) / (
+            sum(weights.values()) or 1.0
+        )
         confidence = 0.7 * in_context + 0.3 * passage_cov
         if (
             query.answer_types
