@@ -60,7 +60,7 @@ class Assistant:
 
     def _load_state(self, generation: store.Generation) -> _State:
         embedder, note = self._query_embedder(generation)
-        retriever = Retriever(generation, embedder)
+        retriever = Retriever(generation, embedder, alpha=self.settings.hybrid_alpha)
         return _State(generation, retriever, AnswerSelector(retriever), note)
 
     def _query_embedder(self, generation: store.Generation) -> tuple[Embedder | None, str]:

@@ -53,6 +53,7 @@ class Settings:
         model: Embedding model: a hub name or a local directory; ``none`` for lexical only
             (``RAG_MODEL``).
         mode: Default retrieval mode (``RAG_MODE``).
+        hybrid_alpha: Weight of the lexical side in hybrid fusion, 0..1 (``RAG_HYBRID_ALPHA``).
         chunk_size: Target passage size in characters (``RAG_CHUNK_SIZE``).
         chunk_overlap: Characters of whole sentences repeated between neighbouring passages of
             one paragraph (``RAG_CHUNK_OVERLAP``).
@@ -75,6 +76,7 @@ class Settings:
     index: Path = Path("index")
     model: str = DEFAULT_MODEL
     mode: RetrievalMode = RetrievalMode.HYBRID
+    hybrid_alpha: float = 0.8
     chunk_size: int = 200
     chunk_overlap: int = 0
     top_k: int = 5
@@ -101,6 +103,8 @@ class Settings:
                 f"chunk_overlap must be between 0 and chunk_size-1 ({self.chunk_size - 1}), "
                 f"got {self.chunk_overlap}"
             )
+        if not 0.0 <= self.hybrid_alpha <= 1.0:
+            raise RagError(f"hybrid_alpha must be in [0, 1], got {self.hybrid_alpha}")
         if self.top_k < 1:
             raise RagError(f"top_k must be at least 1, got {self.top_k}")
         if not 0.0 <= self.refusal_threshold <= 1.0:
