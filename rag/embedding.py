@@ -127,7 +127,7 @@ class SentenceTransformerEmbedder:
         if not dimension:
             raise ModelUnavailableError(f"model {self.name!r} does not report its dimension")
         self.dimension = int(dimension)
-        label = f"{self.name} {path}".lower()
+        label = f"{self.name} {Path(path).name}".lower()
         self.query_prefix = BGE_ZH_QUERY_INSTRUCTION if "bge" in label and "zh" in label else ""
 
     def embed(

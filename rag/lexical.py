@@ -8,10 +8,11 @@ Queries do not go through ``bm25s.BM25.retrieve``: measured on CMRC 2018 dev (2,
 passages) one ``retrieve`` call costs ~250 µs, mostly per-call overhead (input checks, a
 progress bar, batching machinery). :meth:`LexicalIndex.search` reads the same CSC arrays,
 adds the query tokens' columns with ``np.bincount`` and picks the top k with
-``np.partition`` among the passages that have a posting: 21 µs median per query there
-(65 µs median, 120 µs p95 with :meth:`rag.tokenization.Tokenizer.tokenize`; the LangChain
-``BM25Retriever`` + ``jieba.lcut`` peer takes ~1.5 ms), and 1.5 ms median (7.5 ms p95) over
-10^6 passages, where building the matrix takes ~45 s.
+``np.partition`` among the passages that have a posting: 21–23 µs median per query there
+(65–85 µs median, 120–200 µs p95 with :meth:`rag.tokenization.Tokenizer.tokenize`,
+depending on the load of the machine; the LangChain ``BM25Retriever`` + ``jieba.lcut`` peer
+takes ~1.5 ms), and 1.5 ms median (7.5 ms p95) over 10^6 passages, where building the
+matrix takes ~45 s.
 
 Chosen defaults (CMRC 2018 dev, ``benchmarks/lexical_experiment.py``, document recall@1 /
 @5 with document = best passage): ``method="lucene"`` (IDF never negative), ``k1=1.2``,

@@ -231,8 +231,8 @@ class Tokenizer:
             Tokens in text order (search mode may emit a word's parts before the word).
         """
         tokens = self._filter(self._cut(normalize(text)))
-        if self._parts:
-            parts = self._parts
+        parts = self._parts
+        if parts and not parts.keys().isdisjoint(tokens):
             tokens = [p for w in tokens for p in (*parts.get(w, ()), w)]
         if self._bigrams:
             return list(_with_bigrams(tokens, self._stopwords))
