@@ -30,7 +30,7 @@ from .store import Generation
 log = logging.getLogger(__name__)
 
 MAX_QUOTES = 3
-PASSAGES_CONSIDERED = 8
+PASSAGES_CONSIDERED = 6
 # Sentences that get the full features after the cheap pass.
 SHORTLIST = 3
 QUOTE_MAX_CHARS = 160
