@@ -1,5 +1,14 @@
 """``source/`` → ``index/``: parse, chunk, tokenize, embed, write a new generation, verify, switch.
 
+A build never touches the serving generation. It fails before any expensive work when the
+index directory cannot be written, takes the build lock, removes what killed builds left
+behind, writes the new generation into ``.tmp-<id>/`` (every file read back and compared with
+what was meant to be written: a full disk must fail the build, not leave a short file that the
+checksums would then bless), loads it back exactly as a reader would, renames it and only then
+switches ``CURRENT``. Any failure before the switch removes the new files and leaves the
+previous index serving. The phases are announced through ``log`` (``parsing``, ``tokenizing``,
+``embedding``, ``writing``, ``verifying``, ``switching``).
+
 Example:
     >>> report = build_index("source", "index")
     >>> report.up_to_date, report.chunks
@@ -9,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,6 +147,7 @@ def _build_locked(
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
+    say(f"parsing {settings.source}")
     corpus = load_documents(settings.source)
     timings["parse"] = time.perf_counter() - clock
     fingerprint = _fingerprint(settings, corpus.source_hashes)
@@ -185,10 +196,12 @@ def _build_locked(
     timings["embed"] = time.perf_counter() - clock
 
     built_at = datetime.now(UTC)
-    build_id = f"{built_at:%Y%m%d-%H%M%S}-{fingerprint[:6]}"
+    build_id = _new_build_id(settings.index, f"{built_at:%Y%m%d-%H%M%S}-{fingerprint[:6]}")
     clock = time.perf_counter()
     tmp = settings.index / f".tmp-{build_id}"
+    final = settings.index / f"gen-{build_id}"
     try:
+        say(f"writing generation {build_id}")
         generation = _write(
             tmp,
             settings=settings,
@@ -211,19 +224,26 @@ def _build_locked(
         timings["write"] = time.perf_counter() - clock
         clock = time.perf_counter()
         # Load the new generation back exactly as a reader would before anyone can see it.
+        say(f"verifying {build_id}")
         store.load_generation(tmp)
-        final = settings.index / f"gen-{build_id}"
         tmp.rename(final)
+        say(f"switching to {build_id}")
         store.switch_to(settings.index, final)
         timings["verify_switch"] = time.perf_counter() - clock
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _discard(settings.index, tmp, final)
         raise RagError(
             f"writing the index failed ({exc.strerror or exc}); the previous index is still "
             "in use. Free disk space or fix permissions, then run `rag build` again"
         ) from None
+    except RagError as exc:
+        _discard(settings.index, tmp, final)
+        raise RagError(
+            f"the new index failed its checks after writing ({exc}); the previous index is "
+            "still in use. Check free disk space, then run `rag build` again"
+        ) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _discard(settings.index, tmp, final)
         raise
     size = sum(p.stat().st_size for p in final.rglob("*") if p.is_file())
     del generation
@@ -240,6 +260,27 @@ def _build_locked(
         timings=timings,
         size_bytes=size,
     )
+
+
+def _new_build_id(index: Path, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``… when a generation of that id exists (two builds in
+    one second): a build must never rename itself onto an existing generation."""
+    build_id, n = base, 1
+    while (index / f"gen-{build_id}").exists() or (index / f".tmp-{build_id}").exists():
+        n += 1
+        build_id = f"{base}-{n}"
+    return build_id
+
+
+def _discard(index: Path, tmp: Path, final: Path) -> None:
+    """Remove a failed build's files; never the generation ``CURRENT`` names."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        serving = store.current_generation(index)
+    except RagError:
+        serving = None
+    if final.exists() and serving != final:
+        shutil.rmtree(final, ignore_errors=True)
 
 
 def _tokenize(
@@ -301,15 +342,51 @@ def _embed(
     return VectorIndex.build(matrix, ann_threshold=settings.ann_threshold), embedder.name, ""
 
 
+def _write_checked(path: Path, blocks: Iterable[bytes]) -> None:
+    """Write ``blocks`` to ``path``, fsync, then check the file holds exactly those bytes.
+
+    Python raises on ENOSPC, but a filesystem that accepts a short write without an error
+    (or a library that ignores one) must not leave a short file behind that the manifest's
+    checksums would then describe as correct.
+
+    Raises:
+        OSError: The write failed.
+        RagError: The file on disk is not what was written.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("wb") as fh:
+        for block in blocks:
+            fh.write(block)
+            digest.update(block)
+            size += len(block)
+        fh.flush()
+        os.fsync(fh.fileno())
+    on_disk = path.stat().st_size
+    if on_disk != size or store.sha256_file(path) != digest.hexdigest():
+        raise RagError(
+            f"{path.name} holds {on_disk} bytes that differ from the {size} bytes written "
+            "(is the disk full?)"
+        )
+
+
+def _json_bytes(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+
+
 def _write(tmp: Path, **kw: Any) -> Path:
     settings: Settings = kw["settings"]
     tmp.mkdir(parents=True)
-    store.write_json(tmp / store.DOCUMENTS, [d.to_dict() for d in kw["documents"]])
-    with (tmp / store.CHUNKS).open("w", encoding="utf-8") as fh:
-        for chunk, tokens in zip(kw["chunks"], kw["sentence_tokens"], strict=True):
-            fh.write(json.dumps(chunk.to_dict() | {"tokens": tokens}, ensure_ascii=False))
-            fh.write("\n")
-    (tmp / store.TERMS).write_text("\n".join(kw["terms"]), encoding="utf-8")
+    _write_checked(tmp / store.DOCUMENTS, [_json_bytes([d.to_dict() for d in kw["documents"]])])
+    _write_checked(
+        tmp / store.CHUNKS,
+        (
+            json.dumps(chunk.to_dict() | {"tokens": tokens}, ensure_ascii=False).encode("utf-8")
+            + b"\n"
+            for chunk, tokens in zip(kw["chunks"], kw["sentence_tokens"], strict=True)
+        ),
+    )
+    _write_checked(tmp / store.TERMS, ["\n".join(kw["terms"]).encode("utf-8")])
     kw["lexical"].save(tmp / store.LEXICAL)
     vectors = kw["vectors"]
     if vectors is not None:
@@ -349,7 +426,8 @@ def _write(tmp: Path, **kw: Any) -> Path:
         "timings": {k: round(v, 3) for k, v in kw["timings"].items()},
         "files": store.checksum_tree(tmp),
     }
-    store.write_json(tmp / store.MANIFEST, manifest)
+    _write_checked(tmp / store.MANIFEST, [_json_bytes(manifest)])
+    store.fsync_tree(tmp)
     return tmp
 
 

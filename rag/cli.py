@@ -29,6 +29,7 @@ EPILOG = """examples:
   rag eval ../shared/eval/seed_qa.jsonl --failures
   rag eval qa.jsonl --corpus corpus.jsonl --json
   rag eval qa.jsonl --calibrate          propose the refusal threshold for these questions
+  rag doctor                             check the installation, model and index (offline)
 
 settings come from defaults < RAG_* environment variables < options
 (RAG_SOURCE, RAG_INDEX, RAG_MODEL, RAG_MODE, RAG_TOP_K, RAG_REFUSAL_THRESHOLD, ...)."""
@@ -123,6 +124,32 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     v.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     v.add_argument("--auth", help="user:password (or set RAG_AUTH); required beyond localhost")
+    v.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="accept this Host header (repeat; or RAG_ALLOWED_HOSTS=a,b; '*' = any). "
+        "Default: loopback names when bound to loopback, any otherwise",
+    )
+    v.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also accept requests from this origin, e.g. https://docs.example.gov "
+        "(repeat; or RAG_ALLOWED_ORIGINS=a,b); see docs/SECURITY.md",
+    )
+
+    d = sub.add_parser(
+        "doctor",
+        help="check the installation, model, index and sources offline",
+        description="Check the installation offline and print what was found: Python and "
+        "package versions, the jieba dictionary, where the embedding model would come from, "
+        "the index's integrity and whether it is stale against the sources, the build lock. "
+        "Exit code 1 when something is wrong, with the fix.",
+    )
+    _common(d)
     return parser
 
 
@@ -260,6 +287,18 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from .doctor import diagnose
+
+    report = diagnose(settings)
+    print(report.format())
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from ui.server import serve
 
@@ -270,15 +309,37 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if not sep or not user or not password:
             raise RagError("--auth must look like user:password")
         auth = (user, password)
+    from . import store
+
     if settings.index and not Path(settings.index).exists():
         _say(f"no index in {settings.index} yet; building it from {settings.source} first")
-    _build(settings)
-    serve(settings=settings, host=args.host, port=args.port, auth=auth)
+    try:
+        _build(settings)
+    except RagError as exc:
+        # A broken source file or a build running elsewhere must not stop the chat from
+        # serving the index that is already there (it picks up the next one by itself).
+        if store.current_generation(settings.index) is None:
+            raise
+        _say(f"warning: {exc}")
+        _say(f"warning: serving the existing index in {settings.index}")
+    serve(
+        settings=settings,
+        host=args.host,
+        port=args.port,
+        auth=auth,
+        allowed_hosts=args.allowed_host or _env_list("RAG_ALLOWED_HOSTS"),
+        allowed_origins=args.allow_origin or _env_list("RAG_ALLOWED_ORIGINS"),
+    )
     return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rag`` command."""
+    # A terminal or pipe that cannot show Chinese gets escapes, never a UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     args = make_parser().parse_args(argv)
     try:
         settings = _settings(args)
@@ -291,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "inspect": _cmd_inspect,
             "serve": _cmd_serve,
             "eval": _cmd_eval,
+            "doctor": _cmd_doctor,
         }[args.command]
         return handler(args, settings)
     except IndexNotBuiltError as exc:
@@ -302,6 +364,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except BrokenPipeError:
+        # `rag ask … | head -1`: the reader went away; exit quietly like other Unix tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

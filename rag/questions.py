@@ -9,6 +9,17 @@ from dataclasses import dataclass
 
 # Control, format (zero-width, bidi) and surrogate code points: never meaningful in a question.
 _STRIP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
+# Terminal escape sequences (colours, cursor moves, window titles) go as a whole, not only their
+# ESC: otherwise 上海\x1b[31m的城市精神 would search for a token "31m" and miss the answer.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: ESC [ params intermediates final
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: ESC ] text (BEL | ESC \\)
+    r"|\x1b[ -/]*[0-~]"  # other escapes: ESC intermediates final (e.g. ESC c, ESC ( B)
+)
+# At most this many raw characters per allowed question character are looked at, so that the
+# cost of a huge question is bounded by the cap and not by what a client chose to send.
+_SCAN_FACTOR = 8
 _SEARCHABLE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -34,20 +45,30 @@ class CleanQuestion:
 
 
 def clean_question(raw: object, max_chars: int) -> CleanQuestion:
-    """Strip control/zero-width/bidi characters and lone surrogates, fold whitespace, cap length.
+    """Strip control/zero-width/bidi characters, terminal escape sequences and lone surrogates,
+    fold whitespace, cap length.
+
+    Only the first ``8 * max_chars`` characters of ``raw`` are read, so a question of any size
+    is cleaned in time proportional to the cap.
 
     Args:
         raw: The question as received (anything; non-strings are refused politely).
-        max_chars: Longer questions are cut to this many characters.
+        max_chars: Longer questions are cut to this many characters (with a note).
+
+    Example:
+        >>> clean_question("上海\u200b的城市精神？" + "啊" * 600, 500).notes
+        ('问题过长，只按前500个字检索。',)
     """
     if not isinstance(raw, str):
         return CleanQuestion("", ("问题必须是文字。",), False)
+    window = max(1, max_chars) * _SCAN_FACTOR
+    head = _ESCAPE_SEQUENCE.sub("", raw[:window])
     text = "".join(
-        ch for ch in raw if unicodedata.category(ch) not in _STRIP_CATEGORIES or ch in "\n\t"
+        ch for ch in head if unicodedata.category(ch) not in _STRIP_CATEGORIES or ch in "\n\t"
     )
     text = _WHITESPACE.sub(" ", text).strip()
     notes: list[str] = []
-    if len(text) > max_chars:
+    if len(text) > max_chars or len(raw) > window:
         text = text[:max_chars].rstrip()
         notes.append(f"问题过长，只按前{max_chars}个字检索。")
     return CleanQuestion(text, tuple(notes), bool(_SEARCHABLE.search(text)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,11 @@ _MAGIC = {
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # A decoded file with more control characters than this share is not text.
 _MAX_CONTROL_SHARE = 0.05
+# Characters of a file name that are escaped wherever the name is shown: control characters
+# (terminal escapes, newlines), format characters (bidi overrides such as U+202E that make
+# ``txt.exe`` look like ``exe.txt``, zero-width characters), surrogates (bytes of a name that
+# is not valid UTF-8) and unassigned or private-use code points.
+_UNSAFE_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ class SourceFile:
 
     Attributes:
         path: Where the file is.
-        rel: Path relative to the source root, POSIX style (the id used in citations/hashes).
+        rel: Path relative to the source root, POSIX style, with unsafe characters escaped
+            (see :func:`display_name`); the id used in citations, hashes and messages.
         sha256: Hash of the raw bytes.
         text: Decoded text with CRLF and CR turned into LF.
         encoding: ``utf-8-sig``, ``utf-8`` or ``gb18030``.
@@ -96,9 +103,10 @@ def scan_sources(path: Path) -> SourceScan:
         'text'
     """
     path = Path(path)
+    shown = display_name(str(path))
     if not path.exists():
         raise SourceError(
-            f"source path {path} does not exist; create it and put .txt/.md/.jsonl documents "
+            f"source path {shown} does not exist; create it and put .txt/.md/.jsonl documents "
             "in it, or point --source / RAG_SOURCE at an existing directory"
         )
     warnings: list[str] = []
@@ -109,14 +117,14 @@ def scan_sources(path: Path) -> SourceScan:
         root = path.parent
         if _format_of(path) is None:
             raise SourceError(
-                f"{path} has an unsupported extension; supported: {SUPPORTED} "
+                f"{shown} has an unsupported extension; supported: {SUPPORTED} "
                 "(convert it to UTF-8 text first)"
             )
         candidates = [path]
     if not candidates:
         skipped = f" ({len(warnings)} entries skipped, see warnings)" if warnings else ""
         raise SourceError(
-            f"no documents in {path}{skipped}: add files with one of the extensions {SUPPORTED}"
+            f"no documents in {shown}{skipped}: add files with one of the extensions {SUPPORTED}"
         )
     files: list[SourceFile] = []
     problems: list[str] = []
@@ -131,6 +139,38 @@ def scan_sources(path: Path) -> SourceScan:
             f"{len(problems)} source file(s) cannot be read:\n  " + "\n  ".join(problems)
         )
     return SourceScan(root=root, files=tuple(files), warnings=tuple(warnings))
+
+
+def display_name(name: str) -> str:
+    r"""A file name made safe to show in citations, messages and JSON.
+
+    Control, format (bidi, zero-width), surrogate, private-use and unassigned characters become
+    Python-style escapes (``\x1b``, ``\u202e``); a byte of a name that is not valid UTF-8
+    (decoded by Python as a lone surrogate) is shown as that byte (``\xff``). Everything
+    else, Chinese included, is kept as it is.
+
+    Example:
+        >>> display_name("政策文件\u202etxt.exe")
+        '政策文件\\u202etxt.exe'
+        >>> display_name(os.fsdecode(b"bad\xff.txt"))
+        'bad\\xff.txt'
+    """
+    if all(unicodedata.category(ch) not in _UNSAFE_NAME_CATEGORIES for ch in name):
+        return name
+    out = []
+    for ch in name:
+        code = ord(ch)
+        if unicodedata.category(ch) not in _UNSAFE_NAME_CATEGORIES:
+            out.append(ch)
+        elif 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's surrogateescape of one raw byte
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "".join(out)
 
 
 class _BadFile(Exception):
@@ -148,9 +188,9 @@ def _format_of(path: Path) -> str | None:
 
 def _relative(path: Path, root: Path) -> str:
     try:
-        return path.relative_to(root).as_posix()
+        return display_name(path.relative_to(root).as_posix())
     except ValueError:
-        return path.name
+        return display_name(path.name)
 
 
 def _walk(root: Path, warnings: list[str]) -> list[Path]:
@@ -201,7 +241,8 @@ def _resolve_inside(path: Path, real_root: Path, rel: str, warnings: list[str]) 
         warnings.append(f"skipped {rel}: broken or looping link")
         return None
     if path.is_symlink() and not real.is_relative_to(real_root):
-        warnings.append(f"skipped {rel}: link points outside the source directory ({real})")
+        shown = display_name(str(real))
+        warnings.append(f"skipped {rel}: link points outside the source directory ({shown})")
         return None
     return real
 
@@ -234,7 +275,11 @@ def _check_not_binary(raw: bytes) -> None:
 
 
 def _decode(raw: bytes) -> tuple[str, str]:
-    """Decode strictly: UTF-8 with BOM, UTF-8, then GB18030 (a superset of GBK and GB2312)."""
+    """Decode strictly: UTF-8 with BOM, UTF-8, then GB18030 (a superset of GBK and GB2312).
+
+    A UTF-8 file with a few bad bytes (cut off mid-character, one damaged byte) would often
+    decode as GB18030 into plausible-looking nonsense; it is refused instead.
+    """
     if raw.startswith(_UTF8_BOM):
         try:
             return raw[len(_UTF8_BOM) :].decode("utf-8"), "utf-8-sig"
@@ -246,6 +291,11 @@ def _decode(raw: bytes) -> tuple[str, str]:
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as utf8_error:
+        if _damaged_utf8(raw):
+            raise _BadFile(
+                f"invalid UTF-8 at byte {utf8_error.start} of an otherwise UTF-8 file (damaged "
+                "or cut off?); restore it or re-save it as UTF-8"
+            ) from None
         try:
             return raw.decode("gb18030"), "gb18030"
         except UnicodeDecodeError:
@@ -255,4 +305,20 @@ def _decode(raw: bytes) -> tuple[str, str]:
             ) from None
 
 
-__all__ = ["JSONL_SUFFIXES", "TEXT_SUFFIXES", "SourceFile", "SourceScan", "scan_sources"]
+def _damaged_utf8(raw: bytes) -> bool:
+    """True when nearly all of ``raw`` is valid multi-byte UTF-8. GBK/GB18030 text read as
+    UTF-8 gives more invalid sequences than valid characters; damaged UTF-8 gives a few."""
+    text = raw.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    multibyte = sum(1 for ch in text if ch > "\x7f") - invalid
+    return multibyte >= 2 and invalid * 20 < multibyte
+
+
+__all__ = [
+    "JSONL_SUFFIXES",
+    "TEXT_SUFFIXES",
+    "SourceFile",
+    "SourceScan",
+    "display_name",
+    "scan_sources",
+]

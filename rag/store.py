@@ -15,7 +15,14 @@ Layout of an index directory::
       .build.lock             held with flock by the running build
 
 Nothing is ever written into the serving generation: a build writes a new directory beside
-it, verifies it by loading it back, and only then replaces ``CURRENT``.
+it, verifies it by loading it back, and only then replaces ``CURRENT``. After the switch only
+the new generation and the one it replaced are kept; anything else (a generation a killed
+build renamed but never switched to) is removed.
+
+Loading trusts nothing it has not checked: the manifest's shape, then the size and sha256 of
+every file it lists (and that it lists every file a generation needs), all before any index
+file is parsed; then the counts of documents, passages, BM25 rows and vectors against each
+other. No file is ever unpickled.
 """
 
 from __future__ import annotations
@@ -49,7 +56,8 @@ CHUNKS = "chunks.jsonl"
 TERMS = "terms.txt"
 LEXICAL = "lexical"
 VECTORS = "vectors.faiss"
-KEEP_GENERATIONS = 2
+_CURRENT_TMP = f".{CURRENT}.tmp"
+_PROBE = ".write-probe-"
 _REBUILD = "run `rag build --force` to rebuild it"
 
 
@@ -106,9 +114,17 @@ def current_generation(index: Path) -> Path | None:
 
 
 def switch_to(index: Path, generation: Path) -> None:
-    """Atomically make ``generation`` the serving one, then drop generations beyond the last
-    few (a running server keeps what it loaded in memory, so deleting files is safe)."""
-    tmp = index / f".{CURRENT}.tmp"
+    """Atomically make ``generation`` the serving one.
+
+    Afterwards only ``generation`` and the generation it replaced stay on disk (a running
+    server keeps what it loaded in memory, so deleting files is safe; the replaced one is kept
+    for a server that read ``CURRENT`` just before the switch and is still loading it).
+    """
+    try:
+        previous = current_generation(index)
+    except IndexMismatchError:
+        previous = None
+    tmp = index / _CURRENT_TMP
     write_json(tmp, {"generation": generation.name})
     os.replace(tmp, index / CURRENT)
     dir_fd = os.open(index, os.O_RDONLY | os.O_DIRECTORY)
@@ -116,21 +132,44 @@ def switch_to(index: Path, generation: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    generations = sorted(
-        (p for p in index.glob("gen-*") if p.is_dir() and p != generation),
-        key=lambda p: p.stat().st_mtime,
-    )
-    for old in generations[: max(0, len(generations) - (KEEP_GENERATIONS - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
+    keep = {generation.name} | ({previous.name} if previous is not None else set())
+    for old in index.glob("gen-*"):
+        if old.name not in keep and old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def remove_debris(index: Path) -> list[str]:
-    """Remove half-written generations left by killed builds (only call under the lock)."""
+    """Remove what killed builds leave behind: half-written generations, a half-written
+    ``CURRENT`` replacement and write probes (only call under the lock)."""
     removed = []
-    for tmp in index.glob(".tmp-*"):
-        shutil.rmtree(tmp, ignore_errors=True)
+    for tmp in sorted(index.glob(".tmp-*")):
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
         removed.append(tmp.name)
+    for leftover in [index / _CURRENT_TMP, *index.glob(f"{_PROBE}*")]:
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover.name)
     return removed
+
+
+def lock_holder(index: Path) -> str | None:
+    """Who holds the build lock right now (``"pid 123"``), or None when no build runs.
+
+    Never blocks and never disturbs a running build.
+    """
+    path = index / LOCK
+    if not path.is_file():
+        return None
+    with path.open("r", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return fh.read().strip() or "another process"
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return None
 
 
 @contextlib.contextmanager
@@ -192,7 +231,11 @@ class Generation:
 
 
 def read_manifest(generation: Path) -> dict[str, Any]:
-    """Read and sanity-check a generation's manifest."""
+    """Read a generation's manifest and check its shape (not yet the files it lists).
+
+    Raises:
+        IndexMismatchError: Missing, unreadable, another format version, or malformed.
+    """
     path = generation / MANIFEST
     if not path.is_file():
         raise IndexMismatchError(f"{path} is missing; {_REBUILD}")
@@ -209,14 +252,71 @@ def read_manifest(generation: Path) -> dict[str, Any]:
     for key in ("build_id", "built_at", "counts", "dense", "sources", "files", "settings"):
         if key not in manifest:
             raise IndexMismatchError(f"{path} lacks {key!r}; {_REBUILD}")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise IndexMismatchError(f"{path} is damaged ({problem}); {_REBUILD}")
     return manifest
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _manifest_problem(m: dict[str, Any]) -> str:
+    """What is wrong with the manifest's shape, or "" (so that nothing below trips on it)."""
+    if not isinstance(m["build_id"], str) or not isinstance(m["built_at"], str):
+        return "build_id and built_at must be strings"
+    files = m["files"]
+    if not isinstance(files, dict) or not all(
+        isinstance(meta, dict)
+        and isinstance(meta.get("sha256"), str)
+        and _is_count(meta.get("bytes"))
+        for meta in files.values()
+    ):
+        return "'files' must map each file to its sha256 and size"
+    counts = m["counts"]
+    if not isinstance(counts, dict) or not all(
+        _is_count(counts.get(k)) for k in ("documents", "chunks")
+    ):
+        return "'counts' must give the numbers of documents and chunks"
+    dense = m["dense"]
+    if not isinstance(dense, dict) or not {"model", "dimension"} <= set(dense):
+        return "'dense' must give model and dimension"
+    if dense["model"] is None:
+        if dense["dimension"] is not None:
+            return "'dense' has a dimension but no model"
+    elif not isinstance(dense["model"], str) or not (
+        _is_count(dense["dimension"]) and dense["dimension"] > 0
+    ):
+        return "'dense' must name the model and a positive dimension"
+    sources = m["sources"]
+    if not isinstance(sources, dict) or not all(isinstance(v, str) for v in sources.values()):
+        return "'sources' must map each source file to its sha256"
+    if not isinstance(m["settings"], dict):
+        return "'settings' must be an object"
+    return ""
 
 
 def verify_files(generation: Path, manifest: dict[str, Any]) -> None:
     """Check every file against the manifest's size and sha256 before anything is read:
-    FAISS and numpy load many damaged files silently and then return wrong results."""
-    problems = []
-    for rel, meta in manifest["files"].items():
+    FAISS and numpy load many damaged files silently and then return wrong results.
+
+    The manifest must list every file a generation needs (documents, passages, terms, the
+    BM25 arrays and, with a model, the vectors) and only paths inside the generation.
+
+    Raises:
+        IndexMismatchError: A file is missing, unlisted, of another size or checksum.
+    """
+    files: dict[str, dict[str, Any]] = manifest["files"]
+    required = [DOCUMENTS, CHUNKS, TERMS] + ([VECTORS] if manifest["dense"]["model"] else [])
+    problems = [f"{rel} is not listed in the manifest" for rel in required if rel not in files]
+    if not any(rel.startswith(f"{LEXICAL}/") for rel in files):
+        problems.append(f"no {LEXICAL}/ file is listed in the manifest")
+    for rel, meta in files.items():
+        parts = rel.split("/")
+        if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
+            problems.append(f"{rel!r} is not a path inside the generation")
+            continue
         path = generation / rel
         if not path.is_file():
             problems.append(f"{rel} is missing")
@@ -253,7 +353,7 @@ def load_generation(generation: Path, *, verify: bool = True) -> Generation:
                 sentence_tokens.append(row.pop("tokens"))
                 chunks.append(Chunk.from_dict(row))
         terms = (generation / TERMS).read_text(encoding="utf-8").split("\n")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexMismatchError(
             f"index at {generation} cannot be read ({exc}); {_REBUILD}"
         ) from None
@@ -307,7 +407,7 @@ def ensure_writable(index: Path) -> None:
     """Fail early, before any expensive work, when the index directory cannot be written."""
     try:
         index.mkdir(parents=True, exist_ok=True)
-        probe = index / f".write-probe-{os.getpid()}"
+        probe = index / f"{_PROBE}{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
@@ -326,6 +426,7 @@ __all__ = [
     "ensure_writable",
     "load_current",
     "load_generation",
+    "lock_holder",
     "read_manifest",
     "remove_debris",
     "sha256_file",

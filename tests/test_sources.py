@@ -33,6 +33,14 @@ def test_gbk_and_gb18030(tmp_path: Path) -> None:
     assert files["gb18030.txt"].text == "生僻字：𠀀。\n"
 
 
+def test_a_whole_gbk_document_is_not_mistaken_for_damaged_utf8(tmp_path: Path) -> None:
+    seed = next((Path(__file__).resolve().parent.parent / "source").glob("*.txt"))
+    text = seed.read_text(encoding="utf-8")
+    (tmp_path / "gbk.txt").write_bytes(text.encode("gbk"))
+    (f,) = scan_sources(tmp_path).files
+    assert f.encoding == "gb18030" and f.text == text
+
+
 def test_utf8_bom_is_stripped(tmp_path: Path) -> None:
     (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf" + TEXT.encode("utf-8"))
     (f,) = scan_sources(tmp_path).files
@@ -112,6 +120,8 @@ def test_directory_with_only_unsupported_files(tmp_path: Path) -> None:
         ("control.txt", b"\x01\x02\x03\x04abc", "control characters"),
         ("invalid.txt", b"abc \xff\xfe\xfd \x80", "neither UTF-8"),
         ("bad_bom.txt", b"\xef\xbb\xbfabc \xff", "UTF-8 BOM"),
+        ("cut.txt", ("正文。" * 20).encode() + b"\xe6\xad", "otherwise UTF-8 file"),
+        ("damaged.md", "正文。".encode() * 10 + b"\xff" + "正文。".encode() * 10, "byte 90"),
     ],
 )
 def test_bad_file(tmp_path: Path, name: str, raw: bytes, message: str) -> None:

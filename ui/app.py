@@ -42,6 +42,7 @@ MAX_K = 20
 MODE_LABELS = {"hybrid": "混合检索", "lexical": "仅关键词检索", "dense": "仅向量检索"}
 PLACEHOLDER = "请输入关于这些文件的问题。回答只摘录文件原文，并注明出处；点击出处可查看原文。"
 INTERNAL_ERROR = "处理这个问题时出错了，请稍后再试或换一种问法。"
+API_CONCURRENCY = 4
 
 
 @dataclass
@@ -60,26 +61,36 @@ class Turn:
 class ChatService:
     """The page's behaviour, independent of Gradio so that it can be tested directly.
 
-    All calls into the assistant go through one lock, so an answer and the documents used to
-    render it always come from the same index generation, and ``refresh()`` never switches
-    generations halfway through rendering.
+    A new index generation is loaded by ``refresh()`` while other questions are being
+    answered (``Assistant.refresh`` loads it aside and swaps it in at once), so a rebuild never
+    stalls the chat. A turn reads the answer, the documents and the key terms in separate
+    calls; it checks that the generation did not change meanwhile and otherwise answers again,
+    so an answer and the documents used to render it always come from one generation.
     """
 
     def __init__(self, assistant: Assistant, settings: Settings | None = None) -> None:
         self.assistant = assistant
         self.settings = settings or assistant.settings
         self._lock = threading.RLock()
+        self._refreshing = threading.Lock()
 
     # -- index state ------------------------------------------------------------------------
 
     def refresh(self) -> bool:
-        """Pick up a newly built index; failures keep the current one (and are logged)."""
-        with self._lock:
-            try:
-                return bool(self.assistant.refresh())
-            except Exception:
-                log.exception("index refresh failed; answering from the current index")
-                return False
+        """Pick up a newly built index; failures keep the current one (and are logged).
+
+        Never waits: loading a generation takes a second or more, and while one request
+        loads it the others answer from the current generation instead of queueing behind it.
+        """
+        if not self._refreshing.acquire(blocking=False):
+            return False
+        try:
+            return bool(self.assistant.refresh())
+        except Exception:
+            log.exception("index refresh failed; answering from the current index")
+            return False
+        finally:
+            self._refreshing.release()
 
     @property
     def info(self) -> IndexInfo:
@@ -146,18 +157,22 @@ class ChatService:
         last = None
         messages.append({"role": "user", "content": render.user_bubble(question)})
         try:
-            with self._lock:
-                kk = None if k is None else max(1, min(int(k), MAX_K))
-                answer = self.assistant.answer(
-                    question,
-                    history=questions[-HISTORY_TURNS:] or None,
-                    k=kk,
-                    mode=self._mode(mode),
-                )
-                documents = self.assistant.documents
-                terms = self._key_terms(answer)
-                bubble = render.answer_bubble(answer, documents, show_scores=show_scores)
-                sources = render.sources_panel(answer, documents, terms, show_scores=show_scores)
+            kk = None if k is None else max(1, min(int(k), MAX_K))
+            for _attempt in range(3):
+                generation = self.info.build_id
+                with self._lock:
+                    answer = self.assistant.answer(
+                        question,
+                        history=questions[-HISTORY_TURNS:] or None,
+                        k=kk,
+                        mode=self._mode(mode),
+                    )
+                    documents = self.assistant.documents
+                    terms = self._key_terms(answer)
+                if self.info.build_id == generation:
+                    break  # no new generation was swapped in while this turn read
+            bubble = render.answer_bubble(answer, documents, show_scores=show_scores)
+            sources = render.sources_panel(answer, documents, terms, show_scores=show_scores)
         except rag.RagError as exc:
             log.warning("question failed: %s", exc)
             bubble, sources = render.error_bubble(str(exc)), render.SOURCES_EMPTY
@@ -425,7 +440,9 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
             """
             return service.api_answer(question)
 
-        gr.api(ask, api_name="ask")
+        # Several at once, so that a request loading a new generation (see refresh) does not
+        # hold up the others; answering itself is serialised by the service lock.
+        gr.api(ask, api_name="ask", concurrency_limit=API_CONCURRENCY)
     demo.rag_service = service
     return demo
 
@@ -433,7 +450,8 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
 def launch_options() -> dict[str, Any]:
     """Keyword arguments for ``Blocks.launch`` that this page needs (Gradio 6 takes theme, CSS
     and the footer at launch time): local fonts only, no share link, no run history, no
-    monitoring endpoint, no MCP server, footer with the API page only."""
+    monitoring endpoint, no MCP server, footer with the API page only, and Gradio's strict
+    CORS check (no ``null`` origin; see docs/SECURITY.md for what it does not cover)."""
     return {
         "theme": theme(),
         "css": CSS,
@@ -445,6 +463,7 @@ def launch_options() -> dict[str, Any]:
         "pwa": False,
         "ssr_mode": False,
         "show_error": False,
+        "strict_cors": True,
     }
 
 
