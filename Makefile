@@ -26,4 +26,4 @@ lint: $(STAMP)
 test: $(STAMP)
 	bash scripts/system-deps.sh
 	$(MAKE) --no-print-directory lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "slow or not slow"

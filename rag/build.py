@@ -113,9 +113,18 @@ def build_index(
 
 
 def _fingerprint(settings: Settings, sources: dict[str, str]) -> str:
+    from importlib import resources
+
+    from . import tokenization
+
+    # Tokens must agree between index and query: a new tokenizer scheme or stopword list
+    # makes the index stale even when the sources are unchanged.
+    stopwords = resources.files("rag").joinpath("data/stopwords.txt").read_bytes()
     key = {
         "format": store.FORMAT_VERSION,
         "pipeline": PIPELINE_VERSION,
+        "tokenizer": tokenization.SCHEME,
+        "stopwords": hashlib.sha256(stopwords).hexdigest(),
         "sources": sources,
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
