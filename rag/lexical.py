@@ -62,6 +62,10 @@ _VOCAB = "vocab.index.json"
 _PARAMS = "params.index.json"
 _META = "meta.json"
 _NONOCCURRENCE = "nonoccurrence_array.index.npy"
+# IDF of every column, computed by bm25s at build time: answer selection weighs question
+# terms by IDF, and computing it at query time would import bm25s and with it scipy (~0.15 s
+# of every cold start). Optional on load: indexes written before it get it from bm25s.
+_IDF = "idf.npy"
 _FIX = "run `rag build --force` to rebuild the index"
 
 
@@ -83,6 +87,7 @@ class LexicalIndex:
         params: dict[str, Any],
         meta: dict[str, Any],
         nonoccurrence: np.ndarray | None = None,
+        idf: np.ndarray | None = None,
     ) -> None:
         """Wrap CSC arrays; use :meth:`build` or :meth:`load` instead of calling this."""
         self._data = data
@@ -96,6 +101,7 @@ class LexicalIndex:
         # occur in it; bm25s stores scores minus that constant.
         self._nonoccurrence = nonoccurrence
         self._df = np.diff(indptr).astype(np.int64)
+        self._idf = idf
 
     # ------------------------------------------------------------------ building
 
@@ -127,6 +133,7 @@ class LexicalIndex:
             RagError: The corpus is empty or a parameter is out of range.
         """
         import bm25s
+        from bm25s.scoring import _select_idf_scorer
 
         if not corpus_tokens:
             raise RagError("cannot build a lexical index over zero passages")
@@ -147,6 +154,8 @@ class LexicalIndex:
             corpus_token_ids=ids,
             show_progress=False,
         )
+        avg_doc_len = float(np.mean([len(doc) for doc in ids]))
+        del ids  # ~0.8 GB of lists at 10^6 passages; the CSC arrays hold what is needed
         params = {
             "k1": float(k1),
             "b": float(b),
@@ -164,9 +173,11 @@ class LexicalIndex:
             "num_docs": len(corpus_tokens),
             "vocab_size": len(vocab),
             "nnz": len(scores["data"]),
-            "avg_doc_len": float(np.mean([len(doc) for doc in ids])),
+            "avg_doc_len": avg_doc_len,
         }
         nonoccurrence = model.nonoccurrence_array
+        df = np.diff(scores["indptr"]).astype(np.int64)
+        meta["max_idf"] = float(_select_idf_scorer(method)(1, N=len(corpus_tokens)))
         return cls(
             data=np.ascontiguousarray(scores["data"], dtype=np.float32),
             indices=np.ascontiguousarray(scores["indices"], dtype=np.int32),
@@ -176,6 +187,7 @@ class LexicalIndex:
             params=params,
             meta=meta,
             nonoccurrence=None if nonoccurrence is None else np.asarray(nonoccurrence),
+            idf=_idf_array(df, len(corpus_tokens), method),
         )
 
     # ------------------------------------------------------------------ queries
@@ -281,17 +293,22 @@ class LexicalIndex:
         Returns:
             The IDF, or 0.0 for a token that is not in the vocabulary.
         """
+        tid = self._vocab.get(token)
+        if tid is None or self._df[tid] == 0:
+            return 0.0
+        if self._idf is not None:
+            return float(self._idf[tid])
         from bm25s.scoring import _select_idf_scorer
 
-        df = self.df(token)
-        if df == 0:
-            return 0.0
         scorer = _select_idf_scorer(self._params["idf_method"])
-        return float(scorer(df, N=self._num_docs))
+        return float(scorer(int(self._df[tid]), N=self._num_docs))
 
     @property
     def max_idf(self) -> float:
         """The IDF of a token found in a single passage: the largest this index gives."""
+        known = self._meta.get("max_idf")
+        if isinstance(known, float):
+            return known
         from bm25s.scoring import _select_idf_scorer
 
         scorer = _select_idf_scorer(self._params["idf_method"])
@@ -314,6 +331,8 @@ class LexicalIndex:
         arrays = [(_DATA, self._data), (_INDICES, self._indices), (_INDPTR, self._indptr)]
         if self._nonoccurrence is not None:
             arrays.append((_NONOCCURRENCE, self._nonoccurrence))
+        if self._idf is not None:
+            arrays.append((_IDF, self._idf))
         for name, array in arrays:
             path = directory / name
             np.save(path, array, allow_pickle=False)
@@ -353,6 +372,9 @@ class LexicalIndex:
             nonoccurrence = None
             if params.get("method") in ("bm25l", "bm25+"):
                 nonoccurrence = np.load(directory / _NONOCCURRENCE, allow_pickle=False)
+            idf = None
+            if (directory / _IDF).is_file():
+                idf = np.load(directory / _IDF, allow_pickle=False)
         except FileNotFoundError as exc:
             raise fail(f"is incomplete: {Path(exc.filename or '?').name} is missing") from None
         except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -395,6 +417,12 @@ class LexicalIndex:
             raise fail("has a damaged vocabulary")
         if nonoccurrence is not None and nonoccurrence.shape != (n_vocab,):
             raise fail("non-occurrence array does not fit")
+        if idf is not None and (
+            idf.shape != (n_vocab,) or idf.dtype != np.float64 or not np.isfinite(idf).all()
+        ):
+            raise fail("IDF array does not fit")
+        if "max_idf" in meta and not isinstance(meta["max_idf"], float):
+            raise fail("has an invalid max_idf")
         if not math.isfinite(float(params.get("k1", math.nan))):
             raise fail("has invalid BM25 parameters")
         return cls(
@@ -406,4 +434,15 @@ class LexicalIndex:
             params=params,
             meta=meta,
             nonoccurrence=nonoccurrence,
+            idf=idf,
         )
+
+
+def _idf_array(df: np.ndarray, num_docs: int, method: str) -> np.ndarray:
+    """bm25s's IDF of every column, as float64 (exactly what its scalar scorer returns)."""
+    from bm25s.scoring import _select_idf_scorer
+
+    scorer = _select_idf_scorer(method)
+    values, inverse = np.unique(df, return_inverse=True)
+    table = np.array([scorer(int(v), N=num_docs) if v else 0.0 for v in values], dtype=np.float64)
+    return np.ascontiguousarray(table[inverse.reshape(-1)])

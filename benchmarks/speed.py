@@ -1,0 +1,185 @@
+"""Query speed side by side, in one process: our search() / answer() against two BM25 peers.
+
+On the same 848 CMRC 2018 dev documents and the same 3,219 questions
+(``/work/shared/bench/cmrc2018_dev``, read in place):
+
+* ``rag search()``: ``rag.load(index).search(q, k=5)``, the index built from ``corpus.jsonl``
+  with ``model="none"`` (BM25 over ~200-character passages, 2,800 of them);
+* ``rag answer()``: ``rag.load(index).answer(q)``: retrieval, quote selection, verbatim check,
+  refusal decision, Markdown;
+* ``LangChain``: ``BM25Retriever.from_documents(..., preprocess_func=jieba.lcut, k=5)``, the
+  code of ``../shared/bench/peer_langchain.py`` (whole documents, ``rank_bm25`` underneath);
+* ``rank_bm25``: ``BM25Okapi`` over ``jieba.lcut`` of each document, queried directly with
+  ``get_scores(jieba.lcut(q))`` and the top 5 by ``argsort`` (what ``get_top_n`` does).
+
+Every timing is the question string in, the top 5 out (tokenization included). The systems are
+timed interleaved, question by question, in a rotating order, so a burst of load from other
+processes hits all of them alike; each system answers 50 questions before timing starts.
+Ratios are the peer's median (or p95) over ours. Document recall@1 / @5 is reported for each
+(for ours: the documents of the top 5 passages, in order).
+
+Usage::
+
+    .venv/bin/python benchmarks/speed.py [--json benchmarks/results/speed.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CMRC = Path("/work/shared/bench/cmrc2018_dev")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(q * len(ordered)) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(CMRC), help="corpus.jsonl + qa.jsonl directory")
+    parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--limit", type=int, help="only the first N questions")
+    args = parser.parse_args()
+    data = Path(args.data)
+
+    import jieba
+    from langchain_community.retrievers import BM25Retriever
+    from langchain_core.documents import Document
+    from rank_bm25 import BM25Okapi
+
+    import rag
+
+    jieba.setLogLevel(60)
+    with open(data / "corpus.jsonl", encoding="utf-8") as fh:
+        docs = [json.loads(line) for line in fh]
+    with open(data / "qa.jsonl", encoding="utf-8") as fh:
+        qas = [json.loads(line) for line in fh][: args.limit]
+    jieba.initialize()  # the peers' global dictionary, loaded outside the build timings
+
+    builds: dict[str, float] = {}
+    tmp = tempfile.TemporaryDirectory(prefix="rag-speed-")
+    t = time.perf_counter()
+    rag.build_index(data / "corpus.jsonl", Path(tmp.name) / "index", model="none")
+    builds["rag (build_index, 2 processes)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    assistant = rag.load(Path(tmp.name) / "index", model="none", mode="lexical")
+    builds["rag (load)"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    retriever = BM25Retriever.from_documents(
+        [Document(page_content=d["text"], metadata={"id": d["id"]}) for d in docs],
+        preprocess_func=jieba.lcut,
+        k=5,
+    )
+    builds["LangChain BM25Retriever"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    bm25 = BM25Okapi([jieba.lcut(d["text"]) for d in docs])
+    builds["rank_bm25 BM25Okapi"] = time.perf_counter() - t
+    doc_ids = [d["id"] for d in docs]
+
+    def ours_search(q: str) -> list[str]:
+        return list(dict.fromkeys(h.doc_id for h in assistant.search(q, k=5)))
+
+    def ours_answer(q: str) -> list[str]:
+        return list(dict.fromkeys(h.doc_id for h in assistant.answer(q, k=5).hits))
+
+    def langchain(q: str) -> list[str]:
+        return [h.metadata["id"] for h in retriever.invoke(q)]
+
+    def rank_bm25(q: str) -> list[str]:
+        scores = bm25.get_scores(jieba.lcut(q))
+        return [doc_ids[i] for i in np.argsort(scores)[::-1][:5]]
+
+    systems: dict[str, Callable[[str], list[str]]] = {
+        "rag search()": ours_search,
+        "rag answer()": ours_answer,
+        "LangChain BM25Retriever+jieba": langchain,
+        "rank_bm25 BM25Okapi+jieba": rank_bm25,
+    }
+    names = list(systems)
+    for q in qas[:50]:
+        for fn in systems.values():
+            fn(q["question"])
+
+    lat: dict[str, list[float]] = {n: [] for n in names}
+    r1 = dict.fromkeys(names, 0)
+    r5 = dict.fromkeys(names, 0)
+    load_before = os.getloadavg()
+    gc.collect()
+    for i, q in enumerate(qas):
+        order = names[i % len(names) :] + names[: i % len(names)]
+        for name in order:
+            t = time.perf_counter()
+            ids = systems[name](q["question"])
+            lat[name].append((time.perf_counter() - t) * 1000)
+            r1[name] += ids[:1] == [q["doc_id"]]
+            r5[name] += q["doc_id"] in ids[:5]
+    load_after = os.getloadavg()
+
+    n = len(qas)
+    ours = {"median": statistics.median(lat["rag search()"]), "p95": pct(lat["rag search()"], 0.95)}
+    rows = []
+    for name in names:
+        med, p95 = statistics.median(lat[name]), pct(lat[name], 0.95)
+        rows.append(
+            {
+                "system": name,
+                "recall@1": round(r1[name] / n, 4),
+                "recall@5": round(r5[name] / n, 4),
+                "ms_p50": round(med, 3),
+                "ms_p95": round(p95, 3),
+                "ratio_p50_vs_search": round(med / ours["median"], 1),
+                "ratio_p95_vs_search": round(p95 / ours["p95"], 1),
+            }
+        )
+    print(f"{len(docs)} documents, {n} questions; load average {load_before} -> {load_after}")
+    print("| system | recall@1 | recall@5 | median ms | p95 ms | median / ours | p95 / ours |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['system']} | {r['recall@1']:.3f} | {r['recall@5']:.3f} | {r['ms_p50']:.3f} "
+            f"| {r['ms_p95']:.3f} | {r['ratio_p50_vs_search']}× | {r['ratio_p95_vs_search']}× |"
+        )
+    print("\nbuild / load (s): " + ", ".join(f"{k} {v:.2f}" for k, v in builds.items()))
+    answer_ratio = {
+        peer: round(statistics.median(lat[peer]) / statistics.median(lat["rag answer()"]), 1)
+        for peer in names[2:]
+    }
+    print(f"peer median / our answer() median: {answer_ratio}")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "documents": len(docs),
+                    "questions": n,
+                    "loadavg": [list(load_before), list(load_after)],
+                    "rows": rows,
+                    "build_s": {k: round(v, 3) for k, v in builds.items()},
+                    "peer_over_answer_p50": answer_ratio,
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+            + "\n"
+        )
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
