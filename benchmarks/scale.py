@@ -34,6 +34,7 @@ Usage::
     .venv/bin/python benchmarks/scale.py dense 10000 --kind minilm     # also saves MiniLM stats
     .venv/bin/python benchmarks/scale.py dense 10000 100000 1000000    # gauss vectors
     .venv/bin/python benchmarks/scale.py plot                          # docs/scale_*.png
+    .venv/bin/python benchmarks/scale.py table                         # Markdown tables
 
 Results accumulate in ``benchmarks/results/scale.json`` (one entry per stage and size; a rerun
 replaces the entry). Work files (corpora, indexes) go to ``--work`` (default
@@ -588,6 +589,48 @@ def cmd_plot(args: argparse.Namespace) -> None:
     print(f"wrote {docs / 'scale_latency.png'} and {docs / 'scale_memory.png'}")
 
 
+def cmd_table(args: argparse.Namespace) -> None:
+    """Markdown tables of the results, with the 10^6 targets."""
+    res = json.loads(RESULTS.read_text())
+    build, lexical = res.get("build", {}), res.get("lexical", {})
+    print(
+        "| passages | documents | characters | build wall | chars/s | peak memory (PSS, all "
+        "processes) | peak RSS main process | index on disk | vocabulary | load | RSS loaded "
+        "| search() p50 / p95 | answer() p50 / p95 | load average |"
+    )
+    print("|" + "---:|" * 14)
+    for n in sorted(build, key=int):
+        b, q = build[n], lexical.get(n, {})
+        print(
+            f"| {int(n):,} | {b['documents']:,} | {b['chars'] / 1e6:.1f} M | {b['wall_s']:.0f} s "
+            f"| {b['chars_per_s'] / 1e3:.0f} k | {b['peak_pss_tree_gb']:.2f} GB "
+            f"| {b['peak_rss_main_gb']:.2f} GB | {b['size_bytes'] / 1e9:.2f} GB "
+            f"| {b.get('vocabulary') or 0:,} | {q.get('load_s', 0):.1f} s "
+            f"| {q.get('rss_loaded_gb', 0):.2f} GB "
+            f"| {q.get('search_ms_p50', 0):.2f} / {q.get('search_ms_p95', 0):.2f} ms "
+            f"| {q.get('answer_ms_p50', 0):.2f} / {q.get('answer_ms_p95', 0):.2f} ms "
+            f"| {b['loadavg'][0][0]:.1f}–{q.get('loadavg', [[0]])[-1][0]:.1f} |"
+        )
+    print()
+    print(
+        "| vectors | kind | exact p50 / p95 | approximate p50 / p95 | recall@10 | approximate "
+        "build | exact / approximate size | peak RSS | load average |"
+    )
+    print("|" + "---:|" * 9)
+    for key in sorted(k for k in res if k.startswith("dense-")):
+        for n in sorted(res[key], key=int):
+            d = res[key][n]
+            print(
+                f"| {int(n):,} | {d['kind']} "
+                f"| {d['exact_ms_p50']:.2f} / {d['exact_ms_p95']:.2f} ms "
+                f"| {d['approx_ms_p50']:.2f} / {d['approx_ms_p95']:.2f} ms "
+                f"| {d['recall_at_10']:.3f} | {d['approx_build_s']:.0f} s "
+                f"| {d['exact_size_gb']:.2f} / {d['approx_size_gb']:.2f} GB "
+                f"| {d['peak_rss_tree_gb']:.2f} GB | {d['loadavg'][0][0]:.1f} |"
+            )
+    print(f"\ntargets at 10^6: {json.dumps(TARGETS)}")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1].startswith("_"):  # child stages
         stage, rest = sys.argv[1], sys.argv[2:]
@@ -616,8 +659,9 @@ def main() -> None:
     d.add_argument("--kind", default="gauss", choices=["gauss", "uniform", "minilm"])
     d.add_argument("--queries", type=int, default=300)
     sub.add_parser("plot", help="docs/scale_latency.png and docs/scale_memory.png")
+    sub.add_parser("table", help="print the results as Markdown tables")
     args = parser.parse_args()
-    {"run": cmd_run, "dense": cmd_dense, "plot": cmd_plot}[args.command](args)
+    {"run": cmd_run, "dense": cmd_dense, "plot": cmd_plot, "table": cmd_table}[args.command](args)
 
 
 if __name__ == "__main__":
