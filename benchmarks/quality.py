@@ -4,6 +4,8 @@ Sets (the data is read in place, never copied into the repository):
 
 * ``seed``: ``../shared/eval/seed_qa.jsonl`` (18 answerable, 2 unanswerable) on the index of
   ``source/``;
+* ``seed-extra``: ``tests/data/seed_extra_qa.jsonl`` (11 answerable, 4 unanswerable), written
+  after the selection weights and the threshold were tuned, on the same index;
 * ``cmrc``: CMRC 2018 dev (``/work/shared/bench/cmrc2018_dev``: 848 documents, 3,219
   answerable questions) on an index built from its ``corpus.jsonl``;
 * ``cmrc-on-seed``: the 3,219 CMRC questions asked of the seed index, where none has an
@@ -42,6 +44,7 @@ from rag.evaluation import EvalReport, QAItem, evaluate, read_qa  # noqa: E402
 
 CMRC = Path("/work/shared/bench/cmrc2018_dev")
 SEED_QA = ROOT.parent / "shared" / "eval" / "seed_qa.jsonl"
+SEED_EXTRA_QA = ROOT / "tests" / "data" / "seed_extra_qa.jsonl"
 
 
 def default_model() -> str:
@@ -110,6 +113,7 @@ def main() -> None:
     cmrc_items = read_qa(CMRC / "qa.jsonl")[: args.limit]
     sets: list[tuple[str, rag.Assistant, list[QAItem]]] = [
         ("seed", seed, read_qa(SEED_QA)),
+        ("seed-extra", seed, read_qa(SEED_EXTRA_QA)),
         ("cmrc", cmrc, cmrc_items),
         ("cmrc-on-seed", seed, [QAItem(f"{i.id}-seed", i.question, ()) for i in cmrc_items]),
     ]
