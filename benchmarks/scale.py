@@ -568,8 +568,8 @@ def cmd_plot(args: argparse.Namespace) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for stage, key, label, style in [
-        ("build", "peak_pss_tree_gb", "build peak (PSS, all processes)", "o-"),
-        ("build", "peak_rss_main_gb", "build peak (RSS, main process)", "o--"),
+        ("build", "peak_rss_tree_gb", "build peak (RSS, all processes)", "o-"),
+        ("build", "peak_pss_tree_gb", "build peak (PSS, all processes)", "o--"),
         ("lexical", "peak_rss_tree_gb", "serving, lexical (RSS)", "s-"),
         ("dense-gauss", "peak_rss_tree_gb", "dense benchmark peak (exact + HNSW)", "^-"),
     ]:

@@ -16,12 +16,13 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,11 +194,12 @@ def _build_locked(
     terms = discover_terms(d.text for d in corpus.documents)
     tokenizer = Tokenizer(user_terms=terms)
     say(f"tokenizing {len(chunks)} passages ({settings.worker_count} processes)")
-    sentence_tokens, passage_tokens = _tokenize(chunks, documents, tokenizer, settings)
+    sentence_tokens, passage_ids, vocab = _tokenize(chunks, documents, tokenizer, settings)
     timings["tokenize"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    lexical = LexicalIndex.build(passage_tokens)
+    lexical = LexicalIndex.from_token_ids(passage_ids, vocab)
+    del passage_ids, vocab  # the largest structure of the build; BM25 holds what counts
     timings["lexical"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -232,6 +234,12 @@ def _build_locked(
         )
         timings["write"] = time.perf_counter() - clock
         clock = time.perf_counter()
+        # Release the build's copy before the reader's copy is loaded: holding both doubled
+        # the peak memory of a large build.
+        n_documents, n_chunks = len(corpus.documents), len(chunks)
+        repairs, warnings = corpus.repairs, corpus.warnings
+        del corpus, documents, chunks, sentence_tokens, lexical, vectors
+        gc.collect()
         # Load the new generation back exactly as a reader would before anyone can see it.
         say(f"verifying {build_id}")
         store.load_generation(tmp)
@@ -260,12 +268,12 @@ def _build_locked(
         up_to_date=False,
         build_id=build_id,
         generation=final,
-        documents=len(corpus.documents),
-        chunks=len(chunks),
+        documents=n_documents,
+        chunks=n_chunks,
         model=model,
         dense_note=dense_note,
-        repairs=corpus.repairs,
-        warnings=corpus.warnings,
+        repairs=repairs,
+        warnings=warnings,
         timings=timings,
         size_bytes=size,
     )
@@ -297,32 +305,47 @@ def _tokenize(
     documents: dict[str, Document],
     tokenizer: Any,
     settings: Settings,
-) -> tuple[list[list[str]], list[list[str]]]:
-    """Tokens of every sentence (kept for answer selection) and of every passage.
+) -> tuple[list[list[str]], list[list[int]], dict[str, int]]:
+    """Tokens of every sentence (kept for answer selection) and token ids of every passage.
 
     Sentences are tokenized once; a passage's tokens are its sentences' tokens plus the tokens
     of its document title and section path, which carry the topic the passage often omits.
+    Passages come back as ids into the returned vocabulary (numbered in first-seen order, as
+    :meth:`rag.lexical.LexicalIndex.build` numbers them), and each sentence's token list is
+    released once it has been used, so a large build never holds the passages as strings.
     """
     texts: list[str] = []
     for chunk in chunks:
         doc = documents[chunk.doc_id]
         texts.extend(doc.text[s:e] for s, e in chunk.sentences)
-    flat = tokenizer.tokenize_many(texts, workers=settings.worker_count)
-    context_cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    flat: list[list[str] | None] = list(
+        tokenizer.tokenize_many(texts, workers=settings.worker_count)
+    )
+    del texts
+    vocab: dict[str, int] = {}
+    number = vocab.setdefault
+    context_cache: dict[tuple[str, tuple[str, ...]], list[int]] = {}
     sentence_tokens: list[list[str]] = []
-    passage_tokens: list[list[str]] = []
+    passage_ids: list[list[int]] = []
     pos = 0
     for chunk in chunks:
-        per_sentence = flat[pos : pos + len(chunk.sentences)]
-        pos += len(chunk.sentences)
-        sentence_tokens.append([" ".join(toks) for toks in per_sentence])
         key = (chunk.doc_title, chunk.section)
-        if key not in context_cache:
-            context_cache[key] = tokenizer.tokenize(" ".join((chunk.doc_title, *chunk.section)))
-        passage_tokens.append(
-            [*context_cache[key], *(tok for toks in per_sentence for tok in toks)]
-        )
-    return sentence_tokens, passage_tokens
+        context = context_cache.get(key)
+        if context is None:
+            words = tokenizer.tokenize(" ".join((chunk.doc_title, *chunk.section)))
+            context = context_cache[key] = [number(w, len(vocab)) for w in words]
+        joined: list[str] = []
+        ids = list(context)
+        for i in range(pos, pos + len(chunk.sentences)):
+            toks = flat[i]
+            assert toks is not None
+            joined.append(" ".join(toks))
+            ids.extend(number(t, len(vocab)) for t in toks)
+            flat[i] = None
+        pos += len(chunk.sentences)
+        sentence_tokens.append(joined)
+        passage_ids.append(ids)
+    return sentence_tokens, passage_ids, vocab
 
 
 def _embed(
@@ -383,10 +406,19 @@ def _json_bytes(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
 
 
+def _json_array(items: Iterable[Any]) -> Iterator[bytes]:
+    """A JSON array, one element per line, encoded element by element: the whole array is
+    never held as one string (``documents.json`` is ~0.65 GB at 10^6 passages)."""
+    yield b"["
+    for i, item in enumerate(items):
+        yield (b",\n" if i else b"\n") + json.dumps(item, ensure_ascii=False).encode("utf-8")
+    yield b"\n]\n"
+
+
 def _write(tmp: Path, **kw: Any) -> Path:
     settings: Settings = kw["settings"]
     tmp.mkdir(parents=True)
-    _write_checked(tmp / store.DOCUMENTS, [_json_bytes([d.to_dict() for d in kw["documents"]])])
+    _write_checked(tmp / store.DOCUMENTS, _json_array(d.to_dict() for d in kw["documents"]))
     _write_checked(
         tmp / store.CHUNKS,
         (

@@ -132,30 +132,61 @@ class LexicalIndex:
         Raises:
             RagError: The corpus is empty or a parameter is out of range.
         """
+        # Our own vocabulary in first-seen order: bm25s numbers tokens in set order, which
+        # changes with the hash seed, so two builds of one corpus would differ on disk.
+        vocab: dict[str, int] = {}
+        ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus_tokens]
+        return cls.from_token_ids(ids, vocab, k1=k1, b=b, method=method, delta=delta)
+
+    @classmethod
+    def from_token_ids(
+        cls,
+        corpus_ids: list[list[int]],
+        vocab: dict[str, int],
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        method: str = "lucene",
+        delta: float = 0.5,
+    ) -> LexicalIndex:
+        """Build from passages already mapped to token ids (what :meth:`build` does first).
+
+        A large build maps tokens to ids as they come from the tokenizer, so the passages
+        are never held as token strings and ids at once (~0.9 GB each at 10^6 passages).
+
+        Args:
+            corpus_ids: One list of token ids per passage.
+            vocab: Token → id; ids must be ``0..len(vocab) - 1``. Number them in first-seen
+                order so that two builds of one corpus are identical on disk.
+            k1, b, method, delta: As for :meth:`build`.
+
+        Raises:
+            RagError: The corpus is empty, an id is outside the vocabulary, or a parameter
+                is out of range.
+        """
         import bm25s
         from bm25s.scoring import _select_idf_scorer
 
-        if not corpus_tokens:
+        if not corpus_ids:
             raise RagError("cannot build a lexical index over zero passages")
         if method not in METHODS:
             raise RagError(f"unknown BM25 method {method!r}; allowed: {', '.join(METHODS)}")
         if k1 < 0 or not 0.0 <= b <= 1.0:
             raise RagError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
-
-        # Our own vocabulary in first-seen order: bm25s numbers tokens in set order, which
-        # changes with the hash seed, so two builds of one corpus would differ on disk.
-        vocab: dict[str, int] = {}
-        ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus_tokens]
         if not vocab:
             raise RagError("cannot build a lexical index: the passages contain no tokens")
+        if sorted(vocab.values()) != list(range(len(vocab))):
+            raise RagError("token ids must number the vocabulary 0..n-1")
+        top = max((max(doc) for doc in corpus_ids if doc), default=-1)
+        if top >= len(vocab) or min((min(doc) for doc in corpus_ids if doc), default=0) < 0:
+            raise RagError("a passage holds a token id outside the vocabulary")
         model = bm25s.BM25(k1=k1, b=b, method=method, delta=delta)
         scores = model.build_index_from_ids(
             unique_token_ids=list(range(len(vocab))),
-            corpus_token_ids=ids,
+            corpus_token_ids=corpus_ids,
             show_progress=False,
         )
-        avg_doc_len = float(np.mean([len(doc) for doc in ids]))
-        del ids  # ~0.8 GB of lists at 10^6 passages; the CSC arrays hold what is needed
+        avg_doc_len = float(np.mean([len(doc) for doc in corpus_ids]))
         params = {
             "k1": float(k1),
             "b": float(b),
@@ -164,30 +195,30 @@ class LexicalIndex:
             "idf_method": method,
             "dtype": "float32",
             "int_dtype": "int32",
-            "num_docs": len(corpus_tokens),
+            "num_docs": len(corpus_ids),
             "version": bm25s.__version__,
             "backend": "numpy",
         }
         meta = {
             "format": FORMAT,
-            "num_docs": len(corpus_tokens),
+            "num_docs": len(corpus_ids),
             "vocab_size": len(vocab),
             "nnz": len(scores["data"]),
             "avg_doc_len": avg_doc_len,
         }
         nonoccurrence = model.nonoccurrence_array
         df = np.diff(scores["indptr"]).astype(np.int64)
-        meta["max_idf"] = float(_select_idf_scorer(method)(1, N=len(corpus_tokens)))
+        meta["max_idf"] = float(_select_idf_scorer(method)(1, N=len(corpus_ids)))
         return cls(
             data=np.ascontiguousarray(scores["data"], dtype=np.float32),
             indices=np.ascontiguousarray(scores["indices"], dtype=np.int32),
             indptr=np.ascontiguousarray(scores["indptr"], dtype=np.int64),
             vocab=vocab,
-            num_docs=len(corpus_tokens),
+            num_docs=len(corpus_ids),
             params=params,
             meta=meta,
             nonoccurrence=None if nonoccurrence is None else np.asarray(nonoccurrence),
-            idf=_idf_array(df, len(corpus_tokens), method),
+            idf=_idf_array(df, len(corpus_ids), method),
         )
 
     # ------------------------------------------------------------------ queries

@@ -164,3 +164,29 @@ def test_load_rejects_missing_or_inconsistent_files(
 def test_load_of_a_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(IndexMismatchError, match="missing"):
         LexicalIndex.load(tmp_path / "nothing")
+
+
+def test_from_token_ids_builds_the_same_index_as_build(tmp_path: Path) -> None:
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in CORPUS]
+    LexicalIndex.build(CORPUS).save(tmp_path / "a")
+    LexicalIndex.from_token_ids(ids, vocab).save(tmp_path / "b")
+    for name in sorted(p.name for p in (tmp_path / "a").iterdir()):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    ("ids", "vocab", "message"),
+    [
+        ([], {"甲": 0}, "zero passages"),
+        ([[0]], {}, "no tokens"),
+        ([[0, 1]], {"甲": 0, "乙": 2}, "0..n-1"),
+        ([[0, 2]], {"甲": 0, "乙": 1}, "outside the vocabulary"),
+        ([[-1]], {"甲": 0}, "outside the vocabulary"),
+    ],
+)
+def test_from_token_ids_refuses_inconsistent_ids(
+    ids: list[list[int]], vocab: dict[str, int], message: str
+) -> None:
+    with pytest.raises(RagError, match=message):
+        LexicalIndex.from_token_ids(ids, vocab)

@@ -61,6 +61,33 @@ def test_private_jieba_instance_leaves_global_jieba_alone() -> None:
     assert "张江科学城流" not in jieba.lcut("张江科学城流")
 
 
+def test_tokenizers_never_share_user_terms() -> None:
+    with_term = Tokenizer(user_terms=["张江科学城流"])
+    assert with_term.segment("张江科学城流") == ["张江科学城流"]
+    assert "张江科学城流" not in Tokenizer().segment("张江科学城流")
+
+
+def test_a_planted_jieba_cache_in_the_temp_dir_is_never_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import marshal
+    import tempfile
+
+    from rag import tokenization
+
+    # jieba's own cache lives in the shared temp dir; a planted one that makes 上海的城市
+    # a single word must not change how we cut text.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    planted = {"上海的城市": 10**9, "上": 1, "上海": 1, "上海的": 1, "上海的城": 1}
+    (tmp_path / "jieba.cache").write_bytes(marshal.dumps((planted, 10**9 + 4)))
+    tokenization._base_dictionary.cache_clear()
+    try:
+        assert Tokenizer().tokenize("上海的城市精神") == ["上海", "城市", "精神"]
+    finally:
+        tokenization._base_dictionary.cache_clear()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jieba.cache"]  # nothing written
+
+
 def test_tokenize_many_is_parallel_and_deterministic(tok: Tokenizer) -> None:
     texts = [
         f"第{i}条 上海市第{i % 7}届委员会全体会议通过了关于城市软实力的意见。" for i in range(3000)
