@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import store
 from .chunking import chunk_documents
@@ -35,6 +35,9 @@ from .errors import ModelUnavailableError, RagError
 from .schema import Chunk, Document, Repair
 from .settings import Settings
 from .structure import load_documents
+
+if TYPE_CHECKING:
+    from .tokenization import WorkerPool
 
 # Bump when tokenization or passage text changes in a way that needs a rebuild.
 PIPELINE_VERSION = 1
@@ -110,7 +113,11 @@ def build_index(
     with store.build_lock(index_dir):
         for name in store.remove_debris(index_dir):
             say(f"removed an unfinished build left behind: {name}")
-        return _build_locked(settings, force, embedder, say)
+        from .tokenization import worker_pool
+
+        # Workers are forked before anything is parsed, so they share a small heap.
+        with worker_pool(settings.worker_count) as pool:
+            return _build_locked(settings, force, embedder, say, pool)
 
 
 def _fingerprint(settings: Settings, sources: dict[str, str]) -> str:
@@ -152,7 +159,7 @@ def _up_to_date(settings: Settings, fingerprint: str) -> store.Generation | None
 
 
 def _build_locked(
-    settings: Settings, force: bool, embedder: Embedder | None, say: Log
+    settings: Settings, force: bool, embedder: Embedder | None, say: Log, pool: WorkerPool | None
 ) -> BuildReport:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -194,7 +201,9 @@ def _build_locked(
     terms = discover_terms(d.text for d in corpus.documents)
     tokenizer = Tokenizer(user_terms=terms)
     say(f"tokenizing {len(chunks)} passages ({settings.worker_count} processes)")
-    sentence_tokens, passage_ids, vocab = _tokenize(chunks, documents, tokenizer, settings)
+    sentence_tokens, passage_ids, vocab = _tokenize(chunks, documents, tokenizer, pool)
+    if pool is not None:
+        pool.close()  # the workers' memory is better spent on the steps that follow
     timings["tokenize"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -304,7 +313,7 @@ def _tokenize(
     chunks: list[Chunk],
     documents: dict[str, Document],
     tokenizer: Any,
-    settings: Settings,
+    pool: WorkerPool | None,
 ) -> tuple[list[list[str]], list[list[int]], dict[str, int]]:
     """Tokens of every sentence (kept for answer selection) and token ids of every passage.
 
@@ -318,9 +327,7 @@ def _tokenize(
     for chunk in chunks:
         doc = documents[chunk.doc_id]
         texts.extend(doc.text[s:e] for s, e in chunk.sentences)
-    flat: list[list[str] | None] = list(
-        tokenizer.tokenize_many(texts, workers=settings.worker_count)
-    )
+    flat: list[list[str] | None] = list(tokenizer.tokenize_many(texts, pool=pool))
     del texts
     vocab: dict[str, int] = {}
     number = vocab.setdefault

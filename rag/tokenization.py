@@ -33,12 +33,14 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import multiprocessing
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -48,9 +50,19 @@ import jieba
 from .errors import RagError
 from .textnorm import normalize
 
-__all__ = ["SCHEME", "Mode", "Tokenizer", "default_stopwords", "discover_terms"]
+__all__ = [
+    "SCHEME",
+    "Mode",
+    "Tokenizer",
+    "WorkerPool",
+    "default_stopwords",
+    "discover_terms",
+    "worker_pool",
+]
 
 Mode = Literal["search", "precise"]
+# What decides tokens: user terms, stopwords, mode, HMM, bigrams (sent to worker processes).
+_Config = tuple[tuple[str, ...], frozenset[str], Mode, bool, bool]
 # Names the token scheme for the index manifest; bump it whenever tokens change for the same
 # text, settings and user terms (Tokenizer.describe() adds the stopword and term digests).
 SCHEME = "jieba-precise-nohmm-stopwords-termparts/1"
@@ -154,24 +166,23 @@ class Tokenizer:
             if extra:
                 self._parts[term] = extra
 
-    # Worker processes receive the tokenizer pickled; jieba's lock cannot be pickled, so the
-    # configuration travels and the dictionary is rebuilt.
+    # Worker processes receive the tokenizer's configuration, not the tokenizer: jieba's lock
+    # cannot be pickled, so the configuration travels and the dictionary is rebuilt.
+    def _config(self) -> _Config:
+        return (self._user_terms, self._stopwords, self._mode, self._hmm, self._bigrams)
+
+    @classmethod
+    def _from_config(cls, config: _Config) -> Tokenizer:
+        user_terms, stopwords, mode, hmm, bigrams = config
+        return cls(user_terms, stopwords, mode=mode, hmm=hmm, bigrams=bigrams)
+
     def __getstate__(self) -> dict[str, Any]:
-        return {
-            "user_terms": self._user_terms,
-            "stopwords": self._stopwords,
-            "mode": self._mode,
-            "hmm": self._hmm,
-            "bigrams": self._bigrams,
-        }
+        return {"config": self._config()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        user_terms, stopwords, mode, hmm, bigrams = state["config"]
         self.__init__(  # type: ignore[misc]
-            state["user_terms"],
-            state["stopwords"],
-            mode=state["mode"],
-            hmm=state["hmm"],
-            bigrams=state["bigrams"],
+            user_terms, stopwords, mode=mode, hmm=hmm, bigrams=bigrams
         )
 
     @property
@@ -256,36 +267,42 @@ class Tokenizer:
         search = _WORD_CHAR.search
         return [w for w in words if w not in stop and search(w)]
 
-    def tokenize_many(self, texts: Sequence[str], workers: int = 1) -> list[list[str]]:
+    def tokenize_many(
+        self, texts: Sequence[str], workers: int = 1, pool: WorkerPool | None = None
+    ) -> list[list[str]]:
         """Tokenize many texts, in worker processes when that pays.
 
         The result is identical to ``[self.tokenize(t) for t in texts]`` whatever the number
         of workers: texts are split into contiguous chunks and the chunks are reassembled in
-        order. Worker processes come from a fork server where the platform has one (spawned
-        elsewhere), never forked from the caller: a forked worker would share the caller's
-        heap (at 10^6 passages gigabytes of documents, counted again in every worker's
-        resident memory) and inherit its threads' locks (the web server rebuilds while
-        serving). Each worker rebuilds the tokenizer from its configuration (~0.6 s).
+        order.
 
         Args:
             texts: Texts to tokenize.
             workers: Processes to use; 1 (or a batch under 2,000 texts) runs in-process.
+                Ignored when ``pool`` is given.
+            pool: Worker processes started earlier with :func:`worker_pool`. Without it the
+                workers are started here and share the caller's heap as it is now.
 
         Returns:
             One token list per text.
         """
         n = len(texts)
+        if pool is not None:
+            workers = pool.workers
         workers = max(1, min(int(workers), n // 500 or 1))
         if workers == 1 or n < _MIN_PARALLEL_TEXTS:
             return _tokenize_chunk(self, texts)
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         # Several chunks per worker balance uneven texts; few enough to keep IPC cheap.
         n_chunks = workers * 8
         size = -(-n // n_chunks)
-        chunks = [texts[i : i + size] for i in range(0, n, size)]
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(self,)) as pool:
-            parts = pool.map(_tokenize_worker_chunk, chunks, chunksize=1)
+        config = self._config()
+        tasks = [(config, texts[i : i + size]) for i in range(0, n, size)]
+        if pool is not None:
+            parts = pool.map(tasks)
+        else:
+            with worker_pool(workers) as own:
+                assert own is not None
+                parts = own.map(tasks)
         return [tokens for part in parts for tokens in part]
 
 
@@ -307,17 +324,77 @@ def _tokenize_chunk(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[str
     return [[intern(t, t) for t in tokenizer.tokenize(text)] for text in texts]
 
 
-_worker_tokenizer: Tokenizer | None = None
+class WorkerPool:
+    """Tokenization worker processes (see :func:`worker_pool`)."""
+
+    def __init__(self, pool: Any, workers: int) -> None:
+        self._pool = pool
+        self.workers = workers
+
+    def map(self, tasks: list[tuple[_Config, Sequence[str]]]) -> list[list[list[str]]]:
+        """Tokenize each ``(tokenizer configuration, texts)`` task, results in order.
+
+        Raises:
+            RagError: The pool has been closed.
+        """
+        if self._pool is None:
+            raise RagError("the tokenization worker pool is closed")
+        return self._pool.map(_tokenize_task, tasks, chunksize=1)
+
+    def close(self) -> None:
+        """Stop the workers now (they hold a tokenizer each); closing twice is harmless."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
 
 
-def _init_worker(tokenizer: Tokenizer) -> None:
-    global _worker_tokenizer
-    _worker_tokenizer = tokenizer
+@contextmanager
+def worker_pool(workers: int) -> Iterator[WorkerPool | None]:
+    """Start ``workers`` tokenization processes; None when ``workers`` is 1 or less.
+
+    Start the pool before the process holds much: on Linux the workers are forked, and a
+    forked worker's resident memory counts every page of the parent's heap it shares, so a
+    build starts its workers before it parses anything (at 10^6 passages the parsed
+    documents are gigabytes). Forking, unlike a fork server or spawning, never re-imports
+    the caller's main script, so a script without an ``if __name__ == "__main__"`` guard
+    can build an index. The parent's objects are frozen around the fork so that a garbage
+    collection in a worker never visits (and so copies) pages of the parent's heap.
+
+    Each worker builds a tokenizer the first time it meets a configuration (~0.1 s) and
+    keeps it for later tasks.
+    """
+    if workers <= 1:
+        yield None
+        return
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    _base_dictionary()  # inherited by forked workers instead of being rebuilt in each
+    caller_froze = gc.get_freeze_count() > 0
+    gc.freeze()
+    try:
+        pool = ctx.Pool(workers)
+    finally:
+        # Unfreezing would also release objects the caller froze for its own reasons.
+        if not caller_froze:
+            gc.unfreeze()
+    workers_pool = WorkerPool(pool, workers)
+    try:
+        yield workers_pool
+    finally:
+        workers_pool.close()
 
 
-def _tokenize_worker_chunk(texts: Sequence[str]) -> list[list[str]]:
-    assert _worker_tokenizer is not None, "worker started without a tokenizer"
-    return _tokenize_chunk(_worker_tokenizer, texts)
+_worker_tokenizers: dict[_Config, Tokenizer] = {}
+
+
+def _tokenize_task(task: tuple[_Config, Sequence[str]]) -> list[list[str]]:
+    config, texts = task
+    tokenizer = _worker_tokenizers.get(config)
+    if tokenizer is None:
+        _worker_tokenizers.clear()  # one configuration at a time: a build uses one
+        tokenizer = _worker_tokenizers[config] = Tokenizer._from_config(config)
+    return _tokenize_chunk(tokenizer, texts)
 
 
 _QUOTED = re.compile(r"“([^“”]{2,10})”|「([^「」]{2,10})」|《([^《》]{2,10})》")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.errors import RagError
 from rag.lexical import LexicalIndex
 from rag.tokenization import Tokenizer, discover_terms
 
@@ -68,3 +69,47 @@ def test_parallel_tokenization_leaves_gc_unfrozen() -> None:
     assert gc.get_freeze_count() == 0
     assert tok.tokenize_many(texts, workers=2) == [tok.tokenize(texts[0])] * 2500
     assert gc.get_freeze_count() == 0
+
+
+def test_one_worker_pool_serves_several_tokenizers_in_order() -> None:
+    from rag.tokenization import worker_pool
+
+    texts = [f"第{i}段：张江科学城提升城市软实力。" for i in range(2500)]
+    plain, with_term = Tokenizer(), Tokenizer(user_terms=["张江科学城"])
+    with worker_pool(2) as pool:
+        assert pool is not None and pool.workers == 2
+        # Workers rebuild a tokenizer whenever the configuration changes between tasks.
+        for tok in (plain, with_term, plain):
+            assert tok.tokenize_many(texts, pool=pool) == [tok.tokenize(t) for t in texts]
+        pool.close()
+        pool.close()
+        with pytest.raises(RagError, match="closed"):
+            plain.tokenize_many(texts, pool=pool)
+    with worker_pool(1) as none:
+        assert none is None
+
+
+def test_a_script_without_a_main_guard_can_build_in_parallel(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    # Enough sentences for worker processes (2,000 or more): they must not re-run the script.
+    with (tmp_path / "corpus.jsonl").open("w", encoding="utf-8") as fh:
+        for i in range(300):
+            text = "。".join(f"第{i}篇第{j}句讲上海的城市软实力和城市精神" for j in range(10))
+            fh.write(json.dumps({"id": f"d{i}", "title": f"文{i}", "text": text + "。"}) + "\n")
+    script = tmp_path / "build.py"
+    script.write_text(
+        "import rag\n"
+        f"r = rag.build_index({str(tmp_path / 'corpus.jsonl')!r}, {str(tmp_path / 'index')!r},"
+        " model='none', workers=2)\n"
+        "print('built', r.chunks)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("built ")
+    assert "Traceback" not in done.stderr
