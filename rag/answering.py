@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from .citations import full_title
 from .retrieval import Ranked, Retriever
-from .schema import Answer, Hit, Quote
+from .schema import Answer, Chunk, Hit, Quote
 from .settings import RetrievalMode
 from .store import Generation
 
@@ -74,6 +74,12 @@ _OPENERS = "“‘「『《（(【"
 _CLOSERS = "”’」』》）)】"
 _ENTITY_TAGS = {"ns", "nr", "nrt", "nrfg", "nt", "nz", "eng"}
 _LATIN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+# A number or ordinal in Chinese numerals, with its measure word: 十二次, 第九条, 两届. Like a
+# name, it decides what is asked: 十二次全会 is not answered by the 十一次 one.
+_NUMERAL = re.compile(
+    r"^第?[零〇一二三四五六七八九十百千万亿两]+[次届年月日号条款章节项个位名期批轮季集]?$"
+)
+_WHY_Q = re.compile(r"为什么|为何|什么原因|原因是|缘何|何以")
 
 
 # Sentence features, in the order AnswerSelector.features returns them.
@@ -137,6 +143,7 @@ class _Query:
     wants_list: bool
     focus: tuple[str, ...] = ()
     focus_total: float = 1.0
+    asks_why: bool = False
 
 
 @dataclass(frozen=True)
@@ -200,7 +207,7 @@ class AnswerSelector:
 
     @staticmethod
     def _is_entity(token: str) -> bool:
-        if _LATIN.match(token):
+        if _LATIN.match(token) or _NUMERAL.match(token):
             return True
         from jieba import posseg
 
@@ -240,6 +247,7 @@ class AnswerSelector:
             ),
             answer_types=tuple(a for q, a in _ANSWER_TYPES if q.search(question)),
             wants_list=bool(_LIST_Q.search(question)),
+            asks_why=bool(_WHY_Q.search(question)),
             focus=focus,
             focus_total=sum(weights[t] for t in focus) or 1.0,
         )
@@ -417,6 +425,8 @@ class AnswerSelector:
             if key in used_paragraphs:
                 continue
             start, end = self._window(doc.text, cand.start, cand.end, query)
+            if query.asks_why and (start, end) == (cand.start, cand.end):
+                end = self._with_reason(chunk, cand, query, end)
             quote = self._verified_quote(chunk.doc_id, chunk.paragraphs[0], start, end, cand.score)
             if quote is None:
                 continue
@@ -425,6 +435,26 @@ class AnswerSelector:
             used_paragraphs.add(key)
             quotes.append(quote)
         return _prefer_authoritative(quotes, self.gen)
+
+    def _with_reason(self, chunk: Chunk, cand: _Candidate, query: _Query, end: int) -> int:
+        """For a 为什么 question whose best sentence only restates what is asked (上海被称为
+        “大上海”), the end of the sentence after it in the same paragraph, where the reason
+        stands (这样一种“大”既是指…); otherwise ``end`` unchanged."""
+        j = cand.index + 1
+        if j >= len(chunk.sentences):
+            return end
+        tokens = set(self.gen.sentence_tokens[cand.passage][cand.index].split())
+        if not all(t in tokens for t in query.terms if query.weights[t] > 0.5):
+            return end
+        doc = self.gen.documents[chunk.doc_id]
+        _, next_end = chunk.sentences[j]
+        same_paragraph = any(
+            p.start <= cand.start and next_end <= p.end
+            for p in (doc.paragraph(n) for n in chunk.paragraphs)
+        )
+        if not same_paragraph or next_end - cand.start > QUOTE_MAX_CHARS * 1.5:
+            return end
+        return _strip_trailing_mark(doc.text, cand.start, next_end)
 
     def _window(self, text: str, start: int, end: int, query: _Query) -> tuple[int, int]:
         """The sentence itself when short; otherwise the best window of its clauses."""
