@@ -198,7 +198,7 @@ def _build_locked(
 
     clock = time.perf_counter()
     documents = {d.doc_id: d for d in corpus.documents}
-    terms = discover_terms(d.text for d in corpus.documents)
+    terms = discover_terms((d.text for d in corpus.documents), pool=pool)
     tokenizer = Tokenizer(user_terms=terms)
     say(f"tokenizing {len(chunks)} passages ({settings.worker_count} processes)")
     sentence_tokens, passage_ids, vocab = _tokenize(chunks, documents, tokenizer, pool)

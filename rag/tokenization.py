@@ -39,11 +39,11 @@ import math
 import multiprocessing
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import jieba
 
@@ -63,6 +63,7 @@ __all__ = [
 Mode = Literal["search", "precise"]
 # What decides tokens: user terms, stopwords, mode, HMM, bigrams (sent to worker processes).
 _Config = tuple[tuple[str, ...], frozenset[str], Mode, bool, bool]
+_T = TypeVar("_T")
 # Names the token scheme for the index manifest; bump it whenever tokens change for the same
 # text, settings and user terms (Tokenizer.describe() adds the stopword and term digests).
 SCHEME = "jieba-precise-nohmm-stopwords-termparts/1"
@@ -296,13 +297,15 @@ class Tokenizer:
         n_chunks = workers * 8
         size = -(-n // n_chunks)
         config = self._config()
-        tasks = [(config, texts[i : i + size]) for i in range(0, n, size)]
+        tasks: list[tuple[_Config, Sequence[str]]] = [
+            (config, texts[i : i + size]) for i in range(0, n, size)
+        ]
         if pool is not None:
-            parts = pool.map(tasks)
+            parts = pool.map(tasks, _tokenize_chunk)
         else:
             with worker_pool(workers) as own:
                 assert own is not None
-                parts = own.map(tasks)
+                parts = own.map(tasks, _tokenize_chunk)
         return [tokens for part in parts for tokens in part]
 
 
@@ -331,15 +334,23 @@ class WorkerPool:
         self._pool = pool
         self.workers = workers
 
-    def map(self, tasks: list[tuple[_Config, Sequence[str]]]) -> list[list[list[str]]]:
-        """Tokenize each ``(tokenizer configuration, texts)`` task, results in order.
+    def map(
+        self,
+        tasks: list[tuple[_Config, Sequence[str]]],
+        work: Callable[[Tokenizer, Sequence[str]], _T],
+    ) -> list[_T]:
+        """Run ``work(tokenizer, texts)`` for each ``(tokenizer configuration, texts)`` task in
+        the workers, results in order.
+
+        ``work`` must be a module-level function (it is pickled by name).
 
         Raises:
             RagError: The pool has been closed.
         """
         if self._pool is None:
             raise RagError("the tokenization worker pool is closed")
-        return self._pool.map(_tokenize_task, tasks, chunksize=1)
+        jobs = [(work, config, texts) for config, texts in tasks]
+        return self._pool.map(_run_task, jobs, chunksize=1)
 
     def close(self) -> None:
         """Stop the workers now (they hold a tokenizer each); closing twice is harmless."""
@@ -388,17 +399,54 @@ def worker_pool(workers: int) -> Iterator[WorkerPool | None]:
 _worker_tokenizers: dict[_Config, Tokenizer] = {}
 
 
-def _tokenize_task(task: tuple[_Config, Sequence[str]]) -> list[list[str]]:
-    config, texts = task
+def _run_task(job: tuple[Callable[[Tokenizer, Sequence[str]], Any], _Config, Sequence[str]]) -> Any:
+    work, config, texts = job
     tokenizer = _worker_tokenizers.get(config)
     if tokenizer is None:
-        _worker_tokenizers.clear()  # one configuration at a time: a build uses one
+        _worker_tokenizers.clear()  # one configuration at a time (terms, then tokens)
         tokenizer = _worker_tokenizers[config] = Tokenizer._from_config(config)
-    return _tokenize_chunk(tokenizer, texts)
+    return work(tokenizer, texts)
 
 
 _QUOTED = re.compile(r"“([^“”]{2,10})”|「([^「」]{2,10})」|《([^《》]{2,10})》")
 _TERM_CHARS = re.compile(r"[\u4e00-\u9fd5a-z0-9]+")
+
+
+_Counts = tuple[
+    "Counter[str]",
+    "Counter[str]",
+    "Counter[str]",
+    "Counter[tuple[str, str]]",
+    "Counter[tuple[str, str]]",
+]
+
+
+def _count_terms(tok: Tokenizer, texts: Sequence[str]) -> _Counts:
+    """What :func:`discover_terms` counts: quoted phrases, single characters, runs of single
+    characters, and lone characters on the left / right of a word."""
+    stop = tok.stopwords
+    jieba_tk = tok._jieba
+    hmm = tok._hmm
+    quoted: Counter[str] = Counter()
+    singles: Counter[str] = Counter()  # single-character words, every occurrence
+    runs: Counter[str] = Counter()  # maximal runs of 2+ single characters
+    left: Counter[tuple[str, str]] = Counter()  # (word, char): lone char after a word
+    right: Counter[tuple[str, str]] = Counter()  # (char, word): lone char before a word
+    for raw in texts:
+        text = normalize(raw)
+        for match in _QUOTED.finditer(text):
+            phrase = next(g for g in match.groups() if g is not None)
+            if _TERM_CHARS.fullmatch(phrase):
+                quoted[phrase] += 1
+        # Chinese words between punctuation, digits and Latin; stopwords break groups too.
+        group: list[str] = []
+        for word in [*jieba_tk.cut(text, HMM=hmm), ""]:
+            if word and word not in stop and _HAN_ONLY.fullmatch(word):
+                group.append(word)
+                continue
+            _count_group(group, singles, runs, left, right)
+            group = []
+    return quoted, singles, runs, left, right
 
 
 def _count_group(
@@ -438,6 +486,7 @@ def discover_terms(
     min_share: float = 0.8,
     max_chars: int = 10_000_000,
     tokenizer: Tokenizer | None = None,
+    pool: WorkerPool | None = None,
 ) -> list[str]:
     """Find the documents' own key terms that jieba splits, to add as user terms.
 
@@ -465,6 +514,8 @@ def discover_terms(
             size (10^6 passages, 154 M characters: 25 s instead of ~70 s); smaller corpora are
             read whole.
         tokenizer: Supplies jieba and stopwords (a default :class:`Tokenizer` otherwise).
+        pool: Worker processes (:func:`worker_pool`) to count in; the counts are summed, so
+            the result is the same as counting in this process.
 
     Returns:
         Normalised terms, most frequent first.
@@ -481,29 +532,26 @@ def discover_terms(
     total_chars = sum(len(raw) for raw in corpus)
     stride = max(1, -(-total_chars // max(1, max_chars)))
 
-    stop = tok.stopwords
+    sample = corpus[::stride]
+    if pool is not None and pool.workers > 1 and len(sample) >= _MIN_PARALLEL_TEXTS:
+        size = -(-len(sample) // (pool.workers * 4))
+        config = tok._config()
+        tasks: list[tuple[_Config, Sequence[str]]] = [
+            (config, sample[i : i + size]) for i in range(0, len(sample), size)
+        ]
+        parts = pool.map(tasks, _count_terms)
+        quoted, singles, runs, left, right = parts[0]
+        for q, s1, r, lt, rt in parts[1:]:
+            quoted.update(q)
+            singles.update(s1)
+            runs.update(r)
+            left.update(lt)
+            right.update(rt)
+    else:
+        quoted, singles, runs, left, right = _count_terms(tok, sample)
+
     jieba_tk = tok._jieba
     hmm = tok._hmm
-    quoted: Counter[str] = Counter()
-    singles: Counter[str] = Counter()  # single-character words, every occurrence
-    runs: Counter[str] = Counter()  # maximal runs of 2+ single characters
-    left: Counter[tuple[str, str]] = Counter()  # (word, char): lone char after a word
-    right: Counter[tuple[str, str]] = Counter()  # (char, word): lone char before a word
-    for raw in corpus[::stride]:
-        text = normalize(raw)
-        for match in _QUOTED.finditer(text):
-            phrase = next(g for g in match.groups() if g is not None)
-            if _TERM_CHARS.fullmatch(phrase):
-                quoted[phrase] += 1
-        # Chinese words between punctuation, digits and Latin; stopwords break groups too.
-        group: list[str] = []
-        for word in [*jieba_tk.cut(text, HMM=hmm), ""]:
-            if word and word not in stop and _HAN_ONLY.fullmatch(word):
-                group.append(word)
-                continue
-            _count_group(group, singles, runs, left, right)
-            group = []
-
     candidates: dict[str, int] = {}
 
     def offer(term: str, count: int) -> None:

@@ -113,3 +113,15 @@ def test_a_script_without_a_main_guard_can_build_in_parallel(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("built ")
     assert "Traceback" not in done.stderr
+
+
+def test_discover_terms_counts_the_same_in_worker_processes() -> None:
+    from rag.tokenization import worker_pool
+
+    texts = [
+        f"第{i}篇：张江科学城里张江的人说“数字底座”，提升城市软实力。" for i in range(2400)
+    ] + ["软实力是关键。"] * 50
+    alone = discover_terms(texts)
+    with worker_pool(2) as pool:
+        assert discover_terms(texts, pool=pool) == alone
+    assert "张江" in alone and "数字底座" in alone
