@@ -5,7 +5,8 @@ Sets (the data is read in place, never copied into the repository):
 * ``seed``: ``../shared/eval/seed_qa.jsonl`` (18 answerable, 2 unanswerable) on the index of
   ``source/``;
 * ``seed-extra``: ``tests/data/seed_extra_qa.jsonl`` (11 answerable, 4 unanswerable), written
-  after the selection weights and the threshold were tuned, on the same index;
+  after the selection weights and the threshold were tuned, on the same index (two of them,
+  x09 and x15, were fixed after they were seen to fail);
 * ``cmrc``: CMRC 2018 dev (``/work/shared/bench/cmrc2018_dev``: 848 documents, 3,219
   answerable questions) on an index built from its ``corpus.jsonl``;
 * ``cmrc-on-seed``: the 3,219 CMRC questions asked of the seed index, where none has an
