@@ -63,8 +63,14 @@ def clean_question(raw: object, max_chars: int) -> CleanQuestion:
         return CleanQuestion("", ("问题必须是文字。",), False)
     window = max(1, max_chars) * _SCAN_FACTOR
     head = _ESCAPE_SEQUENCE.sub("", raw[:window])
-    text = "".join(
-        ch for ch in head if unicodedata.category(ch) not in _STRIP_CATEGORIES or ch in "\n\t"
+    # isprintable() is False for every character of the stripped categories (and for other
+    # whitespace), so a printable question needs no per-character pass (most do not).
+    text = (
+        head
+        if head.isprintable()
+        else "".join(
+            ch for ch in head if unicodedata.category(ch) not in _STRIP_CATEGORIES or ch in "\n\t"
+        )
     )
     text = _WHITESPACE.sub(" ", text).strip()
     notes: list[str] = []
