@@ -543,49 +543,55 @@ def cmd_plot(args: argparse.Namespace) -> None:
         rows = sorted((int(n), v[key]) for n, v in res.get(stage, {}).items() if key in v)
         return [n for n, _ in rows], [v for _, v in rows]
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for stage, key, label, style in [
-        ("lexical", "search_ms_p50", "lexical search() median", "o-"),
-        ("lexical", "search_ms_p95", "lexical search() p95", "o--"),
-        ("dense-gauss", "exact_ms_p50", "dense exact (FlatIP) median", "s-"),
-        ("dense-gauss", "approx_ms_p50", "dense approximate (HNSW) median", "^-"),
-        ("dense-gauss", "approx_ms_p95", "dense approximate (HNSW) p95", "^--"),
-    ]:
-        xs, ys = series(stage, key)
-        if xs:
-            ax.plot(xs, ys, style, label=label)
-    ax.axhline(TARGETS["lexical_query_ms_p50"], color="grey", lw=0.8, ls=":")
-    ax.axhline(TARGETS["ann_query_ms_p50"], color="grey", lw=0.8, ls=":")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("passages")
-    ax.set_ylabel("ms per query (1 thread)")
-    ax.set_title("Query latency against corpus size (targets dotted: 30 ms, 5 ms)")
-    ax.legend(fontsize=8)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(docs / "scale_latency.png", dpi=110)
+    def plot(
+        lines: list[tuple[str, str, str, str]],
+        targets: list[float],
+        ylabel: str,
+        title: str,
+        name: str,
+    ) -> None:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for stage, key, label, style in lines:
+            xs, ys = series(stage, key)
+            if xs:
+                ax.plot(xs, ys, style, label=label)
+        for target in targets:
+            ax.axhline(target, color="grey", lw=0.8, ls=":")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("passages")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+        ax.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(docs / name, dpi=110)
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for stage, key, label, style in [
-        ("build", "peak_rss_tree_gb", "build peak (RSS, all processes)", "o-"),
-        ("build", "peak_pss_tree_gb", "build peak (PSS, all processes)", "o--"),
-        ("lexical", "peak_rss_tree_gb", "serving, lexical (RSS)", "s-"),
-        ("dense-gauss", "peak_rss_tree_gb", "dense benchmark peak (exact + HNSW)", "^-"),
-    ]:
-        xs, ys = series(stage, key)
-        if xs:
-            ax.plot(xs, ys, style, label=label)
-    ax.axhline(TARGETS["peak_mem_gb"], color="grey", lw=0.8, ls=":")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("passages")
-    ax.set_ylabel("GB")
-    ax.set_title("Peak memory against corpus size (target dotted: 8 GB)")
-    ax.legend(fontsize=8)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(docs / "scale_memory.png", dpi=110)
+    plot(
+        [
+            ("lexical", "search_ms_p50", "lexical search() median", "o-"),
+            ("lexical", "search_ms_p95", "lexical search() p95", "o--"),
+            ("dense-gauss", "exact_ms_p50", "dense exact (FlatIP) median", "s-"),
+            ("dense-gauss", "approx_ms_p50", "dense approximate (HNSW) median", "^-"),
+            ("dense-gauss", "approx_ms_p95", "dense approximate (HNSW) p95", "^--"),
+        ],
+        [TARGETS["lexical_query_ms_p50"], TARGETS["ann_query_ms_p50"]],
+        "ms per query (1 thread)",
+        "Query latency against corpus size (targets dotted: 30 ms, 5 ms)",
+        "scale_latency.png",
+    )
+    plot(
+        [
+            ("build", "peak_rss_tree_gb", "build peak (RSS, all processes)", "o-"),
+            ("build", "peak_pss_tree_gb", "build peak (PSS, all processes)", "o--"),
+            ("lexical", "peak_rss_tree_gb", "serving, lexical (RSS)", "s-"),
+            ("dense-gauss", "peak_rss_tree_gb", "dense benchmark peak (exact + HNSW)", "^-"),
+        ],
+        [TARGETS["peak_mem_gb"]],
+        "GB",
+        "Peak memory against corpus size (target dotted: 8 GB)",
+        "scale_memory.png",
+    )
     print(f"wrote {docs / 'scale_latency.png'} and {docs / 'scale_memory.png'}")
 
 
