@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 from .citations import full_title
@@ -443,8 +443,7 @@ class AnswerSelector:
         j = cand.index + 1
         if j >= len(chunk.sentences):
             return end
-        tokens = set(self.gen.sentence_tokens[cand.passage][cand.index].split())
-        if not all(t in tokens for t in query.terms if query.weights[t] > 0.5):
+        if not _restates(query, set(self.gen.sentence_tokens[cand.passage][cand.index].split())):
             return end
         doc = self.gen.documents[chunk.doc_id]
         _, next_end = chunk.sentences[j]
@@ -485,7 +484,7 @@ class AnswerSelector:
         # A window that only restates the question gets the clause that follows it: that is
         # where the answer to "什么" usually stands.
         window_text = text[clauses[lo][0] : clauses[hi][1]].lower()
-        restates = all(t in window_text for t in qset if weights[t] > 0.5) and len(window_text) < 40
+        restates = _restates(query, window_text) and len(window_text) < 40
         if (
             (restates or query.wants_list)
             and hi + 1 < len(clauses)
@@ -602,6 +601,12 @@ def _coverage(
         outside = _TITLE.sub("\0", text)
         got -= sum(0.5 * weights[t] for t in query.terms if t in text and t not in outside)
     return got / total, (got + extra) / total
+
+
+def _restates(query: _Query, found: Container[str]) -> bool:
+    """True when every weighty question term (weight over 0.5) is in ``found`` (a sentence's
+    tokens or its text): the sentence says what the question says, not what it asks."""
+    return all(t in found for t in query.termset if query.weights[t] > 0.5)
 
 
 def _defines(text: str, phrases: Sequence[str]) -> bool:

@@ -181,10 +181,7 @@ class Tokenizer:
         return {"config": self._config()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        user_terms, stopwords, mode, hmm, bigrams = state["config"]
-        self.__init__(  # type: ignore[misc]
-            user_terms, stopwords, mode=mode, hmm=hmm, bigrams=bigrams
-        )
+        self.__dict__.update(Tokenizer._from_config(state["config"]).__dict__)
 
     @property
     def user_terms(self) -> tuple[str, ...]:
