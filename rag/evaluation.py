@@ -1,7 +1,11 @@
 """Evaluation on labelled questions: retrieval, answer, verbatim, citation and refusal metrics.
 
 Input lines (JSONL): ``question``, ``answers`` (gold spans; empty = the documents do not answer
-it), optional ``doc`` / ``doc_id`` (the gold document: an id, or a kind such as ``resolution``).
+it), optional ``doc`` / ``doc_id`` (the gold document: an id, or a kind such as ``resolution``),
+optional ``law`` and ``article`` (the gold law's title and article label, as in
+``laws_dev.jsonl``: a question is then *fully right* when it is answered, its first quote holds a
+gold span and that quote's citation names the law and the article) and optional ``kind`` (the
+question's type; the report breaks the figures down by it).
 
 Example:
     >>> items = read_qa("seed_qa.jsonl")
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import statistics
 import time
 from collections.abc import Sequence
@@ -33,6 +38,9 @@ class QAItem:
     question: str
     answers: tuple[str, ...]
     doc: str | None = None
+    law: str | None = None
+    article: str | None = None
+    kind: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -65,6 +73,9 @@ def read_qa(path: str | Path) -> list[QAItem]:
                     question=row["question"],
                     answers=tuple(str(a) for a in answers),
                     doc=row.get("doc_id") or row.get("doc"),
+                    law=row.get("law") or None,
+                    article=row.get("article") or None,
+                    kind=row.get("kind") or None,
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -100,6 +111,12 @@ class ItemResult:
     citation: str = ""
     gold: tuple[str, ...] = ()
     gold_doc: str | None = None
+    kind: str | None = None
+    # Answered, first quote holds a gold span and (when the item names them) its citation
+    # names the gold law and article.
+    fully_right: bool = False
+    # The first quote's citation names the gold law and article (None: no law named).
+    article_ok: bool | None = None
 
 
 @dataclass
@@ -121,6 +138,9 @@ class EvalReport:
     latency_ms_p50: float
     latency_ms_p95: float
     threshold: float
+    fully_right: float | None = None
+    by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
+    confidence_auroc: float | None = None
     items: list[ItemResult] = field(default_factory=list)
 
     def to_dict(self, with_items: bool = False) -> dict[str, Any]:
@@ -170,6 +190,12 @@ def _score(assistant: Assistant, item: QAItem, answer: Answer, latency: float) -
     citation_ok = None
     if item.doc and item.answerable and quotes:
         citation_ok = doc_matches(docs.get(quotes[0].doc_id), quotes[0].doc_id, item.doc)
+    article_ok = None
+    if item.law and item.answerable:
+        article_ok = bool(quotes) and cites_article(quotes[0].citation, item.law, item.article)
+        if citation_ok is None:
+            citation_ok = article_ok
+    at_1 = bool(quotes) and _contains_gold(quotes[0], item.answers)
     return ItemResult(
         id=item.id,
         question=item.question,
@@ -177,7 +203,7 @@ def _score(assistant: Assistant, item: QAItem, answer: Answer, latency: float) -
         found=answer.found,
         confidence=answer.confidence,
         rank=rank,
-        answer_at_1=bool(quotes) and _contains_gold(quotes[0], item.answers),
+        answer_at_1=at_1,
         answer_at_3=any(_contains_gold(q, item.answers) for q in quotes[:3]),
         citation_ok=citation_ok,
         verbatim_ok=verbatim,
@@ -186,7 +212,20 @@ def _score(assistant: Assistant, item: QAItem, answer: Answer, latency: float) -
         citation=quotes[0].citation if quotes else (answer.hits[0].citation if answer.hits else ""),
         gold=item.answers,
         gold_doc=item.doc,
+        kind=item.kind,
+        fully_right=answer.found and at_1 and article_ok is not False,
+        article_ok=article_ok,
     )
+
+
+def cites_article(citation: str, law: str, article: str | None) -> bool:
+    """True when a citation names the law (in 《》) and, if given, the article as a whole part
+    of its path (第十四条 is not 第十四条之一 nor 第一百一十四条)."""
+    if f"《{law}" not in citation:
+        return False
+    if not article:
+        return True
+    return re.search(rf"(?<![\w]){re.escape(article)}(?![\w])", citation) is not None
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -221,8 +260,53 @@ def _aggregate(results: list[ItemResult], threshold: float) -> EvalReport:
         latency_ms_p50=statistics.median(latencies) if latencies else 0.0,
         latency_ms_p95=latencies[max(0, int(0.95 * len(latencies)) - 1)] if latencies else 0.0,
         threshold=threshold,
+        fully_right=_ratio(sum(r.fully_right for r in answerable), len(answerable)),
+        by_kind=_by_kind(results),
+        confidence_auroc=confidence_auroc(
+            [r.confidence for r in answerable if r.answer_at_1],
+            [r.confidence for r in results if not (r.answerable and r.answer_at_1)],
+        ),
         items=results,
     )
+
+
+def _by_kind(results: list[ItemResult]) -> dict[str, dict[str, Any]]:
+    kinds: dict[str, list[ItemResult]] = {}
+    for r in results:
+        if r.kind:
+            kinds.setdefault(r.kind, []).append(r)
+    out = {}
+    for kind, rs in sorted(kinds.items()):
+        answerable = [r for r in rs if r.answerable]
+        out[kind] = {
+            "questions": len(rs),
+            "fully_right": sum(r.fully_right for r in answerable),
+            "answer_at_1": sum(r.answer_at_1 and r.found for r in answerable),
+            "refused_unanswerable": sum(not r.found for r in rs if not r.answerable),
+            "unanswerable": len(rs) - len(answerable),
+        }
+    return out
+
+
+def confidence_auroc(right: Sequence[float], wrong: Sequence[float]) -> float | None:
+    """Probability that a right answer's confidence exceeds a wrong one's (ties count half):
+    the area under the ROC curve of confidence as a detector of right answers. ``wrong``
+    holds answerable questions whose first quote misses and unanswerable questions."""
+    if not right or not wrong:
+        return None
+    ordered = sorted([(c, 1) for c in right] + [(c, 0) for c in wrong])
+    # Mann-Whitney U through average ranks.
+    rank_sum = 0.0
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j < len(ordered) and ordered[j][0] == ordered[i][0]:
+            j += 1
+        avg = (i + j + 1) / 2
+        rank_sum += avg * sum(1 for _, y in ordered[i:j] if y)
+        i = j
+    n1, n0 = len(right), len(wrong)
+    return (rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
 def _pct(value: float | None) -> str:
@@ -252,14 +336,33 @@ def format_report(report: EvalReport, failures: bool = False) -> str:
             f"{report.latency_ms_p50:.2f} ms / {report.latency_ms_p95:.2f} ms",
         ),
         ("refusal threshold", f"{report.threshold:.3f}"),
+        (
+            "confidence AUROC (right answers vs the rest)",
+            "—" if report.confidence_auroc is None else f"{report.confidence_auroc:.3f}",
+        ),
     ]
+    if any(r.article_ok is not None for r in report.items):
+        rows.insert(
+            5, ("fully right (answered, gold span, law and article cited)", _pct(report.fully_right))
+        )
     width = max(len(name) for name, _ in rows)
     lines = [f"{name.ljust(width)}  {value}" for name, value in rows]
+    if report.by_kind:
+        lines.append("\nby kind:")
+        for kind, k in report.by_kind.items():
+            answerable = k["questions"] - k["unanswerable"]
+            parts = []
+            if answerable:
+                parts.append(f"fully right {k['fully_right']}/{answerable}")
+            if k["unanswerable"]:
+                parts.append(f"refused {k['refused_unanswerable']}/{k['unanswerable']}")
+            lines.append(f"  {kind}: " + ", ".join(parts))
     if failures:
         misses = [
             r
             for r in report.items
             if (r.answerable and not (r.found and r.answer_at_1))
+            or (r.answerable and not r.fully_right)
             or (not r.answerable and r.found)
             or not r.verbatim_ok
         ]
@@ -352,6 +455,8 @@ __all__ = [
     "ItemResult",
     "QAItem",
     "calibrate",
+    "cites_article",
+    "confidence_auroc",
     "doc_matches",
     "evaluate",
     "format_calibration",

@@ -250,7 +250,11 @@ class Hit:
 
 @dataclass(frozen=True)
 class Quote:
-    """A verbatim quote: ``text`` is exactly the document text between ``start`` and ``end``."""
+    """A verbatim quote: ``text`` is exactly the document text between ``start`` and ``end``.
+
+    ``paragraph`` is the body paragraph it starts in (the one cited); a lead-in quoted with its
+    items ends in a later one, ``last_paragraph`` (0 = the same paragraph).
+    """
 
     text: str
     doc_id: str
@@ -262,6 +266,7 @@ class Quote:
     citation: str
     doc_kind: str = ""
     score: float = 0.0
+    last_paragraph: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

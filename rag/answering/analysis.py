@@ -1,0 +1,298 @@
+"""Question analysis: the question's terms, how much each weighs, and what kind of thing it asks.
+
+Everything here is computed once per question and read by the candidate and feature stages.
+Term weights come from the corpus (idf) and from Chinese at large (jieba's word frequencies),
+so that an unknown name weighs more than a common word the documents happen to lack.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..store import Generation
+
+_NUMBER_Q = re.compile(
+    r"多少|几[个位家名次年岁人种项条只部座所届天日月周]|数量|人数|面积|规模|比例|多[长高大重远久]"
+)
+_NUMBER_A = re.compile(
+    r"\d|[一二三四五六七八九十百千万亿两]+[个位家名次年岁人种项条米倍%％日天月周]"
+)
+_DATE_Q = re.compile(r"哪[一]?年|哪天|哪一天|何时|什么时[候间]|哪个月|日期|几月|几日|何年|年份")
+_DATE_A = re.compile(
+    r"\d{2,4}年|\d{1,2}月|\d{1,2}日|[〇零一二三四五六七八九]{2,4}年|世纪|年代|昨天|今天"
+)
+_PLACE_Q = re.compile(r"哪里|哪儿|什么地方|何处|在哪|位于哪|哪个(?:国家|省|城市|地区|地方)|何地")
+_PLACE_A = re.compile(r"位于|[省市县区镇村乡州国岛]|地区|境内|以[东南西北]")
+_ORG_Q = re.compile(
+    r"哪(?:个|家|一个|支)(?:公司|组织|机构|球队|俱乐部|大学|学校|单位|部门|政党|团体)|哪家"
+)
+_ORG_A = re.compile(r"公司|集团|组织|机构|[队会社院校部局委]|俱乐部|大学|学院")
+_JOB_Q = re.compile(r"职业|身份|从事什么|做什么工作|什么工作")
+_JOB_A = re.compile(
+    r"运动员|演员|歌手|作家|导演|教练|政治家|学家|艺术家|主持人|商人|律师|医生|教师|工程师|官员|将领|军人|记者|画家|模特"
+)
+ANSWER_TYPES = (
+    (_NUMBER_Q, _NUMBER_A),
+    (_DATE_Q, _DATE_A),
+    (_PLACE_Q, _PLACE_A),
+    (_ORG_Q, _ORG_A),
+    (_JOB_Q, _JOB_A),
+)
+# The noun right after 什么 / 哪个 / 几位 names the kind of answer (什么文件, 几位委员): the
+# documents need not use that word, so its absence proves nothing.
+_TYPE_HEAD = re.compile(r"(?:什么|哪[个些位种类家一]?|几[个位名种项条次]?|多少)$")
+_WH = re.compile(r"什么|哪|谁|多少|几|怎样|怎么|如何|为什么|为何|何时|何地|何处|是否|吗|呢")
+_DEFINE_Q = re.compile(r"是什么|指什么|是哪些|有哪些|包括哪些|包括什么|什么是|是指|哪几个词|哪些词")
+_LIST_Q = re.compile(
+    r"哪些|哪几|几个|几项|几方面|几种|几类|哪[两三四五六七八九十]|有哪|包括|具体指|分别|"
+    r"[两二三四五六七八九十]个[“\"「]"
+)
+# 五个坚持, “六个让”: a numbered slogan whose items repeat its stem.
+_NUMBERED = re.compile(r"([两二三四五六七八九十]+)个[“\"「]?([\u4e00-\u9fff]{1,4}?)[”\"」]")
+_WHY_Q = re.compile(r"为什么|为何|什么原因|原因是|缘何|何以")
+_CONDITION_Q = re.compile(r"除外|例外|不得|不能|不可以|禁止|情形|情况下|条件|前提|但是|是否可以|能否|可以不")
+_SAID_Q = re.compile(r"认为|表示|指出|强调|提出|说|称|介绍|谈到|看来")
+# 第三十九条, 第二百九十一条之一: the article asked for by number.
+ARTICLE = re.compile(r"第[零〇一二三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?")
+_ANAPHOR = re.compile(r"^(?:它|他|她|其|此|该|这|那|牠|祂|它们|他们|她们|这些|那些)")
+_ENTITY_TAGS = {"ns", "nr", "nrt", "nrfg", "nt", "nz", "eng"}
+_LATIN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+# A number or ordinal in Chinese numerals, with its measure word: 十二次, 第九条, 两届. Like a
+# name, it decides what is asked: 十二次全会 is not answered by the 十一次 one.
+_NUMERAL = re.compile(
+    r"^第?[零〇一二三四五六七八九十百千万亿两]+[次届年月日号条款章节项个位名期批轮季集]?$"
+)
+_CN_DIGITS = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def starts_with_anaphor(text: str) -> bool:
+    """The sentence opens with a pronoun and leans on the sentence before (它是…)."""
+    return bool(_ANAPHOR.match(text))
+
+
+@dataclass(frozen=True)
+class Query:
+    """Everything about the question that later stages need, computed once.
+
+    Attributes:
+        question: The (cleaned) question.
+        terms: Its distinct tokens, in order.
+        termset: The same as a set.
+        weights: Selection weight of each term (corpus idf, or rarity when the corpus lacks it).
+        total: Sum of the weights.
+        specific: Answerability weight of each term (how specific the word is in Chinese).
+        pairs: Concatenations of neighbouring terms (城市 + 精神 → 城市精神).
+        defined: Phrases a definition sentence would define (for 是什么 questions).
+        answer_types: Patterns of the kind of thing asked for (a number for 多少…).
+        focus: Terms next to the question word (由谁改编 → 改编).
+        focus_total: Sum of their weights.
+        wants_list: The question asks for several things (哪些, 五个坚持).
+        numbered: For “N个X”: the number and the slogan's stem (5, 坚持).
+        asks_why: A 为什么 question.
+        asks_condition: Conditions and exceptions (除外, 不得, 什么情形).
+        asks_said: Who said what (认为, 表示).
+        article: The article asked for by number (第三十九条), or "".
+        names_title: A term of the question is in some document's title (劳动合同法).
+        missing: Terms no document holds, with their answerability weight.
+        missing_entity: A name or number is among them.
+    """
+
+    question: str
+    terms: list[str]
+    termset: frozenset[str]
+    weights: dict[str, float]
+    total: float
+    specific: dict[str, float]
+    pairs: list[str]
+    defined: tuple[str, ...]
+    answer_types: tuple[re.Pattern[str], ...]
+    focus: tuple[str, ...]
+    focus_total: float
+    wants_list: bool
+    numbered: tuple[int, str] | None
+    asks_why: bool
+    asks_condition: bool
+    asks_said: bool
+    article: str
+    names_title: bool
+    missing: tuple[str, ...]
+    missing_entity: bool
+
+
+class TermWeights:
+    """Term weights of one generation, cached (questions are open-ended, so the caches are
+    bounded)."""
+
+    def __init__(self, gen: Generation) -> None:
+        self.gen = gen
+        self.idf_max = gen.lexical.max_idf
+        self._weights: dict[str, float] = {}
+        self._specific: dict[str, float] = {}
+        self._title_text: str | None = None
+
+    def weight(self, token: str) -> float:
+        """How much a term decides which sentence answers."""
+        value = self._weights.get(token)
+        if value is None:
+            if len(self._weights) > 100_000:
+                self._weights.clear()
+            value = self._weights[token] = self._compute_weight(token)
+        return value
+
+    def _compute_weight(self, token: str) -> float:
+        if self.gen.lexical.df(token) > 0:
+            weight = max(self.gen.lexical.idf(token), 0.05)
+            # A lone character is rare in a corpus more often than it is informative (用, 词).
+            return weight * 0.35 if len(token) == 1 else weight
+        if is_entity(token):
+            # Unknown to the corpus: a name or Latin term is decisive...
+            return self.idf_max + 1.0
+        # ...a word is as informative as it is rare in Chinese at large.
+        rarity = self.gen.tokenizer.rarity(token)
+        return self.idf_max * min(1.4, max(0.1, (rarity - 3.5) / 3.0))
+
+    def names_title(self, terms: Sequence[str]) -> bool:
+        """Some term of at least two characters stands in a document title."""
+        if self._title_text is None:
+            self._title_text = "\n".join(d.title for d in self.gen.documents.values())
+        return any(len(t) >= 2 and t in self._title_text for t in terms)
+
+    def specificity(self, token: str) -> float:
+        """How much a term counts for answerability: matching 最大 or 中心 proves little,
+        missing 北京市 (or 天气 in documents about policy) a lot."""
+        value = self._specific.get(token)
+        if value is None:
+            if len(self._specific) > 100_000:
+                self._specific.clear()
+            value = self._specific[token] = self._compute_specificity(token)
+        return value
+
+    def _compute_specificity(self, token: str) -> float:
+        rarity = min(1.5, max(0.05, (self.gen.tokenizer.rarity(token) - 2.5) / 3.0))
+        if self.gen.lexical.df(token) == 0:
+            return 1.5 if is_entity(token) else rarity
+        return rarity * (0.5 + 0.5 * self.gen.lexical.idf(token) / self.idf_max)
+
+
+def is_entity(token: str) -> bool:
+    """A name, Latin term or number (jieba's part-of-speech table, or the token's shape)."""
+    if _LATIN.match(token) or _NUMERAL.match(token):
+        return True
+    from jieba import posseg
+
+    return posseg.dt.word_tag_tab.get(token) in _ENTITY_TAGS
+
+
+# Variant spellings of question words that script folding leaves (甚麼 → 甚么).
+_VARIANTS = (("甚么", "什么"), ("为甚么", "为什么"))
+
+
+def analyze(question: str, tokens: list[str], weights: TermWeights) -> Query:
+    """Analyse a question once for all candidates.
+
+    Args:
+        question: The cleaned question.
+        tokens: Its search tokens (folded to Simplified script).
+        weights: The generation's term weights.
+    """
+    for variant, standard in _VARIANTS[:2]:
+        question = question.replace(variant, standard)
+    terms = list(dict.fromkeys(tokens))
+    w = {t: weights.weight(t) for t in terms}
+    specific = {t: weights.specificity(t) for t in terms}
+    pairs = adjacent_pairs(terms)
+    focus = near_wh(question, terms)
+    lexical = weights.gen.lexical
+    heads = answer_type_heads(question, terms)
+    missing = tuple(t for t in terms if lexical.df(t) == 0 and t not in heads)
+    numbered = None
+    m = _NUMBERED.search(question)
+    if m:
+        count = _CN_DIGITS.get(m.group(1)[-1]) if len(m.group(1)) == 1 else None
+        if count:
+            numbered = (count, m.group(2))
+    article = ARTICLE.search(question)
+    return Query(
+        question=question,
+        terms=terms,
+        termset=frozenset(terms),
+        weights=w,
+        total=sum(w.values()) or 1.0,
+        specific=specific,
+        pairs=pairs,
+        defined=(*pairs, *(t for t in terms if len(t) >= 3)) if _DEFINE_Q.search(question) else (),
+        answer_types=tuple(a for q, a in ANSWER_TYPES if q.search(question)),
+        focus=focus,
+        focus_total=sum(w[t] for t in focus) or 1.0,
+        wants_list=bool(_LIST_Q.search(question)) or numbered is not None,
+        numbered=numbered,
+        asks_why=bool(_WHY_Q.search(question)),
+        asks_condition=bool(_CONDITION_Q.search(question)),
+        asks_said=bool(_SAID_Q.search(question)),
+        article=article.group(0) if article else "",
+        names_title=bool(article) and weights.names_title(terms),
+        missing=missing,
+        missing_entity=any(is_entity(t) for t in missing) or unknown_name(terms, missing),
+    )
+
+
+def answer_type_heads(question: str, terms: Sequence[str]) -> frozenset[str]:
+    """Terms that stand right after a question word (什么文件 → 文件)."""
+    heads = set()
+    for t in terms:
+        pos = question.find(t)
+        while pos >= 0:
+            if _TYPE_HEAD.search(question[max(0, pos - 3) : pos]):
+                heads.add(t)
+                break
+            pos = question.find(t, pos + 1)
+    return frozenset(heads)
+
+
+def defines(text: str, phrases: Sequence[str]) -> bool:
+    """True when the text defines a phrase: a quotation right before it (“…”的城市精神) or a
+    copula right after it (城市精神是 / 为 / ：)."""
+    for phrase in phrases:
+        i = text.find(phrase)
+        while i >= 0:
+            if any(c in text[max(0, i - 6) : i] for c in "”」』") or text[
+                i + len(phrase) : i + len(phrase) + 1
+            ] in ("是", "为", "即", "：", ":"):
+                return True
+            i = text.find(phrase, i + 1)
+    return False
+
+
+def unknown_name(terms: Sequence[str], missing: Sequence[str]) -> bool:
+    """Two neighbouring single characters both absent from the corpus: a name jieba did not
+    know and the documents do not mention."""
+    absent = {t for t in missing if len(t) == 1}
+    return any(a in absent and b in absent for a, b in itertools.pairwise(terms))
+
+
+def near_wh(question: str, terms: Sequence[str], reach: int = 4) -> tuple[str, ...]:
+    """Question terms within ``reach`` characters of the question word."""
+    wh = [m.start() for m in _WH.finditer(question)]
+    if not wh:
+        return ()
+    near = []
+    for t in terms:
+        pos = question.find(t)
+        if pos >= 0 and any(
+            -reach <= w - (pos + len(t)) <= reach or -reach <= pos - w <= reach for w in wh
+        ):
+            near.append(t)
+    return tuple(near)
+
+
+def adjacent_pairs(terms: Sequence[str]) -> list[str]:
+    """Concatenations of neighbouring question terms (search mode also emits a word's parts;
+    a part and its whole are not neighbours)."""
+    words = [t for t in terms if len(t) >= 2 and not any(t != u and t in u for u in terms)]
+    return [a + b for a, b in itertools.pairwise(words)]
+
+
+__all__ = ["ARTICLE", "Query", "TermWeights", "analyze", "is_entity", "starts_with_anaphor"]

@@ -1,0 +1,338 @@
+"""Candidates: the spans that could be quoted, drawn from the top passages.
+
+A cheap pass (question terms in each sentence's stored tokens) keeps a shortlist of
+sentences; each shortlisted sentence then yields its variants: the sentence itself (a long
+one cut to the window of clauses that carries the match), the sentence with the one after it
+(answers that continue: 陈鸣波认为… → the next sentence names 数据新高地), and, for a lead-in,
+the lead-in with its items (但下列商品除外： with （一）…（四）). A question that names an
+article by number (第三十九条规定了什么) also gets that article, with its items, from every
+document whose title it names. Which variant to quote is the fitted model's decision, not a
+rule here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..retrieval import Ranked
+from ..schema import Document, Paragraph
+from ..store import Generation
+from .analysis import Query, defines
+
+PASSAGES_CONSIDERED = 6
+# Sentences that get variants and full features after the cheap pass.
+SHORTLIST = 4
+QUOTE_MAX_CHARS = 160
+# A lead-in with its items, or a whole article, may be longer than one sentence.
+LIST_MAX_CHARS = 800
+LIST_MAX_PARAGRAPHS = 12
+
+KINDS = ("sentence", "next", "list")
+
+_CLAUSE = re.compile(r"[，,；;：:]")
+_OPENERS = "“‘「『《（(【"
+_CLOSERS = "”’」』》）)】"
+_LEAD_IN_END = ("：", ":")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span that could be quoted.
+
+    Attributes:
+        passage: Index of the passage (chunk) it was found in.
+        rank: That passage's position in the ranking (0 = best); -1 when added by article
+            lookup.
+        sentence: Index of its first sentence in the passage.
+        start: Span start in the document text.
+        end: Span end in the document text.
+        paragraph: Number of the paragraph it starts in.
+        last_paragraph: Number of the paragraph it ends in.
+        kind: ``sentence``, ``next`` (with the following sentence) or ``list`` (a lead-in
+            with its items, or a whole article).
+        cheap: The cheap-pass score of its sentence.
+        retrieval: Its passage's retrieval score relative to the best passage.
+    """
+
+    passage: int
+    rank: int
+    sentence: int
+    start: int
+    end: int
+    paragraph: int
+    last_paragraph: int
+    kind: str
+    cheap: float
+    retrieval: float
+
+
+class CandidateGenerator:
+    """Draws candidates from one generation."""
+
+    def __init__(self, gen: Generation) -> None:
+        self.gen = gen
+        self._titles: dict[str, frozenset[str]] = {}
+        self._articles: dict[str, list[tuple[str, int]]] | None = None
+        self._chunk_of: dict[tuple[str, int], int] | None = None
+
+    def title_tokens(self, doc_id: str) -> frozenset[str]:
+        """Tokens of a document's title (cached)."""
+        tokens = self._titles.get(doc_id)
+        if tokens is None:
+            if len(self._titles) > 50_000:
+                self._titles.clear()
+            title = self.gen.documents[doc_id].title
+            tokens = self._titles[doc_id] = frozenset(self.gen.tokenizer.tokenize(title))
+        return tokens
+
+    def generate(self, query: Query, ranked: list[Ranked]) -> list[Candidate]:
+        """Candidates for a question from its ranked passages."""
+        chunks, documents = self.gen.chunks, self.gen.documents
+        top_score = ranked[0].score or 1.0
+        weights, terms = query.weights, query.terms
+        rough: list[tuple[float, int, int]] = []
+        for rank, item in enumerate(ranked[:PASSAGES_CONSIDERED]):
+            chunk = chunks[item.index]
+            title = self.title_tokens(chunk.doc_id)
+            strings = self.gen.sentence_tokens[item.index]
+            # Terms the title gives every sentence alike, then the few the passage holds.
+            title_weight = 0.0
+            present = []
+            joined = " ".join(strings)
+            for t in terms:
+                if t in title:
+                    title_weight += weights[t]
+                elif t in joined:
+                    present.append(t)
+            retrieval = item.score / top_score if top_score > 0 else 0.0
+            for j, toks in enumerate(strings):
+                cheap = title_weight
+                for t in present:
+                    if t in toks:
+                        cheap += weights[t]
+                score = cheap / query.total + 0.2 * retrieval
+                if query.defined:
+                    # A definition of the asked phrase must not fall off the shortlist.
+                    s_, e_ = chunk.sentences[j]
+                    text = documents[chunk.doc_id].text[s_:e_]
+                    score += 0.15 * defines(text, query.defined)
+                rough.append((score, rank, j))
+        rough.sort(key=lambda r: -r[0])
+        seeds = [(ranked[rank].index, rank, j, score) for score, rank, j in rough[:SHORTLIST]]
+        if query.article:
+            seeds.extend(self._article_seeds(query))
+        out: list[Candidate] = []
+        seen: set[tuple[int, int, str]] = set()
+        for passage, rank, j, score in seeds:
+            chunk = chunks[passage]
+            doc = documents[chunk.doc_id]
+            retrieval = ranked[rank].score / top_score if rank >= 0 and top_score > 0 else 0.0
+            for cand in self._variants(doc, passage, rank, j, score, retrieval, query):
+                key = (cand.start, cand.end, cand.kind)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(cand)
+        return out
+
+    # -- variants ------------------------------------------------------------------------
+
+    def _variants(
+        self,
+        doc: Document,
+        passage: int,
+        rank: int,
+        j: int,
+        cheap: float,
+        retrieval: float,
+        query: Query,
+    ) -> list[Candidate]:
+        chunk = self.gen.chunks[passage]
+        start, end = chunk.sentences[j]
+        para = _paragraph_at(doc, chunk.paragraphs, start)
+        if para is None:
+            return []
+        s, e = window(doc.text, start, end, query)
+        base = dict(passage=passage, rank=rank, sentence=j, cheap=cheap, retrieval=retrieval)
+        number = para.number
+        out = [Candidate(start=s, end=e, paragraph=number, last_paragraph=number,
+                         kind="sentence", **base)]  # fmt: skip
+        # The sentence with the next one: of its paragraph, or the first of the next paragraph
+        # of the same section (the next 款 of an article).
+        next_span = _next_sentence(doc, chunk.sentences, j, para)
+        if next_span is not None:
+            next_end, last_number = next_span
+            if next_end - start <= QUOTE_MAX_CHARS * 1.5:
+                out.append(Candidate(start=start, end=strip_trailing_mark(doc.text, start, next_end),
+                                     paragraph=number, last_paragraph=last_number, kind="next",
+                                     **base))  # fmt: skip
+        # A lead-in with its items; a whole article when it was asked for by number.
+        lead_in = doc.text[start:end].rstrip().endswith(_LEAD_IN_END)
+        if lead_in or rank < 0:
+            last = _items_end(doc, para, start, whole_article=rank < 0)
+            if last is not None and last.end > e:
+                out.append(Candidate(start=start, end=last.end, paragraph=number,
+                                     last_paragraph=last.number, kind="list", **base))  # fmt: skip
+            elif lead_in and end < para.end:
+                # Items inside the paragraph: the rest of it.
+                span_end = min(para.end, start + LIST_MAX_CHARS)
+                if span_end == para.end:
+                    out.append(Candidate(start=start, end=span_end, paragraph=number,
+                                         last_paragraph=number, kind="list", **base))  # fmt: skip
+        return out
+
+    # -- article lookup ------------------------------------------------------------------
+
+    def _article_seeds(self, query: Query) -> list[tuple[int, int, int, float]]:
+        """The first sentence of the asked article in each document whose title the question
+        names (or in every document when it names none)."""
+        if self._articles is None:
+            self._index_articles()
+        assert self._articles is not None and self._chunk_of is not None
+        places = self._articles.get(query.article, [])
+        named = [
+            (doc_id, n)
+            for doc_id, n in places
+            if any(len(t) >= 2 and t in self.title_tokens(doc_id) for t in query.terms)
+            or any(len(t) >= 3 and t in self.gen.documents[doc_id].title for t in query.terms)
+        ]
+        seeds = []
+        for doc_id, number in (named or places)[:3]:
+            passage = self._chunk_of.get((doc_id, number))
+            if passage is None:
+                continue
+            chunk = self.gen.chunks[passage]
+            para = self.gen.documents[doc_id].paragraph(number)
+            for j, (s, _) in enumerate(chunk.sentences):
+                if s >= para.start:
+                    seeds.append((passage, -1, j, 0.0))
+                    break
+        return seeds
+
+    def _index_articles(self) -> None:
+        articles: dict[str, list[tuple[str, int]]] = {}
+        for doc in self.gen.documents.values():
+            seen: set[str] = set()
+            for para in doc.paragraphs:
+                for ref in para.section:
+                    if ref.label.endswith("条") or "条之" in ref.label:
+                        if ref.label not in seen:
+                            seen.add(ref.label)
+                            articles.setdefault(ref.label, []).append((doc.doc_id, para.number))
+                        break
+        chunk_of: dict[tuple[str, int], int] = {}
+        for i, chunk in enumerate(self.gen.chunks):
+            for n in chunk.paragraphs:
+                chunk_of.setdefault((chunk.doc_id, n), i)
+        self._articles, self._chunk_of = articles, chunk_of
+
+
+def _paragraph_at(doc: Document, numbers: tuple[int, ...], offset: int) -> Paragraph | None:
+    for n in numbers:
+        p = doc.paragraph(n)
+        if p.start <= offset < p.end:
+            return p
+    return None
+
+
+def _next_sentence(
+    doc: Document, sentences: tuple[tuple[int, int], ...], j: int, para: Paragraph
+) -> tuple[int, int] | None:
+    """End and paragraph number of the sentence after sentence ``j``."""
+    if j + 1 < len(sentences) and sentences[j + 1][1] <= para.end:
+        return sentences[j + 1][1], para.number
+    if sentences[j][1] < para.end - 1 or para.number >= len(doc.paragraphs):
+        return None
+    nxt = doc.paragraph(para.number + 1)
+    if nxt.section != para.section or not nxt.sentences:
+        return None
+    return nxt.sentences[0].end, nxt.number
+
+
+def _items_end(
+    doc: Document, para: Paragraph, start: int, whole_article: bool
+) -> Paragraph | None:
+    """The last paragraph of the items after a lead-in: the following paragraphs nested
+    under its section (（一）… under 第二十五条); with ``whole_article``, every following
+    paragraph of the same section too (the further 款 of an article). Items that would take
+    the quote past :data:`LIST_MAX_CHARS` are left out."""
+    path = para.section
+    last = None
+    for n in range(para.number + 1, min(len(doc.paragraphs), para.number + LIST_MAX_PARAGRAPHS) + 1):
+        p = doc.paragraph(n)
+        nested = len(p.section) > len(path) and p.section[: len(path)] == path
+        same = whole_article and p.section == path
+        if not (nested or same) or p.end - start > LIST_MAX_CHARS:
+            break
+        last = p
+    return last
+
+
+def window(text: str, start: int, end: int, query: Query) -> tuple[int, int]:
+    """The sentence itself when short; otherwise the best window of its clauses."""
+    if end - start <= QUOTE_MAX_CHARS:
+        return start, end
+    clauses = _clauses(text, start, end)
+    if len(clauses) <= 1:
+        return start, end
+    weights = query.weights
+    gains = []
+    for s, e in clauses:
+        piece = text[s:e].lower()
+        gains.append(sum(weights[t] for t in query.termset if t in piece))
+    best_i = max(range(len(clauses)), key=lambda i: (gains[i], -i))
+    lo = hi = best_i
+    # Grow towards neighbours that add matched terms, within the size limit.
+    while True:
+        options = []
+        if lo > 0 and gains[lo - 1] > 0:
+            options.append((gains[lo - 1], lo - 1, hi))
+        if hi + 1 < len(clauses) and gains[hi + 1] > 0:
+            options.append((gains[hi + 1], lo, hi + 1))
+        options = [o for o in options if clauses[o[2]][1] - clauses[o[1]][0] <= QUOTE_MAX_CHARS]
+        if not options:
+            break
+        _, lo, hi = max(options)
+    # A window that only restates the question gets the clause that follows it: that is
+    # where the answer to 什么 usually stands.
+    window_text = text[clauses[lo][0] : clauses[hi][1]].lower()
+    restates = len(window_text) < 40 and all(
+        t in window_text for t in query.termset if weights[t] > 0.5
+    )
+    if (
+        (restates or query.wants_list)
+        and hi + 1 < len(clauses)
+        and clauses[hi + 1][1] - clauses[lo][0] <= QUOTE_MAX_CHARS * 1.5
+    ):
+        hi += 1
+    return clauses[lo][0], strip_trailing_mark(text, clauses[lo][0], clauses[hi][1])
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clause spans of a sentence, never splitting inside quotes or brackets."""
+    spans = []
+    depth = 0
+    s = start
+    for i in range(start, end):
+        ch = text[i]
+        if ch in _OPENERS:
+            depth += 1
+        elif ch in _CLOSERS:
+            depth = max(0, depth - 1)
+        elif depth == 0 and _CLAUSE.match(ch):
+            if i + 1 > s:
+                spans.append((s, i + 1))
+            s = i + 1
+    if end > s:
+        spans.append((s, end))
+    return spans
+
+
+def strip_trailing_mark(text: str, start: int, end: int) -> int:
+    """``end`` moved before trailing commas and colons."""
+    while end > start + 1 and text[end - 1] in "，,；;：:、":
+        end -= 1
+    return end
+
+
+__all__ = ["KINDS", "PASSAGES_CONSIDERED", "Candidate", "CandidateGenerator", "window"]

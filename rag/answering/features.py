@@ -1,0 +1,249 @@
+"""Features: numbers describing how well a candidate answers the question.
+
+Two sets. :data:`FEATURES` describe one candidate (coverage of the question's weight, the
+passage around it, the kind of thing asked for, the question type against the candidate's
+shape); the fitted ranker turns them into a probability that the candidate holds the answer.
+:data:`CONFIDENCE_FEATURES` describe the question and its best candidate (that probability,
+the margin to the runner-up, how much of the question's *specific* vocabulary the documents
+hold at all); the fitted confidence model turns them into the probability that the answer is
+right, which the refusal threshold reads.
+
+All text matching runs on folded text (Simplified script, lower case), so Traditional
+documents and questions match either way; quotes keep the document's own characters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ..store import Generation
+from ..textnorm import normalize
+from .analysis import Query, defines, starts_with_anaphor
+from .candidates import Candidate, CandidateGenerator
+
+AUTHORITATIVE = {"resolution", "policy"}
+
+FEATURES = (
+    "coverage",  # share of the question's weight in the candidate
+    "context",  # the same, counting the title and (after a pronoun) the sentence before
+    "head_coverage",  # share in its first sentence alone
+    "added",  # share the continuation adds beyond the first sentence
+    "pairs",  # neighbouring question words standing together
+    "definition",  # defines a phrase of the question (“…”的城市精神, 城市精神是)
+    "answer_type",  # holds what is asked for (a number for 多少, a date for 何时)
+    "restates",  # its first sentence only repeats the question's words
+    "focus",  # share of the words next to the question word
+    "lead",  # opens its paragraph
+    "retrieval",  # its passage's score relative to the best passage
+    "rank",  # 1 / (1 + passage rank)
+    "authoritative",  # from a resolution or policy document
+    "title",  # share of the question's weight in the document title
+    "log_length",
+    "is_next",
+    "is_list",
+    "list_q_list",  # a list question, a lead-in with items
+    "list_q_enumeration",  # a list question, a candidate enumerating (、；)
+    "numbered",  # “五个坚持”: the stem appears as often as the number says
+    "article_hit",  # the article the question names by number
+    "article_q_list",  # asked by number, the whole article
+    "why_next",  # a why-question, with the sentence after
+    "said_next",  # who-said-what, with the sentence after
+    "restates_next",  # a restating first sentence, with the sentence after
+    "anaphor_next",  # the added sentence opens with a pronoun (continues the first)
+    "condition",  # a condition question, a candidate with 但是/除外/不得
+    # The same against the question's best candidate (0 for the best): a linear model
+    # ranks within a question through these.
+    "coverage_gap",
+    "context_gap",
+    "retrieval_gap",
+    "focus_gap",
+)
+RELATIVE = ("coverage", "context", "retrieval", "focus")
+
+CONFIDENCE_FEATURES = (
+    "probability",  # the ranker's probability for the best candidate
+    "margin",  # minus the runner-up's
+    "specific_coverage",  # the question's specific words in the best sentence and context
+    "passage_coverage",  # the same in its passage
+    "missing_share",  # share of the specific weight on words no document holds
+    "missing_max",  # the most specific such word
+    "missing_entity",  # a name or number no document holds
+    "typed_focus",  # the asked kind next to the asked word (几位 → 2人)
+    "log_terms",
+)
+
+_ENUMERATION = re.compile(r"[、；;]")
+_CONDITION_A = re.compile(r"但是|但|除外|不得|不适用|例外|除.{1,20}外|情形之一")
+_TITLE = re.compile(r"《[^》]*》")
+
+
+def with_gaps(rows: list[list[float]]) -> list[list[float]]:
+    """Append each candidate's distance to the question's best value of :data:`RELATIVE`."""
+    if not rows:
+        return rows
+    at = [FEATURES.index(n) for n in RELATIVE]
+    best = [max(r[i] for r in rows) for i in at]
+    return [r + [r[i] - b for i, b in zip(at, best, strict=True)] for r in rows]
+
+
+class FeatureExtractor:
+    """Computes :data:`FEATURES` and :data:`CONFIDENCE_FEATURES` on one generation."""
+
+    def __init__(self, gen: Generation, candidates: CandidateGenerator) -> None:
+        self.gen = gen
+        self.candidates = candidates
+
+    def folded(self, start: int, end: int, doc_id: str) -> str:
+        """The candidate's text folded for matching."""
+        return normalize(self.gen.documents[doc_id].text[start:end])
+
+    def features(self, query: Query, cand: Candidate) -> list[float]:
+        """The feature vector of one candidate, in the order of :data:`FEATURES` without the
+        gaps (:func:`with_gaps` adds them over all candidates of the question)."""
+        gen = self.gen
+        chunk = gen.chunks[cand.passage]
+        doc = gen.documents[chunk.doc_id]
+        strings = gen.sentence_tokens[cand.passage]
+        head_tokens = set(strings[cand.sentence].split())
+        hs, he = chunk.sentences[cand.sentence]
+        head = normalize(doc.text[hs:he])
+        text = head if (cand.start, cand.end) == (hs, he) else normalize(doc.text[cand.start : cand.end])
+        tokens = head_tokens
+        if cand.kind == "next" and cand.sentence + 1 < len(strings):
+            tokens = head_tokens | set(strings[cand.sentence + 1].split())
+        title = self.candidates.title_tokens(doc.doc_id)
+        context = title
+        if cand.sentence > 0 and starts_with_anaphor(head):
+            context = context | set(strings[cand.sentence - 1].split())
+        coverage, in_context = coverage_of(query, tokens, text, context)
+        head_cov = coverage if text is head else coverage_of(query, head_tokens, head)[0]
+        pairs = sum(1 for p in query.pairs if p in text) / len(query.pairs) if query.pairs else 0.0
+        focus = (
+            sum(query.weights[t] for t in query.focus if t in tokens or t in text)
+            / query.focus_total
+            if query.focus
+            else 0.0
+        )
+        # Says nothing the question does not already say.
+        restates = float(head_tokens <= query.termset)
+        is_next = float(cand.kind == "next")
+        is_list = float(cand.kind == "list")
+        extended = is_next or is_list
+        enumeration = min(1.0, len(_ENUMERATION.findall(text)) / 4)
+        numbered = 0.0
+        if query.numbered:
+            count, stem = query.numbered
+            numbered = min(1.0, text.count(stem) / count)
+        title_cov = sum(query.weights[t] for t in query.terms if t in title) / query.total
+        article_hit = 0.0
+        if query.article and (title_cov > 0 or not query.names_title):
+            section = doc.paragraph(cand.paragraph).section
+            article_hit = float(any(ref.label == query.article for ref in section))
+        anaphor_next = 0.0
+        if is_next and cand.sentence + 1 < len(chunk.sentences):
+            ns, ne = chunk.sentences[cand.sentence + 1]
+            anaphor_next = float(starts_with_anaphor(doc.text[ns:ne]))
+        return [
+            coverage,
+            in_context,
+            head_cov,
+            max(0.0, coverage - head_cov),
+            pairs,
+            float(bool(query.defined) and defines(text, query.defined)),
+            float(any(a.search(text) for a in query.answer_types)),
+            restates,
+            focus,
+            float(hs == doc.paragraph(cand.paragraph).start),
+            cand.retrieval,
+            1.0 / (1 + cand.rank) if cand.rank >= 0 else 0.0,
+            float(doc.kind in AUTHORITATIVE),
+            title_cov,
+            math.log1p(cand.end - cand.start),
+            is_next,
+            is_list,
+            float(query.wants_list) * is_list,
+            float(query.wants_list) * enumeration,
+            numbered,
+            article_hit,
+            float(bool(query.article)) * is_list,
+            float(query.asks_why) * is_next,
+            float(query.asks_said) * extended,
+            restates * extended,
+            anaphor_next,
+            float(query.asks_condition and bool(_CONDITION_A.search(text))),
+        ]
+
+    def confidence_features(
+        self, query: Query, best: Candidate, probability: float, runner_up: float
+    ) -> list[float]:
+        """The question-level vector, in the order of :data:`CONFIDENCE_FEATURES`."""
+        gen = self.gen
+        chunk = gen.chunks[best.passage]
+        doc = gen.documents[chunk.doc_id]
+        strings = gen.sentence_tokens[best.passage]
+        hs, he = chunk.sentences[best.sentence]
+        text = normalize(doc.text[best.start : best.end])
+        context = self.candidates.title_tokens(doc.doc_id)
+        if best.sentence > 0 and starts_with_anaphor(normalize(doc.text[hs:he])):
+            context = context | set(strings[best.sentence - 1].split())
+        specific = query.specific
+        total = sum(specific.values()) or 1.0
+        tokens = set(strings[best.sentence].split())
+        _, in_context = coverage_of(query, tokens, text, context, specific)
+        joined, passage_text = " ".join(strings), normalize(chunk.text)
+        passage_cov = sum(s for t, s in specific.items() if t in joined or t in passage_text) / total
+        missing = [specific[t] for t in query.missing]
+        typed_focus = float(
+            bool(query.answer_types)
+            and any(a.search(text) for a in query.answer_types)
+            and any(t in text for t in query.focus)
+        )
+        return [
+            probability,
+            probability - runner_up,
+            in_context,
+            passage_cov,
+            sum(missing) / total,
+            max(missing, default=0.0),
+            float(query.missing_entity),
+            typed_focus,
+            math.log1p(len(query.terms)),
+        ]
+
+
+def coverage_of(
+    query: Query,
+    tokens: set[str],
+    text: str,
+    context: frozenset[str] | set[str] = frozenset(),
+    weights: dict[str, float] | None = None,
+) -> tuple[float, float]:
+    """Share of the question's weight found in a text, without and with ``context`` tokens.
+
+    A term counts fully when it is one of the text's tokens or stands in the text verbatim
+    (segmented differently); partly when most of its characters do (a paraphrase such as
+    性格 / 品格). A term met only inside a 《title》 is a mention of a document, not a statement
+    about the term, and counts half.
+    """
+    if weights is None:
+        weights, total = query.weights, query.total
+    else:
+        total = sum(weights.values()) or 1.0
+    got = extra = 0.0
+    for t in query.terms:
+        if t in tokens or (len(t) >= 2 and t in text):
+            got += weights[t]
+        elif t in context:
+            extra += weights[t]
+        elif len(t) >= 2:
+            shared = sum(1 for ch in t if ch in text) / len(t)
+            if shared >= 0.5:
+                got += 0.3 * shared * weights[t]
+    if "《" in text:
+        outside = _TITLE.sub("\0", text)
+        got -= sum(0.5 * weights[t] for t in query.terms if t in text and t not in outside)
+    return got / total, (got + extra) / total
+
+
+__all__ = ["CONFIDENCE_FEATURES", "FEATURES", "FeatureExtractor", "coverage_of", "with_gaps"]

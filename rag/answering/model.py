@@ -1,0 +1,128 @@
+"""The fitted selection model: load it from its artifact and predict, nothing else.
+
+``benchmarks/train_selection.py`` fits two logistic regressions offline (scikit-learn) and
+writes their coefficients to ``rag/data/selection_model.json`` (the artifact is small, plain
+JSON and versioned: its ``version`` and training data are recorded in every index manifest).
+At run time prediction is a dot product, so answering needs neither scikit-learn nor numpy.
+
+* the **ranker** maps a candidate's :data:`~rag.answering.features.FEATURES` to the
+  probability that it holds the answer;
+* the **confidence model** maps :data:`~rag.answering.features.CONFIDENCE_FEATURES` of the
+  best candidate to the probability that the answer is right; the refusal threshold reads it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import RagError
+from .features import CONFIDENCE_FEATURES, FEATURES
+
+MODEL_FORMAT = 1
+MODEL_FILE = "selection_model.json"
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A logistic regression folded into one weight per feature and a bias."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], expected: Sequence[str]) -> LinearModel:
+        """Build from the artifact's ``{features, mean, scale, coef, intercept}``.
+
+        Raises:
+            RagError: The artifact's features are not the ones this code computes.
+        """
+        features = tuple(data["features"])
+        if features != tuple(expected):
+            raise RagError(
+                "the selection model was fitted on other features than this version computes; "
+                "refit it with benchmarks/train_selection.py"
+            )
+        mean, scale, coef = data["mean"], data["scale"], data["coef"]
+        weights = tuple(c / s for c, s in zip(coef, scale, strict=True))
+        bias = float(data["intercept"]) - sum(w * m for w, m in zip(weights, mean, strict=True))
+        return cls(features, weights, bias)
+
+    def logit(self, x: Sequence[float]) -> float:
+        """The linear score of one feature vector."""
+        return self.bias + sum(w * v for w, v in zip(self.weights, x, strict=True))
+
+    def probability(self, x: Sequence[float]) -> float:
+        """The predicted probability of one feature vector."""
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.logit(x)))))
+
+
+@dataclass(frozen=True)
+class SelectionModel:
+    """Ranker, confidence model and the refusal threshold fitted with them.
+
+    Attributes:
+        version: The artifact's version string (recorded in manifests and answers).
+        ranker: Candidate features → probability of holding the answer.
+        confidence: Question features → probability that the answer is right.
+        threshold: The refusal threshold chosen on held-out data.
+        meta: Training data and held-out figures, as written by the training script.
+    """
+
+    version: str
+    ranker: LinearModel
+    confidence: LinearModel
+    threshold: float
+    meta: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SelectionModel:
+        """Read the artifact's JSON object.
+
+        Raises:
+            RagError: Another format, or features this version does not compute.
+        """
+        if data.get("format") != MODEL_FORMAT:
+            raise RagError(
+                f"selection model format {data.get('format')!r} is not {MODEL_FORMAT}; "
+                "refit it with benchmarks/train_selection.py"
+            )
+        return cls(
+            version=str(data["version"]),
+            ranker=LinearModel.from_dict(data["ranker"], FEATURES),
+            confidence=LinearModel.from_dict(data["confidence"], CONFIDENCE_FEATURES),
+            threshold=float(data["threshold"]),
+            meta={k: v for k, v in data.items() if k not in ("ranker", "confidence")},
+        )
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> SelectionModel:
+        """Load an artifact; by default the one shipped in the package.
+
+        Raises:
+            RagError: Unreadable, or not a selection model of this version.
+        """
+        if path is None:
+            return default_model()
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RagError(f"cannot read the selection model {path}: {exc}") from None
+        return cls.from_dict(data)
+
+
+@functools.cache
+def default_model() -> SelectionModel:
+    """The selection model shipped in ``rag/data/`` (loaded once per process)."""
+    text = resources.files("rag").joinpath("data", MODEL_FILE).read_text(encoding="utf-8")
+    return SelectionModel.from_dict(json.loads(text))
+
+
+__all__ = ["MODEL_FILE", "LinearModel", "SelectionModel", "default_model"]

@@ -1,0 +1,106 @@
+"""The answering pipeline of one generation: question analysis → candidates → features → the
+fitted model → quotes and refusal (formatting is :mod:`rag.answering.formatting`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..retrieval import Ranked, Retriever
+from ..settings import RetrievalMode
+from ..textnorm import normalize
+from .analysis import Query, TermWeights, analyze
+from .candidates import PASSAGES_CONSIDERED, Candidate, CandidateGenerator
+from .features import FeatureExtractor, with_gaps
+from .model import SelectionModel, default_model
+from .quotes import Selection, pick_quotes
+
+
+@dataclass(frozen=True)
+class Examined:
+    """Everything selection computed for one question (for training and inspection).
+
+    Attributes:
+        query: The analysed question.
+        ranked: The ranked passages.
+        candidates: The candidates, in generation order.
+        features: Their feature vectors.
+    """
+
+    query: Query
+    ranked: list[Ranked]
+    candidates: list[Candidate]
+    features: list[list[float]]
+
+
+class AnswerSelector:
+    """Selects verbatim quotes for a question from one generation.
+
+    Args:
+        retriever: Retriever over the generation.
+        model: The fitted selection model (default: the one shipped in the package).
+    """
+
+    def __init__(self, retriever: Retriever, model: SelectionModel | None = None) -> None:
+        self.retriever = retriever
+        self._model = model
+        self.gen = retriever.generation
+        self.weights = TermWeights(self.gen)
+        self.candidates = CandidateGenerator(self.gen)
+        self.extractor = FeatureExtractor(self.gen, self.candidates)
+
+    @property
+    def model(self) -> SelectionModel:
+        """The fitted model (the packaged one unless another was given)."""
+        if self._model is None:
+            self._model = default_model()
+        return self._model
+
+    def examine(
+        self, question: str, tokens: list[str], k: int, mode: RetrievalMode
+    ) -> Examined | None:
+        """Analyse, retrieve, draw candidates and compute their features (no model yet);
+        None when nothing was retrieved or nothing is searchable."""
+        ranked = self.retriever.rank(tokens, question, max(k, PASSAGES_CONSIDERED), mode)
+        if not ranked or not tokens:
+            return Examined(analyze(question, tokens, self.weights), ranked, [], []) if ranked else None
+        query = analyze(normalize(question), tokens, self.weights)
+        cands = self.candidates.generate(query, ranked)
+        features = with_gaps([self.extractor.features(query, c) for c in cands])
+        return Examined(query, ranked, cands, features)
+
+    def select(self, question: str, tokens: list[str], k: int, mode: RetrievalMode) -> Selection:
+        """Rank passages and pick up to three quotes; ``confidence`` drives refusal."""
+        examined = self.examine(question, tokens, k, mode)
+        if examined is None:
+            return Selection((), (), 0.0)
+        hits = tuple(self.retriever.hit(r) for r in examined.ranked[:k])
+        if not examined.candidates:
+            return Selection((), hits, 0.0)
+        ranker = self.model.ranker
+        scored = rank_candidates([ranker.probability(f) for f in examined.features], examined.candidates)
+        quotes = pick_quotes(scored, self.retriever)
+        if not quotes:
+            return Selection((), hits, 0.0)
+        x = self.confidence_features(examined.query, scored)
+        return Selection(quotes, hits, round(self.model.confidence.probability(x), 4))
+
+    def confidence_features(
+        self, query: Query, scored: list[tuple[float, Candidate]]
+    ) -> list[float]:
+        """The confidence model's input for candidates ranked best first."""
+        best_p, best = scored[0]
+        runner_up = next((p for p, c in scored[1:] if c.paragraph != best.paragraph), 0.0)
+        return self.extractor.confidence_features(query, best, best_p, runner_up)
+
+
+def rank_candidates(
+    probabilities: list[float], candidates: list[Candidate]
+) -> list[tuple[float, Candidate]]:
+    """Candidates with their probabilities, best first (ties by position, deterministic)."""
+    return sorted(
+        zip(probabilities, candidates, strict=True),
+        key=lambda pc: (-pc[0], pc[1].passage, pc[1].start, pc[1].end),
+    )
+
+
+__all__ = ["AnswerSelector", "Examined", "rank_candidates"]
