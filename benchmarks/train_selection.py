@@ -21,7 +21,8 @@ confidences.
 
 Usage::
 
-    .venv/bin/python benchmarks/train_selection.py [--work /tmp/rag-train] [--out rag/data/selection_model.json]
+    .venv/bin/python benchmarks/train_selection.py [--work /tmp/rag-train] [--json OUT]
+        [--out rag/data/selection_model.json] [--misses SET…] [--drop FEATURE…]
 """
 
 from __future__ import annotations
@@ -169,8 +170,10 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation")
     parser.add_argument("--json", help="write the held-out report here")
-    parser.add_argument("--misses", nargs="*", default=[], help="list held-out misses of these sets")
-    parser.add_argument("--cap", type=float, default=8.0, help="largest weight of a small set")
+    parser.add_argument(
+        "--misses", nargs="*", default=[], help="list held-out misses of these sets"
+    )
+    parser.add_argument("--cap", type=float, default=20.0, help="largest weight of a small set")
     parser.add_argument("--drop", nargs="*", default=[], help="features to leave out (ablation)")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -192,10 +195,24 @@ def main() -> None:
     off = [QAItem(f"{i.id}@", i.question, ()) for i in trial]
     examples += collect("trial@seed", assistants["seed"], off, f, answerable=False)
     examples += collect("trial@laws", assistants["laws"], off, f, answerable=False)
-    examples += collect("seed@laws", assistants["laws"], [QAItem(f"{i.id}@", i.question, ()) for i in seed if i.answerable], f, answerable=False)  # fmt: skip
-    examples += collect("laws@seed", assistants["seed"], [QAItem(f"{i.id}@", i.question, ()) for i in laws if i.answerable], f, answerable=False)  # fmt: skip
-    print(f"features of {len(examples)} questions in {time.perf_counter() - started:.0f} s",
-          file=sys.stderr)  # fmt: skip
+    examples += collect(
+        "seed@laws",
+        assistants["laws"],
+        [QAItem(f"{i.id}@", i.question, ()) for i in seed if i.answerable],
+        f,
+        answerable=False,
+    )
+    examples += collect(
+        "laws@seed",
+        assistants["seed"],
+        [QAItem(f"{i.id}@", i.question, ()) for i in laws if i.answerable],
+        f,
+        answerable=False,
+    )
+    print(
+        f"features of {len(examples)} questions in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
     dropped = [i for i, n in enumerate(FEATURES) if n in args.drop]
     for ex in examples:
         if ex.x is not None and dropped:
@@ -245,8 +262,14 @@ def main() -> None:
             else:
                 unanswerable += 1
                 refused_ok += not answered
-        return {"right": int(right), "answerable": answerable, "refused_ok": refused_ok,
-                "unanswerable": unanswerable, "wrong": wrong, "false_refusals": false_refusal}  # fmt: skip
+        return {
+            "right": int(right),
+            "answerable": answerable,
+            "refused_ok": refused_ok,
+            "unanswerable": unanswerable,
+            "wrong": wrong,
+            "false_refusals": false_refusal,
+        }
 
     def score(t: float) -> float:
         total = 0.0
@@ -264,16 +287,16 @@ def main() -> None:
     for s in sets:
         subset = [i for i, ex in enumerate(examples) if ex.set == s]
         o = outcome(best_t, subset)
-        at1 = sum(
-            1
-            for i in subset
-            if examples[i].answerable and i in index_of and yc[index_of[i]]
-        )
+        at1 = sum(1 for i in subset if examples[i].answerable and i in index_of and yc[index_of[i]])
         right = [confidence[i] for i in subset if i in index_of and yc[index_of[i]]]
         rest = [confidence.get(i, 0.0) for i in subset if not (i in index_of and yc[index_of[i]])]
         report[s] = {**o, "best_candidate_right": int(at1), "auroc": confidence_auroc(right, rest)}
     pooled_right = [confidence[i] for i in keep if yc[index_of[i]]]
-    pooled_rest = [confidence.get(i, 0.0) for i, _ in enumerate(examples) if not (i in index_of and yc[index_of[i]])]  # fmt: skip
+    pooled_rest = [
+        confidence.get(i, 0.0)
+        for i, _ in enumerate(examples)
+        if not (i in index_of and yc[index_of[i]])
+    ]
     auroc = confidence_auroc(pooled_right, pooled_rest)
 
     for s in args.misses:
@@ -281,15 +304,18 @@ def main() -> None:
             ex = examples[i]
             right = i in index_of and bool(yc[index_of[i]])
             answered = i in confidence and confidence[i] >= best_t
-            if right and answered or (not ex.answerable and not answered):
+            if (right and answered) or (not ex.answerable and not answered):
                 continue
             got = "(no candidate)"
             if ex.x is not None:
                 best = rank_candidates(list(oof[i]), ex.candidates)[0][1]
                 g = ex.selector.gen  # type: ignore[union-attr]
                 got = g.documents[g.chunks[best.passage].doc_id].text[best.start : best.end][:90]
-            print(f"- [{s} {ex.id}] {ex.query.question if ex.query else ''} conf "
-                  f"{confidence.get(i, 0):.2f} {'right' if right else 'wrong'}: {got!r}", file=sys.stderr)  # fmt: skip
+            print(
+                f"- [{s} {ex.id}] {ex.query.question if ex.query else ''} conf "
+                f"{confidence.get(i, 0):.2f} {'right' if right else 'wrong'}: {got!r}",
+                file=sys.stderr,
+            )
 
     # -- the shipped model: fitted on everything ----------------------------------------------
     ranker = fit_lr(*ranker_data(examples, set_weight), c=args.c)
@@ -298,9 +324,10 @@ def main() -> None:
     wa = np.asarray([set_weight[examples[i].set] for i in keep_a])
     conf = fit_lr(xa, ya, wa, c=args.c)
     today = datetime.date.today().isoformat()
+    digest = hashlib.sha256(json.dumps([ranker, conf]).encode()).hexdigest()
     artifact = {
         "format": MODEL_FORMAT,
-        "version": f"{today}-lr-{hashlib.sha256(json.dumps([ranker, conf]).encode()).hexdigest()[:8]}",
+        "version": f"{today}-lr-{digest[:8]}",
         "kind": "logistic regression (scikit-learn), ranker + confidence",
         "trained_on": {s: counts[s] for s in sets},
         "folds": f,
@@ -310,18 +337,27 @@ def main() -> None:
         "ranker": {"features": list(FEATURES), **ranker},
         "confidence": {"features": list(CONFIDENCE_FEATURES), **conf},
     }
-    Path(args.out).write_text(json.dumps(artifact, ensure_ascii=False, indent=1, default=_plain) + "\n")
-    print(f"held out ({f}-fold by question), threshold {best_t}, pooled AUROC {auroc:.3f}; "
-          f"load average {[round(x, 2) for x in os.getloadavg()]}; "
-          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
-    print("| set | questions | best candidate right | answered right | right refusals | wrong answers | answerable refused | AUROC |")  # fmt: skip
+    Path(args.out).write_text(
+        json.dumps(artifact, ensure_ascii=False, indent=1, default=_plain) + "\n"
+    )
+    print(
+        f"held out ({f}-fold by question), threshold {best_t}, pooled AUROC {auroc:.3f}; "
+        f"load average {[round(x, 2) for x in os.getloadavg()]}; "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    print(
+        "| set | questions | best candidate right | answered right | right refusals "
+        "| wrong answers | answerable refused | AUROC |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for s in sets:
         r = report[s]
         a = f"{r['auroc']:.3f}" if r["auroc"] is not None and not math.isnan(r["auroc"]) else "—"
-        print(f"| {s} | {counts[s]} | {r['best_candidate_right']}/{r['answerable']} | "
-              f"{r['right']}/{r['answerable']} | {r['refused_ok']}/{r['unanswerable']} | "
-              f"{r['wrong']} | {r['false_refusals']} | {a} |")  # fmt: skip
+        print(
+            f"| {s} | {counts[s]} | {r['best_candidate_right']}/{r['answerable']} | "
+            f"{r['right']}/{r['answerable']} | {r['refused_ok']}/{r['unanswerable']} | "
+            f"{r['wrong']} | {r['false_refusals']} | {a} |"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(artifact["heldout"], indent=1, default=_plain) + "\n")
 

@@ -454,6 +454,7 @@ def _write(tmp: Path, **kw: Any) -> Path:
             "ann_threshold": settings.ann_threshold,
         },
         "tokenizer": _tokenizer_meta(kw["terms"]),
+        "selection": _selection_meta(),
         "dense": {
             "model": kw["model"],
             "dimension": vectors.dimension if vectors is not None else None,
@@ -477,6 +478,20 @@ def _write(tmp: Path, **kw: Any) -> Path:
     _write_checked(tmp / store.MANIFEST, [_json_bytes(manifest)])
     store.fsync_tree(tmp)
     return tmp
+
+
+def _selection_meta() -> dict[str, Any]:
+    """Which fitted selection model answers from this index (``rag/data/selection_model.json``,
+    read as data: the answering stage is downstream of the build)."""
+    from importlib import resources
+
+    try:
+        text = resources.files("rag").joinpath("data", "selection_model.json").read_text("utf-8")
+        data = json.loads(text)
+    except (OSError, ValueError):
+        return {"version": None}
+    return {"version": data.get("version"), "kind": data.get("kind"),
+            "trained_on": data.get("trained_on")}  # fmt: skip
 
 
 def _tokenizer_meta(terms: list[str]) -> dict[str, Any]:

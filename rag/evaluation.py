@@ -343,7 +343,8 @@ def format_report(report: EvalReport, failures: bool = False) -> str:
     ]
     if any(r.article_ok is not None for r in report.items):
         rows.insert(
-            5, ("fully right (answered, gold span, law and article cited)", _pct(report.fully_right))
+            5,
+            ("fully right (answered, gold span, law and article cited)", _pct(report.fully_right)),
         )
     width = max(len(name) for name, _ in rows)
     lines = [f"{name.ljust(width)}  {value}" for name, value in rows]

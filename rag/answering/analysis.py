@@ -53,7 +53,9 @@ _LIST_Q = re.compile(
 # 五个坚持, “六个让”: a numbered slogan whose items repeat its stem.
 _NUMBERED = re.compile(r"([两二三四五六七八九十]+)个[“\"「]?([\u4e00-\u9fff]{1,4}?)[”\"」]")
 _WHY_Q = re.compile(r"为什么|为何|什么原因|原因是|缘何|何以")
-_CONDITION_Q = re.compile(r"除外|例外|不得|不能|不可以|禁止|情形|情况下|条件|前提|但是|是否可以|能否|可以不")
+_CONDITION_Q = re.compile(
+    r"除外|例外|不得|不能|不可以|禁止|情形|情况下|条件|前提|但是|是否可以|能否|可以不"
+)
 _SAID_Q = re.compile(r"认为|表示|指出|强调|提出|说|称|介绍|谈到|看来")
 # 第三十九条, 第二百九十一条之一: the article asked for by number.
 ARTICLE = re.compile(r"第[零〇一二三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?")
@@ -96,7 +98,9 @@ class Query:
         asks_said: Who said what (认为, 表示).
         article: The article asked for by number (第三十九条), or "".
         names_title: A term of the question is in some document's title (劳动合同法).
-        missing: Terms no document holds, with their answerability weight.
+        heads: Terms right after a question word (什么文件 → 文件): they name the kind of
+            answer, which the text need not repeat.
+        missing: Terms no document holds (heads left out).
         missing_entity: A name or number is among them.
     """
 
@@ -118,6 +122,7 @@ class Query:
     asks_said: bool
     article: str
     names_title: bool
+    heads: frozenset[str]
     missing: tuple[str, ...]
     missing_entity: bool
 
@@ -206,8 +211,9 @@ def analyze(question: str, tokens: list[str], weights: TermWeights) -> Query:
     pairs = adjacent_pairs(terms)
     focus = near_wh(question, terms)
     lexical = weights.gen.lexical
+    absent = [t for t in terms if lexical.df(t) == 0]
     heads = answer_type_heads(question, terms)
-    missing = tuple(t for t in terms if lexical.df(t) == 0 and t not in heads)
+    missing = tuple(t for t in absent if t not in heads)
     numbered = None
     m = _NUMBERED.search(question)
     if m:
@@ -234,8 +240,10 @@ def analyze(question: str, tokens: list[str], weights: TermWeights) -> Query:
         asks_said=bool(_SAID_Q.search(question)),
         article=article.group(0) if article else "",
         names_title=bool(article) and weights.names_title(terms),
+        heads=heads,
         missing=missing,
-        missing_entity=any(is_entity(t) for t in missing) or unknown_name(terms, missing),
+        missing_entity=bool(missing)
+        and (any(is_entity(t) for t in missing) or unknown_name(terms, missing)),
     )
 
 

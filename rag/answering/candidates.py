@@ -12,6 +12,7 @@ rule here.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -43,7 +44,7 @@ class Candidate:
     Attributes:
         passage: Index of the passage (chunk) it was found in.
         rank: That passage's position in the ranking (0 = best); -1 when added by article
-            lookup.
+            lookup (scored as a top hit: the question names it)
         sentence: Index of its first sentence in the passage.
         start: Span start in the document text.
         end: Span end in the document text.
@@ -112,11 +113,16 @@ class CandidateGenerator:
                     if t in toks:
                         cheap += weights[t]
                 score = cheap / query.total + 0.2 * retrieval
-                if query.defined:
-                    # A definition of the asked phrase must not fall off the shortlist.
+                if query.defined or query.numbered:
+                    # A definition of the asked phrase, or the sentence that enumerates a
+                    # numbered slogan (“六个让” → 让…、让…), must not fall off the shortlist.
                     s_, e_ = chunk.sentences[j]
                     text = documents[chunk.doc_id].text[s_:e_]
-                    score += 0.15 * defines(text, query.defined)
+                    if query.defined:
+                        score += 0.15 * defines(text, query.defined)
+                    if query.numbered:
+                        count, stem = query.numbered
+                        score += 0.3 * (text.count(stem) >= count)
                 rough.append((score, rank, j))
         rough.sort(key=lambda r: -r[0])
         seeds = [(ranked[rank].index, rank, j, score) for score, rank, j in rough[:SHORTLIST]]
@@ -127,7 +133,11 @@ class CandidateGenerator:
         for passage, rank, j, score in seeds:
             chunk = chunks[passage]
             doc = documents[chunk.doc_id]
-            retrieval = ranked[rank].score / top_score if rank >= 0 and top_score > 0 else 0.0
+            # An article the question names by number is an exact hit, whatever BM25 says.
+            if rank < 0:
+                retrieval = 1.0
+            else:
+                retrieval = ranked[rank].score / top_score if top_score > 0 else 0.0
             for cand in self._variants(doc, passage, rank, j, score, retrieval, query):
                 key = (cand.start, cand.end, cand.kind)
                 if key not in seen:
@@ -153,32 +163,53 @@ class CandidateGenerator:
         if para is None:
             return []
         s, e = window(doc.text, start, end, query)
-        base = dict(passage=passage, rank=rank, sentence=j, cheap=cheap, retrieval=retrieval)
+        make = functools.partial(
+            Candidate, passage=passage, rank=rank, sentence=j, cheap=cheap, retrieval=retrieval
+        )
         number = para.number
-        out = [Candidate(start=s, end=e, paragraph=number, last_paragraph=number,
-                         kind="sentence", **base)]  # fmt: skip
+        out = [make(start=s, end=e, paragraph=number, last_paragraph=number, kind="sentence")]
         # The sentence with the next one: of its paragraph, or the first of the next paragraph
         # of the same section (the next 款 of an article).
         next_span = _next_sentence(doc, chunk.sentences, j, para)
         if next_span is not None:
             next_end, last_number = next_span
             if next_end - start <= QUOTE_MAX_CHARS * 1.5:
-                out.append(Candidate(start=start, end=strip_trailing_mark(doc.text, start, next_end),
-                                     paragraph=number, last_paragraph=last_number, kind="next",
-                                     **base))  # fmt: skip
+                out.append(
+                    make(
+                        start=start,
+                        end=strip_trailing_mark(doc.text, start, next_end),
+                        paragraph=number,
+                        last_paragraph=last_number,
+                        kind="next",
+                    )
+                )
         # A lead-in with its items; a whole article when it was asked for by number.
         lead_in = doc.text[start:end].rstrip().endswith(_LEAD_IN_END)
         if lead_in or rank < 0:
             last = _items_end(doc, para, start, whole_article=rank < 0)
             if last is not None and last.end > e:
-                out.append(Candidate(start=start, end=last.end, paragraph=number,
-                                     last_paragraph=last.number, kind="list", **base))  # fmt: skip
+                out.append(
+                    make(
+                        start=start,
+                        end=last.end,
+                        paragraph=number,
+                        last_paragraph=last.number,
+                        kind="list",
+                    )
+                )
             elif lead_in and end < para.end:
                 # Items inside the paragraph: the rest of it.
                 span_end = min(para.end, start + LIST_MAX_CHARS)
                 if span_end == para.end:
-                    out.append(Candidate(start=start, end=span_end, paragraph=number,
-                                         last_paragraph=number, kind="list", **base))  # fmt: skip
+                    out.append(
+                        make(
+                            start=start,
+                            end=span_end,
+                            paragraph=number,
+                            last_paragraph=number,
+                            kind="list",
+                        )
+                    )
         return out
 
     # -- article lookup ------------------------------------------------------------------
@@ -249,16 +280,16 @@ def _next_sentence(
     return nxt.sentences[0].end, nxt.number
 
 
-def _items_end(
-    doc: Document, para: Paragraph, start: int, whole_article: bool
-) -> Paragraph | None:
+def _items_end(doc: Document, para: Paragraph, start: int, whole_article: bool) -> Paragraph | None:
     """The last paragraph of the items after a lead-in: the following paragraphs nested
     under its section (（一）… under 第二十五条); with ``whole_article``, every following
     paragraph of the same section too (the further 款 of an article). Items that would take
     the quote past :data:`LIST_MAX_CHARS` are left out."""
     path = para.section
     last = None
-    for n in range(para.number + 1, min(len(doc.paragraphs), para.number + LIST_MAX_PARAGRAPHS) + 1):
+    for n in range(
+        para.number + 1, min(len(doc.paragraphs), para.number + LIST_MAX_PARAGRAPHS) + 1
+    ):
         p = doc.paragraph(n)
         nested = len(p.section) > len(path) and p.section[: len(path)] == path
         same = whole_article and p.section == path

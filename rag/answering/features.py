@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 from ..store import Generation
 from ..textnorm import normalize
@@ -94,30 +95,58 @@ class FeatureExtractor:
         self.gen = gen
         self.candidates = candidates
 
-    def folded(self, start: int, end: int, doc_id: str) -> str:
-        """The candidate's text folded for matching."""
-        return normalize(self.gen.documents[doc_id].text[start:end])
+        self._traditional: dict[str, bool] = {}
 
-    def features(self, query: Query, cand: Candidate) -> list[float]:
+    def fold(self, doc_id: str, text: str) -> str:
+        """A document's text folded for matching: lower case, and Simplified script when
+        the document is written in Traditional (decided once per document: folding every
+        candidate of a Simplified corpus would cost more than the rest of answering)."""
+        traditional = self._traditional.get(doc_id)
+        if traditional is None:
+            if len(self._traditional) > 100_000:
+                self._traditional.clear()
+            sample = unicodedata.normalize("NFKC", self.gen.documents[doc_id].text[:2000]).lower()
+            traditional = self._traditional[doc_id] = normalize(sample) != sample
+        return normalize(text) if traditional else text.lower()
+
+    def all_features(self, query: Query, cands: list[Candidate]) -> list[list[float]]:
+        """Feature vectors of all candidates of a question, gaps included."""
+        memo: dict[tuple[int, int], tuple] = {}
+        return with_gaps([self.features(query, c, memo) for c in cands])
+
+    def features(
+        self, query: Query, cand: Candidate, memo: dict[tuple[int, int], tuple] | None = None
+    ) -> list[float]:
         """The feature vector of one candidate, in the order of :data:`FEATURES` without the
-        gaps (:func:`with_gaps` adds them over all candidates of the question)."""
+        gaps (:func:`with_gaps` adds them over all candidates of the question). ``memo``
+        shares the first sentence's work between the variants of one sentence."""
         gen = self.gen
         chunk = gen.chunks[cand.passage]
         doc = gen.documents[chunk.doc_id]
         strings = gen.sentence_tokens[cand.passage]
-        head_tokens = set(strings[cand.sentence].split())
         hs, he = chunk.sentences[cand.sentence]
-        head = normalize(doc.text[hs:he])
-        text = head if (cand.start, cand.end) == (hs, he) else normalize(doc.text[cand.start : cand.end])
+        key = (cand.passage, cand.sentence)
+        cached = memo.get(key) if memo is not None else None
+        if cached is None:
+            head_tokens = set(strings[cand.sentence].split())
+            head = self.fold(doc.doc_id, doc.text[hs:he])
+            title = self.candidates.title_tokens(doc.doc_id)
+            context = title
+            if cand.sentence > 0 and starts_with_anaphor(head):
+                context = context | set(strings[cand.sentence - 1].split())
+            head_cov = coverage_of(query, head_tokens, head, context)
+            title_cov = sum(query.weights[t] for t in query.terms if t in title) / query.total
+            cached = (head_tokens, head, context, head_cov, title_cov)
+            if memo is not None:
+                memo[key] = cached
+        head_tokens, head, context, head_pair, title_cov = cached
+        same = (cand.start, cand.end) == (hs, he)
+        text = head if same else self.fold(doc.doc_id, doc.text[cand.start : cand.end])
         tokens = head_tokens
         if cand.kind == "next" and cand.sentence + 1 < len(strings):
             tokens = head_tokens | set(strings[cand.sentence + 1].split())
-        title = self.candidates.title_tokens(doc.doc_id)
-        context = title
-        if cand.sentence > 0 and starts_with_anaphor(head):
-            context = context | set(strings[cand.sentence - 1].split())
-        coverage, in_context = coverage_of(query, tokens, text, context)
-        head_cov = coverage if text is head else coverage_of(query, head_tokens, head)[0]
+        coverage, in_context = head_pair if same else coverage_of(query, tokens, text, context)
+        head_cov = head_pair[0]
         pairs = sum(1 for p in query.pairs if p in text) / len(query.pairs) if query.pairs else 0.0
         focus = (
             sum(query.weights[t] for t in query.focus if t in tokens or t in text)
@@ -135,7 +164,6 @@ class FeatureExtractor:
         if query.numbered:
             count, stem = query.numbered
             numbered = min(1.0, text.count(stem) / count)
-        title_cov = sum(query.weights[t] for t in query.terms if t in title) / query.total
         article_hit = 0.0
         if query.article and (title_cov > 0 or not query.names_title):
             section = doc.paragraph(cand.paragraph).section
@@ -156,7 +184,7 @@ class FeatureExtractor:
             focus,
             float(hs == doc.paragraph(cand.paragraph).start),
             cand.retrieval,
-            1.0 / (1 + cand.rank) if cand.rank >= 0 else 0.0,
+            1.0 / (1 + cand.rank) if cand.rank >= 0 else 1.0,
             float(doc.kind in AUTHORITATIVE),
             title_cov,
             math.log1p(cand.end - cand.start),
@@ -183,16 +211,25 @@ class FeatureExtractor:
         doc = gen.documents[chunk.doc_id]
         strings = gen.sentence_tokens[best.passage]
         hs, he = chunk.sentences[best.sentence]
-        text = normalize(doc.text[best.start : best.end])
+        text = self.fold(doc.doc_id, doc.text[best.start : best.end])
         context = self.candidates.title_tokens(doc.doc_id)
-        if best.sentence > 0 and starts_with_anaphor(normalize(doc.text[hs:he])):
+        if best.sentence > 0 and starts_with_anaphor(doc.text[hs:he]):
             context = context | set(strings[best.sentence - 1].split())
-        specific = query.specific
-        total = sum(specific.values()) or 1.0
         tokens = set(strings[best.sentence].split())
+        specific = query.specific
+        if query.heads:
+            # The kind of answer asked for (什么文件) need not be named by the answer.
+            specific = {
+                t: v
+                for t, v in specific.items()
+                if t not in query.heads or t in tokens or t in text
+            }
+        total = sum(specific.values()) or 1.0
         _, in_context = coverage_of(query, tokens, text, context, specific)
-        joined, passage_text = " ".join(strings), normalize(chunk.text)
-        passage_cov = sum(s for t, s in specific.items() if t in joined or t in passage_text) / total
+        joined, passage_text = " ".join(strings), self.fold(doc.doc_id, chunk.text)
+        passage_cov = (
+            sum(s for t, s in specific.items() if t in joined or t in passage_text) / total
+        )
         missing = [specific[t] for t in query.missing]
         typed_focus = float(
             bool(query.answer_types)
@@ -227,11 +264,12 @@ def coverage_of(
     about the term, and counts half.
     """
     if weights is None:
-        weights, total = query.weights, query.total
+        weights, total, terms = query.weights, query.total, query.terms
     else:
         total = sum(weights.values()) or 1.0
+        terms = [t for t in query.terms if t in weights]
     got = extra = 0.0
-    for t in query.terms:
+    for t in terms:
         if t in tokens or (len(t) >= 2 and t in text):
             got += weights[t]
         elif t in context:
@@ -242,7 +280,7 @@ def coverage_of(
                 got += 0.3 * shared * weights[t]
     if "《" in text:
         outside = _TITLE.sub("\0", text)
-        got -= sum(0.5 * weights[t] for t in query.terms if t in text and t not in outside)
+        got -= sum(0.5 * weights[t] for t in terms if t in text and t not in outside)
     return got / total, (got + extra) / total
 
 

@@ -57,7 +57,10 @@ class LinearModel:
 
     def logit(self, x: Sequence[float]) -> float:
         """The linear score of one feature vector."""
-        return self.bias + sum(w * v for w, v in zip(self.weights, x, strict=True))
+        total = self.bias
+        for w, v in zip(self.weights, x, strict=True):
+            total += w * v
+        return total
 
     def probability(self, x: Sequence[float]) -> float:
         """The predicted probability of one feature vector."""

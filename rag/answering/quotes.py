@@ -92,8 +92,7 @@ def verify_quote(quote: Quote, gen: Generation) -> Quote | None:
     elif not 1 <= quote.paragraph <= last <= len(doc.paragraphs):
         problem = "no such paragraph"
     elif not (
-        doc.paragraph(quote.paragraph).start <= quote.start
-        and quote.end <= doc.paragraph(last).end
+        doc.paragraph(quote.paragraph).start <= quote.start and quote.end <= doc.paragraph(last).end
     ):
         problem = "span outside the cited paragraphs"
     if problem:

@@ -10,7 +10,7 @@ from ..settings import RetrievalMode
 from ..textnorm import normalize
 from .analysis import Query, TermWeights, analyze
 from .candidates import PASSAGES_CONSIDERED, Candidate, CandidateGenerator
-from .features import FeatureExtractor, with_gaps
+from .features import FeatureExtractor
 from .model import SelectionModel, default_model
 from .quotes import Selection, pick_quotes
 
@@ -62,10 +62,14 @@ class AnswerSelector:
         None when nothing was retrieved or nothing is searchable."""
         ranked = self.retriever.rank(tokens, question, max(k, PASSAGES_CONSIDERED), mode)
         if not ranked or not tokens:
-            return Examined(analyze(question, tokens, self.weights), ranked, [], []) if ranked else None
+            return (
+                Examined(analyze(question, tokens, self.weights), ranked, [], [])
+                if ranked
+                else None
+            )
         query = analyze(normalize(question), tokens, self.weights)
         cands = self.candidates.generate(query, ranked)
-        features = with_gaps([self.extractor.features(query, c) for c in cands])
+        features = self.extractor.all_features(query, cands)
         return Examined(query, ranked, cands, features)
 
     def select(self, question: str, tokens: list[str], k: int, mode: RetrievalMode) -> Selection:
@@ -77,7 +81,9 @@ class AnswerSelector:
         if not examined.candidates:
             return Selection((), hits, 0.0)
         ranker = self.model.ranker
-        scored = rank_candidates([ranker.probability(f) for f in examined.features], examined.candidates)
+        scored = rank_candidates(
+            [ranker.probability(f) for f in examined.features], examined.candidates
+        )
         quotes = pick_quotes(scored, self.retriever)
         if not quotes:
             return Selection((), hits, 0.0)
