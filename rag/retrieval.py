@@ -1,13 +1,20 @@
 """Lexical, dense and hybrid search over the passages of one index generation.
 
 Hybrid search fuses the two rankings with a weighted sum of min-max normalised scores,
-``alpha * lexical + (1 - alpha) * dense`` (``Settings.hybrid_alpha``, default 0.8), chosen by
-measurement (``benchmarks/fusion.py``, CMRC 2018 dev, 3,219 questions, document recall@1):
-with a weak dense side (the only model available offline here is the English MiniLM:
-dense alone 0.116) reciprocal rank fusion fell from lexical's 0.983 to 0.468, because it
-trusts both rankings equally whatever their quality, while the weighted sum stayed at 0.979
-(alpha 0.8) to 0.982 (alpha 0.9). A deployment with a strong Chinese model can lower alpha
-after measuring on its own questions with ``rag eval --mode hybrid``.
+``alpha * lexical + (1 - alpha) * dense`` (``Settings.hybrid_alpha``); ``alpha = 1`` ranks by
+BM25 alone and embeds nothing for ranking. The weighted sum beat reciprocal rank fusion on
+every set (RRF trusts a weak dense side as much as BM25).
+
+How alpha was chosen (``benchmarks/fusion.py``, default embedder USE multilingual v3, document
+recall@1 with document = best passage; laws: the first passage holds a gold span): on the
+training data, CMRC 2018 trial (1,002 questions) and the even half of ``laws_dev``, BM25 alone
+scores 0.9820 / 0.385, the best weighted sum (alpha 0.75) 0.9820 / 0.385 (mean 0.6833 both),
+so the simpler ranking is kept: the default alpha is 1.0. Held out, the weighted sum at 0.75
+would have cost recall: CMRC dev 0.9826 → 0.9786, DRCD dev 0.9390 → 0.9390, odd half of
+laws 0.500 → 0.500 (dense alone: 0.672 / 0.636 / 0.346). USE's sentence-level similarity is
+offered to answer selection instead (below). A deployment with a strong Chinese model
+(``BAAI/bge-small-zh-v1.5``) can lower alpha after measuring with ``benchmarks/fusion.py
+--model …`` on its own questions.
 
 The semantic signal for answer selection (stable API, used by ``rag.answering``):
 
@@ -49,7 +56,7 @@ if TYPE_CHECKING:  # rag.vectors imports faiss; the lexical path never needs it
 RRF_K = 60
 # Candidates taken from each ranking before fusion.
 FUSION_DEPTH = 50
-DEFAULT_ALPHA = 0.8
+DEFAULT_ALPHA = 1.0
 # Question vectors kept per retriever (the cache is emptied when full).
 _QUERY_CACHE = 1024
 
@@ -111,6 +118,8 @@ class Retriever:
             return self._lexical(tokens, k)
         if mode is RetrievalMode.DENSE:
             return self._dense(query, k)
+        if self.alpha >= 1.0:  # all weight on BM25: the dense side cannot change the order
+            return self._lexical(tokens, k)
         depth = max(FUSION_DEPTH, k)
         return _weighted(self._lexical(tokens, depth), self._dense(query, depth), self.alpha, k)
 

