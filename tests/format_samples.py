@@ -244,8 +244,11 @@ def pdf_document(
         first = True
         while rest:
             pdf.setFont(font, size)
-            room = chars_per_line - (2 if first else 0)
-            piece, rest = rest[:room], rest[room:]
+            room = (chars_per_line - (2 if first else 0)) * size
+            cut = 1
+            while cut < len(rest) and pdfmetrics.stringWidth(rest[: cut + 1], font, size) <= room:
+                cut += 1
+            piece, rest = rest[:cut], rest[cut:]
             pdf.drawString(left + (2 * size if first else 0), y, piece)
             first = False
             line_feed()
@@ -266,4 +269,70 @@ def scanned_pdf() -> bytes:
         pdf.rect(60 + i * 10, 400 + (i % 7) * 12, 8, 8, fill=1)
     pdf.showPage()
     pdf.save()
+    return out.getvalue()
+
+
+_NUMBERING_XML = """<w:abstractNum {ns} w:abstractNumId="90">
+<w:multiLevelType w:val="multilevel"/>
+<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="%1、"/><w:suff w:val="nothing"/></w:lvl>
+<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="（%2）"/><w:suff w:val="nothing"/></w:lvl>
+<w:lvl w:ilvl="2"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%3."/><w:suff w:val="tab"/></w:lvl>
+<w:lvl w:ilvl="3"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="（%4）"/></w:lvl>
+</w:abstractNum>"""
+_TIANGAN_XML = """<w:abstractNum {ns} w:abstractNumId="91">
+<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="ideographTraditional"/><w:lvlText w:val="%1．"/></w:lvl>
+</w:abstractNum>"""
+
+
+def numbered_docx() -> bytes:
+    """A policy document whose 一、（一）1. and 甲． numbers come from Word list definitions
+    (numbering.xml), not from typed text; with heading styles and a table."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    ns = nsdecls("w")
+    # abstractNum elements must precede num elements.
+    first_num = numbering.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}num")
+    for xml in (_NUMBERING_XML, _TIANGAN_XML):
+        element = parse_xml(xml.format(ns=ns))
+        if first_num is not None:
+            first_num.addprevious(element)
+        else:
+            numbering.append(element)
+    numbering.append(parse_xml(f'<w:num {ns} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    numbering.append(parse_xml(f'<w:num {ns} w:numId="91"><w:abstractNumId w:val="91"/></w:num>'))
+
+    def item(text: str, num: int, level: int) -> None:
+        p = document.add_paragraph(text)
+        p._p.get_or_add_pPr().append(
+            parse_xml(
+                f'<w:numPr {ns}><w:ilvl w:val="{level}"/><w:numId w:val="{num}"/></w:numPr>'
+            )
+        )
+
+    document.add_heading("关于全面提升城市软实力的实施意见", level=0)
+    document.add_paragraph("各区人民政府，市政府各委、办、局：")
+    document.add_heading("总体要求", level=1)
+    item("总体要求", 90, 0)
+    item("指导思想", 90, 1)
+    document.add_paragraph("以习近平新时代中国特色社会主义思想为指导。")
+    item("基本原则", 90, 1)
+    item("坚持放大共性优势与彰显个性特质相结合；", 90, 2)
+    item("坚持对内凝聚人心与对外塑造形象相结合。", 90, 2)
+    item("重点任务", 90, 0)
+    item("弘扬社会主义核心价值观", 90, 1)
+    item("铸牢精神内核。", 90, 2)
+    item("甲项内容。", 91, 0)
+    item("乙项内容。", 91, 0)
+    table = document.add_table(rows=2, cols=3)
+    for r, row in enumerate([("序号", "任务", "责任单位"), ("1", "塑造城市品牌形象", "市委宣传部")]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.add_paragraph("附件：任务分工表")
+    document.sections[0].footer.paragraphs[0].text = "— 1 —"
+    out = io.BytesIO()
+    document.save(out)
     return out.getvalue()
