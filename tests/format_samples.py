@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (HTML and WordprocessingML literals read best unwrapped)
 """Real files of each format made from the seed resolution, for tests and benchmarks.
 
 The resolution (title, dateline, ten paragraphs) is taken from ``source/``; the column break of
@@ -138,14 +139,18 @@ def _body(art: Article, style: str) -> str:
             f'<p style="text-indent:2em">\u3000\u3000{p}</p>' for p in art.paragraphs
         )
     elif style == "br":
-        inner = art.dateline + "<br><br>" + "<br>\n<br>\n".join(
-            "&nbsp;&nbsp;&nbsp;&nbsp;" + p for p in art.paragraphs
+        inner = (
+            art.dateline
+            + "<br><br>"
+            + "<br>\n<br>\n".join("&nbsp;&nbsp;&nbsp;&nbsp;" + p for p in art.paragraphs)
         )
     elif style == "div":
         inner = f"<div>{art.dateline}</div>" + "".join(f"<div>{p}</div>" for p in art.paragraphs)
     elif style == "table":
         rows = "".join(f"<tr><td>\u3000\u3000{p}</td></tr>" for p in art.paragraphs)
-        inner = f'<table class="content"><tr><td align="center">{art.dateline}</td></tr>{rows}</table>'
+        inner = (
+            f'<table class="content"><tr><td align="center">{art.dateline}</td></tr>{rows}</table>'
+        )
     else:
         raise ValueError(style)
     return inner
@@ -308,9 +313,7 @@ def numbered_docx() -> bytes:
     def item(text: str, num: int, level: int) -> None:
         p = document.add_paragraph(text)
         p._p.get_or_add_pPr().append(
-            parse_xml(
-                f'<w:numPr {ns}><w:ilvl w:val="{level}"/><w:numId w:val="{num}"/></w:numPr>'
-            )
+            parse_xml(f'<w:numPr {ns}><w:ilvl w:val="{level}"/><w:numId w:val="{num}"/></w:numPr>')
         )
 
     document.add_heading("关于全面提升城市软实力的实施意见", level=0)
@@ -328,7 +331,9 @@ def numbered_docx() -> bytes:
     item("甲项内容。", 91, 0)
     item("乙项内容。", 91, 0)
     table = document.add_table(rows=2, cols=3)
-    for r, row in enumerate([("序号", "任务", "责任单位"), ("1", "塑造城市品牌形象", "市委宣传部")]):
+    for r, row in enumerate(
+        [("序号", "任务", "责任单位"), ("1", "塑造城市品牌形象", "市委宣传部")]
+    ):
         for c, value in enumerate(row):
             table.cell(r, c).text = value
     document.add_paragraph("附件：任务分工表")

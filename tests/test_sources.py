@@ -80,16 +80,16 @@ def test_very_long_line_is_fine(tmp_path: Path) -> None:
 
 def test_unsupported_extension_is_a_warning(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
-    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "report.xlsx").write_bytes(b"PK\x03\x04")
     scan = scan_sources(tmp_path)
     assert [f.rel for f in scan.files] == ["a.txt"]
-    assert len(scan.warnings) == 1 and "report.pdf" in scan.warnings[0]
+    assert len(scan.warnings) == 1 and "report.xlsx" in scan.warnings[0]
 
 
 def test_single_unsupported_file_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "a.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "a.xlsx").write_bytes(b"PK\x03\x04")
     with pytest.raises(SourceError, match="unsupported extension"):
-        scan_sources(tmp_path / "a.docx")
+        scan_sources(tmp_path / "a.xlsx")
 
 
 def test_missing_path(tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_directory_with_only_unsupported_files(tmp_path: Path) -> None:
         ("bom_only.txt", b"\xef\xbb\xbf", "empty"),
         ("nul.txt", "正文".encode() + b"\x00\x01\x02", "NUL bytes"),
         ("image.txt", b"\x89PNG\r\n\x1a\n", "PNG"),
-        ("utf16.txt", "正文".encode("utf-16"), "UTF-16"),
+        ("utf16.txt", "正文 abc".encode("utf-16-le"), "UTF-16 without a BOM"),
         ("control.txt", b"\x01\x02\x03\x04abc", "control characters"),
         ("invalid.txt", b"abc \xff\xfe\xfd \x80", "neither UTF-8"),
         ("bad_bom.txt", b"\xef\xbb\xbfabc \xff", "UTF-8 BOM"),

@@ -79,7 +79,7 @@ def from_blocks(
     """
     kept = tuple(b for b in blocks if b.text.strip())
     if not kept:
-        raise SourceError(f"{path.name}: no text found in this {fmt} file; check its content")
+        raise SourceError(f"no text found in this {fmt} file; check its content")
     text = "\n\n".join(b.text for b in kept)
     return RawDocument(path, text, kept, fmt, None, dict(metadata or {}), dropped)
 
@@ -140,14 +140,15 @@ def read_data(data: bytes, path: Path) -> RawDocument:
 
     Raises:
         SourceError: Unsupported suffix, or the content cannot be read as that format; the
-            message says what is wrong and what to do.
+            message says what is wrong and what to do (without the file's name, which the
+            caller adds).
     """
     from .sidecar import read_sidecar
 
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        raise SourceError(f"{path.name}: unsupported extension; supported: {supported}")
+        raise SourceError(f"unsupported extension; supported: {supported}")
     doc = reader(data, path)
     extra = read_sidecar(path)
     if extra:
@@ -177,14 +178,15 @@ def read_file(path: Path) -> RawDocument:
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        return read_data(path.read_bytes(), path)
     except PermissionError:
         raise SourceError(
             f"{path.name}: permission denied; make the file readable (chmod a+r)"
         ) from None
     except OSError as exc:
         raise SourceError(f"{path.name}: cannot be read ({exc.strerror}); check the file") from None
-    return read_data(data, path)
+    except SourceError as exc:
+        raise SourceError(f"{path.name}: {exc}") from None
 
 
 __all__ = [

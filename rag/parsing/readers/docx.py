@@ -61,13 +61,13 @@ def read_docx(data: bytes, path: Path) -> RawDocument:
 
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise SourceError(
-            f"{path.name}: an old binary Word document (.doc); open it in Word or LibreOffice "
+            "an old binary Word document (.doc); open it in Word or LibreOffice "
             "and save it as .docx"
         )
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise SourceError(f"{path.name}: not a readable .docx file ({exc}); re-save it in Word") from None
+        raise SourceError(f"not a readable .docx file ({exc}); re-save it in Word") from None
     numbering = _Numbering(document)
     styles = _StyleInfo(document)
     blocks: list[Block] = []
@@ -304,10 +304,19 @@ def _level(lvl: Any) -> _Level:
 
 def format_number(value: int, fmt: str) -> str:
     """``value`` in Word's number format ``fmt`` (``chineseCounting`` 3 → 三, 12 → 十二)."""
-    if fmt in ("chineseCounting", "chineseCountingThousand", "taiwaneseCounting",
-               "taiwaneseCountingThousand", "japaneseCounting", "ideographDigital"):
-        return chinese_number(value) if fmt != "ideographDigital" else "".join(
-            _CN_DIGITS[int(d)] for d in str(value))
+    if fmt in (
+        "chineseCounting",
+        "chineseCountingThousand",
+        "taiwaneseCounting",
+        "taiwaneseCountingThousand",
+        "japaneseCounting",
+        "ideographDigital",
+    ):
+        return (
+            chinese_number(value)
+            if fmt != "ideographDigital"
+            else "".join(_CN_DIGITS[int(d)] for d in str(value))
+        )
     if fmt == "ideographTraditional":
         return _TIANGAN[(value - 1) % 10]
     if fmt == "ideographZodiac":
@@ -361,8 +370,21 @@ def chinese_number(value: int) -> str:
 
 def _roman(value: int) -> str:
     out = []
-    for size, sign in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-                       (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+    for size, sign in (
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ):
         count, value = divmod(value, size)
         out.append(sign * count)
     return "".join(out)

@@ -24,8 +24,10 @@ _INVISIBLE = " \t\r\n\f\v\u3000\xa0\u200b\ufeff"
 # Links to the neighbouring articles close many government pages; they are navigation, not text.
 _NEIGHBOUR_LINK_RE = re.compile(r"^(?:上一篇|下一篇|上一条|下一条)\s*[：:]")
 _BLOCK_TAGS = frozenset(
-    "address article aside blockquote body dd div dl dt figcaption figure footer form h1 h2 h3 "
-    "h4 h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+    {"address", "article", "aside", "blockquote", "body", "dd", "div", "dl", "dt", "figcaption"}
+    | {"figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li"}
+    | {"main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th"}
+    | {"thead", "tr", "ul"}
 )
 _DROP_TAGS = ("script", "style", "noscript", "template", "head")
 
@@ -59,10 +61,10 @@ def read_html(data: bytes, path: Path) -> RawDocument:
             favor_recall=True,
         )
     except Exception as exc:  # trafilatura raises several types on unparsable input
-        raise SourceError(f"{path.name}: cannot be parsed as HTML ({exc}); check the file") from None
+        raise SourceError(f"cannot be parsed as HTML ({exc}); check the file") from None
     if extracted is None or extracted.body is None:
         raise SourceError(
-            f"{path.name}: no article text found in this web page; save the article itself "
+            "no article text found in this web page; save the article itself "
             "(or copy its text into a .txt file)"
         )
     title = _clean(extracted.title or "")
@@ -87,7 +89,9 @@ def read_html(data: bytes, path: Path) -> RawDocument:
         if value
     }
     kept = {b.text for b in blocks}
-    dropped = tuple(line for line in page_lines(data) if line not in kept and not _inside(line, kept))
+    dropped = tuple(
+        line for line in page_lines(data) if line not in kept and not _inside(line, kept)
+    )
     return from_blocks(path, blocks, "html", metadata, dropped or tuple(neighbours))
 
 

@@ -20,6 +20,7 @@ A PDF whose pages carry no text (a scan) raises :class:`SourceError`: it needs O
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import statistics
 from collections import Counter
@@ -81,15 +82,13 @@ def read_pdf(data: bytes, path: Path) -> RawDocument:
         SourceError: Not a PDF, encrypted, or without a text layer (needs OCR first).
     """
     import pdfplumber
-    from pdfminer.pdfdocument import PDFPasswordIncorrect
-    from pdfminer.pdfparser import PDFSyntaxError
 
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
-    except PDFPasswordIncorrect:
-        raise SourceError(f"{path.name}: the PDF is password-protected; save an unlocked copy") from None
-    except (PDFSyntaxError, ValueError, TypeError, KeyError) as exc:
-        raise SourceError(f"{path.name}: not a readable PDF ({exc}); re-export it") from None
+    except Exception as exc:  # pdfplumber wraps every pdfminer failure in one type
+        if "password" in repr(exc).lower():
+            raise SourceError("the PDF is password-protected; save an unlocked copy") from None
+        raise SourceError(f"not a readable PDF ({exc}); re-export or repair it") from None
     with pdf:
         lines, scanned = _lines(pdf)
         metadata = {}
@@ -98,13 +97,13 @@ def read_pdf(data: bytes, path: Path) -> RawDocument:
             metadata["title"] = title
     if not lines:
         raise SourceError(
-            f"{path.name}: the PDF has no text layer (a scan?); it needs OCR first, e.g. "
+            "the PDF has no text layer (a scan?); it needs OCR first, e.g. "
             "`ocrmypdf in.pdf out.pdf`, then add the OCR'd file"
         )
     if scanned:
         pages = ", ".join(str(p) for p in scanned)
         raise SourceError(
-            f"{path.name}: page(s) {pages} are images without a text layer; the file needs OCR "
+            f"page(s) {pages} are images without a text layer; the file needs OCR "
             "first (e.g. `ocrmypdf --skip-text in.pdf out.pdf`) so that no page is lost"
         )
     body, dropped = _split_chrome(lines)
@@ -193,12 +192,16 @@ def _paragraphs(lines: list[_Line]) -> list[Block]:
     body_lines = [line for line in lines if abs(line.size - body_size) < 0.5]
     left = _mode(round(line.x0) for line in body_lines)
     right = _mode(round(line.x1) for line in body_lines)
-    right = max(right, statistics.quantiles([ln.x1 for ln in body_lines], n=10)[-1]
-                if len(body_lines) >= 10 else right)
+    right = max(
+        right,
+        statistics.quantiles([ln.x1 for ln in body_lines], n=10)[-1]
+        if len(body_lines) >= 10
+        else right,
+    )
     pitches = [
         b.top - a.top
-        for a, b in zip(lines, lines[1:], strict=False)
-        if a.page == b.page and 0 < b.top - a.top and abs(a.size - body_size) < 0.5
+        for a, b in itertools.pairwise(lines)
+        if a.page == b.page and b.top > a.top and abs(a.size - body_size) < 0.5
     ]
     pitch = statistics.median(pitches) if pitches else body_size * 1.5
     blocks: list[Block] = []

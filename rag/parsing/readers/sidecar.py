@@ -52,7 +52,7 @@ def read_sidecar(path: Path) -> dict[str, str]:
 
             data = yaml.safe_load(raw)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise SourceError(f"{side.name}: cannot be read as metadata ({exc}); fix the file") from None
+        raise SourceError(f"{side.name}: not readable metadata ({exc}); fix the file") from None
     except Exception as exc:  # yaml.YAMLError and its subclasses
         raise SourceError(f"{side.name}: invalid YAML ({exc}); fix the file") from None
     if data is None:
