@@ -39,9 +39,13 @@ from format_samples import (  # noqa: E402
     resolution_text,
 )
 
-DEFAULT_QA = next(
-    (p for p in (ROOT.parent / "shared", Path("/work/shared")) if p.is_dir()), Path("../shared")
-) / "eval" / "seed_qa.jsonl"
+DEFAULT_QA = (
+    next(
+        (p for p in (ROOT.parent / "shared", Path("/work/shared")) if p.is_dir()), Path("../shared")
+    )
+    / "eval"
+    / "seed_qa.jsonl"
+)
 
 
 def variants() -> dict[str, tuple[str, bytes]]:

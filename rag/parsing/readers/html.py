@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -48,10 +49,13 @@ def read_html(data: bytes, path: Path) -> RawDocument:
         SourceError: No article text can be found in the page.
     """
     import trafilatura
+    from trafilatura.utils import decode_file
 
+    page = decode_file(data)  # the page's own charset (GBK/GB2312 are common), else detected
+    extracted: Any
     try:
         extracted = trafilatura.bare_extraction(
-            data,
+            page,
             output_format="python",
             with_metadata=True,
             include_tables=True,
@@ -59,6 +63,7 @@ def read_html(data: bytes, path: Path) -> RawDocument:
             include_images=False,
             deduplicate=False,
             favor_recall=True,
+            date_extraction_params={"extensive_search": False, "original_date": True},
         )
     except Exception as exc:  # trafilatura raises several types on unparsable input
         raise SourceError(f"cannot be parsed as HTML ({exc}); check the file") from None
@@ -68,8 +73,9 @@ def read_html(data: bytes, path: Path) -> RawDocument:
             "(or copy its text into a .txt file)"
         )
     title = _clean(extracted.title or "")
-    blocks = _xml_blocks(extracted.body)
-    blocks, neighbours = _drop_neighbour_links(blocks)
+    lines = page_lines(page)
+    blocks, neighbours = _drop_neighbour_links(_xml_blocks(extracted.body))
+    blocks = _restore_inside(blocks, lines, title)
     if title and not any(b.text == title for b in blocks[:3]):
         blocks.insert(0, Block(title, "title", 1))
     else:
@@ -89,10 +95,49 @@ def read_html(data: bytes, path: Path) -> RawDocument:
         if value
     }
     kept = {b.text for b in blocks}
-    dropped = tuple(
-        line for line in page_lines(data) if line not in kept and not _inside(line, kept)
-    )
+    dropped = tuple(b.text for b in lines if b.text not in kept and not _inside(b.text, kept))
     return from_blocks(path, blocks, "html", metadata, dropped or tuple(neighbours))
+
+
+def _restore_inside(blocks: list[Block], lines: list[Block], title: str) -> list[Block]:
+    """Put back the page lines the extractor left out *inside* the article.
+
+    The article is one stretch of the page; a line between its first and its last extracted
+    block (a short heading such as ``一、总体要求`` that the extractor judged boilerplate) is
+    article text, and is restored at its place with the kind its markup gives it. The
+    stretch starts after the title: the bar between title and text (来源, 字号) is chrome.
+    """
+    texts = [b.text for b in lines]
+    positions: list[int] = []
+    cursor = 0
+    for block in blocks:
+        found = -1 if block.text == title else _find(texts, block.text, cursor)
+        positions.append(found)
+        if found >= 0:
+            cursor = found + 1
+    matched = [p for p in positions if p >= 0]
+    if len(matched) < 2:
+        return blocks
+    covered = set(matched)
+    out: list[Block] = []
+    previous = -1
+    for block, pos in zip(blocks, positions, strict=True):
+        if pos > previous >= 0:
+            for index in range(previous + 1, pos):
+                line = lines[index]
+                if index not in covered and not _inside(line.text, {b.text for b in blocks}):
+                    out.append(line)
+        out.append(block)
+        if pos >= 0:
+            previous = pos
+    return out
+
+
+def _find(texts: list[str], text: str, start: int) -> int:
+    for index in range(start, len(texts)):
+        if texts[index] == text or text in texts[index]:
+            return index
+    return -1
 
 
 def fragment_blocks(fragment: str | bytes) -> list[Block]:
@@ -104,17 +149,17 @@ def fragment_blocks(fragment: str | bytes) -> list[Block]:
     root = lxml_html.fromstring(fragment) if fragment else None
     if root is None:
         return []
-    for bad in root.iter(*_DROP_TAGS):
+    for bad in list(root.iter(*_DROP_TAGS)):
         bad.drop_tree()
     blocks: list[Block] = []
     pending: list[str] = []
-    kind = ["paragraph", 0]
+    kind: list[Any] = ["paragraph", 0]
 
     def flush() -> None:
         text = _clean("".join(pending))
         pending.clear()
         if text:
-            blocks.append(Block(text, str(kind[0]), int(kind[1])))
+            blocks.append(Block(text, kind[0], kind[1]))
 
     def visit(node: etree._Element) -> None:
         tag = node.tag if isinstance(node.tag, str) else ""
@@ -142,15 +187,15 @@ def fragment_blocks(fragment: str | bytes) -> list[Block]:
     return blocks
 
 
-def page_lines(data: bytes) -> list[str]:
-    """Every visible text line of a whole page, in order (scripts and styles left out)."""
+def page_lines(page: str) -> list[Block]:
+    """Every visible text line of a whole page as a block, in order (scripts left out)."""
     try:
-        root = lxml_html.fromstring(data)
+        root = lxml_html.document_fromstring(page)
     except (etree.ParserError, ValueError):
         return []
     body = root.find("body")
     target = body if body is not None else root
-    return [b.text for b in fragment_blocks(lxml_html.tostring(target, encoding="unicode"))]
+    return fragment_blocks(lxml_html.tostring(target, encoding="unicode"))
 
 
 def _xml_blocks(body: etree._Element) -> list[Block]:

@@ -191,13 +191,7 @@ def _paragraphs(lines: list[_Line]) -> list[Block]:
     body_size = Counter(line.size for line in lines).most_common(1)[0][0] or 10.0
     body_lines = [line for line in lines if abs(line.size - body_size) < 0.5]
     left = _mode(round(line.x0) for line in body_lines)
-    right = _mode(round(line.x1) for line in body_lines)
-    right = max(
-        right,
-        statistics.quantiles([ln.x1 for ln in body_lines], n=10)[-1]
-        if len(body_lines) >= 10
-        else right,
-    )
+    right = _right_margin(sorted(line.x1 for line in body_lines))
     pitches = [
         b.top - a.top
         for a, b in itertools.pairwise(lines)
@@ -251,6 +245,14 @@ def _join(texts: list[str]) -> str:
         else:
             out += text
     return out
+
+
+def _right_margin(ends: list[float]) -> float:
+    """Where full lines end: high in the distribution of line ends, ignoring one overlong
+    line (a dateline wider than the column) and the short last lines of paragraphs."""
+    if len(ends) >= 10:
+        return statistics.quantiles(ends, n=10)[-1]
+    return ends[-2] if len(ends) >= 3 else ends[-1]
 
 
 def _mode(values: Any) -> float:
