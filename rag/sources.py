@@ -25,8 +25,9 @@ from .parsing.readers.sidecar import is_sidecar, sidecar_of
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 JSONL_SUFFIXES = frozenset({".jsonl"})
 # Read by rag.parsing.readers into blocks, rendered as text for the parser.
-DOCUMENT_SUFFIXES = frozenset({".html", ".htm", ".docx", ".pdf"})
+DOCUMENT_SUFFIXES = frozenset({".html", ".htm", ".docx", ".pdf"})  # keys of _DOCUMENT_FORMATS
 SUPPORTED = ", ".join(sorted(TEXT_SUFFIXES | JSONL_SUFFIXES | DOCUMENT_SUFFIXES))
+_DOCUMENT_FORMATS = {".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf"}
 _HEADING_KINDS = frozenset({"title", "heading"})
 # Characters of a file name that are escaped wherever the name is shown: control characters
 # (terminal escapes, newlines), format characters (bidi overrides such as U+202E that make
@@ -186,9 +187,7 @@ def _format_of(path: Path) -> str | None:
         return "text"
     if suffix in JSONL_SUFFIXES:
         return "jsonl"
-    if suffix in DOCUMENT_SUFFIXES:
-        return suffix.lstrip(".").replace("htm", "html").replace("htmll", "html")
-    return None
+    return _DOCUMENT_FORMATS.get(suffix)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -41,6 +41,14 @@ def test_a_whole_gbk_document_is_not_mistaken_for_damaged_utf8(tmp_path: Path) -
     assert f.encoding == "gb18030" and f.text == text
 
 
+@pytest.mark.parametrize(("encoding", "name"), [("utf-16", "utf-16"), ("big5", "big5")])
+def test_utf16_with_bom_and_big5(tmp_path: Path, encoding: str, name: str) -> None:
+    text = "全會由市委常委會主持。出席這次全會的有市委委員79人。"
+    (tmp_path / "a.txt").write_bytes(text.encode(encoding))
+    (f,) = scan_sources(tmp_path).files
+    assert (f.text, f.encoding) == (text, name)
+
+
 def test_utf8_bom_is_stripped(tmp_path: Path) -> None:
     (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf" + TEXT.encode("utf-8"))
     (f,) = scan_sources(tmp_path).files
