@@ -17,10 +17,12 @@ import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import SourceError
-from .parsing.readers import RawDocument, read_data
-from .parsing.readers.sidecar import is_sidecar, sidecar_of
+
+if TYPE_CHECKING:
+    from .parsing.readers import RawDocument
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 JSONL_SUFFIXES = frozenset({".jsonl"})
@@ -199,6 +201,8 @@ def _relative(path: Path, root: Path) -> str:
 
 def _walk(root: Path, warnings: list[str]) -> list[Path]:
     """Supported files under ``root``, sorted; links leaving the root or looping are skipped."""
+    from .parsing.readers.sidecar import is_sidecar
+
     real_root = root.resolve()
     found: list[Path] = []
     seen_dirs = {real_root}
@@ -260,6 +264,10 @@ def _read(path: Path, rel: str) -> SourceFile:
         raise _BadFile("permission denied; make the file readable (chmod a+r)") from None
     except OSError as exc:
         raise _BadFile(f"cannot be read ({exc.strerror}); check the file") from None
+    # Imported on use: reading sources is a build step, and `import rag` stays light.
+    from .parsing.readers import read_data
+    from .parsing.readers.sidecar import sidecar_of
+
     try:
         document = read_data(raw, path)
     except SourceError as exc:
