@@ -125,3 +125,9 @@ def test_cites_article() -> None:
         "《中华人民共和国刑法》第二百九十一条之一", "中华人民共和国刑法", "第二百九十一条"
     )
     assert not cites_article("《X法》第一百一十四条", "X法", "第十四条")
+
+
+def test_manifest_records_the_selection_model(policy: rag.Assistant) -> None:
+    selection = policy._state.generation.manifest["selection"]
+    assert selection["version"] == default_model().version
+    assert selection["trained_on"]
