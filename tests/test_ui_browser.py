@@ -281,7 +281,6 @@ def test_page_makes_no_external_request(page, server) -> None:
     guard.assert_clean()
 
 
-@pytest.mark.xfail(reason=KNOWN_REGRESSION, strict=True)
 def test_example_questions_ask_with_one_click(page, server) -> None:
     _open(page, server)
     buttons = page.locator("#rag-examples button")
@@ -292,7 +291,6 @@ def test_example_questions_ask_with_one_click(page, server) -> None:
     expect(page.locator("#rag-chat .rag-found")).to_have_count(1)
 
 
-@pytest.mark.xfail(reason=KNOWN_REGRESSION, strict=True)
 def test_settings_show_lexical_only_and_scores_toggle(page, server) -> None:
     _open(page, server)
     page.locator("#rag-settings").click()
