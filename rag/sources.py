@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import guards
 from .errors import SourceError
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
@@ -221,6 +222,8 @@ def _walk(root: Path, warnings: list[str]) -> list[Path]:
                     continue
                 seen_dirs.add(real)
                 visit(entry_path)
+            elif kind := guards.special_kind(entry_path):
+                warnings.append(f"skipped {rel}: {kind}, not a regular file (never read)")
             elif _format_of(entry_path) is None:
                 warnings.append(f"skipped {rel}: unsupported extension (supported: {SUPPORTED})")
             elif real in seen_files:
@@ -249,6 +252,9 @@ def _resolve_inside(path: Path, real_root: Path, rel: str, warnings: list[str]) 
 
 def _read(path: Path, rel: str) -> SourceFile:
     try:
+        kind = guards.special_kind(path)
+        if kind:  # reading a named pipe blocks until someone writes to it, a device never ends
+            raise _BadFile(f"{kind}, not a regular file; remove it or copy its text into a file")
         raw = path.read_bytes()
     except PermissionError:
         raise _BadFile("permission denied; make the file readable (chmod a+r)") from None
