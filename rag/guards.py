@@ -72,7 +72,9 @@ def loads(
         where = f"line {exc.lineno} column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
         raise BoundedJSONError(what, f"invalid JSON ({exc.msg} at {where})") from None
     except RecursionError:  # the decoder recursed past Python's limit (~1,000 levels)
-        raise BoundedJSONError(what, "nested too deeply") from None
+        raise BoundedJSONError(
+            what, f"nested deeper than {max_depth or MAX_DEPTH} levels"
+        ) from None
     if max_depth and depth_exceeds(value, max_depth):
         raise BoundedJSONError(what, f"nested deeper than {max_depth} levels")
     return value

@@ -310,7 +310,7 @@ def test_unknown_api_names_and_deep_bodies_get_a_4xx_without_a_trace(
     deep = b'{"data": [' + b"[" * 5000 + b"]" * 5000 + b"]}"
     for path in ("/gradio_api/call/ask", "/gradio_api/queue/join", "/gradio_api/cancel", "/x"):
         status, data = post_json(url, path, deep)
-        assert status == 422 and "nested deeper" in data["detail"], (path, data)
+        assert status == 422 and "nested" in data["detail"], (path, data)
     # Without a content type FastAPI reads JSON too: checked the same way.
     status, _, _ = request(url, "/gradio_api/cancel", method="POST", body=deep)
     assert status == 422
@@ -393,7 +393,7 @@ def test_serve_without_an_index_says_it_is_being_built(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.1)
         assert status == 503 and "正在建立索引" in page.decode("utf-8")
-        assert headers["Retry-After"] == "5"
+        assert {k.lower(): v for k, v in headers.items()}["retry-after"] == "5"
         status, data = post_json(url, "/gradio_api/call/ask", {"data": [CITY_SPIRIT]})
         assert status == 503 and data["detail"] == BUILDING_DETAIL
         assert request(url, "/", headers={"Host": "evil.example.com"})[0] == 400  # gate applies

@@ -109,8 +109,7 @@ class RateLimit:
         self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
         self._events: dict[str, collections.deque[float]] = {}
 
-    def allow(self, key: str) -> bool:
-        """Count one event for ``key``; False (and not counted) when over the limit."""
+    def _window(self, key: str) -> collections.deque[float]:
         now = self.clock()
         events = self._events.pop(key, None) or collections.deque()
         while events and events[0] <= now - self.window:
@@ -118,9 +117,21 @@ class RateLimit:
         self._events[key] = events
         while len(self._events) > self.max_keys:
             self._events.pop(next(iter(self._events)))
-        if len(events) >= self.limit:
+        return events
+
+    def full(self, key: str) -> bool:
+        """True when ``key`` has used up its events in the current window."""
+        return len(self._window(key)) >= self.limit
+
+    def add(self, key: str) -> None:
+        """Count one event for ``key``."""
+        self._window(key).append(self.clock())
+
+    def allow(self, key: str) -> bool:
+        """Count one event for ``key``; False (and not counted) when over the limit."""
+        if self.full(key):
             return False
-        events.append(now)
+        self.add(key)
         return True
 
 
@@ -182,9 +193,11 @@ class FeedbackLog:
             ``rate limited`` (nothing written).
         """
         with self._lock:
-            if not (self._overall.allow("") and self._per_client.allow(client)):
+            if self._overall.full("") or self._per_client.full(client):
                 self._warn_rate_limited(client)
                 return "rate limited"
+            self._overall.add("")
+            self._per_client.add(client)
             vote = self.vote_id(record, session)
             data = json.dumps(_line(record, rating, {"vote": vote}), ensure_ascii=False) + "\n"
             self.path.parent.mkdir(parents=True, exist_ok=True)
