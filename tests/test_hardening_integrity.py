@@ -119,8 +119,9 @@ def test_a_file_left_out_of_the_manifest_is_refused(index: Path) -> None:
 def test_an_unlisted_extra_file_is_refused(index: Path) -> None:
     generation = generation_of(index)
     reseal(generation)
-    (generation / "lexical" / "idf.npy").write_bytes(b"planted")
-    with pytest.raises(IndexMismatchError, match=r"idf\.npy is in the generation but not listed"):
+    # The BM25 loader reads this file when params.index.json names a method that uses it.
+    (generation / "lexical" / "nonoccurrence_array.index.npy").write_bytes(b"planted")
+    with pytest.raises(IndexMismatchError, match=r"nonoccurrence_array\.index\.npy is in the gen"):
         rag.load(index, model="none")
 
 
@@ -258,6 +259,10 @@ def test_a_deeply_nested_jsonl_line_is_a_one_line_source_error(
         (lambda i: (i / "CURRENT").write_text('{"generation": [[[[[[[]]]]]]]}'), "names no"),
         (
             lambda i: (i / "CURRENT").write_text(json.dumps({"generation": "gen-" + "x" * 5000})),
+            "CURRENT is damaged (its content is larger than 4096 bytes)",
+        ),
+        (
+            lambda i: (i / "CURRENT").write_text(json.dumps({"generation": "gen-" + "x" * 300})),
             "names no generation",
         ),
         (lambda i: ((i / "CURRENT").unlink(), (i / "CURRENT").mkdir()), "not a regular file"),
