@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag import guards, integrity, store
+from rag import store
 from rag.cli import main
-from rag.errors import ArgumentError, IndexMismatchError, RagError, SourceError
+from rag.errors import IndexMismatchError, RagError, SourceError
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source"
@@ -41,6 +41,8 @@ def generation_of(index: Path) -> Path:
 
 def reseal(generation: Path, change=lambda m: None, key: bytes | None = None) -> None:
     """A consistent forgery: change the manifest, recompute every checksum and its own."""
+    from rag import integrity
+
     path = generation / store.MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8"))
     manifest["files"] = store.checksum_tree(generation)
@@ -65,6 +67,8 @@ def one_line_error(err: str) -> str:
 
 
 def test_the_manifest_carries_its_own_checksum(index: Path) -> None:
+    from rag import integrity
+
     manifest = store.read_manifest(generation_of(index))
     block = manifest["integrity"]
     assert block["manifest_sha256"] == hashlib.sha256(integrity.canonical(manifest)).hexdigest()
@@ -185,6 +189,8 @@ def test_without_a_key_a_consistent_forgery_cannot_be_told_from_a_build(index: P
 def test_with_rag_index_key_a_forged_index_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from rag import integrity
+
     key = "k3y-outside-the-index"
     monkeypatch.setenv("RAG_INDEX_KEY", key)
     index = tmp_path / "signed"
@@ -222,6 +228,8 @@ def test_security_md_states_what_checksums_do_and_do_not_guarantee() -> None:
 
 
 def test_bounded_json_loads() -> None:
+    from rag import guards
+
     assert guards.loads('{"a": [1, {"b": 2}]}') == {"a": [1, {"b": 2}]}
     for data, reason in (
         (DEEP, "nested"),
@@ -317,6 +325,8 @@ def test_os_errors_reach_the_user_as_one_line(
 
 
 def test_k_zero_gives_nothing_and_bad_k_a_clear_error(seed_assistant: rag.Assistant) -> None:
+    from rag.errors import ArgumentError
+
     assert seed_assistant.search("上海 城市 软实力", k=0) == []
     assert len(seed_assistant.search("上海 城市 软实力", k=1)) == 1
     assert len(seed_assistant.search("上海 城市 软实力", k="3")) == 3  # type: ignore[arg-type]
@@ -345,6 +355,8 @@ def test_k_in_the_cli(seed_index: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_history_as_a_plain_string_is_one_earlier_question(seed_assistant: rag.Assistant) -> None:
+    from rag.errors import ArgumentError
+
     follow_up = "那城市品格呢？"
     as_list = seed_assistant.answer(follow_up, history=[CITY_SPIRIT])
     as_string = seed_assistant.answer(follow_up, history=CITY_SPIRIT)
