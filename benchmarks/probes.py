@@ -168,7 +168,8 @@ def cli_probes(index: Path, tmp: Path, env: dict[str, str]) -> list[tuple[str, s
     generation = store.current_generation(index)
     assert generation is not None
     damages = {
-        "nested CURRENT": lambda: current.write_text(DEEP),
+        "nested CURRENT (200 KB)": lambda: current.write_text(DEEP),
+        "nested CURRENT (4 KB, 2,000 levels)": lambda: current.write_text("[" * 2000 + "]" * 2000),
         "5,000-character generation name": lambda: current.write_text(
             json.dumps({"generation": "gen-" + "x" * 5000})
         ),

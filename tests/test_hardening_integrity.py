@@ -264,6 +264,10 @@ def test_a_deeply_nested_jsonl_line_is_a_one_line_source_error(
     ("damage", "message"),
     [
         (lambda i: (i / "CURRENT").write_text(DEEP), "CURRENT is damaged"),
+        (  # within the size limit, past the decoder's recursion limit
+            lambda i: (i / "CURRENT").write_text("[" * 2000 + "]" * 2000),
+            "nested deeper than 64 levels",
+        ),
         (lambda i: (i / "CURRENT").write_text('{"generation": [[[[[[[]]]]]]]}'), "names no"),
         (
             lambda i: (i / "CURRENT").write_text(json.dumps({"generation": "gen-" + "x" * 5000})),
