@@ -44,6 +44,7 @@ import rag  # noqa: E402
 from .app import build_app, launch_options  # noqa: E402
 from .building import BUILDING_DETAIL, building_page  # noqa: E402
 from .gate import (  # noqa: E402
+    LOOPBACK_HOSTS,
     MAX_BODY_BYTES,
     AccessGate,
     AccessPolicy,
@@ -291,6 +292,7 @@ def serve(
 __all__ = [
     "BUILDING_DETAIL",
     "HEADER_TIMEOUT",
+    "LOOPBACK_HOSTS",
     "MAX_BODY_BYTES",
     "AccessGate",
     "AccessPolicy",
