@@ -32,9 +32,9 @@ from . import store
 from .chunking import chunk_documents
 from .embedding import Embedder
 from .errors import ModelUnavailableError, RagError
+from .parsing import load_documents
 from .schema import Chunk, Document, Repair
 from .settings import Settings
-from .structure import load_documents
 
 if TYPE_CHECKING:
     from .tokenization import WorkerPool

@@ -253,7 +253,7 @@ def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace, settings: Settings) -> int:
-    from .structure import describe, load_documents
+    from .parsing import describe, load_documents
 
     print(describe(load_documents(settings.source)))
     return EXIT_OK

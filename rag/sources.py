@@ -24,6 +24,8 @@ from .errors import SourceError
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 JSONL_SUFFIXES = frozenset({".jsonl"})
 SUPPORTED = ", ".join(sorted(TEXT_SUFFIXES | JSONL_SUFFIXES))
+# ``劳动法.md.meta`` states metadata of ``劳动法.md`` (kind, title); it is no source itself.
+SIDECAR_SUFFIX = ".meta"
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 # Well-known binary signatures, named so the error can say what the file really is.
@@ -59,6 +61,7 @@ class SourceFile:
         text: Decoded text with CRLF and CR turned into LF.
         encoding: ``utf-8-sig``, ``utf-8`` or ``gb18030``.
         format: ``text`` (.txt/.md/.markdown) or ``jsonl``.
+        sidecar_sha256: Hash of the metadata sidecar ``NAME.meta`` next to it, or ``""``.
     """
 
     path: Path
@@ -67,6 +70,7 @@ class SourceFile:
     text: str
     encoding: str
     format: str
+    sidecar_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,19 +88,21 @@ class SourceScan:
     warnings: tuple[str, ...]
 
 
-def scan_sources(path: Path) -> SourceScan:
+def scan_sources(path: Path, *, max_bytes: int | None = None) -> SourceScan:
     """Find and decode the documents under ``path``.
 
     Args:
         path: A directory (walked recursively in sorted order, hidden entries skipped) or a
             single ``.txt``/``.md``/``.markdown``/``.jsonl`` file.
+        max_bytes: A file larger than this is refused (``None``: no limit).
 
     Returns:
         The decoded files and the warnings about skipped entries.
 
     Raises:
         SourceError: The path is missing, holds no supported file, or some files cannot be
-            read (empty, binary, undecodable, unreadable); the message lists every bad file.
+            read (empty, binary, undecodable, unreadable, too large); the message lists every
+            bad file.
 
     Example:
         >>> scan_sources(Path("source")).files[0].format
@@ -131,7 +137,7 @@ def scan_sources(path: Path) -> SourceScan:
     for candidate in candidates:
         rel = _relative(candidate, root)
         try:
-            files.append(_read(candidate, rel))
+            files.append(_read(candidate, rel, max_bytes))
         except _BadFile as bad:
             problems.append(f"{rel}: {bad}")
     if problems:
@@ -221,6 +227,12 @@ def _walk(root: Path, warnings: list[str]) -> list[Path]:
                     continue
                 seen_dirs.add(real)
                 visit(entry_path)
+            elif entry.name.endswith(SIDECAR_SUFFIX) and (
+                Path(entry.path[: -len(SIDECAR_SUFFIX)]).exists()
+            ):
+                continue  # a sidecar is read with its file
+            elif not real.is_file():
+                warnings.append(f"skipped {rel}: not a regular file (a pipe or device?)")
             elif _format_of(entry_path) is None:
                 warnings.append(f"skipped {rel}: unsupported extension (supported: {SUPPORTED})")
             elif real in seen_files:
@@ -247,8 +259,17 @@ def _resolve_inside(path: Path, real_root: Path, rel: str, warnings: list[str]) 
     return real
 
 
-def _read(path: Path, rel: str) -> SourceFile:
+def _read(path: Path, rel: str, max_bytes: int | None = None) -> SourceFile:
     try:
+        if not path.is_file():
+            raise _BadFile("not a regular file (a pipe or device?); only files are read")
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise _BadFile(
+                f"{size / 2**20:.1f} MB is over the source-size limit of "
+                f"{max_bytes / 2**20:.0f} MB; split the file, or raise the limit with "
+                "RAG_MAX_SOURCE_MB"
+            )
         raw = path.read_bytes()
     except PermissionError:
         raise _BadFile("permission denied; make the file readable (chmod a+r)") from None
@@ -263,7 +284,17 @@ def _read(path: Path, rel: str) -> SourceFile:
         raise _BadFile("the file is empty (or only whitespace); add text or remove it")
     format_ = _format_of(path) or "text"
     sha = hashlib.sha256(raw).hexdigest()
-    return SourceFile(path=path, rel=rel, sha256=sha, text=text, encoding=encoding, format=format_)
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    sidecar_sha = hashlib.sha256(sidecar.read_bytes()).hexdigest() if sidecar.is_file() else ""
+    return SourceFile(
+        path=path,
+        rel=rel,
+        sha256=sha,
+        text=text,
+        encoding=encoding,
+        format=format_,
+        sidecar_sha256=sidecar_sha,
+    )
 
 
 def _check_not_binary(raw: bytes) -> None:
