@@ -71,8 +71,8 @@ def body_lines(text: str) -> list[str]:
     return out
 
 
-def articles(text: str) -> list[tuple[str, str, str]]:
-    """(label, chapter, opening words) of every article, in file order."""
+def articles(text: str) -> list[tuple[str, str, str, str]]:
+    """(label, chapter, opening words, first line) of every article, in file order."""
     found = []
     chapter = ""
     for line in body_lines_raw(text):
@@ -84,7 +84,7 @@ def articles(text: str) -> list[tuple[str, str, str]]:
         if match:
             label = match.group(1) + match.group(2)
             rest = line.strip()[match.end() :]
-            found.append((label, chapter, rest[:OPENING_CHARS]))
+            found.append((label, chapter, rest[:OPENING_CHARS], line.strip()[:40]))
     return found
 
 
@@ -113,12 +113,14 @@ def measure_quality(index: Path, sources: list[Path]) -> dict[str, object]:
             have = stored.count(line)
             if have < count:
                 lost.append({"file": path.name, "line": line, "missing": count - have})
-        for label, chapter, opening in articles(text):
+        for label, chapter, opening, first_line in articles(text):
             if len(opening) < 6:
                 continue  # too short to be searched for by its words
             n_articles += 1
             hits = assistant.search(opening, k=10)
-            hit = next((h for h in hits if h.doc_id in ids and opening in h.text), None)
+            # The article's own passage: it holds the article's first line, number included
+            # (several articles may open with the same words).
+            hit = next((h for h in hits if h.doc_id in ids and first_line in h.text), None)
             row = {"file": path.name, "article": label, "opening": opening}
             if hit is None:
                 not_found.append(row)

@@ -66,7 +66,9 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         if genre == "statute":
             statute.normalise_roles(draft)
             history = statute.take_history(draft, markups)
-        metadata = _move_trailing_lines(draft)
+        # A signature and date under an opinion or notice are metadata; in a statute every
+        # line is law text (国旗法 ends with the heading of its appended figure).
+        metadata = _move_trailing_lines(draft) if genre != "statute" else []
         body, fixes = _repair(draft.body, rel, genre)
         kinds[kind] += 1
         if len(drafts) == 1:

@@ -50,6 +50,7 @@ _PART_RE = re.compile(f"^第[{CN_NUM}\\d]+分编")
 ARTICLE_RANKS = {"编": 10, "分编": 15, "章": 20, "节": 30, "条": 40}
 _LIST_MARKERS = (
     (re.compile(f"^[{CN_NUM}]+、"), 50),
+    (re.compile("^[甲乙丙丁戊己庚辛壬癸]、"), 55),
     (re.compile(f"^[（(][{CN_NUM}]+[）)]"), 60),
     (re.compile(r"^\d{1,3}(?:[.．](?!\d)|、)"), 70),
     (re.compile(r"^[（(]\d{1,3}[）)]"), 80),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -159,20 +158,13 @@ def _word_across(left: str, right: str) -> str:
 
 @functools.cache
 def _tokenizer() -> Any:
-    # A private instance: the global jieba dictionary may carry user words added elsewhere,
-    # which must not change how pages are repaired. Imported lazily: only pages with a
-    # cut-off paragraph pay for loading the dictionary (about 0.6 s).
-    import jieba
+    # A private copy of jieba's base dictionary: user words added to the global jieba
+    # elsewhere must not change how pages are repaired, and the dictionary is built from the
+    # package (never loaded from jieba's cache in the shared /tmp). Imported lazily: only
+    # pages with a cut-off paragraph pay for it (about 0.6 s).
+    from ..tokenization import _new_jieba
 
-    tokenizer = jieba.Tokenizer()
-    logger = jieba.default_logger
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # jieba announces the dictionary load on stderr
-    try:
-        tokenizer.initialize()
-    finally:
-        logger.setLevel(level)
-    return tokenizer
+    return _new_jieba()
 
 
 def flag_fragments(body: list[Block], rel: str) -> list[Repair]:

@@ -22,6 +22,9 @@ _HISTORY_RE = re.compile(
     r".*(?:通过|修正|修订|公布|施行|颁布|发布|决定|批准|印发)"
 )
 _INFO_END = "INFO END"
+# A line broken mid-sentence ends in a letter; a line ending in a comma is a line of a list
+# laid out one member per line (宪法 第六十五条: 委员长，/ 副委员长若干人，/ …) and stays.
+_MID_WORD_RE = re.compile(r"[\w\u4e00-\u9fff]$")
 # Table rows (附表, 税率表) have no final punctuation and are never joined.
 _TABLE_RE = re.compile(r"[|｜\t]")
 
@@ -93,6 +96,7 @@ def join_broken_lines(body: list[Block], rel: str) -> tuple[list[Block], list[Re
             and block.role == "body"
             and block.marker is None
             and not COMPLETE_RE.search(prev.text)
+            and _MID_WORD_RE.search(prev.text) is not None
             and not _TABLE_RE.search(prev.text + block.text)
         ):
             assert prev is not None
