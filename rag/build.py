@@ -281,6 +281,7 @@ def _build_locked(
             warnings=corpus.warnings,
             timings=timings,
             cache_entries=entries,
+            previous_cache=cache,
         )
         timings["write"] = time.perf_counter() - clock
         clock = time.perf_counter()
@@ -288,7 +289,7 @@ def _build_locked(
         # the peak memory of a large build.
         n_documents, n_chunks = len(corpus.documents), len(chunks)
         repairs, warnings = corpus.repairs, corpus.warnings
-        del corpus, documents, chunks, sentence_tokens, lexical, vectors, entries
+        del corpus, documents, chunks, sentence_tokens, lexical, vectors, entries, cache
         gc.collect()
         # Load the new generation back exactly as a reader would before anyone can see it.
         say(f"verifying {build_id}")
@@ -550,7 +551,7 @@ def _write(tmp: Path, **kw: Any) -> Path:
     vectors = kw["vectors"]
     if vectors is not None:
         vectors.save(tmp / store.VECTORS)
-    buildcache.write(tmp, kw["cache_entries"], _write_checked)
+    buildcache.write(tmp, kw["cache_entries"], _write_checked, kw["previous_cache"])
     store.fsync_tree(tmp)
     manifest = {
         "format_version": store.FORMAT_VERSION,

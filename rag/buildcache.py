@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ from .sources import SourceFile
 
 CACHE_DIR = "parsed"
 CACHE_VERSION = 1
-# The sentence tokens of one file's passages, in passage order.
+# The sentence tokens of one file's passages, in passage order (a token never holds a space:
+# chunks.jsonl stores each sentence's tokens joined by spaces too).
 FileTokens = list[list[list[str]]]
 Counts = tuple[Counter[str], Counter[str], Counter[str], Counter[Any], Counter[Any]]
 
@@ -42,6 +44,8 @@ class FileEntry:
     counts: Counts | None = None
     token_key: str = ""
     tokens: FileTokens | None = None
+    # Where this entry was read from: an unchanged entry is linked, not written again.
+    origin: Path | None = None
 
 
 @dataclass
@@ -62,6 +66,15 @@ class BuildCache:
             return cls(_read_entries(live, manifest.get("files", {})))
         except Exception:  # a bad cache only costs time, never the build
             return cls()
+
+    def same(self, rel: str, entry: FileEntry) -> Path | None:
+        """The cached file holding exactly ``entry`` (same file key and tokens), if any."""
+        old = self.entries.get(rel)
+        if old is None or old.origin is None or old.key != entry.key:
+            return None
+        if old.token_key != entry.token_key or (old.tokens is None) != (entry.tokens is None):
+            return None
+        return old.origin
 
     def documents(self, source: SourceFile, key: str) -> list[Document] | None:
         """The parse of an unchanged file (the loader's ``cache`` callback)."""
@@ -94,14 +107,28 @@ def write(
     directory: Path,
     entries: dict[str, FileEntry],
     write_checked: Callable[[Path, Iterable[bytes]], None],
+    previous: BuildCache | None = None,
 ) -> None:
-    """Write one cache file per source file into ``directory/parsed/``."""
+    """Write one cache file per source file into ``directory/parsed/``.
+
+    An entry identical to one of the ``previous`` cache is hard-linked from there (its bytes
+    were checked against the previous manifest when it was read, and the new manifest
+    checksums the link like any other file); files are never modified in place, so the two
+    generations cannot affect each other.
+    """
     target = directory / CACHE_DIR
     target.mkdir()
     names: dict[str, str] = {}
     for number, (rel, entry) in enumerate(sorted(entries.items())):
         name = f"{number:05d}.json"
         names[rel] = name
+        origin = previous.same(rel, entry) if previous is not None else None
+        if origin is not None:
+            try:
+                os.link(origin, target / name)
+                continue
+            except OSError:
+                pass  # another filesystem or no links: write it
         payload = {
             "version": CACHE_VERSION,
             "rel": rel,
@@ -109,7 +136,11 @@ def write(
             "documents": [d.to_dict() for d in entry.documents],
             "counts": _counts_to_json(entry.counts) if entry.counts is not None else None,
             "token_key": entry.token_key,
-            "tokens": entry.tokens,
+            "tokens": (
+                [[" ".join(sentence) for sentence in chunk] for chunk in entry.tokens]
+                if entry.tokens is not None
+                else None
+            ),
         }
         write_checked(target / name, [json.dumps(payload, ensure_ascii=False).encode("utf-8")])
     index = {"version": CACHE_VERSION, "files": names}
@@ -132,12 +163,18 @@ def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntr
         if data.get("version") != CACHE_VERSION or data.get("rel") != rel:
             continue
         counts = data.get("counts")
+        tokens = data.get("tokens")
         entries[rel] = FileEntry(
             key=data["key"],
             documents=[Document.from_dict(d) for d in data["documents"]],
             counts=_counts_from_json(counts) if counts is not None else None,
             token_key=data.get("token_key", ""),
-            tokens=data.get("tokens"),
+            tokens=(
+                [[sentence.split(" ") if sentence else [] for sentence in c] for c in tokens]
+                if tokens is not None
+                else None
+            ),
+            origin=generation / path,
         )
     return entries
 
