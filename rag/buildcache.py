@@ -28,7 +28,7 @@ from .schema import Document
 from .sources import SourceFile
 
 CACHE_DIR = "parsed"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 # The sentence tokens of one file's passages, in passage order (a token never holds a space:
 # chunks.jsonl stores each sentence's tokens joined by spaces too).
 FileTokens = list[list[list[str]]]
