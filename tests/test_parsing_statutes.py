@@ -231,3 +231,13 @@ def test_damaged_cache_is_ignored(tmp_path: Path) -> None:
     second = lexical(source, tmp_path / "index")
     text = (second.generation / "documents.json").read_text(encoding="utf-8")
     assert "（一）重婚；" in text and "（一）离婚；" not in text
+
+
+def test_build_reports_progress_of_long_stages(tmp_path: Path) -> None:
+    shutil.copy(FIXTURE, tmp_path / "law.md")
+    seen: list[tuple[str, int, int]] = []
+    lexical(tmp_path, tmp_path / "index", progress=lambda *event: seen.append(event))
+    stages = {stage for stage, _, _ in seen}
+    assert {"parsing", "counting", "tokenizing"} <= stages
+    assert all(0 <= done <= total for _, done, total in seen)
+    assert ("parsing", 1, 1) in seen
