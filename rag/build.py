@@ -33,9 +33,10 @@ from .buildcache import BuildCache, FileEntry
 from .chunking import chunk_documents
 from .embedding import Embedder
 from .errors import ModelUnavailableError, RagError
-from .parsing import Corpus, load_documents
+from .parsing import Corpus, load_documents, source_hashes
 from .schema import Chunk, Document, Repair
 from .settings import Settings
+from .sources import scan_sources
 
 if TYPE_CHECKING:
     from .tokenization import WorkerPool
@@ -180,18 +181,10 @@ def _build_locked(
     clock = time.perf_counter()
     report = progress or (lambda _stage, _done, _total: None)
 
-    cache = BuildCache.open(settings.index) if not force else BuildCache()
-    say(f"parsing {settings.source}")
-    corpus = load_documents(
-        settings.source,
-        cache=cache.documents,
-        progress=lambda done, total, _name: report("parsing", done, total),
-        max_bytes=settings.max_source_bytes,
-    )
-    timings["parse"] = time.perf_counter() - clock
-    fingerprint = _fingerprint(settings, corpus.source_hashes)
     if not force and embedder is None:
-        live = _up_to_date(settings, fingerprint)
+        # Up to date is decided on the files' hashes alone, before anything is parsed.
+        scan = scan_sources(settings.source, max_bytes=settings.max_source_bytes)
+        live = _up_to_date(settings, _fingerprint(settings, source_hashes(scan)))
         if live is not None:
             info = live.info
             return BuildReport(
@@ -202,9 +195,23 @@ def _build_locked(
                 chunks=info.chunks,
                 model=info.model,
                 dense_note=info.dense_note,
-                repairs=corpus.repairs,
-                warnings=corpus.warnings,
+                repairs=tuple(
+                    Repair(r["kind"], r["source"], tuple(r["lines"]), r["detail"])
+                    for r in live.manifest.get("repairs", ())
+                ),
+                warnings=scan.warnings,
             )
+        del scan
+    cache = BuildCache.open(settings.index) if not force else BuildCache()
+    say(f"parsing {settings.source}")
+    corpus = load_documents(
+        settings.source,
+        cache=cache.documents,
+        progress=lambda done, total, _name: report("parsing", done, total),
+        max_bytes=settings.max_source_bytes,
+    )
+    timings["parse"] = time.perf_counter() - clock
+    fingerprint = _fingerprint(settings, corpus.source_hashes)
     changed = len(corpus.file_keys) - len(corpus.reused)
     say(
         f"parsed {len(corpus.documents)} documents from {settings.source} "

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ..errors import SourceError
 from ..schema import Document, Repair
-from ..sources import SourceFile, scan_sources
+from ..sources import SourceFile, SourceScan, scan_sources
 from .assembly import parse_text
 from .intake import RawDocument, read_source, sidecar_path
 from .jsonl import parse_jsonl
@@ -102,14 +102,10 @@ def load_documents(
     documents: list[Document] = []
     warnings = list(scan.warnings)
     problems: list[str] = []
-    hashes: dict[str, str] = {}
     keys: dict[str, str] = {}
     reused: list[str] = []
+    hashes = source_hashes(scan)
     for done, source in enumerate(scan.files, start=1):
-        hashes[source.rel] = source.sha256
-        sidecar = source.sidecar_sha256
-        if sidecar:
-            hashes[source.rel + ".meta"] = sidecar
         key = file_key(source)
         keys[source.rel] = key
         docs = cache(source, key) if cache is not None else None
@@ -134,6 +130,16 @@ def load_documents(
         file_keys=keys,
         reused=tuple(reused),
     )
+
+
+def source_hashes(scan: SourceScan) -> dict[str, str]:
+    """sha256 of every source file, and of every sidecar (``NAME.meta``), by relative path."""
+    hashes: dict[str, str] = {}
+    for source in scan.files:
+        hashes[source.rel] = source.sha256
+        if source.sidecar_sha256:
+            hashes[source.rel + ".meta"] = source.sidecar_sha256
+    return hashes
 
 
 def file_key(source: SourceFile) -> str:
@@ -209,4 +215,5 @@ __all__ = [
     "parse_file",
     "parse_source",
     "sidecar_path",
+    "source_hashes",
 ]
