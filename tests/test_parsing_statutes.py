@@ -132,11 +132,12 @@ def test_kind_stated_in_front_matter_and_sidecar(tmp_path: Path) -> None:
     assert doc.kind == "notice"
     assert doc.paragraphs[0].source_lines == (6,)  # front matter lines still count
     (tmp_path / "b.txt").write_text("某某办法\n\n第一条 为了规范。\n", encoding="utf-8")
-    (tmp_path / "b.txt.meta").write_text("kind: 地方性法规\n", encoding="utf-8")
+    (tmp_path / "b.txt.meta.yaml").write_text("genre: 地方性法规\n", encoding="utf-8")
     corpus = load_documents(tmp_path / "b.txt")
     assert corpus.documents[0].kind == "local_regulation"
-    assert "b.txt.meta" in corpus.source_hashes  # a changed sidecar rebuilds
-    (tmp_path / "b.txt.meta").write_text("kind: 小说\n", encoding="utf-8")
+    before = corpus.source_hashes["b.txt"]
+    (tmp_path / "b.txt.meta.yaml").write_text("genre: 小说\n", encoding="utf-8")
+    assert scan_sources(tmp_path / "b.txt").files[0].sha256 != before  # a changed sidecar rebuilds
     with pytest.raises(SourceError, match="unknown document kind '小说'"):
         load_documents(tmp_path / "b.txt")
 

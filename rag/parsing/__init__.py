@@ -2,8 +2,10 @@
 
 The package's files are the stages, in order:
 
-- :mod:`.intake` — a decoded file → :class:`~rag.parsing.intake.RawDocument` (text, blocks,
-  metadata from front matter or a sidecar); the per-format readers hand over the same record;
+- :mod:`.readers` — one reader per format (text encodings, HTML, Word, PDF) → a
+  :class:`~rag.parsing.readers.RawDocument` (text, blocks with pages, metadata from front
+  matter or a sidecar, removed page chrome); :mod:`.intake` hands it to the text stages with
+  the page of every line;
 - :mod:`.blocks` — lines → blocks (blank and invisible-only lines separate them; markup
   comments are taken out), and the classifiers of single blocks;
 - genre outline: :mod:`.genre` (what the document is), :mod:`.news` (page layout: head
@@ -32,7 +34,7 @@ from ..errors import SourceError
 from ..schema import Document, Repair
 from ..sources import SourceFile, SourceScan, scan_sources
 from .assembly import parse_text
-from .intake import RawDocument, read_source, sidecar_path
+from .intake import RawDocument, read_source
 from .jsonl import parse_jsonl
 from .report import CheckReport, check_lines
 from .report import describe as _describe
@@ -133,18 +135,16 @@ def load_documents(
 
 
 def source_hashes(scan: SourceScan) -> dict[str, str]:
-    """sha256 of every source file, and of every sidecar (``NAME.meta``), by relative path."""
+    """sha256 of every source file (with its sidecar metadata file), by relative path."""
     hashes: dict[str, str] = {}
     for source in scan.files:
-        hashes[source.rel] = source.sha256
-        if source.sidecar_sha256:
-            hashes[source.rel + ".meta"] = source.sidecar_sha256
+        hashes[source.rel] = source.sha256  # the sidecar's bytes are hashed in with the file's
     return hashes
 
 
 def file_key(source: SourceFile) -> str:
-    """What a file's parse depends on: its bytes, its sidecar and the parser version."""
-    return f"p{PARSER_VERSION}-{source.sha256}-{source.sidecar_sha256 or 'none'}"
+    """What a file's parse depends on: its bytes and its sidecar's, and the parser version."""
+    return f"p{PARSER_VERSION}-{source.sha256}"
 
 
 def parse_file(f: SourceFile) -> list[Document]:
@@ -214,6 +214,5 @@ __all__ = [
     "load_documents",
     "parse_file",
     "parse_source",
-    "sidecar_path",
     "source_hashes",
 ]

@@ -18,7 +18,7 @@ from ..sentences import split_sentences
 from . import news, repairs, statute
 from .blocks import Markup, excerpt, lines_label, split_units
 from .genre import detect_kind, genre_of, stated_kind
-from .intake import RawDocument
+from .intake import RawDocument, line_pages
 from .news import Block, Draft
 from .numbering import ARTICLE_RANK, SectionStack
 
@@ -54,6 +54,7 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
     documents = []
     kinds: Counter[str] = Counter()
     markup_repairs = [_markup_repair(m, rel) for m in markups]
+    pages = line_pages(raw)
     for number, draft in enumerate(drafts):
         title, subtitle = _head_text(draft, "title"), _head_text(draft, "subtitle")
         if raw.metadata.get("title") and len(drafts) == 1:
@@ -89,6 +90,7 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
                 history=tuple(history),
                 metadata=tuple(metadata),
                 repairs=tuple(all_fixes),
+                pages=pages,
             )
         )
     return documents
@@ -142,6 +144,7 @@ def _assemble(
     history: tuple[str, ...],
     metadata: tuple[str, ...],
     repairs: tuple[Repair, ...],
+    pages: dict[int, int] | None = None,
 ) -> Document:
     pieces: list[str] = []
     offset = 0
@@ -190,14 +193,16 @@ def _assemble(
                 sentences,
                 block.lines,
                 clause if genre == "statute" else 0,
+                page=pages.get(block.lines[0]) if pages else None,
             )
         )
     paragraphs = list(body_paragraphs)
     text = "\n\n".join(pieces)
     for role, start, end, lines in extra:
         sentences = tuple(Sentence(s, e) for s, e in split_sentences(text, start, end))
+        page = pages.get(lines[0]) if pages else None
         paragraphs.append(
-            Paragraph(len(paragraphs) + 1, start, end, (), sentences, lines, role=role)
+            Paragraph(len(paragraphs) + 1, start, end, (), sentences, lines, role=role, page=page)
         )
     dateline = _head_text(draft, "dateline")
     date = statute.history_date(list(history)) if history else ""
