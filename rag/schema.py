@@ -153,7 +153,45 @@ class Document:
         return self.paragraphs[number - 1]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-serialisable form (what ``dataclasses.asdict`` gives, built directly: asdict
+        deep-copies every value and was most of the time spent writing ``documents.json``)."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "kind": self.kind,
+            "text": self.text,
+            "paragraphs": [
+                {
+                    "number": p.number,
+                    "start": p.start,
+                    "end": p.end,
+                    "section": [
+                        {"label": r.label, "title": r.title, "level": r.level} for r in p.section
+                    ],
+                    "sentences": [{"start": x.start, "end": x.end} for x in p.sentences],
+                    "source_lines": list(p.source_lines),
+                    "clause": p.clause,
+                    "role": p.role,
+                    "page": p.page,
+                }
+                for p in self.paragraphs
+            ],
+            "headings": [
+                {"role": h.role, "text": h.text, "start": h.start, "end": h.end, "level": h.level}
+                for h in self.headings
+            ],
+            "source": self.source,
+            "source_sha256": self.source_sha256,
+            "date": self.date,
+            "subtitle": self.subtitle,
+            "metadata": list(self.metadata),
+            "repairs": [
+                {"kind": r.kind, "source": r.source, "lines": list(r.lines), "detail": r.detail}
+                for r in self.repairs
+            ],
+            "genre": self.genre,
+            "history": list(self.history),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
