@@ -6,10 +6,10 @@ the text is one paragraph; there is no layout to read and nothing to repair.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from .. import guards
 from ..errors import SourceError
 from ..schema import Document, Paragraph, Sentence
 from ..sentences import split_sentences
@@ -67,11 +67,9 @@ def parse_jsonl(f: SourceFile) -> tuple[list[Document], list[str]]:
 def _jsonl_record(line: str) -> tuple[tuple[str, str, str], str]:
     """The (id, title, text) of one line, or a description of what is wrong with it."""
     try:
-        data: Any = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return ("", "", ""), f"invalid JSON ({exc.msg} at column {exc.colno})"
-    except RecursionError:
-        return ("", "", ""), "JSON nested too deeply; expected a flat object"
+        data: Any = guards.loads(line, what="the line")
+    except guards.BoundedJSONError as exc:
+        return ("", "", ""), exc.reason
     if not isinstance(data, dict):
         return ("", "", ""), f"expected a JSON object, got {type(data).__name__}"
     bad = [k for k in ("id", "title", "text") if not isinstance(data.get(k), str)]
