@@ -68,7 +68,7 @@ def test_answer_shape_and_citation(seed_assistant: rag.Assistant) -> None:
     quote = answer.quotes[0]
     assert quote.citation == "《十一届市委十一次全会决议》第3段"
     assert quote.doc_kind == "resolution"
-    assert "全会决议原文" in answer.markdown and "第3段" in answer.markdown
+    assert "决议原文" in answer.markdown and "第3段" in answer.markdown
     assert answer.build_id == seed_assistant.info.build_id
     assert answer.source_hashes == seed_assistant.info.source_hashes
     data = json.loads(json.dumps(answer.to_dict(), ensure_ascii=False))
@@ -80,7 +80,7 @@ def test_side_report_quotes_are_labelled_as_the_report(seed_assistant: rag.Assis
     answer = seed_assistant.answer("张江科学城流行一句什么话？")
     assert answer.quotes[0].doc_kind == "side_report"
     assert "侧记" in answer.quotes[0].citation
-    assert "报纸侧记报道（非决议原文）" in answer.markdown
+    assert "侧记（非原文）" in answer.markdown
 
 
 def test_search_returns_ranked_hits(seed_assistant: rag.Assistant) -> None:

@@ -7,17 +7,10 @@ import re
 from collections.abc import Sequence
 
 from ..citations import full_title
-from ..schema import Answer, Hit, Quote
+from ..schema import AUTHORITATIVE_KINDS, KIND_LABELS, Answer, Hit, Quote
 from ..store import Generation
 from .quotes import Selection
 
-_KIND_ATTRIBUTION = {
-    "resolution": "全会决议原文",
-    "side_report": "报纸侧记报道（非决议原文）",
-    "article": "报道原文",
-    "policy": "文件原文",
-    "record": "原文",
-}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~>])")
 
 
@@ -28,8 +21,17 @@ def escape_markdown(text: str) -> str:
 
 
 def attribution(kind: str) -> str:
-    """Short Chinese label saying whose words a quote is."""
-    return _KIND_ATTRIBUTION.get(kind, "原文")
+    """Short Chinese label saying whose words a quote is, from the document kind.
+
+    Official texts are 法律原文, 决议原文…; a side report or news article is marked as not the
+    official text (侧记（非原文）, 报道（非原文）); a record or an unknown kind is plain 原文.
+    """
+    label = KIND_LABELS.get(kind)
+    if label is None or kind == "record":
+        return "原文"
+    if kind in AUTHORITATIVE_KINDS:
+        return f"{label}原文"
+    return f"{label}（非原文）"
 
 
 def format_answer(quotes: Sequence[Quote], gen: Generation) -> str:
