@@ -225,7 +225,8 @@ def cites_article(citation: str, law: str, article: str | None) -> bool:
         return False
     if not article:
         return True
-    return re.search(rf"(?<![\w]){re.escape(article)}(?![\w])", citation) is not None
+    # Law-style citations run on into the 款/项 (第三十九条第（二）项): only 之一 extends the label.
+    return re.search(rf"{re.escape(article)}(?!之)", citation) is not None
 
 
 def _ratio(num: int, den: int) -> float | None:

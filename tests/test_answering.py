@@ -13,10 +13,19 @@ import pytest
 import rag
 from rag.answering import SelectionModel, default_model, verify_quote
 from rag.answering.analysis import TermWeights, analyze
-from rag.answering.features import CONFIDENCE_FEATURES, FEATURES
+from rag.answering.candidates import Candidate
+from rag.answering.features import (
+    CONFIDENCE_FEATURES,
+    FEATURES,
+    RELATIVE,
+    whole_article,
+    with_context,
+)
 from rag.answering.model import LinearModel
 from rag.errors import RagError
 from rag.evaluation import cites_article, confidence_auroc
+from rag.parsing import load_documents
+from rag.schema import Document
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -125,9 +134,52 @@ def test_cites_article() -> None:
         "《中华人民共和国刑法》第二百九十一条之一", "中华人民共和国刑法", "第二百九十一条"
     )
     assert not cites_article("《X法》第一百一十四条", "X法", "第十四条")
+    # Law-style citations (main's parser) run on into the 款 and 项.
+    assert cites_article("《X法》第三十九条第（二）项", "X法", "第三十九条")
+    assert cites_article("《X法》第二编第三章第十四条第一款", "X法", "第十四条")
 
 
 def test_manifest_records_the_selection_model(policy: rag.Assistant) -> None:
     selection = policy._state.generation.manifest["selection"]
     assert selection["version"] == default_model().version
     assert selection["trained_on"]
+
+
+def _candidate(doc: Document, first: int, last: int, end: int | None = None) -> Candidate:
+    start = doc.paragraph(first).start
+    stop = doc.paragraph(last).end if end is None else end
+    return Candidate(0, 0, 0, start, stop, first, last, "list", 0.0, 1.0)
+
+
+def test_whole_article_feature_on_a_statute() -> None:
+    (doc,) = load_documents(FIXTURES / "statute_excerpt.md").documents
+    first = next(p for p in doc.paragraphs if doc.text[p.start :].startswith("第十三条"))
+    article = [p for p in doc.paragraphs if p.section == first.section]
+    n, m = article[0].number, article[-1].number
+    assert m - n == 4  # lead-in, three items, the second 款
+    assert whole_article(doc, _candidate(doc, n, m))
+    assert not whole_article(doc, _candidate(doc, n, m - 1))  # the second 款 left out
+    assert not whole_article(doc, _candidate(doc, n + 1, m))  # starts at an item
+    assert not whole_article(doc, _candidate(doc, n, m, end=article[-1].end - 3))
+
+
+def test_report_candidates_learn_of_the_official_text_saying_the_same() -> None:
+    width = len(FEATURES) - len(RELATIVE)
+    official, cov = FEATURES.index("authoritative"), FEATURES.index("coverage")
+    echo, alt = FEATURES.index("official_echo"), FEATURES.index("official_alt")
+
+    def row(authoritative: bool, coverage: float) -> list[float]:
+        r = [0.0] * width
+        r[official], r[cov] = float(authoritative), coverage
+        return r
+
+    rows = with_context(
+        [row(True, 0.5), row(False, 0.5), row(False, 0.9)],
+        ["海纳百川、追求卓越", "海纳百川、追求卓越的城市精神", "城市品格"],
+    )
+    assert rows[0][echo] == rows[0][alt] == 0.0  # the official candidate itself
+    assert rows[1][echo] == pytest.approx(8 / 13) and rows[1][alt] == 1.0
+    assert rows[2][echo] == 0.0 and rows[2][alt] == 0.0  # covers more of the question
+    # Without an official candidate nothing changes.
+    alone = with_context([row(False, 0.5)], ["城市品格"])
+    assert alone[0][echo] == alone[0][alt] == 0.0

@@ -12,8 +12,8 @@ import rag
 from rag.answering import verify_quote
 
 KNOWN_REGRESSION = (
-    "issue 11 known regression: the fitted selection model quotes the side report for the "
-    "seed definition questions (上海的城市精神是什么), see docs/BENCHMARKS.md"
+    "issue 11: the fitted confidence is below the refusal threshold for this paraphrase "
+    "(几位候补委员到场 against 出席…市委候补委员2人: few shared words), see docs/BENCHMARKS.md"
 )
 
 SEED_QA = [
@@ -27,12 +27,14 @@ def assert_verbatim(assistant: rag.Assistant, answer: rag.Answer) -> None:
     for q in answer.quotes:
         doc = assistant.document(q.doc_id)
         assert doc.text[q.start : q.end] == q.text
-        para = doc.paragraph(q.paragraph)
-        assert para.start <= q.start < q.end <= para.end
+        # A quote may run on into the next paragraphs (a lead-in with its items, a
+        # continuation), never outside the paragraphs it cites.
+        first, last = doc.paragraph(q.paragraph), doc.paragraph(q.last_paragraph)
+        assert first.start <= q.start < q.end <= last.end
 
 
 # Seed questions the fitted selection model misses (issue 11; figures in docs/BENCHMARKS.md).
-KNOWN_MISSES = {"p05", "p06", "p09", "p17"}
+KNOWN_MISSES = {"p17"}
 
 
 @pytest.mark.parametrize(
@@ -62,7 +64,6 @@ def test_unanswerable_seed_questions_are_refused(seed_assistant: rag.Assistant, 
     assert "没有找到" in answer.markdown
 
 
-@pytest.mark.xfail(reason=KNOWN_REGRESSION, strict=True)
 def test_answer_shape_and_citation(seed_assistant: rag.Assistant) -> None:
     answer = seed_assistant.answer("上海的城市精神是什么？")
     quote = answer.quotes[0]
@@ -95,7 +96,6 @@ def test_search_returns_ranked_hits(seed_assistant: rag.Assistant) -> None:
     assert seed_assistant.search("？？？") == []
 
 
-@pytest.mark.xfail(reason=KNOWN_REGRESSION, strict=True)
 def test_followup_uses_history(seed_assistant: rag.Assistant) -> None:
     answer = seed_assistant.answer("那城市品格呢？", history=["上海的城市精神是什么？"])
     assert answer.found
@@ -163,7 +163,11 @@ def test_questions_not_used_for_tuning(seed_assistant: rag.Assistant) -> None:
         assert not seed_assistant.answer(item["question"]).found, item["question"]
 
 
-@pytest.mark.xfail(reason=KNOWN_REGRESSION, strict=True)
+@pytest.mark.xfail(
+    reason="issue 11: the fitted confidence (0.35) stays above the threshold (0.19) although "
+    "十二次 is in no document; missing_entity does not weigh enough against the shared words",
+    strict=True,
+)
 def test_an_ordinal_the_documents_lack_is_refused(seed_assistant: rag.Assistant) -> None:
     # 十二次 is not 十一次: a number decides what is asked, as a name does.
     assert not seed_assistant.answer("十一届市委十二次全会什么时候召开？").found

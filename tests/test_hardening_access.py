@@ -22,11 +22,6 @@ import pytest
 import rag
 from rag.cli import make_parser
 
-KNOWN_REGRESSION = (
-    "issue 11 known regression: the fitted selection model quotes the side report for the "
-    "seed definition questions (上海的城市精神是什么), see docs/BENCHMARKS.md"
-)
-
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source"
 CITY_SPIRIT = "上海的城市精神是什么？"
@@ -197,7 +192,6 @@ def test_named_api_routes_answer_401_without_credentials(protected) -> None:
     assert request(url, "/gradio_api/upload", method="POST", body=b"x")[0] == 403
 
 
-@pytest.mark.xfail(reason=KNOWN_REGRESSION, strict=True)
 def test_the_right_credentials_work_through_gradio_client_and_cookies(protected) -> None:
     from gradio_client import Client
 

@@ -23,11 +23,6 @@ from rag.cli import main
 from rag.embedding import HashingEmbedder
 from rag.errors import BuildLockedError, IndexMismatchError, RagError
 
-KNOWN_REGRESSION = (
-    "issue 11 known regression: the fitted selection model quotes the side report for the "
-    "seed definition questions (上海的城市精神是什么), see docs/BENCHMARKS.md"
-)
-
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source"
 DIM = 32
@@ -717,7 +712,6 @@ def _ask_http(url: str, question: str) -> dict:
     return json.loads(data.split("\n", 1)[0])[0]
 
 
-@pytest.mark.xfail(reason=KNOWN_REGRESSION, strict=True)
 def test_serve_picks_up_a_new_generation_and_each_answer_is_from_one(
     source: Path, index: Path
 ) -> None:
@@ -868,7 +862,6 @@ def test_doctor_names_changed_settings(
     )
 
 
-@pytest.mark.xfail(reason=KNOWN_REGRESSION, strict=True)
 def test_a_chat_turn_never_mixes_two_generations(
     source: Path, index: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

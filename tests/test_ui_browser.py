@@ -24,11 +24,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::Warning:gradio.queueing"),
 ]
 
-KNOWN_REGRESSION = (
-    "issue 11 known regression: the fitted selection model quotes the side report for the "
-    "seed definition questions (上海的城市精神是什么), see docs/BENCHMARKS.md"
-)
-
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source"
 ARTIFACTS = ROOT / "artifacts"
@@ -180,7 +175,6 @@ def _ask(page, question: str, *, kind: str = ".rag-answer") -> tuple[object, flo
 # -- the chat ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason=KNOWN_REGRESSION, strict=True)
 def test_answer_quotes_verbatim_and_citation_opens_document(page, server, assistant) -> None:
     expected = assistant.answer(CITY_SPIRIT)
     assert expected.found

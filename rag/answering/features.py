@@ -18,12 +18,11 @@ import math
 import re
 import unicodedata
 
+from ..schema import AUTHORITATIVE_KINDS, Document
 from ..store import Generation
 from ..textnorm import normalize
 from .analysis import Query, defines, starts_with_anaphor
 from .candidates import Candidate, CandidateGenerator
-
-AUTHORITATIVE = {"resolution", "policy"}
 
 FEATURES = (
     "coverage",  # share of the question's weight in the candidate
@@ -38,7 +37,7 @@ FEATURES = (
     "lead",  # opens its paragraph
     "retrieval",  # its passage's score relative to the best passage
     "rank",  # 1 / (1 + passage rank)
-    "authoritative",  # from a resolution or policy document
+    "authoritative",  # from an official text (schema.AUTHORITATIVE_KINDS), not a report
     "title",  # share of the question's weight in the document title
     "log_length",
     "is_next",
@@ -53,6 +52,10 @@ FEATURES = (
     "restates_next",  # a restating first sentence, with the sentence after
     "anaphor_next",  # the added sentence opens with a pronoun (continues the first)
     "condition",  # a condition question, a candidate with 但是/除外/不得
+    "whole_article",  # spans one whole statute article (every 款 and 项)
+    # Against the question's other candidates (see with_context).
+    "official_echo",  # a report's candidate: share of its text an official candidate repeats
+    "official_alt",  # a report's candidate: an official candidate covers as much of the question
     # The same against the question's best candidate (0 for the best): a linear model
     # ranks within a question through these.
     "coverage_gap",
@@ -61,6 +64,8 @@ FEATURES = (
     "focus_gap",
 )
 RELATIVE = ("coverage", "context", "retrieval", "focus")
+# Filled by :func:`with_context` (the per-candidate pass leaves them 0).
+CROSS = ("official_echo", "official_alt")
 
 CONFIDENCE_FEATURES = (
     "probability",  # the ranker's probability for the best candidate
@@ -88,6 +93,43 @@ def with_gaps(rows: list[list[float]]) -> list[list[float]]:
     return [r + [r[i] - b for i, b in zip(at, best, strict=True)] for r in rows]
 
 
+def with_context(rows: list[list[float]], texts: list[str]) -> list[list[float]]:
+    """Fill :data:`CROSS`: whether a report's candidate says what an official candidate of
+    the same question says (its character bigrams found there) or covers no more of the
+    question than one. Official candidates keep 0."""
+    official = FEATURES.index("authoritative")
+    cov = FEATURES.index("coverage")
+    echo, alt = FEATURES.index("official_echo"), FEATURES.index("official_alt")
+    grams = [{t[i : i + 2] for i in range(len(t) - 1)} for t in texts]
+    sources = [n for n, r in enumerate(rows) if r[official]]
+    if not sources:
+        return rows
+    for n, row in enumerate(rows):
+        if row[official] or not grams[n]:
+            continue
+        row[echo] = max(len(grams[n] & grams[m]) / len(grams[n]) for m in sources)
+        row[alt] = float(any(rows[m][cov] >= row[cov] for m in sources))
+    return rows
+
+
+def whole_article(doc: Document, cand: Candidate) -> bool:
+    """The candidate runs from the first to the last character of one statute article."""
+    if doc.genre != "statute":
+        return False
+    first = doc.paragraph(cand.paragraph)
+    if not first.section or not first.section[-1].label.endswith("条"):
+        return False
+    if cand.start != first.start or (
+        cand.paragraph > 1 and doc.paragraph(cand.paragraph - 1).section == first.section
+    ):
+        return False
+    last = cand.last_paragraph
+    if last < len(doc.paragraphs) and doc.paragraph(last + 1).section == first.section:
+        return False
+    end = doc.paragraph(last)
+    return end.section == first.section and cand.end >= end.end
+
+
 class FeatureExtractor:
     """Computes :data:`FEATURES` and :data:`CONFIDENCE_FEATURES` on one generation."""
 
@@ -110,9 +152,16 @@ class FeatureExtractor:
         return normalize(text) if traditional else text.lower()
 
     def all_features(self, query: Query, cands: list[Candidate]) -> list[list[float]]:
-        """Feature vectors of all candidates of a question, gaps included."""
+        """Feature vectors of all candidates of a question, cross-candidate features and
+        gaps included."""
         memo: dict[tuple[int, int], tuple] = {}
-        return with_gaps([self.features(query, c, memo) for c in cands])
+        rows = [self.features(query, c, memo) for c in cands]
+        texts = [self._span(c) for c in cands]
+        return with_gaps(with_context(rows, texts))
+
+    def _span(self, cand: Candidate) -> str:
+        doc_id = self.gen.chunks[cand.passage].doc_id
+        return self.fold(doc_id, self.gen.documents[doc_id].text[cand.start : cand.end])
 
     def features(
         self, query: Query, cand: Candidate, memo: dict[tuple[int, int], tuple] | None = None
@@ -185,7 +234,7 @@ class FeatureExtractor:
             float(hs == doc.paragraph(cand.paragraph).start),
             cand.retrieval,
             1.0 / (1 + cand.rank) if cand.rank >= 0 else 1.0,
-            float(doc.kind in AUTHORITATIVE),
+            float(doc.kind in AUTHORITATIVE_KINDS),
             title_cov,
             math.log1p(cand.end - cand.start),
             is_next,
@@ -200,6 +249,9 @@ class FeatureExtractor:
             restates * extended,
             anaphor_next,
             float(query.asks_condition and bool(_CONDITION_A.search(text))),
+            float(whole_article(doc, cand)),
+            0.0,
+            0.0,
         ]
 
     def confidence_features(
