@@ -31,6 +31,7 @@ from . import render
 from .assets import BRIDGE_JS, CSS, theme
 from .examples import suggest_questions
 from .feedback import answer_record, append_feedback, rating_of
+from .uploads import Library
 
 if TYPE_CHECKING:
     from rag import Answer, Assistant, Document, IndexInfo, Settings
@@ -73,16 +74,23 @@ class ChatService:
         self.settings = settings or assistant.settings
         self._lock = threading.RLock()
         self._refreshing = threading.Lock()
+        self.library = Library(
+            self.settings,
+            model=assistant.info.model,
+            on_built=lambda: self.refresh(wait=True),
+            documents=lambda: self.assistant.documents,
+        )
 
     # -- index state ------------------------------------------------------------------------
 
-    def refresh(self) -> bool:
+    def refresh(self, wait: bool = False) -> bool:
         """Pick up a newly built index; failures keep the current one (and are logged).
 
-        Never waits: loading a generation takes a second or more, and while one request
-        loads it the others answer from the current generation instead of queueing behind it.
+        Never waits unless ``wait``: loading a generation takes a second or more, and while
+        one request loads it the others answer from the current generation instead of
+        queueing behind it.
         """
-        if not self._refreshing.acquire(blocking=False):
+        if not self._refreshing.acquire(blocking=wait):
             return False
         try:
             return bool(self.assistant.refresh())
@@ -101,6 +109,10 @@ class ChatService:
 
     def header(self) -> str:
         return render.header(self.assistant.documents)
+
+    def document_list(self) -> list[dict[str, Any]]:
+        """The indexed documents: id, title, kind, date, size in characters, source file."""
+        return render.document_rows(self.assistant.documents)
 
     def mode_choices(self) -> tuple[list[tuple[str, str]], str, bool]:
         """Radio choices, the default value, and whether the user may change it."""

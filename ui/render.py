@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as _urlquote
 
 if TYPE_CHECKING:
@@ -455,6 +455,22 @@ def status_line(info: IndexInfo) -> str:
     return f'<div class="rag-status"{note}>{inert(" · ".join(f for f in fields if f))}</div>'
 
 
+def document_rows(documents: Mapping[str, Document]) -> list[dict[str, Any]]:
+    """One plain record per document for the document list and the API."""
+    return [
+        {
+            "doc_id": d.doc_id,
+            "title": d.title,
+            "kind": d.kind,
+            "kind_label": d.kind_label,
+            "date": d.date,
+            "chars": len(d.text),
+            "source": d.source,
+        }
+        for d in documents.values()
+    ]
+
+
 def header(documents: Mapping[str, Document]) -> str:
     return (
         f'<div class="rag-header"><h1 class="rag-title">{inert(collection_title(documents))}</h1>'
@@ -480,6 +496,7 @@ __all__ = [
     "collection_description",
     "collection_title",
     "document_missing",
+    "document_rows",
     "document_view",
     "error_bubble",
     "header",

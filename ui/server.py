@@ -497,6 +497,16 @@ def start(
         },
         **launch_options(),
     )
+    # -- JSON API mount hook (issue 13, ui/api.py): routes under /api inside Gradio's app, so
+    # the AccessGate middleware above covers them. Adding documents needs a login off loopback.
+    from .api import mount as mount_api
+
+    mount_api(
+        app.server_app,
+        app.rag_service,
+        uploads_allowed=policy.auth_required or is_loopback(host),
+    )
+    # -- end of the API mount hook
     return Running(app, url, policy)
 
 
