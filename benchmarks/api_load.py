@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load_test import (  # noqa: E402  (a sibling script, not a package)
+from load_test import (  # a sibling script, not a package
     QUESTIONS,
     ROOT,
     Result,

@@ -21,6 +21,7 @@ from . import store
 from .answering import AnswerSelector, Selection, build_answer, escape_markdown
 from .embedding import Embedder
 from .errors import IndexMismatchError, ModelUnavailableError
+from .locate import MAX_PASSAGE_CHARS, PassageLocator, located_answer
 from .questions import clean_question, resolve_followup
 from .retrieval import Retriever
 from .schema import Answer, Document, Hit, IndexInfo
@@ -40,6 +41,7 @@ class _State:
     retriever: Retriever
     selector: AnswerSelector
     dense_note: str
+    locator: PassageLocator
 
 
 class Assistant:
@@ -61,7 +63,8 @@ class Assistant:
     def _load_state(self, generation: store.Generation) -> _State:
         embedder, note = self._query_embedder(generation)
         retriever = Retriever(generation, embedder, alpha=self.settings.hybrid_alpha)
-        return _State(generation, retriever, AnswerSelector(retriever), note)
+        locator = PassageLocator(generation.documents)
+        return _State(generation, retriever, AnswerSelector(retriever), note, locator)
 
     def _query_embedder(self, generation: store.Generation) -> tuple[Embedder | None, str]:
         dense = generation.manifest["dense"]
@@ -190,6 +193,9 @@ class Assistant:
             An Answer; ``found`` is False when the documents do not answer the question.
         """
         state = self._state
+        located = self._located(question, state)
+        if located is not None:
+            return located
         cleaned = clean_question(question, self.settings.max_question_chars)
         if not cleaned.searchable:
             return self._empty(cleaned.text, EMPTY_PROMPT, cleaned.notes, state)
@@ -212,6 +218,15 @@ class Assistant:
             self.settings.refusal_threshold,
             cleaned.notes,
         )
+
+    @staticmethod
+    def _located(question: str, state: _State) -> Answer | None:
+        """A pasted passage found in the documents, answered with its place (rag.locate)."""
+        pasted = clean_question(question, MAX_PASSAGE_CHARS)
+        location = state.locator.locate(pasted.text) if pasted.searchable else None
+        if location is None:
+            return None
+        return located_answer(pasted.text, location, state.generation)
 
     def _empty(
         self,

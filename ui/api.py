@@ -3,8 +3,8 @@
 The routes form a small FastAPI app mounted at ``/api`` inside Gradio's app (see
 :func:`mount`), so the server's access middleware (login, host and origin checks, body cap)
 covers them like the page. A question is answered by a plain route, directly on the server's
-event loop, without Gradio's queue or a thread hand-off: the engine needs well under a millisecond per question and the
-queue's bookkeeping would cost a thousand times more.
+event loop, without Gradio's queue or a thread hand-off: the engine needs under a millisecond
+per question and the queue's bookkeeping would cost a thousand times more.
 
 Routes:
     ``POST /api/answer``  ``{"question", "history", "k", "mode"}`` -> ``Answer.to_dict()``
@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
@@ -51,7 +51,7 @@ MAX_HISTORY = 20
 REFRESH_INTERVAL_S = 1.0
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """Retrieval mode."""
 
     hybrid = "hybrid"

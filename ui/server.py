@@ -503,7 +503,7 @@ def start(
 
     mount_api(
         app.server_app,
-        app.rag_service,
+        app.rag_service,  # type: ignore[attr-defined]
         uploads_allowed=policy.auth_required or is_loopback(host),
     )
     # -- end of the API mount hook
