@@ -565,9 +565,10 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
         ]
 
         def on_new(saved):
-            return (*on_clear(), "", gr.Dropdown(choices=_history_choices(saved), value=None))
+            # The question box is left alone: what was typed meanwhile is not lost.
+            return (*on_clear()[:-1], "", gr.Dropdown(choices=_history_choices(saved), value=None))
 
-        new_outputs = [*clear_outputs, conversation_state, history]
+        new_outputs = [*clear_outputs[:-1], conversation_state, history]
         new_chat.click(on_new, [store], new_outputs, **private)
         clear.click(on_new, [store], new_outputs, **private)
         # The chat's own trash icon clears its messages; start a new conversation too.
@@ -576,7 +577,7 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
         def on_pick(conversation, saved):
             item = _find(saved, conversation)
             if item is None:
-                return (gr.skip(),) * 9
+                return (gr.skip(),) * 8
             messages = list(item.get("messages") or [])
             return (
                 messages,
@@ -586,7 +587,6 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 None,
                 render.SOURCES_EMPTY,
                 render.DOCUMENT_EMPTY,
-                "",
                 conversation,
             )
 

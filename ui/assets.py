@@ -392,7 +392,7 @@ if (!bridge.bound) {
     ["#rag-question textarea", "aria-label", "输入问题"],
     ["#rag-chat [role=log]", "aria-label", "对话记录"],
     ["#rag-chat", "aria-label", "对话记录"],
-    ["footer img", "alt", "Gradio 图标"],
+    ["footer img", "alt", ""],  // decorative: the link's text says where it goes
     ["#rag-chat button[aria-label=Like]", "aria-label", "赞"],
     ["#rag-chat button[aria-label=Dislike]", "aria-label", "踩"],
     ["#rag-chat button[aria-label=Clear]", "aria-label", "清空对话"],
