@@ -617,39 +617,40 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
 
         bridge.library(on_library, [bridge], [header, status, library], **private)
 
-        def on_load(saved):
+        def on_load():
             service.refresh()
             new_choices, value, interactive = service.mode_choices()
-            item = _find(saved, (saved or {}).get("current"))
-            messages = list((item or {}).get("messages") or [])
             return (
                 service.header(),
                 service.status(),
                 gr.Radio(choices=new_choices, value=value, interactive=interactive),
+                render.document_table(service.assistant.documents, removable=True),
+            )
+
+        demo.load(on_load, None, [header, status, mode_radio, library], **private)
+
+        def on_restore(saved, shown):
+            """The conversation the browser was on, unless a question was asked meanwhile."""
+            item = _find(saved, (saved or {}).get("current"))
+            if shown:
+                return (gr.skip(),) * 5 + (gr.Dropdown(choices=_history_choices(saved)),)
+            messages = list((item or {}).get("messages") or [])
+            return (
                 messages,
                 messages,
                 list((item or {}).get("questions") or []),
                 _records(item),
                 (item or {}).get("id", ""),
                 gr.Dropdown(choices=_history_choices(saved), value=(item or {}).get("id")),
-                render.document_table(service.assistant.documents, removable=True),
             )
 
+        # Outside the queue: it only reads the browser's store, and must be done before a
+        # first question can be answered (it would otherwise replace that answer).
         demo.load(
-            on_load,
-            [store],
-            [
-                header,
-                status,
-                mode_radio,
-                chatbot,
-                messages_state,
-                questions_state,
-                records_state,
-                conversation_state,
-                history,
-                library,
-            ],
+            on_restore,
+            [store, messages_state],
+            [chatbot, messages_state, questions_state, records_state, conversation_state, history],
+            queue=False,
             **private,
         )
 

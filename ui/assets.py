@@ -84,6 +84,14 @@ CSS = """
 #rag-examples button { justify-content: flex-start; text-align: left; white-space: normal;
   min-height: 44px; }
 #rag-conversations { align-items: center; gap: .5rem; }
+#rag-conversations button, #rag-settings button, #rag-library button { min-height: 44px; }
+/* Inside the chat bubbles Gradio tints text; these keep 4.5:1 on the bubble's grey. */
+#rag-chat .rag-answer .rag-said, #rag-chat .rag-answer .rag-note,
+#rag-chat .rag-answer .rag-related li { color: #374151; }
+#rag-chat a.rag-cite, #rag-chat a.rag-cite:visited { color: #1e40af !important; }
+.dark #rag-chat .rag-answer .rag-said, .dark #rag-chat .rag-answer .rag-note,
+.dark #rag-chat .rag-answer .rag-related li { color: #d1d5db; }
+.dark #rag-chat a.rag-cite { color: #93c5fd; }
 /* 赞 before 踩, and tap targets of at least 44 px for the chat's own buttons. */
 #rag-chat .message-buttons, #rag-chat [class*="message-buttons"] { gap: .25rem; }
 #rag-chat button[aria-label*="ike"], #rag-chat .message-buttons button,
@@ -130,10 +138,11 @@ button.rag-remove.rag-confirm { border-color: #b91c1c; color: #b91c1c; font-weig
   .rag-doc-body { flex-direction: column; }
   .rag-outline { position: static; max-width: 100%; flex: 1 1 auto; max-height: 40vh; }
   .rag-outline details:not([open]) ol { display: none; }
-  a.rag-cite { display: inline-block; min-height: 44px; line-height: 44px; }
-  .rag-answer .rag-cite-line { white-space: nowrap; overflow: hidden;
-    text-overflow: ellipsis; }
-  .rag-src-meta { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+  /* A citation stays on one line (ellipsis; the full text is its title) and is 44 px tall. */
+  .rag-answer .rag-cite-line { text-align: left; margin: 0; }
+  a.rag-cite { display: inline-block; max-width: calc(100% - 2.2em); min-height: 44px;
+    line-height: 44px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+    vertical-align: middle; }
 }
 .rag-answer .rag-related { margin: .2rem 0 0 1.1rem; padding: 0; }
 .rag-answer .rag-related li { margin: .25rem 0; color: var(--body-text-color-subdued); }
@@ -241,6 +250,8 @@ if (!bridge.bound) {
       ev.preventDefault();
       ev.stopPropagation();
       const key = match[1];
+      bridge.returnTo = link;
+      scrollToDocument();
       bridge.props.value = key + "#" + Date.now();
       bridge.trigger("cite", { key: key });
       scrollToId("rag-hl:" + key);
@@ -327,13 +338,6 @@ if (!bridge.bound) {
     };
     tick();
   };
-  document.addEventListener("click", (ev) => {
-    const link = ev.target instanceof Element && ev.target.closest("a.rag-cite");
-    if (link) {
-      bridge.returnTo = link;
-      scrollToDocument();
-    }
-  });
 
   // -- characters typed, and the limit ------------------------------------------------------
   document.addEventListener("input", (ev) => {
@@ -392,6 +396,10 @@ if (!bridge.bound) {
     ["#rag-question textarea", "aria-label", "输入问题"],
     ["#rag-chat [role=log]", "aria-label", "对话记录"],
     ["#rag-chat", "aria-label", "对话记录"],
+    // The document view scrolls: keyboard users must be able to reach it.
+    ["#rag-document", "tabindex", "0"],
+    ["#rag-document", "role", "region"],
+    ["#rag-document", "aria-label", "原文"],
     ["footer img", "alt", ""],  // decorative: the link's text says where it goes
     ["#rag-chat button[aria-label=Like]", "aria-label", "赞"],
     ["#rag-chat button[aria-label=Dislike]", "aria-label", "踩"],
@@ -409,6 +417,12 @@ if (!bridge.bound) {
         if (el.getAttribute(attr) !== value) el.setAttribute(attr, value);
       });
     }
+    // 赞 before 踩, in reading and tab order too (Gradio puts 踩 first).
+    document.querySelectorAll("#rag-chat button[aria-label='赞']").forEach((like) => {
+      const prev = like.previousElementSibling;
+      const before = prev && prev.getAttribute("aria-label") === "踩";
+      if (before) like.parentNode.insertBefore(like, prev);
+    });
     document.querySelectorAll(".toast-body, .toast-title, .toast-text, [data-testid=toast-body]")
       .forEach((el) => {
         const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);

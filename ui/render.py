@@ -59,7 +59,7 @@ def cite_link(label: str, doc_id: str, start: int, end: int) -> str:
     """A citation that opens the document view at ``start:end`` when clicked."""
     return (
         f'<a class="rag-cite" href="#rag-cite:{cite_key(doc_id, start, end)}" '
-        f'title="在原文中查看">{inert(label)}</a>'
+        f'title="在原文中查看：{inert(label)}">{inert(label)}</a>'
     )
 
 
