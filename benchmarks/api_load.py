@@ -121,6 +121,12 @@ async def _api_load(url: str, clients: int, questions: int, timeout: float) -> t
     return summarise(results, clients, questions, time.perf_counter() - started), results
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_api_load(url: str, clients: int = 50, questions: int = 20, timeout: float = 60.0):
     """``clients`` × ``questions`` requests to ``POST /api/answer`` at ``url`` (loopback)."""
     _check_loopback(url)
@@ -142,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     env.pop("RAG_AUTH", None)
     reports = {}
+    cpu_ms: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="rag-api-load-") as tmp:
         index = Path(tmp) / "index"
         subprocess.run(
@@ -176,13 +183,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _wait_until_up(url, server, log, timeout=120)
                 if args.warmup:
                     run_api_load(url, 10, max(1, args.warmup // 10), args.timeout)
+                cpu = _cpu_seconds(server.pid)
                 reports["api_answer"], _ = run_api_load(
                     url, args.clients, args.questions, args.timeout
                 )
+                cpu_ms["api_answer"] = (_cpu_seconds(server.pid) - cpu) * 1000
                 if not args.skip_ask:
+                    cpu = _cpu_seconds(server.pid)
                     reports["gradio_ask"], _ = run_load(
                         url, args.clients, args.questions, timeout=args.timeout
                     )
+                    cpu_ms["gradio_ask"] = (_cpu_seconds(server.pid) - cpu) * 1000
             finally:
                 server.send_signal(signal.SIGINT)
                 try:
@@ -190,11 +201,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 except subprocess.TimeoutExpired:
                     server.kill()
                     server.wait(30)
+    # Server CPU per answer does not depend on what else runs on the machine: on 2 free cores
+    # one server process (one GIL) can give at most 1000 / (CPU ms per answer) answers/s.
+    per_answer = {k: cpu_ms[k] / max(1, r.requests) for k, r in reports.items()}
     if args.json:
-        print(json.dumps({k: asdict(v) for k, v in reports.items()}, indent=1))
+        out = {
+            k: {**asdict(v), "server_cpu_ms_per_answer": per_answer[k]} for k, v in reports.items()
+        }
+        print(json.dumps(out, indent=1))
     else:
+        load = os.getloadavg()[0]
         for name, report in reports.items():
             print(f"== {name}\n{report.format()}")
+            print(
+                f"server CPU {per_answer[name]:.2f} ms per answer "
+                f"(≤ {1000 / max(per_answer[name], 1e-6):.0f} answers/s on one free core)"
+            )
+        print(f"load average during the run: {load:.1f} on {os.cpu_count()} cores")
     failed = any(r.errors or r.inconsistent for r in reports.values())
     return 1 if failed else 0
 

@@ -133,7 +133,8 @@ button.rag-remove.rag-confirm { border-color: #b91c1c; color: #b91c1c; font-weig
   .rag-header .rag-title { font-size: 1.15rem; }
   .rag-header .rag-description { font-size: .85rem; }
   #rag-ask-row { flex-wrap: nowrap; }
-  #rag-ask-row button { min-width: 56px !important; min-height: 44px; }
+  #rag-ask-row button { min-width: 64px !important; min-height: 44px; white-space: nowrap;
+    padding: 0 .6rem; }
   #rag-examples button { width: 100%; }
   .rag-doc-body { flex-direction: column; }
   .rag-outline { position: static; max-width: 100%; flex: 1 1 auto; max-height: 40vh; }
