@@ -15,7 +15,10 @@ near-exact matching instead:
 3. each find votes for a diagonal (document position minus passage position); the largest
    group of nearby diagonals in one document is the passage's place, widened while the
    characters agree on both ends;
-4. the place is accepted when it covers at least :data:`MIN_COVERAGE` of the passage.
+4. the place is accepted when it covers at least :data:`MIN_COVERAGE` of the passage, and
+   the words *not* found there do not ask about the content: a long question that restates a
+   sentence (…为什么被勒令停止播送？) is a question for the answerer, while a paste with
+   这段话出自哪里 around it asks for its place.
 
 The document index (the keys) is built on first use and kept for the generation.
 
@@ -52,6 +55,27 @@ STRIDE = 5
 MAX_OCCURRENCES = 8
 # Key characters read from a pasted passage at most.
 MAX_PASSAGE_CHARS = 5000
+# Question words: in the part of the text not found in the document they make it a question
+# about the content, unless the text asks where it comes from (_PROVENANCE).
+_QUESTION_WORDS = (
+    "什么",
+    "为什么",
+    "为何",
+    "哪",
+    "如何",
+    "怎么",
+    "怎样",
+    "多少",
+    "几",
+    "吗",
+    "谁",
+    "何时",
+    "何地",
+    "何种",
+    "是否",
+    "呢",
+)
+_PROVENANCE = ("出自", "出处", "来自", "来源", "原文", "哪份", "哪一段", "哪个文件")
 # Punctuation that closes a passage and is taken along when the document has it next.
 _CLOSING = frozenset("。，、；：！？…”’）》」』】〕.,;:!?)")
 _SEPARATOR = "\x00"
@@ -143,7 +167,7 @@ class PassageLocator:
         votes = self._votes(query)
         if not votes:
             return None
-        return self._best(query, votes)
+        return self._best(query, votes, passage)
 
     def _votes(self, query: str) -> list[tuple[int, int]]:
         """(diagonal, passage position) of every informative shingle find."""
@@ -164,7 +188,7 @@ class PassageLocator:
                 votes.extend((at - qpos, qpos) for at in found)
         return votes
 
-    def _best(self, query: str, votes: list[tuple[int, int]]) -> Location | None:
+    def _best(self, query: str, votes: list[tuple[int, int]], passage: str = "") -> Location | None:
         # Nearby diagonals are one place with a few characters added or missing.
         tolerance = max(SHINGLE, len(query) // 20)
         votes.sort()
@@ -181,7 +205,7 @@ class PassageLocator:
         inside = [(d, q) for d, q in best if base <= d + q < base + key_len]
         covered = self._covered(inside, len(query))
         coverage = covered / len(query)
-        if coverage < MIN_COVERAGE:
+        if coverage < MIN_COVERAGE or self._asks_content(query, inside, passage):
             return None
         text = self._text
         lo_q, hi_q = min(q for _, q in inside), max(q for _, q in inside) + SHINGLE
@@ -200,6 +224,20 @@ class PassageLocator:
             end += 1
         exact = text[lo:hi] == query
         return Location(doc_id, start, end, 1.0 if exact else round(coverage, 4), exact)
+
+    @staticmethod
+    def _asks_content(query: str, votes: list[tuple[int, int]], passage: str = "") -> bool:
+        """True when the text asks about the content: it ends with a question mark, or the
+        words outside the found place are question words (unless it asks for its source)."""
+        if any(word in query for word in _PROVENANCE):
+            return False
+        if passage.rstrip().endswith(("?", "？")):
+            return True
+        found = [False] * len(query)
+        for _, q in votes:
+            found[q : q + SHINGLE] = [True] * len(found[q : q + SHINGLE])
+        rest = "".join(ch if not hit else " " for ch, hit in zip(query, found, strict=True))
+        return any(word in rest for word in _QUESTION_WORDS)
 
     @staticmethod
     def _covered(votes: list[tuple[int, int]], length: int) -> int:

@@ -64,3 +64,12 @@ def test_questions_and_foreign_text_are_not_located(seed_assistant):
     assert locator.locate(foreign) is None
     answer = seed_assistant.answer("上海的城市精神是什么？")
     assert answer.found and not answer.markdown.startswith("这段文字出自")
+
+
+def test_a_long_question_restating_the_text_is_answered_not_located(seed_assistant, resolution):
+    locator = PassageLocator(seed_assistant.documents)
+    para = resolution.paragraph(3)
+    sentence = resolution.text[para.start : para.start + 60]
+    assert locator.locate(sentence + "这指的是什么") is None  # a question word outside it
+    assert locator.locate(sentence + "，目的是为了？") is None  # ends as a question
+    assert locator.locate("这段话出自哪里？" + sentence) is not None  # asks for its source
