@@ -281,7 +281,7 @@ def input_hint(count: int, question_chars: int = 500, *, empty: bool = False) ->
     )
 
 
-def upload_form(max_mb: int = 20) -> str:
+def upload_form(max_mb: int = 2) -> str:
     """The form that adds a document (the page's script sends it to ``PUT /api/documents``)."""
     return (
         '<form class="rag-upload-form" aria-label="添加文件">'

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACCEPTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf", ".jsonl")
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# The server's body cap (ui/server.py MAX_BODY_BYTES) applies to uploads too.
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_NAME_CHARS = 120
 # Build log message prefixes -> (share of the work done, what the reader sees).
 _STAGES = (
