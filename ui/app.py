@@ -654,13 +654,11 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 gr.Dropdown(choices=_history_choices(saved), value=(item or {}).get("id")),
             )
 
-        # Outside the queue: it only reads the browser's store, and must be done before a
-        # first question can be answered (it would otherwise replace that answer).
+        # It only reads the browser's store; a question already asked is never replaced.
         demo.load(
             on_restore,
             [store, messages_state],
             [chatbot, messages_state, questions_state, records_state, conversation_state, history],
-            queue=False,
             **private,
         )
 
