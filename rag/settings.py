@@ -80,6 +80,8 @@ class Settings:
         feedback_path: JSONL file that receives 👍/👎 feedback (``RAG_FEEDBACK_PATH``).
         workers: Processes used for tokenization at build time (``RAG_WORKERS``; 0 = all cores).
         embed_batch_size: Passages per embedding batch (``RAG_EMBED_BATCH_SIZE``).
+        max_source_mb: A source file larger than this many MB is refused with a message
+            (``RAG_MAX_SOURCE_MB``; 0 = no limit).
     """
 
     source: Path = Path("source")
@@ -98,6 +100,7 @@ class Settings:
     feedback_path: Path = Path("feedback/feedback.jsonl")
     workers: int = 0
     embed_batch_size: int = 64
+    max_source_mb: int = 200
 
     def __post_init__(self) -> None:
         # Coerce the loosely typed values that come from the environment or the CLI.
@@ -124,6 +127,8 @@ class Settings:
             raise RagError(f"max_question_chars must be at least 10, got {self.max_question_chars}")
         if self.hub_timeout < 0:
             raise RagError(f"hub_timeout must not be negative, got {self.hub_timeout}")
+        if self.max_source_mb < 0:
+            raise RagError(f"max_source_mb must not be negative, got {self.max_source_mb}")
         if self.workers < 0:
             raise RagError(f"workers must not be negative, got {self.workers}")
 
@@ -131,6 +136,11 @@ class Settings:
     def dense_enabled(self) -> bool:
         """False when the model setting turns the dense side off."""
         return self.model.lower() not in NO_MODEL
+
+    @property
+    def max_source_bytes(self) -> int | None:
+        """The source-size limit in bytes (``None``: no limit)."""
+        return self.max_source_mb * 2**20 if self.max_source_mb else None
 
     @property
     def worker_count(self) -> int:
