@@ -19,17 +19,20 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import store
 from .chunking import chunk_documents
+from .columnar import write_corpus
 from .embedding import Embedder
 from .errors import ModelUnavailableError, RagError
 from .schema import Chunk, Document, Repair
@@ -233,6 +236,7 @@ def _build_locked(
             chunks=chunks,
             sentence_tokens=sentence_tokens,
             terms=terms,
+            tokenizer=tokenizer,
             lexical=lexical,
             vectors=vectors,
             model=model,
@@ -314,14 +318,15 @@ def _tokenize(
     documents: dict[str, Document],
     tokenizer: Any,
     pool: WorkerPool | None,
-) -> tuple[list[list[str]], list[list[int]], dict[str, int]]:
-    """Tokens of every sentence (kept for answer selection) and token ids of every passage.
+) -> tuple[tuple[np.ndarray, np.ndarray], list[list[int]], dict[str, int]]:
+    """Token ids of every sentence (kept for answer selection) and of every passage.
 
     Sentences are tokenized once; a passage's tokens are its sentences' tokens plus the tokens
     of its document title and section path, which carry the topic the passage often omits.
-    Passages come back as ids into the returned vocabulary (numbered in first-seen order, as
-    :meth:`rag.lexical.LexicalIndex.build` numbers them), and each sentence's token list is
-    released once it has been used, so a large build never holds the passages as strings.
+    Both come back as ids into the returned vocabulary (numbered in first-seen order, as
+    :meth:`rag.lexical.LexicalIndex.build` numbers them): the sentences as one flat int32
+    array with its int64 row pointer, and each sentence's token list is released once it has
+    been used, so a large build never holds the passages as strings.
     """
     texts: list[str] = []
     for chunk in chunks:
@@ -332,7 +337,8 @@ def _tokenize(
     vocab: dict[str, int] = {}
     number = vocab.setdefault
     context_cache: dict[tuple[str, tuple[str, ...]], list[int]] = {}
-    sentence_tokens: list[list[str]] = []
+    sentence_ids = array("i")
+    sentence_indptr = array("q", [0])
     passage_ids: list[list[int]] = []
     pos = 0
     for chunk in chunks:
@@ -341,18 +347,19 @@ def _tokenize(
         if context is None:
             words = tokenizer.tokenize(" ".join((chunk.doc_title, *chunk.section)))
             context = context_cache[key] = [number(w, len(vocab)) for w in words]
-        joined: list[str] = []
         ids = list(context)
         for i in range(pos, pos + len(chunk.sentences)):
             toks = flat[i]
             assert toks is not None
-            joined.append(" ".join(toks))
-            ids.extend(number(t, len(vocab)) for t in toks)
+            mine = [number(t, len(vocab)) for t in toks]
+            sentence_ids.extend(mine)
+            sentence_indptr.append(len(sentence_ids))
+            ids.extend(mine)
             flat[i] = None
         pos += len(chunk.sentences)
-        sentence_tokens.append(joined)
         passage_ids.append(ids)
-    return sentence_tokens, passage_ids, vocab
+    tokens = np.frombuffer(sentence_ids, dtype=np.int32) if sentence_ids else np.empty(0, np.int32)
+    return (tokens, np.frombuffer(sentence_indptr, dtype=np.int64)), passage_ids, vocab
 
 
 def _embed(
@@ -381,60 +388,22 @@ def _embed(
     return VectorIndex.build(matrix, ann_threshold=settings.ann_threshold), embedder.name, ""
 
 
-def _write_checked(path: Path, blocks: Iterable[bytes]) -> None:
-    """Write ``blocks`` to ``path``, fsync, then check the file holds exactly those bytes.
-
-    Python raises on ENOSPC, but a filesystem that accepts a short write without an error
-    (or a library that ignores one) must not leave a short file behind that the manifest's
-    checksums would then describe as correct.
-
-    Raises:
-        OSError: The write failed.
-        RagError: The file on disk is not what was written.
-    """
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("wb") as fh:
-        for block in blocks:
-            fh.write(block)
-            digest.update(block)
-            size += len(block)
-        fh.flush()
-        os.fsync(fh.fileno())
-    on_disk = path.stat().st_size
-    if on_disk != size or store.sha256_file(path) != digest.hexdigest():
-        raise RagError(
-            f"{path.name} holds {on_disk} bytes that differ from the {size} bytes written "
-            "(is the disk full?)"
-        )
+_write_checked = store.write_checked
 
 
 def _json_bytes(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def _json_array(items: Iterable[Any]) -> Iterator[bytes]:
-    """A JSON array, one element per line, encoded element by element: the whole array is
-    never held as one string (``documents.json`` is ~0.65 GB at 10^6 passages)."""
-    yield b"["
-    for i, item in enumerate(items):
-        yield (b",\n" if i else b"\n") + json.dumps(item, ensure_ascii=False).encode("utf-8")
-    yield b"\n]\n"
-
-
 def _write(tmp: Path, **kw: Any) -> Path:
     settings: Settings = kw["settings"]
     tmp.mkdir(parents=True)
-    _write_checked(tmp / store.DOCUMENTS, _json_array(d.to_dict() for d in kw["documents"]))
-    _write_checked(
-        tmp / store.CHUNKS,
-        (
-            json.dumps(chunk.to_dict() | {"tokens": tokens}, ensure_ascii=False).encode("utf-8")
-            + b"\n"
-            for chunk, tokens in zip(kw["chunks"], kw["sentence_tokens"], strict=True)
-        ),
+    tokens, indptr = kw["sentence_tokens"]
+    write_corpus(
+        tmp / store.CORPUS, kw["documents"], kw["chunks"], tokens, indptr, write=_write_checked
     )
     _write_checked(tmp / store.TERMS, ["\n".join(kw["terms"]).encode("utf-8")])
+    kw["tokenizer"].save(tmp / store.TOKENIZER, _write_checked)
     kw["lexical"].save(tmp / store.LEXICAL)
     vectors = kw["vectors"]
     if vectors is not None:

@@ -102,6 +102,7 @@ class LexicalIndex:
         self._nonoccurrence = nonoccurrence
         self._df = np.diff(indptr).astype(np.int64)
         self._idf = idf
+        self._words: list[str] | None = None
 
     # ------------------------------------------------------------------ building
 
@@ -313,6 +314,19 @@ class LexicalIndex:
         top = (cand_scores[order] + self._constant(token_ids)).astype(np.float32)
         return ids, top
 
+    def words(self) -> list[str]:
+        """Every token, in id order (the inverse of the vocabulary; built on first use)."""
+        words = self._words
+        if words is None:
+            words = list(self._vocab)
+            if any(i != tid for i, tid in enumerate(self._vocab.values())):
+                ordered = [""] * len(words)
+                for token, tid in self._vocab.items():
+                    ordered[tid] = token
+                words = ordered
+            self._words = words
+        return words
+
     def df(self, token: str) -> int:
         """Number of passages that contain ``token`` (0 when unknown)."""
         tid = self._vocab.get(token)
@@ -397,9 +411,9 @@ class LexicalIndex:
             meta = json.loads((directory / _META).read_text(encoding="utf-8"))
             params = json.loads((directory / _PARAMS).read_text(encoding="utf-8"))
             vocab = json.loads((directory / _VOCAB).read_text(encoding="utf-8"))
-            data = np.load(directory / _DATA, allow_pickle=False)
-            indices = np.load(directory / _INDICES, allow_pickle=False)
-            indptr = np.load(directory / _INDPTR, allow_pickle=False)
+            data = np.load(directory / _DATA, mmap_mode="r", allow_pickle=False)
+            indices = np.load(directory / _INDICES, mmap_mode="r", allow_pickle=False)
+            indptr = np.load(directory / _INDPTR, mmap_mode="r", allow_pickle=False)
             nonoccurrence = None
             if params.get("method") in ("bm25l", "bm25+"):
                 nonoccurrence = np.load(directory / _NONOCCURRENCE, allow_pickle=False)
