@@ -19,6 +19,7 @@ from typing import Any
 
 from . import store
 from .answering import AnswerSelector, Selection, build_answer, escape_markdown
+from .backends import open_backend
 from .embedding import Embedder
 from .errors import IndexMismatchError, ModelUnavailableError
 from .questions import clean_question, resolve_followup
@@ -60,7 +61,10 @@ class Assistant:
 
     def _load_state(self, generation: store.Generation) -> _State:
         embedder, note = self._query_embedder(generation)
-        retriever = Retriever(generation, embedder, alpha=self.settings.hybrid_alpha)
+        backend = open_backend(self.settings, generation)
+        retriever = Retriever(
+            generation, embedder, alpha=self.settings.hybrid_alpha, backend=backend
+        )
         return _State(generation, retriever, AnswerSelector(retriever), note)
 
     def _query_embedder(self, generation: store.Generation) -> tuple[Embedder | None, str]:

@@ -141,7 +141,10 @@ def _fingerprint(settings: Settings, sources: dict[str, str]) -> str:
         "chunk_overlap": settings.chunk_overlap,
         "model": settings.model if settings.dense_enabled else None,
         "ann_threshold": settings.ann_threshold,
+        "backend": settings.backend,
     }
+    if settings.backend == "milvus":
+        key["milvus"] = [settings.milvus_target, settings.milvus_alias, settings.milvus_db]
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -223,6 +226,11 @@ def _build_locked(
     clock = time.perf_counter()
     tmp = settings.index / f".tmp-{build_id}"
     final = settings.index / f"gen-{build_id}"
+    collection: str | None = None
+    if settings.backend == "milvus":
+        from .backends import milvus
+
+        collection = milvus.collection_name(settings.milvus_alias, build_id)
     try:
         say(f"writing generation {build_id}")
         generation = _write(
@@ -237,6 +245,7 @@ def _build_locked(
             sentence_tokens=sentence_tokens,
             terms=terms,
             tokenizer=tokenizer,
+            collection=collection,
             lexical=lexical,
             vectors=vectors,
             model=model,
@@ -255,25 +264,39 @@ def _build_locked(
         gc.collect()
         # Load the new generation back exactly as a reader would before anyone can see it.
         say(f"verifying {build_id}")
-        store.load_generation(tmp)
+        loaded = store.load_generation(tmp)
+        if collection is not None:
+            clock_milvus = time.perf_counter()
+            say(f"writing {n_chunks} passages into Milvus collection {collection}")
+            milvus.publish(settings, loaded, collection, say)
+            timings["milvus"] = time.perf_counter() - clock_milvus
+        del loaded
         tmp.rename(final)
         say(f"switching to {build_id}")
+        if collection is not None:
+            milvus.switch_alias(settings, collection)
+            collection = None  # published: a later failure must not drop it
         store.switch_to(settings.index, final)
         timings["verify_switch"] = time.perf_counter() - clock
     except OSError as exc:
-        _discard(settings.index, tmp, final)
+        _discard(settings.index, tmp, final, settings, collection)
         raise RagError(
             f"writing the index failed ({exc.strerror or exc}); the previous index is still "
             "in use. Free disk space or fix permissions, then run `rag build` again"
         ) from None
     except RagError as exc:
-        _discard(settings.index, tmp, final)
+        _discard(settings.index, tmp, final, settings, collection)
+        if "Milvus" in str(exc):
+            raise RagError(
+                f"{exc}; the previous index and the Milvus alias are still in use. Check that "
+                "Milvus is running and reachable, then run `rag build` again"
+            ) from None
         raise RagError(
             f"the new index failed its checks after writing ({exc}); the previous index is "
             "still in use. Check free disk space, then run `rag build` again"
         ) from None
     except BaseException:
-        _discard(settings.index, tmp, final)
+        _discard(settings.index, tmp, final, settings, collection)
         raise
     size = sum(p.stat().st_size for p in final.rglob("*") if p.is_file())
     del generation
@@ -302,8 +325,19 @@ def _new_build_id(index: Path, base: str) -> str:
     return build_id
 
 
-def _discard(index: Path, tmp: Path, final: Path) -> None:
-    """Remove a failed build's files; never the generation ``CURRENT`` names."""
+def _discard(
+    index: Path,
+    tmp: Path,
+    final: Path,
+    settings: Settings | None = None,
+    collection: str | None = None,
+) -> None:
+    """Remove a failed build's files and Milvus collection; never the generation
+    ``CURRENT`` names nor the collection the alias names."""
+    if settings is not None and collection is not None:
+        from .backends import milvus
+
+        milvus.discard(settings, collection)
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         serving = store.current_generation(index)
@@ -429,6 +463,11 @@ def _write(tmp: Path, **kw: Any) -> Path:
             "kind": vectors.kind if vectors is not None else None,
             "note": kw["dense_note"],
         },
+        "backend": (
+            {"kind": "milvus", "collection": kw["collection"], "alias": settings.milvus_alias}
+            if kw["collection"]
+            else {"kind": "local"}
+        ),
         "counts": {
             "documents": len(kw["documents"]),
             "chunks": len(kw["chunks"]),

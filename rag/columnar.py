@@ -30,7 +30,7 @@ Nothing is unpickled (``allow_pickle=False``); every file is covered by the mani
 checksums, verified before any of them is opened, and :func:`open_corpus` checks shapes,
 dtypes, offsets and cross references before the first read.
 
-numpy rather than Arrow: the columns are flat arrays that ``np.load(mmap_mode="r")`` maps
+numpy rather than Arrow: the columns are flat arrays that numpy memory-maps
 in microseconds, while ``import pyarrow`` alone costs more than the whole cold-start budget
 of a one-shot ``rag ask`` (measured in ``docs/SCALING.md``).
 """

@@ -238,6 +238,27 @@ class LexicalIndex:
         """BM25 parameters and counts (a copy), e.g. for the index manifest."""
         return {**self._params, **self._meta}
 
+    def token_ids(self, query_tokens: Sequence[str]) -> list[int]:
+        """Vocabulary ids of the query's known tokens, each once, in first-seen order."""
+        return self._token_ids(query_tokens)
+
+    def constant(self, token_ids: list[int]) -> float:
+        """What BM25L / BM25+ add to every passage's score for these tokens (0 otherwise)."""
+        return self._constant(token_ids)
+
+    def passage_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The score matrix by passage (CSR): ``(indptr, token_ids, weights)``; passage
+        ``i``'s BM25 contribution of token ``token_ids[j]`` is ``weights[j]`` for ``j`` in
+        ``indptr[i]:indptr[i + 1]``. A query's BM25 score of a passage is the sum of its
+        weights over the query's distinct tokens: the sparse vectors of a search engine."""
+        counts = np.diff(self._indptr)
+        columns = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+        order = np.argsort(self._indices, kind="stable")
+        rows = np.bincount(self._indices, minlength=self._num_docs)
+        indptr = np.zeros(self._num_docs + 1, dtype=np.int64)
+        np.cumsum(rows, out=indptr[1:])
+        return indptr, columns[order], np.asarray(self._data)[order]
+
     def _token_ids(self, query_tokens: Sequence[str]) -> list[int]:
         # Each distinct token counts once, in first-seen order.
         get = self._vocab.get

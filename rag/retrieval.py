@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .backends import SearchBackend
+from .backends.local import LocalBackend
 from .citations import cite
 from .embedding import Embedder
 from .errors import RagError
@@ -43,6 +45,9 @@ class Retriever:
     Args:
         generation: The loaded index generation.
         embedder: Query embedder for the dense side, or None (lexical only).
+        alpha: Weight of the lexical side in hybrid fusion.
+        backend: Where rankings and passages come from (default: the generation's own
+            arrays, :class:`rag.backends.local.LocalBackend`).
     """
 
     def __init__(
@@ -51,8 +56,10 @@ class Retriever:
         embedder: Embedder | None = None,
         *,
         alpha: float = DEFAULT_ALPHA,
+        backend: SearchBackend | None = None,
     ) -> None:
         self.generation = generation
+        self.backend: SearchBackend = backend or LocalBackend(generation)
         self.alpha = alpha
         self.embedder = embedder if generation.vectors is not None else None
         self._citations: dict[tuple[str, int], str] = {}
@@ -88,18 +95,18 @@ class Retriever:
     def _lexical(self, tokens: list[str], k: int) -> list[Ranked]:
         if not tokens:
             return []
-        ids, scores = self.generation.lexical.search(tokens, k)
-        return [Ranked(i, s) for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
+        ids, scores = self.backend.lexical(tokens, k)
+        return [Ranked(i, s) for i, s in zip(ids, scores, strict=True)]
 
     def _dense(self, query: str, k: int) -> list[Ranked]:
-        assert self.embedder is not None and self.generation.vectors is not None
+        assert self.embedder is not None
         vector = self.embedder.embed_query(query)
-        ids, scores = self.generation.vectors.search(np.asarray(vector, dtype=np.float32), k)
-        return [Ranked(i, s) for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
+        ids, scores = self.backend.dense(np.asarray(vector, dtype=np.float32), k)
+        return [Ranked(i, s) for i, s in zip(ids, scores, strict=True)]
 
     def hit(self, ranked: Ranked) -> Hit:
         """Turn a ranked passage into a Hit with its citation."""
-        chunk = self.generation.chunks[ranked.index]
+        chunk = self.backend.fetch([ranked.index])[0]
         paragraph = chunk.paragraphs[0]
         # Positional: a frozen dataclass is built noticeably faster that way (hot path).
         return Hit(
