@@ -172,5 +172,5 @@ def test_a_dictionary_for_other_terms_is_refused(seed_index: Path, tmp_path: Pat
     manifest = json.loads((generation / store.MANIFEST).read_text(encoding="utf-8"))
     manifest["files"] = store.checksum_tree(generation)
     (generation / store.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    with pytest.raises(IndexMismatchError, match="other terms.*rag build"):
+    with pytest.raises(IndexMismatchError, match=r"other terms.*rag build"):
         rag.load(index, model="none")

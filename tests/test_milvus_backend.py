@@ -66,9 +66,17 @@ def test_rankings_passages_and_answers_agree_with_the_local_backend(built) -> No
         for mode in ("lexical", "dense", "hybrid"):
             a = local.search(question, k=10, mode=mode)
             b = milvus.search(question, k=10, mode=mode)
-            assert [h.chunk_id for h in a] == [h.chunk_id for h in b], (question, mode)
-            assert [h.score for h in a] == pytest.approx([h.score for h in b], rel=1e-5)
-            assert a == [type(h)(**{**h.to_dict(), "score": a[i].score}) for i, h in enumerate(b)]
+            assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-5)
+            if mode == "lexical":
+                assert [h.chunk_id for h in a] == [h.chunk_id for h in b], question
+                assert a == [
+                    type(h)(**{**h.to_dict(), "score": a[i].score}) for i, h in enumerate(b)
+                ]
+            else:  # the hashing double's vectors tie (often at 0): order among ties is free
+                scores = [h.score for h in a]
+                for i, score in enumerate(scores):
+                    if all(abs(score - o) > 1e-4 for j, o in enumerate(scores) if j != i):
+                        assert a[i].chunk_id == b[i].chunk_id, (question, mode, i)
         x, y = local.answer(question, mode="hybrid"), milvus.answer(question, mode="hybrid")
         assert x.quotes == y.quotes and x.found == y.found
         for quote in y.quotes:  # verbatim against the stored document text
@@ -138,12 +146,12 @@ def test_doctor_checks_the_backend(built, tmp_path: Path) -> None:
     index, uri = built
     settings = Settings.load(index=index, backend="milvus", milvus_uri=str(uri), model="none")
     check = next(c for c in diagnose(settings).checks if c.name == "backend")
-    assert check.status is Status.OK and "alias rag" in check.message
+    assert check.status is Status.OK and "alias rag" in check.detail
     other = Settings.load(
         index=index, backend="milvus", milvus_uri=str(tmp_path / "empty.db"), model="none"
     )
     check = next(c for c in diagnose(other).checks if c.name == "backend")
-    assert check.status is Status.FAIL and "no collection" in check.message
+    assert check.status is Status.FAIL and "no collection" in check.detail
 
 
 def test_a_local_build_cannot_be_served_through_milvus(seed_index: Path, tmp_path: Path) -> None:

@@ -386,7 +386,10 @@ class MilvusBackend:
             search_params={"metric_type": "IP"},
             output_fields=_RECORD,
         )
-        return self._remember(result[0])
+        ids, scores = self._remember(result[0])
+        # Ties (equal inner products) by the lower row, as FAISS's exact search gives them.
+        ranked = sorted(zip(scores, ids, strict=True), key=lambda p: (-p[0], p[1]))
+        return [i for _, i in ranked], [s for s, _ in ranked]
 
     def fetch(self, rows: Sequence[int]) -> list[Chunk]:
         with self._lock:
