@@ -15,17 +15,19 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import store
 from .answering import AnswerSelector, Selection, build_answer, escape_markdown
 from .backends import open_backend
-from .embedding import Embedder
 from .errors import IndexMismatchError, ModelUnavailableError
 from .questions import clean_question, resolve_followup
 from .retrieval import Retriever
 from .schema import Answer, Document, Hit, IndexInfo
 from .settings import RetrievalMode, Settings
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -13,17 +13,20 @@ after measuring on its own questions with ``rag eval --mode hybrid``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .backends import SearchBackend
 from .backends.local import LocalBackend
 from .citations import cite
-from .embedding import Embedder
 from .errors import RagError
 from .schema import Hit
 from .settings import RetrievalMode
 from .store import Generation
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
 
 RRF_K = 60
 # Candidates taken from each ranking before fusion.

@@ -54,6 +54,24 @@ def test_the_stored_dictionary_tokenizes_like_a_fresh_tokenizer(seed_index: Path
         assert gen.tokenizer.tokenize(chunk.text) == fresh.tokenize(chunk.text)
     for word in ("软实力", "开会", "鳗", "上海"):
         assert gen.tokenizer.rarity(word) == fresh.rarity(word)
+    from jieba import posseg
+
+    for word in ("上海", "北京", "张江", "开会", "不存在的词语", "软实力"):
+        assert gen.tokenizer.word_tag(word) == posseg.dt.word_tag_tab.get(word, "")
+        assert fresh.word_tag(word) == gen.tokenizer.word_tag(word)
+
+
+def test_a_loaded_tokenizer_looks_up_only_what_it_needs_then_everything(
+    seed_index: Path,
+) -> None:
+    tokenizer = store.load_current(seed_index).tokenizer
+    assert len(tokenizer._jieba.FREQ) == 0
+    tokenizer.tokenize("上海的城市精神是什么？")
+    assert 0 < len(tokenizer._jieba.FREQ) < 1000
+    fresh = Tokenizer(user_terms=tokenizer.user_terms)
+    for text in ["全会由谁主持？"] * 20:
+        assert tokenizer.tokenize(text) == fresh.tokenize(text)
+    assert tokenizer._jieba.FREQ == fresh._jieba.FREQ  # the full dictionary by now
 
 
 def test_loading_builds_no_record_before_it_is_read(
