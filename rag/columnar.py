@@ -257,6 +257,12 @@ class _Column:
     def bytes_at(self, start: int, end: int) -> str:
         return self._blob[start:end].tobytes().decode("utf-8")
 
+    def all(self) -> list[str]:
+        """Every string of the column (one pass over the blob, not one lookup per row)."""
+        raw = self._blob.tobytes()
+        bounds = self._offsets.tolist()
+        return [raw[a:b].decode("utf-8") for a, b in itertools.pairwise(bounds)]
+
     def __getitem__(self, i: int) -> str:
         start, end = self._offsets[i : i + 2].tolist()
         return self._blob[start:end].tobytes().decode("utf-8")
@@ -403,8 +409,7 @@ class DocumentTable(Mapping[str, Document]):
         if rows is None:
             with self._lock:
                 if self._rows is None:
-                    ids = self._c.doc_ids
-                    self._rows = {ids[i]: i for i in range(len(ids))}
+                    self._rows = {doc_id: i for i, doc_id in enumerate(self._c.doc_ids.all())}
                 rows = self._rows
         return rows.get(doc_id)
 
@@ -437,8 +442,7 @@ class DocumentTable(Mapping[str, Document]):
         return isinstance(doc_id, str) and self.row(doc_id) is not None
 
     def __iter__(self) -> Iterator[str]:
-        ids = self._c.doc_ids
-        return (ids[i] for i in range(len(ids)))
+        return iter(self._c.doc_ids.all())
 
     def __len__(self) -> int:
         return self._c.documents
