@@ -14,32 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import SourceError
 
+if TYPE_CHECKING:
+    from .parsing.readers import RawDocument
+
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 JSONL_SUFFIXES = frozenset({".jsonl"})
-SUPPORTED = ", ".join(sorted(TEXT_SUFFIXES | JSONL_SUFFIXES))
-
-_UTF8_BOM = b"\xef\xbb\xbf"
-# Well-known binary signatures, named so the error can say what the file really is.
-_MAGIC = {
-    b"%PDF": "a PDF",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"PK\x03\x04": "a ZIP archive (e.g. .docx/.xlsx)",
-    b"\xd0\xcf\x11\xe0": "an old Office document (.doc/.xls)",
-    b"\xff\xfe": "UTF-16 text",
-    b"\xfe\xff": "UTF-16 text",
-}
-# Control characters other than tab, newline, carriage return and form feed.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-# A decoded file with more control characters than this share is not text.
-_MAX_CONTROL_SHARE = 0.05
+# Read by rag.parsing.readers into blocks, rendered as text for the parser.
+DOCUMENT_SUFFIXES = frozenset({".html", ".htm", ".docx", ".pdf"})  # keys of _DOCUMENT_FORMATS
+SUPPORTED = ", ".join(sorted(TEXT_SUFFIXES | JSONL_SUFFIXES | DOCUMENT_SUFFIXES))
+_DOCUMENT_FORMATS = {".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf"}
+_HEADING_KINDS = frozenset({"title", "heading"})
 # Characters of a file name that are escaped wherever the name is shown: control characters
 # (terminal escapes, newlines), format characters (bidi overrides such as U+202E that make
 # ``txt.exe`` look like ``exe.txt``, zero-width characters), surrogates (bytes of a name that
@@ -55,10 +46,14 @@ class SourceFile:
         path: Where the file is.
         rel: Path relative to the source root, POSIX style, with unsafe characters escaped
             (see :func:`display_name`); the id used in citations, hashes and messages.
-        sha256: Hash of the raw bytes.
-        text: Decoded text with CRLF and CR turned into LF.
-        encoding: ``utf-8-sig``, ``utf-8`` or ``gb18030``.
-        format: ``text`` (.txt/.md/.markdown) or ``jsonl``.
+        sha256: Hash of the raw bytes (and of the sidecar metadata file, if any).
+        text: Decoded text with CRLF and CR turned into LF; for .html/.docx/.pdf the
+            reader's blocks, one per paragraph, titles and headings as Markdown headings.
+        encoding: ``utf-8-sig``, ``utf-8``, ``utf-16``, ``utf-32``, ``gb18030`` or ``big5``;
+            ``""`` for .html/.docx/.pdf.
+        format: ``text`` (.txt/.md/.markdown), ``jsonl``, ``html``, ``docx`` or ``pdf``.
+        document: What the format reader produced (blocks with kinds and pages, metadata,
+            removed page chrome).
     """
 
     path: Path
@@ -67,6 +62,7 @@ class SourceFile:
     text: str
     encoding: str
     format: str
+    document: RawDocument | None = None
 
 
 @dataclass(frozen=True)
@@ -88,8 +84,9 @@ def scan_sources(path: Path) -> SourceScan:
     """Find and decode the documents under ``path``.
 
     Args:
-        path: A directory (walked recursively in sorted order, hidden entries skipped) or a
-            single ``.txt``/``.md``/``.markdown``/``.jsonl`` file.
+        path: A directory (walked recursively in sorted order, hidden entries and sidecar
+            metadata files skipped) or a single ``.txt``/``.md``/``.markdown``/``.jsonl``/
+            ``.html``/``.htm``/``.docx``/``.pdf`` file.
 
     Returns:
         The decoded files and the warnings about skipped entries.
@@ -106,7 +103,7 @@ def scan_sources(path: Path) -> SourceScan:
     shown = display_name(str(path))
     if not path.exists():
         raise SourceError(
-            f"source path {shown} does not exist; create it and put .txt/.md/.jsonl documents "
+            f"source path {shown} does not exist; create it and put documents ({SUPPORTED}) "
             "in it, or point --source / RAG_SOURCE at an existing directory"
         )
     warnings: list[str] = []
@@ -118,7 +115,7 @@ def scan_sources(path: Path) -> SourceScan:
         if _format_of(path) is None:
             raise SourceError(
                 f"{shown} has an unsupported extension; supported: {SUPPORTED} "
-                "(convert it to UTF-8 text first)"
+                "(convert it to one of them first)"
             )
         candidates = [path]
     if not candidates:
@@ -134,6 +131,15 @@ def scan_sources(path: Path) -> SourceScan:
             files.append(_read(candidate, rel))
         except _BadFile as bad:
             problems.append(f"{rel}: {bad}")
+            continue
+        document = files[-1].document
+        if document is not None and document.dropped:
+            shown_lines = "、".join(line[:20] for line in document.dropped[:5])
+            more = " …" if len(document.dropped) > 5 else ""
+            warnings.append(
+                f"{rel}: {len(document.dropped)} line(s) of page chrome left out "
+                f"(headers, footers, page numbers, site navigation): {shown_lines}{more}"
+            )
     if problems:
         raise SourceError(
             f"{len(problems)} source file(s) cannot be read:\n  " + "\n  ".join(problems)
@@ -183,7 +189,7 @@ def _format_of(path: Path) -> str | None:
         return "text"
     if suffix in JSONL_SUFFIXES:
         return "jsonl"
-    return None
+    return _DOCUMENT_FORMATS.get(suffix)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -195,6 +201,8 @@ def _relative(path: Path, root: Path) -> str:
 
 def _walk(root: Path, warnings: list[str]) -> list[Path]:
     """Supported files under ``root``, sorted; links leaving the root or looping are skipped."""
+    from .parsing.readers.sidecar import is_sidecar
+
     real_root = root.resolve()
     found: list[Path] = []
     seen_dirs = {real_root}
@@ -221,6 +229,8 @@ def _walk(root: Path, warnings: list[str]) -> list[Path]:
                     continue
                 seen_dirs.add(real)
                 visit(entry_path)
+            elif is_sidecar(entry_path):
+                continue  # metadata of another file, read with it
             elif _format_of(entry_path) is None:
                 warnings.append(f"skipped {rel}: unsupported extension (supported: {SUPPORTED})")
             elif real in seen_files:
@@ -254,67 +264,41 @@ def _read(path: Path, rel: str) -> SourceFile:
         raise _BadFile("permission denied; make the file readable (chmod a+r)") from None
     except OSError as exc:
         raise _BadFile(f"cannot be read ({exc.strerror}); check the file") from None
-    _check_not_binary(raw)
-    text, encoding = _decode(raw)
-    if len(_CONTROL_RE.findall(text)) > _MAX_CONTROL_SHARE * len(text):
-        raise _BadFile("mostly control characters, not text; export it as UTF-8 text")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
-        raise _BadFile("the file is empty (or only whitespace); add text or remove it")
-    format_ = _format_of(path) or "text"
-    sha = hashlib.sha256(raw).hexdigest()
-    return SourceFile(path=path, rel=rel, sha256=sha, text=text, encoding=encoding, format=format_)
+    # Imported on use: reading sources is a build step, and `import rag` stays light.
+    from .parsing.readers import read_data
+    from .parsing.readers.sidecar import sidecar_of
 
-
-def _check_not_binary(raw: bytes) -> None:
-    for magic, what in _MAGIC.items():
-        if raw.startswith(magic):
-            raise _BadFile(f"binary file ({what}); convert it to UTF-8 text (.txt/.md)")
-    if b"\x00" in raw:
-        raise _BadFile("binary file (contains NUL bytes); convert it to UTF-8 text (.txt/.md)")
-
-
-def _decode(raw: bytes) -> tuple[str, str]:
-    """Decode strictly: UTF-8 with BOM, UTF-8, then GB18030 (a superset of GBK and GB2312).
-
-    A UTF-8 file with a few bad bytes (cut off mid-character, one damaged byte) would often
-    decode as GB18030 into plausible-looking nonsense; it is refused instead.
-    """
-    if raw.startswith(_UTF8_BOM):
-        try:
-            return raw[len(_UTF8_BOM) :].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            raise _BadFile(
-                f"starts with a UTF-8 BOM but has invalid UTF-8 at byte {exc.start + 3}; "
-                "re-save it as UTF-8"
-            ) from None
     try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as utf8_error:
-        if _damaged_utf8(raw):
-            raise _BadFile(
-                f"invalid UTF-8 at byte {utf8_error.start} of an otherwise UTF-8 file (damaged "
-                "or cut off?); restore it or re-save it as UTF-8"
-            ) from None
-        try:
-            return raw.decode("gb18030"), "gb18030"
-        except UnicodeDecodeError:
-            raise _BadFile(
-                f"neither UTF-8 (invalid byte at offset {utf8_error.start}) nor GB18030/GBK; "
-                "re-save it as UTF-8"
-            ) from None
+        document = read_data(raw, path)
+    except SourceError as exc:
+        raise _BadFile(str(exc)) from None
+    format_ = _format_of(path) or "text"
+    if document.blocks:
+        text = "\n\n".join(_block_text(b.text, b.kind) for b in document.blocks) + "\n"
+    else:
+        text = document.text
+    digest = hashlib.sha256(raw)
+    side = sidecar_of(path)
+    if side is not None:
+        digest.update(side.read_bytes())
+    return SourceFile(
+        path=path,
+        rel=rel,
+        sha256=digest.hexdigest(),
+        text=text,
+        encoding=document.encoding or "",
+        format=format_,
+        document=document,
+    )
 
 
-def _damaged_utf8(raw: bytes) -> bool:
-    """True when nearly all of ``raw`` is valid multi-byte UTF-8. GBK/GB18030 text read as
-    UTF-8 gives more invalid sequences than valid characters; damaged UTF-8 gives a few."""
-    text = raw.decode("utf-8", errors="replace")
-    invalid = text.count("\ufffd")
-    multibyte = sum(1 for ch in text if ch > "\x7f") - invalid
-    return multibyte >= 2 and invalid * 20 < multibyte
+def _block_text(text: str, kind: str) -> str:
+    """A reader's block as the text parser reads it: titles and headings as Markdown."""
+    return f"## {text}" if kind in _HEADING_KINDS else text
 
 
 __all__ = [
+    "DOCUMENT_SUFFIXES",
     "JSONL_SUFFIXES",
     "TEXT_SUFFIXES",
     "SourceFile",

@@ -329,8 +329,12 @@ def build(source: Path, index: Path, **kw) -> rag.BuildReport:
 BAD_SOURCES = {
     "empty directory": ({}, r"no documents in .*add files with one of the extensions"),
     "only unsupported files": (
-        {"a.docx": b"PK\x03\x04", "b.pdf": b"%PDF-1.4"},
+        {"a.xlsx": b"PK\x03\x04", "b.doc": b"\xd0\xcf\x11\xe0"},
         r"no documents in .*2 entries skipped",
+    ),
+    "broken docx and pdf": (
+        {"a.docx": b"PK\x03\x04", "b.pdf": b"%PDF-1.4"},
+        r"a\.docx: not a readable \.docx file.*\n.*b\.pdf: not a readable PDF",
     ),
     "empty file": ({"empty.txt": b""}, r"empty\.txt: the file is empty"),
     "whitespace file": ({"blank.md": " \n\u3000\n".encode()}, r"blank\.md: the file is empty"),
@@ -341,7 +345,10 @@ BAD_SOURCES = {
         {"cut.txt": ("通知\n\n" + "正文。" * 50).encode() + b"\xe4\xb8"},
         r"cut\.txt: invalid UTF-8 at byte 458 of an otherwise UTF-8 file",
     ),
-    "UTF-16": ({"u16.txt": "正文".encode("utf-16")}, r"u16\.txt: binary file \(UTF-16"),
+    "UTF-16 without BOM": (
+        {"u16.txt": "正文 abc".encode("utf-16-le")},
+        r"u16\.txt: binary file \(contains NUL bytes\) \(UTF-16 without a BOM",
+    ),
 }
 
 

@@ -41,6 +41,14 @@ def test_a_whole_gbk_document_is_not_mistaken_for_damaged_utf8(tmp_path: Path) -
     assert f.encoding == "gb18030" and f.text == text
 
 
+@pytest.mark.parametrize(("encoding", "name"), [("utf-16", "utf-16"), ("big5", "big5")])
+def test_utf16_with_bom_and_big5(tmp_path: Path, encoding: str, name: str) -> None:
+    text = "全會由市委常委會主持。出席這次全會的有市委委員79人。"
+    (tmp_path / "a.txt").write_bytes(text.encode(encoding))
+    (f,) = scan_sources(tmp_path).files
+    assert (f.text, f.encoding) == (text, name)
+
+
 def test_utf8_bom_is_stripped(tmp_path: Path) -> None:
     (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf" + TEXT.encode("utf-8"))
     (f,) = scan_sources(tmp_path).files
@@ -80,16 +88,16 @@ def test_very_long_line_is_fine(tmp_path: Path) -> None:
 
 def test_unsupported_extension_is_a_warning(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
-    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "report.xlsx").write_bytes(b"PK\x03\x04")
     scan = scan_sources(tmp_path)
     assert [f.rel for f in scan.files] == ["a.txt"]
-    assert len(scan.warnings) == 1 and "report.pdf" in scan.warnings[0]
+    assert len(scan.warnings) == 1 and "report.xlsx" in scan.warnings[0]
 
 
 def test_single_unsupported_file_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "a.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "a.xlsx").write_bytes(b"PK\x03\x04")
     with pytest.raises(SourceError, match="unsupported extension"):
-        scan_sources(tmp_path / "a.docx")
+        scan_sources(tmp_path / "a.xlsx")
 
 
 def test_missing_path(tmp_path: Path) -> None:
@@ -116,7 +124,7 @@ def test_directory_with_only_unsupported_files(tmp_path: Path) -> None:
         ("bom_only.txt", b"\xef\xbb\xbf", "empty"),
         ("nul.txt", "正文".encode() + b"\x00\x01\x02", "NUL bytes"),
         ("image.txt", b"\x89PNG\r\n\x1a\n", "PNG"),
-        ("utf16.txt", "正文".encode("utf-16"), "UTF-16"),
+        ("utf16.txt", "正文 abc".encode("utf-16-le"), "UTF-16 without a BOM"),
         ("control.txt", b"\x01\x02\x03\x04abc", "control characters"),
         ("invalid.txt", b"abc \xff\xfe\xfd \x80", "neither UTF-8"),
         ("bad_bom.txt", b"\xef\xbb\xbfabc \xff", "UTF-8 BOM"),

@@ -1,0 +1,271 @@
+"""Web pages (.html/.htm): the article only, without the site around it.
+
+trafilatura finds the article of the page (measured against readability-lxml on
+government-style pages in ``benchmarks/readers_html.py``: it keeps every body character and
+every paragraph boundary on ``<p>``, ``<br>``, ``<div>``, indented and table layouts) and gives
+it as XML (``head``, ``p`` with ``lb`` line breaks, ``list/item``, ``table/row/cell``); this
+module maps that XML to blocks. Every line of the page that is not in the article is listed
+in ``RawDocument.dropped``, so nothing leaves silently.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from ...errors import SourceError
+from . import Block, RawDocument, from_blocks
+
+# Whitespace that is only layout: indents with full-width spaces or NBSP, zero-width marks.
+_INVISIBLE = " \t\r\n\f\v\u3000\xa0\u200b\ufeff"
+# Links to the neighbouring articles close many government pages; they are navigation, not text.
+_NEIGHBOUR_LINK_RE = re.compile(r"^(?:上一篇|下一篇|上一条|下一条)\s*[：:]")
+_BLOCK_TAGS = frozenset(
+    {"address", "article", "aside", "blockquote", "body", "dd", "div", "dl", "dt", "figcaption"}
+    | {"figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li"}
+    | {"main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th"}
+    | {"thead", "tr", "ul"}
+)
+_DROP_TAGS = ("script", "style", "noscript", "template", "head")
+
+
+def read_html(data: bytes, path: Path) -> RawDocument:
+    """Read a web page into its article's blocks.
+
+    Args:
+        data: The page's bytes (the charset is taken from the page, as a browser does).
+        path: The file's path, for messages.
+
+    Returns:
+        The title (kind ``title``), headings, paragraphs, list items and table rows of the
+        article; ``metadata`` has ``title``, ``date``, ``url``, ``site`` where the page says
+        them; ``dropped`` every other text line of the page.
+
+    Raises:
+        SourceError: No article text can be found in the page.
+    """
+    import trafilatura
+    from trafilatura.utils import decode_file
+
+    page = decode_file(data)  # the page's own charset (GBK/GB2312 are common), else detected
+    extracted: Any
+    try:
+        extracted = trafilatura.bare_extraction(
+            page,
+            output_format="python",
+            with_metadata=True,
+            include_tables=True,
+            include_comments=False,
+            include_images=False,
+            deduplicate=False,
+            favor_recall=True,
+            date_extraction_params={"extensive_search": False, "original_date": True},
+        )
+    except Exception as exc:  # trafilatura raises several types on unparsable input
+        raise SourceError(f"cannot be parsed as HTML ({exc}); check the file") from None
+    if extracted is None or extracted.body is None:
+        raise SourceError(
+            "no article text found in this web page; save the article itself "
+            "(or copy its text into a .txt file)"
+        )
+    title = _clean(extracted.title or "")
+    lines = page_lines(page)
+    blocks, neighbours = _drop_neighbour_links(_xml_blocks(extracted.body))
+    blocks = _restore_inside(blocks, lines, title)
+    if title and not any(b.text == title for b in blocks[:3]):
+        blocks.insert(0, Block(title, "title", 1))
+    else:
+        blocks = [
+            Block(b.text, "title", 1) if b.text == title and b.kind == "heading" else b
+            for b in blocks
+        ]
+    metadata = {
+        key: _clean(str(value))
+        for key, value in (
+            ("title", title),
+            ("date", extracted.date),
+            ("url", extracted.url),
+            ("site", extracted.sitename),
+            ("author", extracted.author),
+        )
+        if value
+    }
+    kept = {b.text for b in blocks}
+    dropped = tuple(b.text for b in lines if b.text not in kept and not _inside(b.text, kept))
+    return from_blocks(path, blocks, "html", metadata, dropped or tuple(neighbours))
+
+
+def _restore_inside(blocks: list[Block], lines: list[Block], title: str) -> list[Block]:
+    """Put back the page lines the extractor left out *inside* the article.
+
+    The article is one stretch of the page; a line between its first and its last extracted
+    block (a short heading such as ``一、总体要求`` that the extractor judged boilerplate) is
+    article text, and is restored at its place with the kind its markup gives it. The
+    stretch starts after the title: the bar between title and text (来源, 字号) is chrome.
+    """
+    texts = [b.text for b in lines]
+    positions: list[int] = []
+    cursor = 0
+    for block in blocks:
+        found = -1 if block.text == title else _find(texts, block.text, cursor)
+        positions.append(found)
+        if found >= 0:
+            cursor = found + 1
+    matched = [p for p in positions if p >= 0]
+    if len(matched) < 2:
+        return blocks
+    covered = set(matched)
+    out: list[Block] = []
+    previous = -1
+    for block, pos in zip(blocks, positions, strict=True):
+        if pos > previous >= 0:
+            for index in range(previous + 1, pos):
+                line = lines[index]
+                if index not in covered and not _inside(line.text, {b.text for b in blocks}):
+                    out.append(line)
+        out.append(block)
+        if pos >= 0:
+            previous = pos
+    return out
+
+
+def _find(texts: list[str], text: str, start: int) -> int:
+    for index in range(start, len(texts)):
+        if texts[index] == text or text in texts[index]:
+            return index
+    return -1
+
+
+def fragment_blocks(fragment: str | bytes) -> list[Block]:
+    """Blocks of an HTML fragment: one per block element or ``<br>``-separated line.
+
+    Used to list the page's lines (for ``dropped``) and by the benchmark to map
+    readability-lxml's output the same way.
+    """
+    root = lxml_html.fromstring(fragment) if fragment else None
+    if root is None:
+        return []
+    for bad in list(root.iter(*_DROP_TAGS)):
+        bad.drop_tree()
+    blocks: list[Block] = []
+    pending: list[str] = []
+    kind: list[Any] = ["paragraph", 0]
+
+    def flush() -> None:
+        text = _clean("".join(pending))
+        pending.clear()
+        if text:
+            blocks.append(Block(text, kind[0], kind[1]))
+
+    def visit(node: etree._Element) -> None:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        block = tag in _BLOCK_TAGS
+        if block:
+            flush()
+            if re.fullmatch(r"h[1-6]", tag):
+                kind[:] = ["heading", int(tag[1])]
+            elif tag == "li":
+                kind[:] = ["list_item", 1]
+        if tag == "br":
+            flush()
+        elif node.text:
+            pending.append(node.text)
+        for child in node:
+            visit(child)
+            if child.tail:
+                pending.append(child.tail)
+        if block:
+            flush()
+            kind[:] = ["paragraph", 0]
+
+    visit(root)
+    flush()
+    return blocks
+
+
+def page_lines(page: str) -> list[Block]:
+    """Every visible text line of a whole page as a block, in order (scripts left out)."""
+    try:
+        root = lxml_html.document_fromstring(page)
+    except (etree.ParserError, ValueError):
+        return []
+    body = root.find("body")
+    target = body if body is not None else root
+    return fragment_blocks(lxml_html.tostring(target, encoding="unicode"))
+
+
+def _xml_blocks(body: etree._Element) -> list[Block]:
+    blocks: list[Block] = []
+    for node in body:
+        _map_node(node, blocks)
+    return blocks
+
+
+def _map_node(node: etree._Element, blocks: list[Block]) -> None:
+    tag = node.tag
+    if tag == "head":
+        level = _heading_level(node.get("rend", ""))
+        for line in _lines(node):
+            blocks.append(Block(line, "heading", level))
+    elif tag == "list":
+        for item in node.iter("item"):
+            for line in _lines(item):
+                blocks.append(Block(line, "list_item", 1))
+    elif tag == "table":
+        for row in node.iter("row"):
+            cells = list(row.iter("cell"))
+            if any(len(cell) and cell[0].tag in ("head", "p", "list") for cell in cells):
+                for cell in cells:
+                    for child in cell:
+                        _map_node(child, blocks)
+                continue
+            texts = [" ".join(_lines(cell)) for cell in cells]
+            texts = [t for t in texts if t]
+            if len(texts) == 1:
+                blocks.extend(Block(line) for line in _lines(cells[0]) if line)
+            elif texts:
+                blocks.append(Block("\t".join(texts), "table_row"))
+    elif tag in ("quote", "p", "code"):
+        blocks.extend(Block(line) for line in _lines(node))
+    else:
+        for line in _lines(node):
+            blocks.append(Block(line))
+
+
+def _lines(node: etree._Element) -> list[str]:
+    """The text of ``node`` split at its ``lb`` (``<br>``) elements."""
+    parts: list[str] = [node.text or ""]
+    for child in node:
+        if child.tag == "lb":
+            parts.append("\n")
+        else:
+            parts.append("".join(child.itertext()))
+        parts.append(child.tail or "")
+    return [line for line in (_clean(x) for x in "".join(parts).split("\n")) if line]
+
+
+def _heading_level(rend: str) -> int:
+    match = re.fullmatch(r"h([1-6])", rend)
+    return int(match.group(1)) if match else 2
+
+
+def _drop_neighbour_links(blocks: list[Block]) -> tuple[list[Block], list[str]]:
+    kept, dropped = [], []
+    for block in blocks:
+        if _NEIGHBOUR_LINK_RE.match(block.text):
+            dropped.append(block.text)
+        else:
+            kept.append(block)
+    return kept, dropped
+
+
+def _inside(line: str, kept: set[str]) -> bool:
+    return any(line in text for text in kept)
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[ \t\r\n\f\v]+", " ", text).strip(_INVISIBLE)

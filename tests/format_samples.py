@@ -1,0 +1,343 @@
+# ruff: noqa: E501  (HTML and WordprocessingML literals read best unwrapped)
+"""Real files of each format made from the seed resolution, for tests and benchmarks.
+
+The resolution (title, dateline, ten paragraphs) is taken from ``source/``; the column break of
+the newspaper page ("要强" / "化全社会") is joined as a web page, a Word file or a PDF would have it.
+Each generator returns the bytes of a real file: an HTML page wrapped in government-site chrome
+(navigation, breadcrumb, sidebar, share buttons, footer) in one of several markup styles, a
+``.docx`` written by python-docx, a ``.pdf`` drawn by reportlab with a CJK font, lines wrapping
+mid-sentence under a running header and page numbers.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "source" / "shanghai_cpc_plenary_2021-06-22_soft_power.txt"
+
+# Words that only the site chrome holds; none may reach the extracted article.
+CHROME_WORDS = (
+    "首页",
+    "要闻",
+    "政务公开",
+    "当前位置",
+    "相关链接",
+    "分享到",
+    "微信",
+    "微博",
+    "QQ空间",
+    "打印本页",
+    "关闭窗口",
+    "主办单位",
+    "ICP备",
+    "版权所有",
+    "网站地图",
+    "联系我们",
+    "字号",
+    "浏览次数",
+    "上一篇",
+)
+HEADER = "中共上海市委文件"
+SITE = "上海市人民政府"
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    dateline: str
+    paragraphs: tuple[str, ...]
+
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        return (self.title, self.dateline, *self.paragraphs)
+
+
+def resolution() -> Article:
+    """The resolution of the seed page, its column break joined."""
+    lines = [line.strip() for line in SEED.read_text(encoding="utf-8").splitlines()]
+    lines = [line for line in lines if line]
+    start = lines.index("## 十一届市委十一次全会决议")
+    end = next(i for i, line in enumerate(lines) if line.endswith("不懈奋斗！"))
+    title = lines[start].lstrip("# ")
+    dateline = lines[start + 1]
+    body: list[str] = []
+    for line in lines[start + 2 : end + 1]:
+        if body and not body[-1].endswith(("。", "！", "？", "：")):
+            body[-1] += line
+        else:
+            body.append(line)
+    return Article(title, dateline, tuple(body))
+
+
+def resolution_text() -> str:
+    """The resolution as the text file a user would have (markdown title, blank-line paragraphs)."""
+    art = resolution()
+    return "\n\n".join([f"## {art.title}", art.dateline, *art.paragraphs]) + "\n"
+
+
+# --------------------------------------------------------------------------------------- HTML
+
+HTML_STYLES = ("p", "br", "div", "indent", "table")
+
+
+def _chrome_top() -> str:
+    nav = "".join(
+        f'<li><a href="/{i}">{w}</a></li>'
+        for i, w in enumerate(["首页", "要闻", "政务公开", "政务服务", "互动交流", "网站地图"])
+    )
+    return f"""
+<div class="top-bar">欢迎访问{SITE}门户网站 | <a href="/en">English</a> | 无障碍浏览 | 联系我们</div>
+<header class="header"><a class="logo" href="/"><img src="logo.png" alt="{SITE}"></a>
+<form class="search"><input name="q" placeholder="请输入关键词"><button>搜索</button></form></header>
+<nav class="nav"><ul>{nav}</ul></nav>
+<div class="breadcrumb">当前位置：<a href="/">首页</a> &gt; <a href="/yw">要闻</a> &gt; 正文</div>
+"""
+
+
+def _chrome_side() -> str:
+    links = "".join(
+        f'<li><a href="/n{i}.html">{t}</a><span>2021-06-{20 + i}</span></li>'
+        for i, t in enumerate(
+            [
+                "市政府常务会议研究城市数字化转型工作",
+                "本市召开优化营商环境推进大会",
+                "上海发布“十四五”规划纲要解读",
+                "长三角一体化发展示范区建设取得新进展",
+            ]
+        )
+    )
+    return f"""<aside class="sidebar"><div class="box"><h3>相关链接</h3><ul>{links}</ul></div>
+<div class="box"><h3>热点专题</h3><ul><li><a href="/zt1">党史学习教育</a></li>
+<li><a href="/zt2">一网通办</a></li></ul></div></aside>"""
+
+
+def _chrome_after_article() -> str:
+    return """<div class="share">分享到：<a class="wx">微信</a> <a class="wb">微博</a>
+<a class="qq">QQ空间</a></div>
+<div class="tools"><a href="javascript:print()">【打印本页】</a> <a href="javascript:close()">【关闭窗口】</a></div>
+<div class="prevnext"><p>上一篇：<a href="/p.html">本市举行防汛防台工作会议</a></p>
+<p>下一篇：<a href="/n.html">市领导调研城市更新工作</a></p></div>"""
+
+
+def _chrome_footer() -> str:
+    return f"""<footer class="footer"><p><a href="/about">关于我们</a> | <a href="/map">网站地图</a> |
+<a href="/contact">联系我们</a></p><p>主办单位：{SITE}办公厅　承办：上海市大数据中心</p>
+<p>沪ICP备12345678号-1　沪公网安备31010102000000号</p>
+<p>版权所有 © {SITE}　网站标识码3100000001</p></footer>
+<script>var _hmt = _hmt || []; (function(){{ var hm = 1; }})();</script>"""
+
+
+def _body(art: Article, style: str) -> str:
+    date = f'<p style="text-align:center">{art.dateline}</p>'
+    if style == "p":
+        inner = date + "".join(f"<p>{p}</p>" for p in art.paragraphs)
+    elif style == "indent":
+        inner = date + "".join(
+            f'<p style="text-indent:2em">\u3000\u3000{p}</p>' for p in art.paragraphs
+        )
+    elif style == "br":
+        inner = (
+            art.dateline
+            + "<br><br>"
+            + "<br>\n<br>\n".join("&nbsp;&nbsp;&nbsp;&nbsp;" + p for p in art.paragraphs)
+        )
+    elif style == "div":
+        inner = f"<div>{art.dateline}</div>" + "".join(f"<div>{p}</div>" for p in art.paragraphs)
+    elif style == "table":
+        rows = "".join(f"<tr><td>\u3000\u3000{p}</td></tr>" for p in art.paragraphs)
+        inner = (
+            f'<table class="content"><tr><td align="center">{art.dateline}</td></tr>{rows}</table>'
+        )
+    else:
+        raise ValueError(style)
+    return inner
+
+
+def html_page(art: Article, style: str = "p") -> bytes:
+    """A government news page holding ``art`` in the given markup style, as UTF-8 bytes."""
+    info = '<div class="info">来源：解放日报　发布时间：2021-06-23 07:30　字号：<a>大</a> <a>中</a> <a>小</a>　浏览次数：1024</div>'
+    article = f"""<div class="article"><h1 class="title">{art.title}</h1>{info}
+<div class="TRS_Editor" id="ivs_content">{_body(art, style)}</div>{_chrome_after_article()}</div>"""
+    if style == "table":
+        layout = f"""<table width="1000"><tr><td width="700">{article}</td>
+<td width="300">{_chrome_side()}</td></tr></table>"""
+    else:
+        layout = f'<div class="main"><div class="left">{article}</div>{_chrome_side()}</div>'
+    page = f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>{art.title}_要闻_{SITE}</title>
+<meta name="keywords" content="软实力,全会">
+<meta name="description" content="{art.paragraphs[0][:40]}">
+<link rel="stylesheet" href="/css/main.css"><style>.nav li{{float:left}}</style></head>
+<body>{_chrome_top()}{layout}{_chrome_footer()}</body></html>"""
+    return page.encode("utf-8")
+
+
+# --------------------------------------------------------------------------------------- DOCX
+
+
+def docx_document(art: Article) -> bytes:
+    """The resolution as a Word file: Title style, a centred dateline, Normal paragraphs."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    document = docx.Document()
+    document.core_properties.title = art.title
+    document.add_heading(art.title, level=0)
+    date = document.add_paragraph(art.dateline)
+    date.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for paragraph in art.paragraphs:
+        document.add_paragraph(paragraph)
+    section = document.sections[0]
+    section.header.paragraphs[0].text = HEADER
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------- PDF
+
+
+def pdf_document(
+    art: Article, *, header: str = HEADER, footer: str = "- {page} -", chars_per_line: int = 28
+) -> bytes:
+    """The resolution as a PDF with a text layer: a CJK CID font, first-line indents of two
+    characters, lines wrapping mid-sentence, a running header and a page number on every page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    font, size, leading = "STSong-Light", 14, 24
+    width, height = A4
+    left = (width - chars_per_line * size) / 2
+    top, bottom = height - 90, 90
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    pdf.setTitle(art.title)
+    page = 1
+    y = top
+
+    def chrome() -> None:
+        pdf.setFont(font, 10)
+        pdf.drawCentredString(width / 2, height - 50, header)
+        pdf.line(left, height - 56, width - left, height - 56)
+        pdf.drawCentredString(width / 2, 50, footer.format(page=page))
+
+    def line_feed() -> None:
+        nonlocal y, page
+        y -= leading
+        if y < bottom:
+            chrome()
+            pdf.showPage()
+            page += 1
+            y = top
+
+    pdf.setFont(font, 20)
+    pdf.drawCentredString(width / 2, y, art.title)
+    line_feed()
+    line_feed()
+    pdf.setFont(font, size)
+    pdf.drawCentredString(width / 2, y, art.dateline)
+    line_feed()
+    for paragraph in art.paragraphs:
+        rest = paragraph
+        first = True
+        while rest:
+            pdf.setFont(font, size)
+            room = (chars_per_line - (2 if first else 0)) * size
+            cut = 1
+            while cut < len(rest) and pdfmetrics.stringWidth(rest[: cut + 1], font, size) <= room:
+                cut += 1
+            piece, rest = rest[:cut], rest[cut:]
+            pdf.drawString(left + (2 * size if first else 0), y, piece)
+            first = False
+            line_feed()
+    chrome()
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def scanned_pdf() -> bytes:
+    """A PDF page with only drawing on it (no text layer), like a scan."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    for i in range(40):
+        pdf.rect(60 + i * 10, 400 + (i % 7) * 12, 8, 8, fill=1)
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+_NUMBERING_XML = """<w:abstractNum {ns} w:abstractNumId="90">
+<w:multiLevelType w:val="multilevel"/>
+<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="%1、"/><w:suff w:val="nothing"/></w:lvl>
+<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="（%2）"/><w:suff w:val="nothing"/></w:lvl>
+<w:lvl w:ilvl="2"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%3."/><w:suff w:val="tab"/></w:lvl>
+<w:lvl w:ilvl="3"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="（%4）"/></w:lvl>
+</w:abstractNum>"""
+_TIANGAN_XML = """<w:abstractNum {ns} w:abstractNumId="91">
+<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="ideographTraditional"/><w:lvlText w:val="%1．"/></w:lvl>
+</w:abstractNum>"""
+
+
+def numbered_docx() -> bytes:
+    """A policy document whose 一、（一）1. and 甲． numbers come from Word list definitions
+    (numbering.xml), not from typed text; with heading styles and a table."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    ns = nsdecls("w")
+    # abstractNum elements must precede num elements.
+    first_num = numbering.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}num")
+    for xml in (_NUMBERING_XML, _TIANGAN_XML):
+        element = parse_xml(xml.format(ns=ns))
+        if first_num is not None:
+            first_num.addprevious(element)
+        else:
+            numbering.append(element)
+    numbering.append(parse_xml(f'<w:num {ns} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    numbering.append(parse_xml(f'<w:num {ns} w:numId="91"><w:abstractNumId w:val="91"/></w:num>'))
+
+    def item(text: str, num: int, level: int) -> None:
+        p = document.add_paragraph(text)
+        p._p.get_or_add_pPr().append(
+            parse_xml(f'<w:numPr {ns}><w:ilvl w:val="{level}"/><w:numId w:val="{num}"/></w:numPr>')
+        )
+
+    document.add_heading("关于全面提升城市软实力的实施意见", level=0)
+    document.add_paragraph("各区人民政府，市政府各委、办、局：")
+    document.add_heading("总体要求", level=1)
+    item("总体要求", 90, 0)
+    item("指导思想", 90, 1)
+    document.add_paragraph("以习近平新时代中国特色社会主义思想为指导。")
+    item("基本原则", 90, 1)
+    item("坚持放大共性优势与彰显个性特质相结合；", 90, 2)
+    item("坚持对内凝聚人心与对外塑造形象相结合。", 90, 2)
+    item("重点任务", 90, 0)
+    item("弘扬社会主义核心价值观", 90, 1)
+    item("铸牢精神内核。", 90, 2)
+    item("甲项内容。", 91, 0)
+    item("乙项内容。", 91, 0)
+    table = document.add_table(rows=2, cols=3)
+    for r, row in enumerate(
+        [("序号", "任务", "责任单位"), ("1", "塑造城市品牌形象", "市委宣传部")]
+    ):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.add_paragraph("附件：任务分工表")
+    document.sections[0].footer.paragraphs[0].text = "— 1 —"
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
