@@ -106,7 +106,7 @@ def _npy_blocks(array: np.ndarray) -> Iterator[bytes]:
     head = io.BytesIO()
     np.lib.format.write_array_header_1_0(head, np.lib.format.header_data_from_array_1_0(array))
     yield head.getvalue()
-    view = memoryview(array).cast("B") if array.size else memoryview(b"")
+    view = array.data.cast("B") if array.size else memoryview(b"")
     for i in range(0, len(view), _BLOCK):
         yield bytes(view[i : i + _BLOCK])
 
