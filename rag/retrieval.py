@@ -1,17 +1,43 @@
 """Lexical, dense and hybrid search over the passages of one index generation.
 
 Hybrid search fuses the two rankings with a weighted sum of min-max normalised scores,
-``alpha * lexical + (1 - alpha) * dense`` (``Settings.hybrid_alpha``, default 0.8), chosen by
-measurement (``benchmarks/fusion.py``, CMRC 2018 dev, 3,219 questions, document recall@1):
-with a weak dense side (the only model available offline here is the English MiniLM:
-dense alone 0.116) reciprocal rank fusion fell from lexical's 0.983 to 0.468, because it
-trusts both rankings equally whatever their quality, while the weighted sum stayed at 0.979
-(alpha 0.8) to 0.982 (alpha 0.9). A deployment with a strong Chinese model can lower alpha
-after measuring on its own questions with ``rag eval --mode hybrid``.
+``alpha * lexical + (1 - alpha) * dense`` (``Settings.hybrid_alpha``); ``alpha = 1`` ranks by
+BM25 alone and embeds nothing for ranking. The weighted sum beat reciprocal rank fusion on
+every set (RRF trusts a weak dense side as much as BM25).
+
+How alpha was chosen (``benchmarks/fusion.py``, default embedder USE multilingual v3, document
+recall@1 with document = best passage; laws: the first passage holds a gold span): on the
+training data, CMRC 2018 trial (1,002 questions) and the even half of ``laws_dev``, BM25 alone
+scores 0.9820 / 0.385, the best weighted sum (alpha 0.75) 0.9820 / 0.385 (mean 0.6833 both),
+so the simpler ranking is kept: the default alpha is 1.0. Held out, the weighted sum at 0.75
+would have cost recall: CMRC dev 0.9826 → 0.9786, DRCD dev 0.9390 → 0.9390, odd half of
+laws 0.500 → 0.500 (dense alone: 0.672 / 0.636 / 0.346). USE's sentence-level similarity is
+offered to answer selection instead (below). A deployment with a strong Chinese model
+(``BAAI/bge-small-zh-v1.5``) can lower alpha after measuring with ``benchmarks/fusion.py
+--model …`` on its own questions.
+
+The semantic signal for answer selection (stable API, used by ``rag.answering``):
+
+* :meth:`Retriever.query_vector` embeds a question once (cached per question text, shared
+  with the dense side of :meth:`Retriever.rank`); None without an embedder;
+* :meth:`Retriever.sentence_id` maps (passage, sentence position) to a sentence id;
+* :meth:`Retriever.sentence_similarities` gives the cosine between the question vector and
+  candidate sentences from the vectors precomputed at build time
+  (:class:`rag.vectors.SentenceVectors`); None when the index has no sentence vectors.
+
+Example (answering layer)::
+
+    qvec = retriever.query_vector(question)          # None: lexical-only index
+    if qvec is not None and retriever.has_sentence_vectors:
+        ids = [retriever.sentence_id(p, j) for p, j in candidates]
+        cos = retriever.sentence_similarities(qvec, ids)   # float32, one per id
 """
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,11 +53,16 @@ from .store import Generation
 
 if TYPE_CHECKING:
     from .embedding import Embedder
+    from .vectors import (
+        SentenceVectors,
+    )  # rag.vectors imports faiss; the lexical path never needs it
 
 RRF_K = 60
 # Candidates taken from each ranking before fusion.
 FUSION_DEPTH = 50
-DEFAULT_ALPHA = 0.8
+DEFAULT_ALPHA = 1.0
+# Question vectors kept per retriever (the cache is emptied when full).
+_QUERY_CACHE = 1024
 
 
 @dataclass(frozen=True)
@@ -66,6 +97,10 @@ class Retriever:
         self.alpha = alpha
         self.embedder = embedder if generation.vectors is not None else None
         self._citations: dict[tuple[str, int], str] = {}
+        self._queries: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self._sentence_vectors: SentenceVectors | None = None
+        self._sentence_vectors_loaded = False
 
     @property
     def has_dense(self) -> bool:
@@ -92,6 +127,8 @@ class Retriever:
             return self._lexical(tokens, k)
         if mode is RetrievalMode.DENSE:
             return self._dense(query, k)
+        if self.alpha >= 1.0:  # all weight on BM25: the dense side cannot change the order
+            return self._lexical(tokens, k)
         depth = max(FUSION_DEPTH, k)
         return _weighted(self._lexical(tokens, depth), self._dense(query, depth), self.alpha, k)
 
@@ -101,10 +138,114 @@ class Retriever:
         ids, scores = self.backend.lexical(tokens, k)
         return [Ranked(i, s) for i, s in zip(ids, scores, strict=True)]
 
+    def query_vector(self, question: str) -> np.ndarray | None:
+        """The question's unit vector, embedded once per question text.
+
+        Args:
+            question: The question as searched (the same string given to :meth:`rank`
+                reuses the vector the dense side computed).
+
+        Returns:
+            1-D ``float32`` vector of norm 1, or None when there is no embedder (an index
+            built with ``--model none``, or a model that could not be loaded).
+        """
+        if self.embedder is None:
+            return None
+        vector = self._queries.get(question)
+        if vector is None:
+            vector = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+            vector.setflags(write=False)
+            with self._lock:
+                if len(self._queries) >= _QUERY_CACHE:
+                    self._queries.clear()
+                self._queries[question] = vector
+        return vector
+
+    @property
+    def sentence_vectors(self) -> SentenceVectors | None:
+        """The sentence vectors of the generation, memory-mapped on first use; None when the
+        index has none (lexical only, or built before they existed) or no embedder.
+
+        Raises:
+            IndexMismatchError: The file is missing or of the wrong shape.
+        """
+        if not self._sentence_vectors_loaded:
+            with self._lock:
+                if not self._sentence_vectors_loaded:
+                    self._sentence_vectors = self._load_sentence_vectors()
+                    self._sentence_vectors_loaded = True
+        return self._sentence_vectors
+
+    def _load_sentence_vectors(self) -> SentenceVectors | None:
+        dense = self.generation.manifest.get("dense", {})
+        if self.embedder is None or not dense.get("sentence_vectors"):
+            return None
+        from .vectors import SENTENCE_VECTORS, SentenceVectors
+
+        return SentenceVectors.load(
+            self.generation.path / SENTENCE_VECTORS,
+            self._sentence_counts().tolist(),
+            dimension=int(dense["dimension"]),
+        )
+
+    @property
+    def has_sentence_vectors(self) -> bool:
+        """True when :meth:`sentence_similarities` can answer."""
+        return self.sentence_vectors is not None
+
+    def sentence_id(self, passage: int, j: int) -> int:
+        """Id of sentence ``j`` (position in ``chunks[passage].sentences``) of a passage.
+
+        Ids number the sentences of all passages in order, so they work without the vectors
+        too; :meth:`sentence_similarities` takes them.
+
+        Raises:
+            IndexError: No such passage or sentence.
+        """
+        offsets = self._sentence_offsets
+        start, end = int(offsets[passage]), int(offsets[passage + 1])
+        if not 0 <= j < end - start:
+            raise IndexError(f"passage {passage} has {end - start} sentences, not {j + 1}")
+        return start + j
+
+    def _sentence_counts(self) -> np.ndarray:
+        # The columnar store has them as an array; building every passage would take seconds
+        # at 10^6 passages.
+        counts = getattr(self.generation.chunks, "sentence_counts", None)
+        if counts is not None:
+            return np.asarray(counts(), dtype=np.int64)
+        return np.fromiter((len(c.sentences) for c in self.generation.chunks), dtype=np.int64)
+
+    @functools.cached_property
+    def _sentence_offsets(self) -> np.ndarray:
+        counts = self._sentence_counts()
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return offsets
+
+    def sentence_similarities(
+        self, query_vec: np.ndarray, sentence_ids: Sequence[int] | np.ndarray
+    ) -> np.ndarray | None:
+        """Cosine similarity between the question vector and candidate sentences.
+
+        Args:
+            query_vec: From :meth:`query_vector`.
+            sentence_ids: From :meth:`sentence_id`.
+
+        Returns:
+            ``float32`` array, one cosine in [-1, 1] per id in the given order (about 10 µs
+            for 50 sentences), or None when the index has no sentence vectors.
+        """
+        vectors = self.sentence_vectors
+        if vectors is None:
+            return None
+        return vectors.similarities(query_vec, sentence_ids)
+
     def _dense(self, query: str, k: int) -> list[Ranked]:
         assert self.embedder is not None
-        vector = self.embedder.embed_query(query)
-        ids, scores = self.backend.dense(np.asarray(vector, dtype=np.float32), k)
+        vector = self.query_vector(query)
+        assert vector is not None
+        ids, scores = self.backend.dense(vector, k)
         return [Ranked(i, s) for i, s in zip(ids, scores, strict=True)]
 
     def hit(self, ranked: Ranked) -> Hit:

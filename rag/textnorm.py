@@ -11,7 +11,11 @@ agree on characters:
    ASCII (``Ａ１，`` → ``A1,``), the ideographic space becomes a space, ``①`` becomes ``1``;
 3. traditional characters become simplified ones (OpenCC ``t2s``; one converter, created on
    first use);
-4. ASCII letters are lower-cased (other scripts are left alone).
+4. variant forms that OpenCC keeps as they are but that mean the same word are folded to the
+   form jieba's dictionary and the stopword list know: ``甚么`` → ``什么`` (Taiwan and Hong
+   Kong write 甚麼, so ``上海城市精神是甚麼？`` otherwise keeps a question word that no
+   document holds), ``甚麽``/``什麽`` → ``什么``, ``妳`` → ``你``;
+5. ASCII letters are lower-cased (other scripts are left alone).
 
 The result is meant for matching only: its length can differ from the input (NFKC expands
 some characters), so character offsets must always be taken from the original text.
@@ -41,6 +45,11 @@ _INVISIBLE = re.compile(
     "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]+"
 )
 _ASCII_UPPER = re.compile("[A-Z]+")
+# Variants OpenCC t2s leaves alone (after t2s, so keys are simplified): same length, so the
+# fold never moves characters around.
+_VARIANT_WORDS = {"甚么": "什么", "甚麽": "什么", "什麽": "什么"}
+_VARIANT_CHARS = str.maketrans({"妳": "你"})
+_VARIANT_FIRST = frozenset(w[0] for w in _VARIANT_WORDS)
 
 
 class _Converter(Protocol):
@@ -75,11 +84,13 @@ def normalize(text: str) -> str:
 
     Returns:
         The text with invisible characters removed, NFKC-folded, converted to simplified
-        Chinese and with ASCII letters lower-cased.
+        Chinese, variant forms folded and with ASCII letters lower-cased.
 
     Example:
         >>> normalize("《戰國無雙３》")
         '《战国无双3》'
+        >>> normalize("上海城市精神是甚麼？")
+        '上海城市精神是什么?'
     """
     if not text:
         return ""
@@ -89,5 +100,8 @@ def normalize(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    text = _t2s().convert(text)
+    text = _t2s().convert(text).translate(_VARIANT_CHARS)
+    if not _VARIANT_FIRST.isdisjoint(text):
+        for variant, standard in _VARIANT_WORDS.items():
+            text = text.replace(variant, standard)
     return _ASCII_UPPER.sub(_lower, text)

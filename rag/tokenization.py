@@ -71,7 +71,7 @@ _Config = tuple[tuple[str, ...], frozenset[str], Mode, bool, bool]
 _T = TypeVar("_T")
 # Names the token scheme for the index manifest; bump it whenever tokens change for the same
 # text, settings and user terms (Tokenizer.describe() adds the stopword and term digests).
-SCHEME = "jieba-precise-nohmm-stopwords-termparts/1"
+SCHEME = "jieba-precise-nohmm-stopwords-termparts-variants/2"
 
 # A token is kept when it has at least one letter or digit (CJK ideographs are letters).
 _WORD_CHAR = re.compile(r"[^\W_]")

@@ -41,6 +41,7 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import faiss
@@ -48,7 +49,15 @@ import numpy as np
 
 from .errors import IndexMismatchError, RagError
 
-__all__ = ["HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "VectorIndex"]
+__all__ = [
+    "HNSW_EF_CONSTRUCTION",
+    "HNSW_EF_SEARCH",
+    "HNSW_M",
+    "SENTENCE_VECTORS",
+    "SentenceVectors",
+    "VectorIndex",
+    "mean_rows",
+]
 
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
@@ -234,3 +243,163 @@ class VectorIndex:
                 f"{_FIX}"
             )
         return cls(index)
+
+
+def mean_rows(vectors: np.ndarray, counts: Sequence[int]) -> np.ndarray:
+    """Normalised mean of consecutive groups of rows (``counts[i]`` rows for group ``i``).
+
+    A group of no rows gives a zero row (the caller fills it).
+
+    Returns:
+        ``(len(counts), dimension)`` ``float32`` array.
+    """
+    matrix = np.asarray(vectors, dtype=np.float32)
+    sizes = np.asarray(counts, dtype=np.int64)
+    out = np.zeros((len(sizes), matrix.shape[1]), dtype=np.float32)
+    nonempty = sizes > 0
+    if nonempty.any():
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[nonempty]
+        out[nonempty] = np.add.reduceat(matrix, starts, axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    np.maximum(norms, 1e-12, out=norms)
+    return out / norms
+
+
+SENTENCE_VECTORS = "sentence_vectors.npy"
+SENTENCE_DTYPE = np.float16
+
+
+class SentenceVectors:
+    """Unit vectors of every sentence of every passage, for answer selection.
+
+    Row ``i`` is sentence id ``i``: the sentences of passage 0 in order, then those of
+    passage 1, and so on (``Chunk.sentences``), so sentence ``j`` of passage ``p`` has id
+    ``offsets[p] + j`` (:meth:`sentence_id`, :meth:`passage_sentences`). Stored as one plain
+    ``float16`` ``.npy`` file (``sentence_vectors.npy`` next to ``vectors.faiss``, its sha256 in
+    the manifest like every file; half the size of ``float32``, cosines within ~1e-3) and
+    memory-mapped on load, so a large index costs no start-up time.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> m = rng.standard_normal((5, 8)).astype(np.float32)
+        >>> m /= np.linalg.norm(m, axis=1, keepdims=True)
+        >>> sv = SentenceVectors(m, SentenceVectors.offsets_of([2, 3]))
+        >>> sv.sentence_id(1, 0), sv.similarities(m[3], [3, 0]).round(2)[0]
+        (2, 1.0)
+    """
+
+    def __init__(self, matrix: np.ndarray, offsets: np.ndarray) -> None:
+        if matrix.ndim != 2:
+            raise RagError(f"sentence vectors must be a 2-D array, got shape {matrix.shape}")
+        if len(offsets) == 0 or int(offsets[-1]) != matrix.shape[0]:
+            raise RagError(
+                f"{matrix.shape[0]} sentence vectors for "
+                f"{int(offsets[-1]) if len(offsets) else 0} sentences"
+            )
+        self._matrix = matrix
+        self._offsets = np.asarray(offsets, dtype=np.int64)
+
+    @staticmethod
+    def offsets_of(sentence_counts: list[int] | np.ndarray) -> np.ndarray:
+        """First sentence id of every passage, plus the total: ``len(counts) + 1`` ints.
+
+        Args:
+            sentence_counts: Number of sentences of each passage, in passage order.
+        """
+        offsets = np.zeros(len(sentence_counts) + 1, dtype=np.int64)
+        np.cumsum(np.asarray(sentence_counts, dtype=np.int64), out=offsets[1:])
+        return offsets
+
+    @property
+    def dimension(self) -> int:
+        """Vector length."""
+        return int(self._matrix.shape[1])
+
+    def __len__(self) -> int:
+        return int(self._matrix.shape[0])
+
+    def sentence_id(self, passage: int, j: int) -> int:
+        """Id of sentence ``j`` of passage ``passage``.
+
+        Raises:
+            IndexError: No such passage or sentence.
+        """
+        start, end = int(self._offsets[passage]), int(self._offsets[passage + 1])
+        if not 0 <= j < end - start:
+            raise IndexError(f"passage {passage} has {end - start} sentences, not {j + 1}")
+        return start + j
+
+    def passage_sentences(self, passage: int) -> range:
+        """Ids of the sentences of one passage, in order."""
+        return range(int(self._offsets[passage]), int(self._offsets[passage + 1]))
+
+    def similarities(
+        self, query_vec: np.ndarray, sentence_ids: Sequence[int] | np.ndarray
+    ) -> np.ndarray:
+        """Cosine similarity of the question vector with each listed sentence.
+
+        Args:
+            query_vec: The question's unit vector (``Retriever.query_vector``), 1-D.
+            sentence_ids: Sentence ids (:meth:`sentence_id`).
+
+        Returns:
+            ``float32`` array, one similarity in [-1, 1] per id, in the order given
+            (~10 µs for 50 sentences of 512 dimensions).
+
+        Raises:
+            RagError: The vector has the wrong dimension.
+        """
+        q = np.asarray(query_vec, dtype=np.float32).reshape(-1)
+        if q.shape[0] != self.dimension:
+            raise RagError(
+                f"query vector has dimension {q.shape[0]}, the sentence vectors {self.dimension}"
+            )
+        ids = np.asarray(sentence_ids, dtype=np.int64)
+        if ids.size == 0:
+            return np.empty(0, dtype=np.float32)
+        rows = np.asarray(self._matrix[ids], dtype=np.float32)
+        return rows @ q
+
+    def save(self, path: Path) -> None:
+        """Write the matrix as ``float16`` ``.npy`` (no pickle)."""
+        np.save(Path(path), np.ascontiguousarray(self._matrix, dtype=SENTENCE_DTYPE))
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, sentence_counts: list[int]) -> SentenceVectors:
+        """Wrap freshly embedded sentence vectors (rows normalised), stored as ``float16``.
+
+        Raises:
+            RagError: Not 2-D, NaN/inf, or not one row per sentence.
+        """
+        matrix = _as_matrix(vectors, "sentence vectors").astype(SENTENCE_DTYPE)
+        return cls(matrix, cls.offsets_of(sentence_counts))
+
+    @classmethod
+    def load(cls, path: Path, sentence_counts: list[int], *, dimension: int) -> SentenceVectors:
+        """Memory-map a file written by :meth:`save` and check its shape.
+
+        Args:
+            path: The ``.npy`` file.
+            sentence_counts: Sentences of each passage (from the passages of the index).
+            dimension: Expected vector length (from the manifest).
+
+        Raises:
+            IndexMismatchError: Missing, unreadable, of another dtype, dimension or count.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise IndexMismatchError(f"sentence vectors {path} are missing; {_FIX}")
+        try:
+            matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise IndexMismatchError(
+                f"sentence vectors {path} are damaged ({exc}); {_FIX}"
+            ) from None
+        offsets = cls.offsets_of(sentence_counts)
+        expected = (int(offsets[-1]), dimension)
+        if matrix.dtype != SENTENCE_DTYPE or matrix.shape != expected:
+            raise IndexMismatchError(
+                f"sentence vectors {path} hold {matrix.dtype} {matrix.shape}, expected "
+                f"float16 {expected}; {_FIX}"
+            )
+        return cls(matrix, offsets)

@@ -48,6 +48,7 @@ def test_build_writes_a_self_describing_generation(source: Path, tmp_path: Path)
         "model": None,
         "dimension": None,
         "kind": None,
+        "sentence_vectors": None,
         "note": report.dense_note,
     }
     assert manifest["sources"] == {"seed.txt": store.sha256_file(source / "seed.txt")}

@@ -38,3 +38,27 @@ def test_simplified_text_is_unchanged_and_idempotent() -> None:
     assert normalize(text) == text.replace("。", "。")
     once = normalize("《戰國無雙３》ＡＢＣ，")
     assert normalize(once) == once
+
+
+@pytest.mark.parametrize(
+    ("question", "other"),
+    [
+        ("上海城市精神是甚麼？", "上海城市精神是什么？"),
+        ("為甚麽要提升軟實力", "为什么要提升软实力"),
+        ("妳認為裏面有什麽", "你认为里面有什么"),
+        ("裡面", "里面"),
+    ],
+)
+def test_variant_forms_fold_to_the_same_tokens(question: str, other: str) -> None:
+    from rag.tokenization import Tokenizer
+
+    assert normalize(question) == normalize(other)
+    tok = Tokenizer()
+    assert tok.tokenize(question) == tok.tokenize(other)
+    assert "甚么" not in tok.tokenize(question)
+
+
+def test_variant_fold_keeps_other_words_and_the_length() -> None:
+    assert normalize("甚至甚大") == "甚至甚大"
+    text = "甚麼是城市軟實力？"
+    assert len(normalize(text)) == len(text)
