@@ -52,15 +52,20 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return index, uri
 
 
-def _pair(index: Path, uri: Path) -> tuple[rag.Assistant, rag.Assistant]:
+@pytest.fixture
+def pair(built):
+    """The same generation through both backends; the Milvus connection closed afterwards
+    (Milvus Lite serves one file to one process at a time)."""
+    index, uri = built
     embedder = HashingEmbedder(DIM)
     local = rag.load(index, embedder=embedder, backend="local")
     milvus = rag.load(index, embedder=embedder, backend="milvus", milvus_uri=str(uri))
-    return local, milvus
+    yield local, milvus
+    milvus._state.retriever.backend.close()
 
 
-def test_rankings_passages_and_answers_agree_with_the_local_backend(built) -> None:
-    local, milvus = _pair(*built)
+def test_rankings_passages_and_answers_agree_with_the_local_backend(pair) -> None:
+    local, milvus = pair
     assert milvus._state.retriever.backend.name == "milvus"
     for question in QUESTIONS:
         for mode in ("lexical", "dense", "hybrid"):
@@ -83,9 +88,8 @@ def test_rankings_passages_and_answers_agree_with_the_local_backend(built) -> No
             assert milvus.document(quote.doc_id).text[quote.start : quote.end] == quote.text
 
 
-def test_passages_are_fetched_by_id_from_the_collection(built) -> None:
-    index, uri = built
-    _, milvus = _pair(index, uri)
+def test_passages_are_fetched_by_id_from_the_collection(pair) -> None:
+    _, milvus = pair
     backend = milvus._state.retriever.backend
     generation = milvus._state.generation
     rows = [0, len(generation.chunks) - 1, 3]
@@ -111,6 +115,7 @@ def test_each_build_writes_a_collection_and_moves_the_alias(tmp_path: Path) -> N
     assert len(set(names)) == 3
     assistant = rag.load(index, backend="milvus", milvus_uri=str(uri))
     assert assistant.answer("全会由谁主持？").found
+    assistant._state.retriever.backend.close()
 
 
 def test_a_failed_milvus_write_leaves_alias_and_index_as_they_were(
