@@ -259,15 +259,18 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: 
 class Rebuilder(threading.Thread):
     """Runs `rag build --force` back to back until stopped (each build in its own process)."""
 
-    def __init__(self, index: Path, source: Path, model: str, env: dict[str, str]) -> None:
+    def __init__(
+        self, index: Path, source: Path, model: str, env: dict[str, str], limit: int = 0
+    ) -> None:
         super().__init__(daemon=True)
         self.index, self.source, self.model, self.env = index, source, model, env
+        self.limit = limit  # stop after this many builds (0: until stopped)
         self.done = 0
         self.errors: list[str] = []
         self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._halt.is_set():
+        while not self._halt.is_set() and not (self.limit and self.done >= self.limit):
             proc = subprocess.run(
                 _rag(
                     "build",
@@ -301,6 +304,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--index", help="index to copy and serve (default: build one)")
     parser.add_argument("--model", default="none", help="embedding model (default none)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild during the load")
+    parser.add_argument(
+        "--rebuilds",
+        type=int,
+        default=0,
+        help="with --rebuild: this many rebuilds, the load kept running until they are done "
+        "(default 0: back to back for as long as the load runs)",
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--deadline", type=float, default=600.0, help="seconds for the run")
     parser.add_argument(
@@ -352,11 +362,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             _wait_until_up(url, server, log, timeout=args.start_timeout)
             if args.rebuild:
-                rebuilder = Rebuilder(index, Path(args.source), args.model, env)
+                rebuilder = Rebuilder(index, Path(args.source), args.model, env, args.rebuilds)
                 rebuilder.start()
-            report, _ = run_load(
+            report, results = run_load(
                 url, args.clients, args.questions, timeout=args.timeout, deadline=args.deadline
             )
+            rounds = 1
+            # With a number of rebuilds asked for, keep the load going until all have run
+            # under it (each round another clients x questions), within the deadline.
+            while (
+                rebuilder is not None
+                and args.rebuilds
+                and rebuilder.is_alive()
+                and report.seconds < args.deadline
+            ):
+                more, extra = run_load(
+                    url, args.clients, args.questions, timeout=args.timeout, deadline=args.deadline
+                )
+                results += extra
+                rounds += 1
+                report = summarise(
+                    results,
+                    args.clients,
+                    args.questions * rounds,
+                    sum(r.seconds for r in (report, more)),
+                )
         finally:
             try:
                 if rebuilder is not None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .assistant import Assistant, load
     from .build import BuildReport, build_index
     from .errors import (
+        ArgumentError,
         BuildLockedError,
         IndexMismatchError,
         IndexNotBuiltError,
@@ -35,6 +36,7 @@ _EXPORTS = {
     "load": "assistant",
     "BuildReport": "build",
     "build_index": "build",
+    "ArgumentError": "errors",
     "BuildLockedError": "errors",
     "IndexMismatchError": "errors",
     "IndexNotBuiltError": "errors",
@@ -69,6 +71,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Answer",
+    "ArgumentError",
     "Assistant",
     "BuildLockedError",
     "BuildReport",

@@ -11,8 +11,10 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from . import store
 from .answering import AnswerSelector, Selection, build_answer, escape_markdown
 from .backends import open_backend
-from .errors import IndexMismatchError, ModelUnavailableError
+from .errors import ArgumentError, IndexMismatchError, ModelUnavailableError
 from .questions import clean_question, resolve_followup
 from .retrieval import Retriever
 from .schema import Answer, Document, Hit, IndexInfo
@@ -161,25 +163,31 @@ class Assistant:
 
         Args:
             question: The question (capped at ``max_question_chars``).
-            k: Number of passages (clamped to 1..number of passages; default ``top_k``).
+            k: Number of passages, a whole number 0 or more (more than there are passages gives
+                all of them; 0 gives none; default ``top_k``).
             mode: ``hybrid``, ``lexical`` or ``dense`` (default from settings; without vectors
                 hybrid falls back to lexical).
 
         Returns:
-            Hits; empty when the question has nothing searchable.
+            Hits; empty when the question has nothing searchable or ``k`` is 0.
+
+        Raises:
+            ArgumentError: ``k`` is negative, not a whole number, NaN or infinite (also a
+                ``ValueError``).
         """
         state = self._state
+        count = self._k(k)
         cleaned = clean_question(question, self.settings.max_question_chars)
-        if not cleaned.searchable:
+        if not cleaned.searchable or count == 0:
             return []
         tokens = state.generation.tokenizer.tokenize(cleaned.text)
-        ranked = state.retriever.rank(tokens, cleaned.text, self._k(k), self._mode(mode))
+        ranked = state.retriever.rank(tokens, cleaned.text, count, self._mode(mode))
         return [state.retriever.hit(r) for r in ranked]
 
     def answer(
         self,
         question: str,
-        history: Sequence[str] | None = None,
+        history: Sequence[str] | str | None = None,
         k: int | None = None,
         mode: str | RetrievalMode | None = None,
     ) -> Answer:
@@ -188,28 +196,36 @@ class Assistant:
         Args:
             question: The question.
             history: Earlier user questions, oldest first, for elliptical follow-ups
-                (after 上海的城市精神是什么？, 那城市品格呢？ asks for the 城市品格).
-            k: Passages returned in ``Answer.hits``.
+                (after 上海的城市精神是什么？, 那城市品格呢？ asks for the 城市品格). A plain
+                string is one earlier question.
+            k: Passages returned in ``Answer.hits``, as for :meth:`search` (0: none; the
+                quotes are still chosen from the best passages).
             mode: Retrieval mode, as for :meth:`search`.
 
         Returns:
             An Answer; ``found`` is False when the documents do not answer the question.
+
+        Raises:
+            ArgumentError: ``k`` is invalid (see :meth:`search`) or ``history`` is not a
+                sequence of questions.
         """
         state = self._state
+        count = self._k(k)
+        earlier = _history(history)
         cleaned = clean_question(question, self.settings.max_question_chars)
         if not cleaned.searchable:
             return self._empty(cleaned.text, EMPTY_PROMPT, cleaned.notes, state)
         tokenizer = state.generation.tokenizer
         past = [
             c.text
-            for c in (clean_question(h, self.settings.max_question_chars) for h in history or ())
+            for c in (clean_question(h, self.settings.max_question_chars) for h in earlier)
             if c.searchable
         ]
         resolved = resolve_followup(cleaned.text, past, tokenizer.cut)
         tokens = tokenizer.tokenize(resolved)
         if not tokens:
             return self._empty(cleaned.text, NOTHING_TO_SEARCH, cleaned.notes, state, resolved)
-        selection = state.selector.select(resolved, tokens, self._k(k), self._mode(mode))
+        selection = state.selector.select(resolved, tokens, count, self._mode(mode))
         return build_answer(
             cleaned.text,
             resolved,
@@ -250,12 +266,54 @@ class Assistant:
             return Selection((), (), 0.0)
         return state.selector.select(cleaned.text, tokens, self._k(k), self._mode(mode))
 
-    def _k(self, k: int | None) -> int:
+    def _k(self, k: Any) -> int:
         chunks = len(self._state.generation.chunks)
-        return max(1, min(int(k) if k is not None else self.settings.top_k, chunks))
+        if k is None:
+            return max(1, min(self.settings.top_k, chunks))
+        return min(passage_count(k), chunks)
 
     def _mode(self, mode: str | RetrievalMode | None) -> RetrievalMode:
         return RetrievalMode.parse(mode) if mode is not None else self.settings.mode
+
+
+def passage_count(k: Any) -> int:
+    """``k`` as a number of passages: a whole number, 0 or more.
+
+    Accepts ints, floats with no fractional part and strings of digits (from forms and
+    environment variables).
+
+    Raises:
+        ArgumentError: Negative, fractional, NaN, infinite, a bool or not a number.
+    """
+    value = k
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ArgumentError(f"k must be a whole number of passages, got {k!r}") from None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ArgumentError(f"k must be a whole number of passages, got {k!r}")
+    if not isinstance(value, numbers.Integral):
+        number = float(value)
+        if not (math.isfinite(number) and number.is_integer()):
+            raise ArgumentError(f"k must be a whole number of passages, got {k!r}")
+        value = int(number)
+    if value < 0:
+        raise ArgumentError(f"k must be 0 or more passages, got {k!r}")
+    return int(value)
+
+
+def _history(history: Any) -> list[Any]:
+    """Earlier questions as a list: a plain string is one question, not its characters."""
+    if history is None:
+        return []
+    if isinstance(history, str):
+        return [history]
+    if isinstance(history, (bytes, Mapping)) or not isinstance(history, Iterable):
+        raise ArgumentError(
+            f"history must be a list of earlier questions, got {type(history).__name__}"
+        )
+    return list(history)
 
 
 def load(
@@ -281,4 +339,4 @@ def load(
     return Assistant(settings, embedder=embedder)
 
 
-__all__ = ["Assistant", "load"]
+__all__ = ["Assistant", "load", "passage_count"]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import store
+from . import integrity, store
 from .chunking import chunk_documents
 from .columnar import write_corpus
 from .embedding import Embedder
@@ -506,7 +506,8 @@ def _write(tmp: Path, **kw: Any) -> Path:
         "timings": {k: round(v, 3) for k, v in kw["timings"].items()},
         "files": store.checksum_tree(tmp),
     }
-    _write_checked(tmp / store.MANIFEST, [_json_bytes(manifest)])
+    sealed = integrity.seal(manifest, integrity.index_key())  # its own checksum (+ HMAC)
+    _write_checked(tmp / store.MANIFEST, [_json_bytes(sealed)])
     store.fsync_tree(tmp)
     return tmp
 

@@ -50,9 +50,20 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _passages(text: str) -> int:
+    """``-k``: a whole number, 0 or more (argparse turns the ValueError into exit code 2)."""
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if k < 0:
+        raise argparse.ArgumentTypeError(f"{k} is negative; give 0 or more passages")
+    return k
+
+
 def _query(p: argparse.ArgumentParser) -> None:
     p.add_argument("question", help="the question, in Chinese")
-    p.add_argument("-k", type=int, default=None, help="number of passages")
+    p.add_argument("-k", type=_passages, default=None, help="number of passages (0 or more)")
     p.add_argument(
         "--mode", choices=[m.value for m in RetrievalMode], help="retrieval mode (default hybrid)"
     )
@@ -144,6 +155,14 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="also accept requests from this origin, e.g. https://docs.example.gov "
         "(repeat; or RAG_ALLOWED_ORIGINS=a,b); see docs/SECURITY.md",
+    )
+    v.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="believe X-Forwarded-For/-Proto from this reverse proxy (IP or network; repeat; "
+        "or RAG_TRUSTED_PROXIES=a,b). Default none: the client is the connection's peer",
     )
 
     d = sub.add_parser(
@@ -315,19 +334,6 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if not sep or not user or not password:
             raise RagError("--auth must look like user:password")
         auth = (user, password)
-    from . import store
-
-    if settings.index and not Path(settings.index).exists():
-        _say(f"no index in {settings.index} yet; building it from {settings.source} first")
-    try:
-        _build(settings)
-    except RagError as exc:
-        # A broken source file or a build running elsewhere must not stop the chat from
-        # serving the index that is already there (it picks up the next one by itself).
-        if store.current_generation(settings.index) is None:
-            raise
-        _say(f"warning: {exc}")
-        _say(f"warning: serving the existing index in {settings.index}")
     serve(
         settings=settings,
         host=args.host,
@@ -335,8 +341,45 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         auth=auth,
         allowed_hosts=args.allowed_host or _env_list("RAG_ALLOWED_HOSTS"),
         allowed_origins=args.allow_origin or _env_list("RAG_ALLOWED_ORIGINS"),
+        trusted_proxies=_trusted_proxies(args),
+        build=lambda: _build_subprocess(settings),
     )
     return EXIT_OK
+
+
+def _trusted_proxies(args: argparse.Namespace) -> tuple[str, ...]:
+    from ui.server import parse_trusted_proxies
+
+    try:
+        return parse_trusted_proxies(args.trusted_proxy or _env_list("RAG_TRUSTED_PROXIES"))
+    except ValueError as exc:
+        raise RagError(str(exc)) from None
+
+
+def _build_subprocess(settings: Settings) -> None:
+    """``rag build`` in a child process, its progress passed through to this one's stderr.
+
+    ``rag serve`` runs it while already listening. A child process, because the build forks
+    tokenization workers, which is unsafe from a process whose server threads are running.
+
+    Raises:
+        RagError: The build failed (its last line of output says why).
+    """
+    import subprocess
+
+    command = [sys.executable, "-m", "rag", "build", "--index", str(settings.index)]
+    command += ["--source", str(settings.source), "--model", settings.model or "none"]
+    if not settings.dense_enabled:
+        command[-1] = "none"
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, errors="replace")
+    last = ""
+    assert process.stderr is not None
+    for line in process.stderr:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        last = line.strip() or last
+    if process.wait() != 0:
+        raise RagError(last.removeprefix("rag: ") or f"the build exited with {process.returncode}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -374,6 +417,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `rag ask … | head -1`: the reader went away; exit quietly like other Unix tools.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    except OSError as exc:
+        # The file system or the network said no (a port taken, a name too long): one line.
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        _err(f"{exc.strerror or exc}{where}")
         return EXIT_ERROR
 
 

@@ -373,6 +373,18 @@ class CorpusColumns:
         if p:
             rows = self.chunk_doc.astype(np.int64)
             byte_lo, byte_hi = self.chunk_span[:, 2], self.chunk_span[:, 3]
+            chars = self.chunk_span[:, 1] - self.chunk_span[:, 0]
+            if np.any(self.chunk_span[:, 0] < 0) or np.any(
+                (chars > byte_hi - byte_lo) | (byte_hi - byte_lo > 4 * chars)
+            ):
+                raise fail("have spans outside their documents")
+            owner = np.repeat(np.arange(p), np.diff(self.sentence_indptr))
+            if len(owner) and (
+                np.any(self.sentences[:, 0] < self.chunk_span[owner, 0])
+                or np.any(self.sentences[:, 1] > self.chunk_span[owner, 1])
+                or np.any(self.sentences[:, 0] > self.sentences[:, 1])
+            ):
+                raise fail("have a sentence outside its passage")
             if (
                 np.any(self.chunk_span[:, 0] > self.chunk_span[:, 1])
                 or np.any(byte_lo > byte_hi)

@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import store
+from . import integrity, store
 from .errors import RagError
 from .settings import Settings
 
@@ -249,9 +249,19 @@ def _index(index: Path) -> tuple[Path | None, dict[str, Any] | None, list[Check]
             Status.OK,
             f"{generation}: build {info.build_id} of {info.built_at}, {info.documents} "
             f"documents, {info.chunks} passages, model {model}, {size / 1024:.0f} KiB; "
-            "every file matches its checksum",
+            f"every file matches its checksum; {_signature(loaded.manifest)}",
         )
     )
+    if integrity.is_signed(loaded.manifest) and integrity.index_key() is None:
+        checks.append(
+            Check(
+                "signature",
+                Status.WARN,
+                f"the index is signed, but {integrity.KEY_ENV} is not set here: a forged index "
+                "would not be noticed",
+                f"set {integrity.KEY_ENV} to the key the index was built with",
+            )
+        )
     if not os.access(index, os.W_OK):
         checks.append(
             Check(
@@ -272,6 +282,12 @@ def _index(index: Path) -> tuple[Path | None, dict[str, Any] | None, list[Check]
             )
         )
     return generation, manifest, checks
+
+
+def _signature(manifest: dict[str, Any]) -> str:
+    if integrity.index_key() is not None:
+        return f"its signature matches {integrity.KEY_ENV}"
+    return "signed (not checked)" if integrity.is_signed(manifest) else "not signed"
 
 
 def _model(settings: Settings, manifest: dict[str, Any] | None) -> Check:

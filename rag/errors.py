@@ -30,11 +30,19 @@ class BuildLockedError(RagError):
     """Another build holds the lock on the index directory."""
 
 
+class ArgumentError(RagError, ValueError):
+    """An argument of a library call has the wrong type or value (``k=-1``, ``k="abc"``).
+
+    Also a ``ValueError``, so code that checks arguments the usual way catches it too.
+    """
+
+
 class QuestionError(RagError):
     """A question cannot be searched (empty, only punctuation, or not text)."""
 
 
 __all__ = [
+    "ArgumentError",
     "BuildLockedError",
     "IndexMismatchError",
     "IndexNotBuiltError",

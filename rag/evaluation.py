@@ -12,7 +12,6 @@ Example:
 from __future__ import annotations
 
 import itertools
-import json
 import statistics
 import time
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import guards
 from .assistant import Assistant
 from .errors import SourceError
 from .schema import Answer, Document, Quote
@@ -55,7 +55,7 @@ def read_qa(path: str | Path) -> list[QAItem]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = guards.loads(line, what=f"line {n}")
             answers = row.get("answers") or []
             if not isinstance(row["question"], str) or not isinstance(answers, list):
                 raise TypeError("question must be a string and answers a list")

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from . import guards
 from .errors import IndexMismatchError, RagError
 
 __all__ = ["FORMAT", "LexicalIndex"]
@@ -429,9 +430,9 @@ class LexicalIndex:
             return IndexMismatchError(f"lexical index in {directory} {why}; {_FIX}")
 
         try:
-            meta = json.loads((directory / _META).read_text(encoding="utf-8"))
-            params = json.loads((directory / _PARAMS).read_text(encoding="utf-8"))
-            vocab = json.loads((directory / _VOCAB).read_text(encoding="utf-8"))
+            meta = guards.loads((directory / _META).read_bytes(), what=_META, max_depth=0)
+            params = guards.loads((directory / _PARAMS).read_bytes(), what=_PARAMS, max_depth=0)
+            vocab = guards.loads((directory / _VOCAB).read_bytes(), what=_VOCAB, max_depth=0)
             data = np.load(directory / _DATA, mmap_mode="r", allow_pickle=False)
             indices = np.load(directory / _INDICES, mmap_mode="r", allow_pickle=False)
             indptr = np.load(directory / _INDPTR, mmap_mode="r", allow_pickle=False)

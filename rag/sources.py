@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import guards
 from .errors import SourceError
 
 if TYPE_CHECKING:
@@ -229,6 +230,8 @@ def _walk(root: Path, warnings: list[str]) -> list[Path]:
                     continue
                 seen_dirs.add(real)
                 visit(entry_path)
+            elif kind := guards.special_kind(entry_path):
+                warnings.append(f"skipped {rel}: {kind}, not a regular file (never read)")
             elif is_sidecar(entry_path):
                 continue  # metadata of another file, read with it
             elif _format_of(entry_path) is None:
@@ -259,6 +262,9 @@ def _resolve_inside(path: Path, real_root: Path, rel: str, warnings: list[str]) 
 
 def _read(path: Path, rel: str) -> SourceFile:
     try:
+        kind = guards.special_kind(path)
+        if kind:  # reading a named pipe blocks until someone writes to it, a device never ends
+            raise _BadFile(f"{kind}, not a regular file; remove it or copy its text into a file")
         raw = path.read_bytes()
     except PermissionError:
         raise _BadFile("permission denied; make the file readable (chmod a+r)") from None

@@ -35,12 +35,14 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import guards, integrity
 from .errors import BuildLockedError, IndexMismatchError, IndexNotBuiltError, RagError
 from .schema import Chunk, Document, IndexInfo
 
@@ -62,6 +64,11 @@ VECTORS = "vectors.faiss"
 _CURRENT_TMP = f".{CURRENT}.tmp"
 _PROBE = ".write-probe-"
 _REBUILD = "run `rag build --force` to rebuild it"
+# What CURRENT may name: a generation directory this program writes (and so a short name).
+_GENERATION_RE = re.compile(r"gen-[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
+# CURRENT is ~40 bytes; a manifest lists every source and file (~200 bytes each).
+_MAX_CURRENT_BYTES = 4096
+_MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 
 def sha256_file(path: Path) -> str:
@@ -133,15 +140,25 @@ def fsync_tree(root: Path) -> None:
 def current_generation(index: Path) -> Path | None:
     """The serving generation directory, or None when nothing was built yet."""
     pointer = index / CURRENT
-    if not pointer.is_file():
+    if not os.path.lexists(pointer):
         return None
+    if not pointer.is_file():
+        raise IndexMismatchError(f"{pointer} is not a regular file; {_REBUILD}")
     try:
-        name = json.loads(pointer.read_text(encoding="utf-8"))["generation"]
+        name = guards.loads(
+            guards.read_regular(pointer), what="its content", max_bytes=_MAX_CURRENT_BYTES
+        )["generation"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexMismatchError(f"{pointer} is damaged ({exc}); {_REBUILD}") from None
-    if not isinstance(name, str) or "/" in name or not name.startswith("gen-"):
+        raise IndexMismatchError(f"{pointer} is damaged ({_one_line(exc)}); {_REBUILD}") from None
+    if not isinstance(name, str) or not _GENERATION_RE.fullmatch(name):
         raise IndexMismatchError(f"{pointer} names no generation; {_REBUILD}")
     return index / name
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one short line for a message (what a pointer held can be anything)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def switch_to(index: Path, generation: Path) -> None:
@@ -155,6 +172,10 @@ def switch_to(index: Path, generation: Path) -> None:
         previous = current_generation(index)
     except IndexMismatchError:
         previous = None
+    pointer = index / CURRENT
+    if pointer.is_dir() and not pointer.is_symlink():
+        # A directory in CURRENT's place would make the replace below fail forever.
+        shutil.rmtree(pointer)
     tmp = index / _CURRENT_TMP
     write_json(tmp, {"generation": generation.name})
     os.replace(tmp, index / CURRENT)
@@ -271,15 +292,22 @@ def read_manifest(generation: Path) -> dict[str, Any]:
     if not path.is_file():
         raise IndexMismatchError(f"{path} is missing; {_REBUILD}")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = guards.loads(
+            guards.read_regular(path), what="the manifest", max_bytes=_MAX_MANIFEST_BYTES
+        )
     except (OSError, ValueError) as exc:
-        raise IndexMismatchError(f"{path} cannot be read ({exc}); {_REBUILD}") from None
-    version = manifest.get("format_version") if isinstance(manifest, dict) else None
-    if version != FORMAT_VERSION:
+        raise IndexMismatchError(f"{path} cannot be read ({_one_line(exc)}); {_REBUILD}") from None
+    if not isinstance(manifest, dict):
+        raise IndexMismatchError(f"{path} is not a JSON object; {_REBUILD}")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:  # only picks the message: nothing else is believed yet
         raise IndexMismatchError(
             f"{path} has format version {version!r}, this program reads version "
             f"{FORMAT_VERSION}; {_REBUILD}"
         )
+    sealed = integrity.seal_problem(manifest, integrity.index_key())
+    if sealed:
+        raise IndexMismatchError(f"{path} is refused: {sealed}; {_REBUILD}")
     for key in ("build_id", "built_at", "counts", "dense", "sources", "files", "settings"):
         if key not in manifest:
             raise IndexMismatchError(f"{path} lacks {key!r}; {_REBUILD}")
@@ -328,28 +356,44 @@ def _manifest_problem(m: dict[str, Any]) -> str:
     return ""
 
 
+# The BM25 files every generation of this format version has (lexical.py writes them).
+_LEXICAL_FILES = tuple(
+    f"{LEXICAL}/{name}"
+    for name in (
+        "data.csc.index.npy",
+        "indices.csc.index.npy",
+        "indptr.csc.index.npy",
+        "vocab.index.json",
+        "params.index.json",
+        "meta.json",
+    )
+)
+
+
+def required_files(manifest: dict[str, Any]) -> list[str]:
+    """Every file a generation of this format version needs (vectors only with a model)."""
+    dense = [VECTORS] if manifest["dense"]["model"] else []
+    from .columnar import REQUIRED_FILES
+    from .tokenization import DICTIONARY_FILES
+
+    tokenizer = [f"{TOKENIZER}/{name}" for name in DICTIONARY_FILES]
+    return [*REQUIRED_FILES, TERMS, *tokenizer, *_LEXICAL_FILES, *dense]
+
+
 def verify_files(generation: Path, manifest: dict[str, Any]) -> None:
     """Check every file against the manifest's size and sha256 before anything is read:
     FAISS and numpy load many damaged files silently and then return wrong results.
 
-    The manifest must list every file a generation needs (documents, passages, terms, the
-    BM25 arrays and, with a model, the vectors) and only paths inside the generation.
+    The manifest must list the complete set of files its format version needs
+    (:func:`required_files`), every file that is in the generation, and only paths inside it.
 
     Raises:
         IndexMismatchError: A file is missing, unlisted, of another size or checksum.
     """
-    from .columnar import REQUIRED_FILES
-    from .tokenization import DICTIONARY_FILES
-
-    TOKENIZER_FILES = [f"{TOKENIZER}/{name}" for name in DICTIONARY_FILES]
-
     files: dict[str, dict[str, Any]] = manifest["files"]
-    required = [*REQUIRED_FILES, TERMS, *TOKENIZER_FILES] + (
-        [VECTORS] if manifest["dense"]["model"] else []
+    problems = integrity.file_set_problems(
+        files, required_files(manifest), integrity.files_on_disk(generation, {MANIFEST})
     )
-    problems = [f"{rel} is not listed in the manifest" for rel in required if rel not in files]
-    if not any(rel.startswith(f"{LEXICAL}/") for rel in files):
-        problems.append(f"no {LEXICAL}/ file is listed in the manifest")
     to_hash: list[tuple[str, Path]] = []
     for rel, meta in files.items():
         parts = rel.split("/")
@@ -430,6 +474,34 @@ def load_generation(generation: Path, *, verify: bool = True) -> Generation:
     )
 
 
+def span_problem(documents: dict[str, Document], chunks: list[Chunk]) -> str:
+    """Why some passage does not lie inside its document, or "" when every one does.
+
+    Every passage must name a loaded document, its span must lie inside that document's text
+    and hold exactly its text, and each sentence span must lie inside the passage: answers
+    quote ``Document.text[start:end]`` and nothing else.
+    """
+    try:
+        return _first_span_problem(documents, chunks)
+    except (TypeError, ValueError):  # offsets that are not numbers, sentences not pairs
+        return "passage offsets are not numbers"
+
+
+def _first_span_problem(documents: dict[str, Document], chunks: list[Chunk]) -> str:
+    for chunk in chunks:
+        doc = documents.get(chunk.doc_id)
+        if doc is None:
+            return f"passage {chunk.chunk_id!r} names an unknown document"
+        if not (0 <= chunk.start <= chunk.end <= len(doc.text)):
+            return f"passage {chunk.chunk_id!r} lies outside its document"
+        if doc.text[chunk.start : chunk.end] != chunk.text:
+            return f"passage {chunk.chunk_id!r} differs from its document's text"
+        for start, end in chunk.sentences:
+            if not (chunk.start <= start <= end <= chunk.end):
+                return f"a sentence of passage {chunk.chunk_id!r} lies outside it"
+    return ""
+
+
 def load_current(index: Path) -> Generation:
     """Load the serving generation of an index directory.
 
@@ -474,7 +546,9 @@ __all__ = [
     "lock_holder",
     "read_manifest",
     "remove_debris",
+    "required_files",
     "sha256_file",
+    "span_problem",
     "switch_to",
     "verify_files",
     "write_checked",

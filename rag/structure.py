@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 from collections import Counter
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from . import guards
 from .errors import SourceError
 from .schema import KIND_LABELS, Document, Heading, Paragraph, Repair, SectionRef, Sentence
 from .sentences import CLOSERS, SENTENCE_END, split_sentences
@@ -261,9 +261,9 @@ def _parse_jsonl(f: SourceFile) -> tuple[list[Document], list[str]]:
 def _jsonl_record(line: str) -> tuple[tuple[str, str, str], str]:
     """The (id, title, text) of one line, or a description of what is wrong with it."""
     try:
-        data: Any = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return ("", "", ""), f"invalid JSON ({exc.msg} at column {exc.colno})"
+        data: Any = guards.loads(line, what="the line")
+    except guards.BoundedJSONError as exc:
+        return ("", "", ""), exc.reason
     if not isinstance(data, dict):
         return ("", "", ""), f"expected a JSON object, got {type(data).__name__}"
     bad = [k for k in ("id", "title", "text") if not isinstance(data.get(k), str)]

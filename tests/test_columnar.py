@@ -11,6 +11,7 @@ import pytest
 
 import rag
 from rag import store
+from rag.integrity import seal
 from rag.chunking import chunk_documents
 from rag.columnar import ChunkTable, CorpusColumns, DocumentTable, write_corpus
 from rag.errors import IndexMismatchError
@@ -147,7 +148,7 @@ def _damage(generation: Path, name: str, change) -> None:
     np.save(path, change(array.copy()), allow_pickle=False)
     manifest = json.loads((generation / store.MANIFEST).read_text(encoding="utf-8"))
     manifest["files"] = store.checksum_tree(generation)
-    (generation / store.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (generation / store.MANIFEST).write_text(json.dumps(seal(manifest, None)), encoding="utf-8")
 
 
 def _set(index_value: tuple, value: int):
@@ -189,6 +190,6 @@ def test_a_dictionary_for_other_terms_is_refused(seed_index: Path, tmp_path: Pat
     (generation / store.TERMS).write_text("别的词语", encoding="utf-8")
     manifest = json.loads((generation / store.MANIFEST).read_text(encoding="utf-8"))
     manifest["files"] = store.checksum_tree(generation)
-    (generation / store.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (generation / store.MANIFEST).write_text(json.dumps(seal(manifest, None)), encoding="utf-8")
     with pytest.raises(IndexMismatchError, match=r"other terms.*rag build"):
         rag.load(index, model="none")

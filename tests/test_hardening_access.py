@@ -245,7 +245,7 @@ def test_login_limiter_backoff_is_exponential_capped_and_per_client() -> None:
     small = LoginLimiter(max_clients=2, clock=clock)
     for client in "xyz":
         small.failure(client)
-    assert set(small._failures) == {"y", "z"}
+    assert set(small._state) == {"y", "z"}
 
 
 # -- hosts and origins --------------------------------------------------------------------------

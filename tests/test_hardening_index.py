@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag import build, store
+from rag import build, integrity, store
 from rag.cli import main
 from rag.embedding import HashingEmbedder
 from rag.errors import BuildLockedError, IndexMismatchError, RagError
@@ -101,7 +101,7 @@ def rewrite_manifest(generation: Path, change) -> None:
     path = generation / store.MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8"))
     change(manifest)
-    path.write_text(json.dumps(manifest), encoding="utf-8")
+    path.write_text(json.dumps(integrity.seal(manifest, integrity.index_key())), encoding="utf-8")
 
 
 def rechecksum(generation: Path) -> None:

@@ -175,11 +175,11 @@ def test_odd_bytes_on_the_command_line(
     assert data["found"] and data["question"] == CITY_SPIRIT
 
 
-@pytest.mark.parametrize("k", [0, -5, 1, 10**9])
+@pytest.mark.parametrize("k", [0, 1, 10**9])
 def test_k_is_clamped(seed_assistant: rag.Assistant, k: int) -> None:
     chunks = len(seed_assistant._state.generation.chunks)
     hits = seed_assistant.search("上海 城市 软实力", k=k)
-    assert len(hits) == max(1, min(k, chunks)) or (k > chunks and 1 <= len(hits) <= chunks)
+    assert len(hits) == min(k, chunks) or (k > chunks and 1 <= len(hits) <= chunks)
     assert seed_assistant.answer(CITY_SPIRIT, k=k).found
 
 
@@ -188,9 +188,9 @@ def test_k_is_clamped_in_the_cli_and_the_chat(
 ) -> None:
     from ui.app import MAX_K, ChatService
 
-    for k in ("0", "-5", "1000000"):
+    for k, least in (("0", 0), ("1000000", 1)):
         assert main(["search", "上海", "-k", k, "--json", *seed_args(seed_index)]) == 0
-        assert len(json.loads(capsys.readouterr().out)) >= 1
+        assert len(json.loads(capsys.readouterr().out)) >= least
     service = ChatService(seed_assistant)
     for k in (0, -3, 10**9, 2.7):
         turn = service.ask(CITY_SPIRIT, k=k)
@@ -404,9 +404,18 @@ def test_serve_keeps_serving_the_existing_index_when_the_sources_break(
     (source / "empty.txt").write_bytes(b"")
     args = ["serve", "--index", str(index), "--source", str(source), "--model", "none"]
     assert main(args) == 0 and len(served) == 1
-    err = capsys.readouterr().err
-    assert "empty.txt: the file is empty" in err and "serving the existing index" in err
-    assert main([*args[:2], str(tmp_path / "no-index"), *args[3:]]) == 1  # nothing to serve
+    # `rag serve` hands the build to the server, which runs it while already serving the
+    # existing index (tests/test_hardening_server.py); a failed build is reported there.
+    with pytest.raises(rag.RagError, match=r"empty\.txt: the file is empty"):
+        served[0]["build"]()
+    assert "empty.txt: the file is empty" in capsys.readouterr().err
+    monkeypatch.undo()
+    from ui.server import free_port
+
+    port = str(free_port())
+    no_index = [*args[:2], str(tmp_path / "no-index"), *args[3:], "--port", port]
+    assert main(no_index) == 1  # nothing to serve: the build's error, after the building page
+    assert "empty.txt: the file is empty" in capsys.readouterr().err
 
 
 def test_gbk_gb18030_and_a_very_long_line_build_and_answer(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ import rag
 from . import render
 from .assets import BRIDGE_JS, CSS, theme
 from .examples import suggest_questions
-from .feedback import answer_record, append_feedback, rating_of
+from .feedback import FeedbackLog, answer_record, rating_of
 
 if TYPE_CHECKING:
     from rag import Answer, Assistant, Document, IndexInfo, Settings
@@ -73,6 +73,7 @@ class ChatService:
         self.settings = settings or assistant.settings
         self._lock = threading.RLock()
         self._refreshing = threading.Lock()
+        self.feedback_log = FeedbackLog(self.settings.feedback_path)
 
     # -- index state ------------------------------------------------------------------------
 
@@ -216,15 +217,23 @@ class ChatService:
             return render.document_missing(doc_id)
         return render.document_view(doc, start, end)
 
-    def feedback(self, records: dict[int, dict[str, Any]] | None, index: Any, liked: Any) -> bool:
-        """Append a 👍/👎 for the assistant message at ``index``; False when it is unknown."""
+    def feedback(
+        self,
+        records: dict[int, dict[str, Any]] | None,
+        index: Any,
+        liked: Any,
+        session: str = "",
+        client: str = "",
+    ) -> bool:
+        """Record a 👍/👎 for the assistant message at ``index`` (one per answer and session,
+        see :class:`ui.feedback.FeedbackLog`); False when it is unknown or rate-limited."""
         if isinstance(index, (list, tuple)):
             index = index[0] if index else None
         record = (records or {}).get(index) if isinstance(index, int) else None
         if record is None:
             return False
-        append_feedback(self.settings.feedback_path, record, rating_of(liked))
-        return True
+        outcome = self.feedback_log.record(record, rating_of(liked), session=session, client=client)
+        return outcome != "rate limited"
 
     def api_answer(self, question: str) -> dict[str, Any]:
         """Answer one question for the API (default passages and mode)."""
@@ -406,8 +415,9 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
         # The chat's own trash icon clears its messages; forget the conversation too.
         chatbot.clear(on_clear, None, clear_outputs, **private)
 
-        def on_like(records, data: gr.LikeData):
-            service.feedback(records, data.index, data.liked)
+        def on_like(records, data: gr.LikeData, request: gr.Request):
+            client = request.client.host if request.client else ""
+            service.feedback(records, data.index, data.liked, request.session_hash or "", client)
 
         chatbot.like(on_like, [records_state], None, **private)
 

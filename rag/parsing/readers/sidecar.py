@@ -7,11 +7,11 @@ Sidecar files are not documents themselves; the source scan skips them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ... import guards
 from ...errors import SourceError
 
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml", ".meta.json")
@@ -46,7 +46,7 @@ def read_sidecar(path: Path) -> dict[str, str]:
     try:
         raw = side.read_text(encoding="utf-8-sig")
         if side.suffix == ".json":
-            data: Any = json.loads(raw)
+            data: Any = guards.loads(raw, what=side.name)
         else:
             import yaml
 
