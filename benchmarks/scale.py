@@ -191,8 +191,8 @@ def make_corpus(passages: int, out: Path, replace: float = 0.1, seed: int = 0) -
     import jieba
 
     from rag.chunking import chunk_documents
+    from rag.parsing import load_documents
     from rag.settings import Settings
-    from rag.structure import load_documents
 
     jieba.setLogLevel(60)
     source = CMRC / "corpus.jsonl"

@@ -30,22 +30,30 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import integrity, store
+from . import buildcache, integrity, store
+from .buildcache import BuildCache, FileEntry
 from .chunking import chunk_documents
 from .columnar import write_corpus
 from .embedding import Embedder
 from .errors import ModelUnavailableError, RagError
+from .parsing import Corpus, load_documents, source_hashes
 from .schema import Chunk, Document, Repair
 from .settings import Settings
-from .structure import load_documents
+from .sources import scan_sources
 
 if TYPE_CHECKING:
     from .tokenization import WorkerPool
 
 # Bump when tokenization or passage text changes in a way that needs a rebuild.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
+# Key terms are counted per file (and the counts reused) while the corpus is read whole by
+# discover_terms, i.e. up to its default sample size; beyond, terms come from its sample.
+_WHOLE_CORPUS_CHARS = 10_000_000
 
 Log = Callable[[str], None]
+# Called as a long stage advances: (stage, done, total). Stages: parsing, counting,
+# tokenizing, embedding.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ def build_index(
     force: bool = False,
     embedder: Embedder | None = None,
     log: Log | None = None,
+    progress: Progress | None = None,
     **overrides: Any,
 ) -> BuildReport:
     """Build the index for ``source`` into ``index`` (atomic; the old index keeps serving).
@@ -98,6 +107,8 @@ def build_index(
         force: Rebuild even when sources and settings are unchanged.
         embedder: Use this embedder instead of loading ``settings.model`` (tests, custom models).
         log: Receives progress messages (the library itself never prints).
+        progress: Called as each long stage advances, with (stage, done, total): parsing
+            (files), counting (files), tokenizing (sentences), embedding (passages).
         **overrides: Setting overrides, e.g. ``model="none"``, ``chunk_size=300``.
 
     Returns:
@@ -120,7 +131,7 @@ def build_index(
 
         # Workers are forked before anything is parsed, so they share a small heap.
         with worker_pool(settings.worker_count) as pool:
-            return _build_locked(settings, force, embedder, say, pool)
+            return _build_locked(settings, force, embedder, say, pool, progress)
 
 
 def _fingerprint(settings: Settings, sources: dict[str, str]) -> str:
@@ -165,17 +176,21 @@ def _up_to_date(settings: Settings, fingerprint: str) -> store.Generation | None
 
 
 def _build_locked(
-    settings: Settings, force: bool, embedder: Embedder | None, say: Log, pool: WorkerPool | None
+    settings: Settings,
+    force: bool,
+    embedder: Embedder | None,
+    say: Log,
+    pool: WorkerPool | None,
+    progress: Progress | None = None,
 ) -> BuildReport:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
+    report = progress or (lambda _stage, _done, _total: None)
 
-    say(f"parsing {settings.source}")
-    corpus = load_documents(settings.source)
-    timings["parse"] = time.perf_counter() - clock
-    fingerprint = _fingerprint(settings, corpus.source_hashes)
     if not force and embedder is None:
-        live = _up_to_date(settings, fingerprint)
+        # Up to date is decided on the files' hashes alone, before anything is parsed.
+        scan = scan_sources(settings.source, max_bytes=settings.max_source_bytes)
+        live = _up_to_date(settings, _fingerprint(settings, source_hashes(scan)))
         if live is not None:
             info = live.info
             return BuildReport(
@@ -186,10 +201,28 @@ def _build_locked(
                 chunks=info.chunks,
                 model=info.model,
                 dense_note=info.dense_note,
-                repairs=corpus.repairs,
-                warnings=corpus.warnings,
+                repairs=tuple(
+                    Repair(r["kind"], r["source"], tuple(r["lines"]), r["detail"])
+                    for r in live.manifest.get("repairs", ())
+                ),
+                warnings=scan.warnings,
             )
-    say(f"parsed {len(corpus.documents)} documents from {settings.source}")
+        del scan
+    cache = BuildCache.open(settings.index) if not force else BuildCache()
+    say(f"parsing {settings.source}")
+    corpus = load_documents(
+        settings.source,
+        cache=cache.documents,
+        progress=lambda done, total, _name: report("parsing", done, total),
+        max_bytes=settings.max_source_bytes,
+    )
+    timings["parse"] = time.perf_counter() - clock
+    fingerprint = _fingerprint(settings, corpus.source_hashes)
+    changed = len(corpus.file_keys) - len(corpus.reused)
+    say(
+        f"parsed {len(corpus.documents)} documents from {settings.source} "
+        f"({changed} file(s) read, {len(corpus.reused)} unchanged reused)"
+    )
 
     clock = time.perf_counter()
     chunks = chunk_documents(
@@ -200,14 +233,28 @@ def _build_locked(
     timings["chunk"] = time.perf_counter() - clock
 
     from .lexical import LexicalIndex
-    from .tokenization import Tokenizer, discover_terms
+    from .tokenization import Tokenizer
 
     clock = time.perf_counter()
     documents = {d.doc_id: d for d in corpus.documents}
-    terms = discover_terms((d.text for d in corpus.documents), pool=pool)
+    entries = _file_entries(corpus)
+    terms = _terms(corpus, entries, cache, pool, report)
     tokenizer = Tokenizer(user_terms=terms)
     say(f"tokenizing {len(chunks)} passages ({settings.worker_count} processes)")
-    sentence_tokens, passage_ids, vocab = _tokenize(chunks, documents, tokenizer, pool)
+    tkey = buildcache.token_key(
+        tokenizer.describe(),
+        {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "v": PIPELINE_VERSION},
+    )
+    sentence_tokens, passage_ids, vocab = _tokenize(
+        chunks,
+        documents,
+        tokenizer,
+        pool,
+        cache=cache,
+        entries=entries,
+        token_key=tkey,
+        report=report,
+    )
     if pool is not None:
         pool.close()  # the workers' memory is better spent on the steps that follow
     timings["tokenize"] = time.perf_counter() - clock
@@ -256,6 +303,8 @@ def _build_locked(
             repairs=corpus.repairs,
             warnings=corpus.warnings,
             timings=timings,
+            cache_entries=entries,
+            previous_cache=cache,
         )
         timings["write"] = time.perf_counter() - clock
         clock = time.perf_counter()
@@ -264,6 +313,7 @@ def _build_locked(
         n_documents, n_chunks = len(corpus.documents), len(chunks)
         repairs, warnings = corpus.repairs, corpus.warnings
         del corpus, documents, chunks, sentence_tokens, lexical, vectors, sentence_vectors
+        del entries, cache
         gc.collect()
         # Load the new generation back exactly as a reader would before anyone can see it.
         say(f"verifying {build_id}")
@@ -350,11 +400,47 @@ def _discard(
         shutil.rmtree(final, ignore_errors=True)
 
 
+def _file_entries(corpus: Corpus) -> dict[str, FileEntry]:
+    """One cache entry per source file, with its documents (counts and tokens come later)."""
+    entries = {rel: FileEntry(key, []) for rel, key in corpus.file_keys.items()}
+    for doc in corpus.documents:
+        entries[doc.source].documents.append(doc)
+    return entries
+
+
+def _terms(
+    corpus: Corpus,
+    entries: dict[str, FileEntry],
+    cache: BuildCache,
+    pool: WorkerPool | None,
+    report: Progress,
+) -> list[str]:
+    """Key terms of the corpus: per-file counts (unchanged files' from the cache), summed."""
+    from .tokenization import Tokenizer, add_counts, count_terms, discover_terms, terms_from_counts
+
+    if sum(len(d.text) for d in corpus.documents) > _WHOLE_CORPUS_CHARS:
+        return discover_terms((d.text for d in corpus.documents), pool=pool)
+    counter = Tokenizer(stopwords=None)
+    for done, (rel, entry) in enumerate(entries.items(), start=1):
+        counts = cache.counts(rel, entry.key)
+        if counts is None:
+            counts = count_terms([d.text for d in entry.documents], tokenizer=counter, pool=pool)
+        entry.counts = counts
+        report("counting", done, len(entries))
+    parts = [e.counts for e in entries.values() if e.counts is not None]
+    return terms_from_counts(add_counts(parts), tokenizer=counter) if parts else []
+
+
 def _tokenize(
     chunks: list[Chunk],
     documents: dict[str, Document],
     tokenizer: Any,
     pool: WorkerPool | None,
+    *,
+    cache: BuildCache | None = None,
+    entries: dict[str, FileEntry] | None = None,
+    token_key: str = "",
+    report: Progress | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], list[list[int]], dict[str, int]]:
     """Token ids of every sentence (kept for answer selection) and of every passage.
 
@@ -365,12 +451,33 @@ def _tokenize(
     array with its int64 row pointer, and each sentence's token list is released once it has
     been used, so a large build never holds the passages as strings.
     """
+    entries = entries or {}
+    # Sentence tokens of unchanged files under the same tokenizer come from the cache; the
+    # rest is tokenized. Per file, passages are in document order, so the cache is a list.
+    reused: dict[str, list[list[list[str]]]] = {}
+    if cache is not None:
+        for rel, entry in entries.items():
+            tokens = cache.tokens(rel, entry.key, token_key)
+            if tokens is not None:
+                reused[rel] = tokens
+    per_file = {rel: 0 for rel in reused}
     texts: list[str] = []
     for chunk in chunks:
         doc = documents[chunk.doc_id]
+        if doc.source in reused:
+            continue
         texts.extend(doc.text[s:e] for s, e in chunk.sentences)
-    flat: list[list[str] | None] = list(tokenizer.tokenize_many(texts, pool=pool))
+    flat: list[list[str] | None] = []
+    # About 20 batches, for progress; each batch is still spread over the workers.
+    batch = max(2000, -(-len(texts) // 20))
+    for start in range(0, len(texts), batch):
+        flat.extend(tokenizer.tokenize_many(texts[start : start + batch], pool=pool))
+        if report is not None:
+            report("tokenizing", min(len(texts), start + batch), len(texts))
     del texts
+    keep = sum(len(d.text) for d in documents.values()) <= _WHOLE_CORPUS_CHARS
+    for entry in entries.values():
+        entry.token_key, entry.tokens = (token_key, []) if keep else ("", None)
     vocab: dict[str, int] = {}
     number = vocab.setdefault
     context_cache: dict[tuple[str, tuple[str, ...]], list[int]] = {}
@@ -379,21 +486,34 @@ def _tokenize(
     passage_ids: list[list[int]] = []
     pos = 0
     for chunk in chunks:
+        rel = documents[chunk.doc_id].source
+        cached = reused.get(rel)
+        if cached is not None:
+            k = per_file[rel]
+            per_file[rel] = k + 1
+            chunk_tokens: list[list[str]] = cached[k]
+        else:
+            chunk_tokens = []
+            for i in range(pos, pos + len(chunk.sentences)):
+                toks = flat[i]
+                assert toks is not None
+                chunk_tokens.append(toks)
+                flat[i] = None
+            pos += len(chunk.sentences)
+        owner = entries.get(rel)
+        if owner is not None and owner.tokens is not None:
+            owner.tokens.append(chunk_tokens)
         key = (chunk.doc_title, chunk.section)
         context = context_cache.get(key)
         if context is None:
             words = tokenizer.tokenize(" ".join((chunk.doc_title, *chunk.section)))
             context = context_cache[key] = [number(w, len(vocab)) for w in words]
         ids = list(context)
-        for i in range(pos, pos + len(chunk.sentences)):
-            toks = flat[i]
-            assert toks is not None
+        for toks in chunk_tokens:
             mine = [number(t, len(vocab)) for t in toks]
             sentence_ids.extend(mine)
             sentence_indptr.append(len(sentence_ids))
             ids.extend(mine)
-            flat[i] = None
-        pos += len(chunk.sentences)
         passage_ids.append(ids)
     tokens = np.frombuffer(sentence_ids, dtype=np.int32) if sentence_ids else np.empty(0, np.int32)
     return (tokens, np.frombuffer(sentence_indptr, dtype=np.int64)), passage_ids, vocab
@@ -464,6 +584,7 @@ def _write(tmp: Path, **kw: Any) -> Path:
         from .vectors import SENTENCE_VECTORS
 
         sentence_vectors.save(tmp / SENTENCE_VECTORS)
+    buildcache.write(tmp, kw["cache_entries"], _write_checked, kw["previous_cache"])
     store.fsync_tree(tmp)
     manifest = {
         "format_version": store.FORMAT_VERSION,

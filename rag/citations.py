@@ -1,11 +1,25 @@
-"""Citations in the document's own structure.
+"""Citations in the document's own structure, in the style its readers use.
 
-Examples: 《标题》第二章 第十条, 《标题》三、（二）, 《标题》第3段.
+Statutes: ``《中华人民共和国劳动合同法》第三十九条第（二）项``, ``…第十三条第二款``
+(款 counted within the article and named only when the article has more than one),
+``…第十七条之一``. Other numbered documents: ``《标题》三、（二）``, ``《标题》第二章 第十条``;
+unnumbered text: ``《标题》第3段`` or ``《标题》「小标题」第3段``; picture captions and
+credits: ``《标题》图片说明``.
 """
 
 from __future__ import annotations
 
-from .schema import Document
+import re
+
+from .schema import Document, Paragraph
+
+_ARTICLE_RE = re.compile(r"^第[一二三四五六七八九十百千零〇两\d]+条(?:之[一二三四五六七八九十]+)?$")
+_ITEM_RE = re.compile(r"^[（(]([一二三四五六七八九十百零〇两]+)[）)]$")
+_ROLE_LABELS = {"caption": "图片说明", "credit": "图片说明"}
+_CN_DIGITS = "零一二三四五六七八九"
+# Per-document indexes, by id(); a document is immutable, so an entry never goes stale.
+_INDEX_CACHE: dict[int, tuple[Document, dict[tuple[str, ...], int]]] = {}
+_CACHE_LIMIT = 512
 
 
 def full_title(doc: Document) -> str:
@@ -16,25 +30,24 @@ def full_title(doc: Document) -> str:
 
 
 def cite(doc: Document, paragraph: int) -> str:
-    """Chinese citation of one body paragraph.
-
-    Numbered sections cite by their numbers (``第二章 第十条``, ``三、（二）``); the paragraph
-    number is added only when that path does not identify the paragraph alone. Unnumbered
-    section headings are quoted in 「」 before the paragraph number.
+    """Chinese citation of one paragraph.
 
     Example:
         >>> cite(resolution, 3)
         '《十一届市委十一次全会决议》第3段'
+        >>> cite(labour_contract_law, 120)
+        '《中华人民共和国劳动合同法》第三十九条第（二）项'
     """
     para = doc.paragraph(paragraph)
-    numbered = tuple(ref.label for ref in para.section if ref.label)
     head = f"《{full_title(doc)}》"
+    if para.role in _ROLE_LABELS:
+        return f"{head}{_ROLE_LABELS[para.role]}"
+    statute = _statute_path(doc, para)
+    if statute:
+        return f"{head}{statute}"
+    numbered = tuple(ref.label for ref in para.section if ref.label)
     if numbered:
-        shared = sum(
-            1
-            for p in doc.paragraphs
-            if tuple(ref.label for ref in p.section if ref.label) == numbered
-        )
+        shared = _index(doc).get(numbered, 0)
         path = " ".join(numbered)
         return f"{head}{path}" if shared == 1 else f"{head}{path} 第{paragraph}段"
     titled = [ref.title for ref in para.section if ref.title]
@@ -43,4 +56,65 @@ def cite(doc: Document, paragraph: int) -> str:
     return f"{head}第{paragraph}段"
 
 
-__all__ = ["cite", "full_title"]
+def _statute_path(doc: Document, para: Paragraph) -> str:
+    """``第三十九条第（二）项`` / ``第十三条第二款`` for a paragraph inside an article."""
+    labels = [ref.label for ref in para.section]
+    where = next((k for k, label in enumerate(labels) if _ARTICLE_RE.match(label)), None)
+    if where is None:
+        return ""
+    article = labels[where]
+    out = article
+    clauses = _index(doc).get(("条", *labels[: where + 1]), 0)
+    if clauses > 1 and para.clause:
+        out += f"第{chinese_number(para.clause)}款"
+    for depth, label in enumerate(lab for lab in labels[where + 1 :] if lab):
+        item = _ITEM_RE.match(label)
+        if depth == 0 and item:
+            out += f"第（{item.group(1)}）项"
+        elif depth == 0:
+            out += f"第{label.rstrip('.．、')}项"
+        else:
+            out += f"第{label.strip('()（）.．、')}目"
+    return out
+
+
+def _index(doc: Document) -> dict[tuple[str, ...], int]:
+    """Per numbered path: how many body paragraphs share it; per article: its 款 count."""
+    cached = _INDEX_CACHE.get(id(doc))
+    if cached is not None and cached[0] is doc:
+        return cached[1]
+    counts: dict[tuple[str, ...], int] = {}
+    for p in doc.paragraphs:
+        if p.role != "body":
+            continue
+        labels = tuple(ref.label for ref in p.section if ref.label)
+        counts[labels] = counts.get(labels, 0) + 1
+        if p.clause:
+            full = [ref.label for ref in p.section]
+            where = next((k for k, lab in enumerate(full) if _ARTICLE_RE.match(lab)), None)
+            if where is not None:
+                key = ("条", *full[: where + 1])
+                counts[key] = max(counts.get(key, 0), p.clause)
+    if len(_INDEX_CACHE) >= _CACHE_LIMIT:
+        _INDEX_CACHE.clear()
+    _INDEX_CACHE[id(doc)] = (doc, counts)
+    return counts
+
+
+def chinese_number(n: int) -> str:
+    """1 → 一, 12 → 十二, 25 → 二十五, 100 → 一百 (for 款 numbers; up to 999)."""
+    if n < 10:
+        return _CN_DIGITS[n]
+    if n < 20:
+        return "十" + (_CN_DIGITS[n - 10] if n > 10 else "")
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _CN_DIGITS[tens] + "十" + (_CN_DIGITS[ones] if ones else "")
+    hundreds, rest = divmod(n, 100)
+    tail = "" if not rest else ("零" if rest < 10 else "") + chinese_number(rest)
+    if 10 <= rest < 20:
+        tail = "一" + tail
+    return _CN_DIGITS[hundreds] + "百" + tail
+
+
+__all__ = ["chinese_number", "cite", "full_title"]

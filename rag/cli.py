@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +22,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
 EPILOG = """examples:
   rag build                              index source/ into index/ (no-op when up to date)
   rag build --source corpus.jsonl --index /tmp/idx --model none
-  rag inspect                            show documents, sections, numbered paragraphs, repairs
+  rag inspect                            show documents, outline, numbered paragraphs, changes
+  rag check                              prove every source line is in the stored text
   rag ask "上海的城市精神是什么？"
   rag ask "全会由谁主持？" --json
   rag search "城市软实力" -k 5
@@ -99,6 +101,15 @@ def make_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("inspect", help="print the parsed structure of the sources")
     i.add_argument("--source", help="source directory or file")
+
+    c = sub.add_parser(
+        "check",
+        help="check that every line of every source file is in the parsed text",
+        description="Parse the sources and prove that no text was lost: every non-blank line "
+        "of every text source occurs in the stored text of its documents as many times as in "
+        "the file, or is accounted for by a reported change. Exit code 1 when a line is lost.",
+    )
+    c.add_argument("--source", help="source directory or file")
 
     a = sub.add_parser("ask", help="answer a question with verbatim quotes")
     _common(a)
@@ -195,10 +206,47 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _build(settings: Settings, force: bool = False) -> None:
+class _Bars:
+    """One tqdm progress bar per long build stage, on stderr (hidden when not a terminal)."""
+
+    def __init__(self) -> None:
+        self._bars: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        bar = self._bars.get(stage)
+        if bar is None:
+            bar = self._bars[stage] = tqdm(
+                total=total, desc=stage, unit="", file=sys.stderr, leave=False, mininterval=0.5
+            )
+        assert isinstance(bar, tqdm)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+            del self._bars[stage]
+
+
+class _LogProgress:
+    """Progress as log lines (``rag serve``): a line per stage at every further 10%."""
+
+    def __init__(self) -> None:
+        self._shown: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        tenth = 10 * done // max(total, 1)
+        if self._shown.get(stage, -1) < tenth:
+            self._shown[stage] = tenth
+            _say(f"{stage}: {done}/{total} ({100 * done // max(total, 1)}%)")
+
+
+def _build(settings: Settings, force: bool = False, *, log_progress: bool = False) -> None:
     from .build import build_index
 
-    report = build_index(settings=settings, force=force, log=_say)
+    progress = _LogProgress() if log_progress or not sys.stderr.isatty() else _Bars()
+    report = build_index(settings=settings, force=force, log=_say, progress=progress)
     if report.up_to_date:
         print(
             f"up to date: {report.build_id} ({report.documents} documents, "
@@ -278,10 +326,24 @@ def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace, settings: Settings) -> int:
-    from .structure import describe, load_documents
+    from .parsing import describe, load_documents
 
-    print(describe(load_documents(settings.source)))
+    print(describe(load_documents(settings.source, max_bytes=settings.max_source_bytes)))
     return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from .parsing import check_corpus, load_documents
+
+    corpus = load_documents(settings.source, max_bytes=settings.max_source_bytes)
+    report = check_corpus(settings.source, corpus)
+    print(report.format())
+    changes = corpus.repairs
+    if changes:
+        counted = Counter(r.kind for r in changes)
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(counted.items()))
+        print(f"changes to the text, all reported by `rag inspect`: {kinds}")
+    return EXIT_OK if report.ok else EXIT_ERROR
 
 
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -399,6 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ask": _cmd_ask,
             "search": _cmd_search,
             "inspect": _cmd_inspect,
+            "check": _cmd_check,
             "serve": _cmd_serve,
             "eval": _cmd_eval,
             "doctor": _cmd_doctor,

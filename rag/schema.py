@@ -51,6 +51,12 @@ class Paragraph:
         section: Section path from outermost to innermost.
         sentences: Sentence spans inside the paragraph.
         source_lines: 1-based line numbers of the source file the paragraph came from.
+        clause: In a statute, the 款 of its article this paragraph belongs to (1-based; items
+            belong to the 款 they follow); 0 outside articles.
+        role: ``body`` for text paragraphs; ``caption`` (图片说明) and ``credit`` (图片署名)
+            for the words around a picture. Non-body paragraphs are numbered after the body
+            paragraphs, so body numbers stay 1..n.
+        page: 1-based page of the source (PDF), when known.
     """
 
     number: int
@@ -59,6 +65,9 @@ class Paragraph:
     section: tuple[SectionRef, ...]
     sentences: tuple[Sentence, ...]
     source_lines: tuple[int, ...] = ()
+    clause: int = 0
+    role: str = "body"
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,11 @@ class Document:
     Attributes:
         doc_id: Stable id (for a ``.jsonl`` corpus the line's ``id``).
         title: The document's title.
-        kind: ``resolution`` (决议), ``side_report`` (侧记), ``policy``, ``article`` or ``record``.
+        kind: What the document is, a key of :data:`KIND_LABELS`: ``law`` (法律),
+            ``administrative_regulation`` (行政法规), ``local_regulation`` (地方性法规),
+            ``party_regulation`` (党内法规), ``rules`` (规章), ``resolution`` (决议),
+            ``decision`` (决定), ``opinion`` (意见), ``notice`` (通知), ``policy`` (文件),
+            ``side_report`` (侧记), ``article`` (报道) or ``record`` (a ``.jsonl`` line).
         text: Canonical text: the kept blocks in reading order, separated by blank lines.
         paragraphs: Numbered body paragraphs.
         headings: Titles, kickers, datelines, bylines and section headings, with spans.
@@ -105,6 +118,9 @@ class Document:
         date: The document's date when a dateline gives one.
         metadata: Photo captions, credits and similar non-body lines.
         repairs: Repairs made while parsing this document.
+        genre: Layout family the parser used: ``statute``, ``numbered``, ``news``, ``record``.
+        history: Enactment history / 题注 lines (通过、修正、修订…), oldest first; they are head
+            blocks of role ``history`` in the text, never body paragraphs.
     """
 
     doc_id: str
@@ -119,6 +135,13 @@ class Document:
     subtitle: str = ""
     metadata: tuple[str, ...] = ()
     repairs: tuple[Repair, ...] = ()
+    genre: str = ""
+    history: tuple[str, ...] = ()
+
+    @property
+    def body_paragraphs(self) -> tuple[Paragraph, ...]:
+        """The text paragraphs (captions and credits left out), numbered 1..n."""
+        return tuple(p for p in self.paragraphs if p.role == "body")
 
     @property
     def kind_label(self) -> str:
@@ -130,7 +153,45 @@ class Document:
         return self.paragraphs[number - 1]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-serialisable form (what ``dataclasses.asdict`` gives, built directly: asdict
+        deep-copies every value and was most of the time spent writing ``documents.json``)."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "kind": self.kind,
+            "text": self.text,
+            "paragraphs": [
+                {
+                    "number": p.number,
+                    "start": p.start,
+                    "end": p.end,
+                    "section": [
+                        {"label": r.label, "title": r.title, "level": r.level} for r in p.section
+                    ],
+                    "sentences": [{"start": x.start, "end": x.end} for x in p.sentences],
+                    "source_lines": list(p.source_lines),
+                    "clause": p.clause,
+                    "role": p.role,
+                    "page": p.page,
+                }
+                for p in self.paragraphs
+            ],
+            "headings": [
+                {"role": h.role, "text": h.text, "start": h.start, "end": h.end, "level": h.level}
+                for h in self.headings
+            ],
+            "source": self.source,
+            "source_sha256": self.source_sha256,
+            "date": self.date,
+            "subtitle": self.subtitle,
+            "metadata": list(self.metadata),
+            "repairs": [
+                {"kind": r.kind, "source": r.source, "lines": list(r.lines), "detail": r.detail}
+                for r in self.repairs
+            ],
+            "genre": self.genre,
+            "history": list(self.history),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
@@ -147,6 +208,9 @@ class Document:
                     section=tuple(SectionRef(**s) for s in p["section"]),
                     sentences=tuple(Sentence(**s) for s in p["sentences"]),
                     source_lines=tuple(p.get("source_lines", ())),
+                    clause=p.get("clause", 0),
+                    role=p.get("role", "body"),
+                    page=p.get("page"),
                 )
                 for p in data["paragraphs"]
             ),
@@ -160,16 +224,28 @@ class Document:
                 Repair(r["kind"], r["source"], tuple(r["lines"]), r["detail"])
                 for r in data.get("repairs", ())
             ),
+            genre=data.get("genre", ""),
+            history=tuple(data.get("history", ())),
         )
 
 
 KIND_LABELS = {
+    "law": "法律",
+    "administrative_regulation": "行政法规",
+    "local_regulation": "地方性法规",
+    "party_regulation": "党内法规",
+    "rules": "规章",
     "resolution": "决议",
-    "side_report": "侧记",
+    "decision": "决定",
+    "opinion": "意见",
+    "notice": "通知",
     "policy": "文件",
+    "side_report": "侧记",
     "article": "报道",
     "record": "文档",
 }
+# Kinds whose words are the official text itself (quoted before reports about them).
+AUTHORITATIVE_KINDS = frozenset(KIND_LABELS) - {"side_report", "article", "record"}
 
 
 @dataclass(frozen=True)
@@ -337,6 +413,7 @@ class IndexInfo:
 
 
 __all__ = [
+    "AUTHORITATIVE_KINDS",
     "KIND_LABELS",
     "Answer",
     "Chunk",

@@ -93,6 +93,8 @@ class Settings:
         milvus_db: Milvus database (``RAG_MILVUS_DB``; empty = the server's default).
         milvus_alias: Alias that names the serving collection; collections of generations
             are ``<alias>_<build id>`` (``RAG_MILVUS_ALIAS``).
+        max_source_mb: A source file larger than this many MB is refused with a message
+            (``RAG_MAX_SOURCE_MB``; 0 = no limit).
     """
 
     source: Path = Path("source")
@@ -118,6 +120,7 @@ class Settings:
     milvus_password: str = field(default="", repr=False)
     milvus_db: str = ""
     milvus_alias: str = "rag"
+    max_source_mb: int = 200
 
     def __post_init__(self) -> None:
         # Coerce the loosely typed values that come from the environment or the CLI.
@@ -144,6 +147,8 @@ class Settings:
             raise RagError(f"max_question_chars must be at least 10, got {self.max_question_chars}")
         if self.hub_timeout < 0:
             raise RagError(f"hub_timeout must not be negative, got {self.hub_timeout}")
+        if self.max_source_mb < 0:
+            raise RagError(f"max_source_mb must not be negative, got {self.max_source_mb}")
         if self.workers < 0:
             raise RagError(f"workers must not be negative, got {self.workers}")
         object.__setattr__(self, "backend", str(self.backend).strip().lower())
@@ -163,6 +168,11 @@ class Settings:
     def dense_enabled(self) -> bool:
         """False when the model setting turns the dense side off."""
         return self.model.lower() not in NO_MODEL
+
+    @property
+    def max_source_bytes(self) -> int | None:
+        """The source-size limit in bytes (``None``: no limit)."""
+        return self.max_source_mb * 2**20 if self.max_source_mb else None
 
     @property
     def worker_count(self) -> int:

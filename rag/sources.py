@@ -81,20 +81,22 @@ class SourceScan:
     warnings: tuple[str, ...]
 
 
-def scan_sources(path: Path) -> SourceScan:
+def scan_sources(path: Path, *, max_bytes: int | None = None) -> SourceScan:
     """Find and decode the documents under ``path``.
 
     Args:
         path: A directory (walked recursively in sorted order, hidden entries and sidecar
             metadata files skipped) or a single ``.txt``/``.md``/``.markdown``/``.jsonl``/
             ``.html``/``.htm``/``.docx``/``.pdf`` file.
+        max_bytes: A larger file is refused with a message (``None``: no limit).
 
     Returns:
         The decoded files and the warnings about skipped entries.
 
     Raises:
         SourceError: The path is missing, holds no supported file, or some files cannot be
-            read (empty, binary, undecodable, unreadable); the message lists every bad file.
+            read (empty, binary, undecodable, unreadable, over the size limit); the message
+            lists every bad file.
 
     Example:
         >>> scan_sources(Path("source")).files[0].format
@@ -129,7 +131,7 @@ def scan_sources(path: Path) -> SourceScan:
     for candidate in candidates:
         rel = _relative(candidate, root)
         try:
-            files.append(_read(candidate, rel))
+            files.append(_read(candidate, rel, max_bytes))
         except _BadFile as bad:
             problems.append(f"{rel}: {bad}")
             continue
@@ -260,8 +262,15 @@ def _resolve_inside(path: Path, real_root: Path, rel: str, warnings: list[str]) 
     return real
 
 
-def _read(path: Path, rel: str) -> SourceFile:
+def _read(path: Path, rel: str, max_bytes: int | None = None) -> SourceFile:
     try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise _BadFile(
+                f"{size / 2**20:.1f} MB is over the source-size limit of "
+                f"{max_bytes / 2**20:.0f} MB; split the file, or raise the limit with "
+                "RAG_MAX_SOURCE_MB"
+            )
         kind = guards.special_kind(path)
         if kind:  # reading a named pipe blocks until someone writes to it, a device never ends
             raise _BadFile(f"{kind}, not a regular file; remove it or copy its text into a file")

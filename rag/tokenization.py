@@ -60,8 +60,11 @@ __all__ = [
     "Mode",
     "Tokenizer",
     "WorkerPool",
+    "add_counts",
+    "count_terms",
     "default_stopwords",
     "discover_terms",
+    "terms_from_counts",
     "worker_pool",
 ]
 
@@ -713,7 +716,22 @@ def discover_terms(
     total_chars = sum(len(raw) for raw in corpus)
     stride = max(1, -(-total_chars // max(1, max_chars)))
 
-    sample = corpus[::stride]
+    counts = count_terms(corpus[::stride], tokenizer=tok, pool=pool)
+    return terms_from_counts(
+        counts, tokenizer=tok, max_terms=max_terms, min_count=min_count, min_share=min_share
+    )
+
+
+def count_terms(
+    texts: Sequence[str], *, tokenizer: Tokenizer | None = None, pool: WorkerPool | None = None
+) -> _Counts:
+    """What :func:`discover_terms` counts, for ``texts`` read whole (no sampling).
+
+    Counts add up: the counts of a corpus are the sums of the counts of its parts, which is
+    how an incremental build counts only the files that changed.
+    """
+    tok = tokenizer if tokenizer is not None else Tokenizer(stopwords=None)
+    sample = list(texts)
     if pool is not None and pool.workers > 1 and len(sample) >= _MIN_PARALLEL_TEXTS:
         size = -(-len(sample) // (pool.workers * 4))
         config = tok._config()
@@ -721,16 +739,37 @@ def discover_terms(
             (config, sample[i : i + size]) for i in range(0, len(sample), size)
         ]
         parts = pool.map(tasks, _count_terms)
-        quoted, singles, runs, left, right = parts[0]
-        for q, s1, r, lt, rt in parts[1:]:
-            quoted.update(q)
-            singles.update(s1)
-            runs.update(r)
-            left.update(lt)
-            right.update(rt)
-    else:
-        quoted, singles, runs, left, right = _count_terms(tok, sample)
+        return add_counts(parts)
+    return _count_terms(tok, sample)
 
+
+def add_counts(parts: Sequence[_Counts]) -> _Counts:
+    """The sum of several :func:`count_terms` results (a new object)."""
+    quoted: Counter[str] = Counter()
+    singles: Counter[str] = Counter()
+    runs: Counter[str] = Counter()
+    left: Counter[tuple[str, str]] = Counter()
+    right: Counter[tuple[str, str]] = Counter()
+    for q, s1, r, lt, rt in parts:
+        quoted.update(q)
+        singles.update(s1)
+        runs.update(r)
+        left.update(lt)
+        right.update(rt)
+    return quoted, singles, runs, left, right
+
+
+def terms_from_counts(
+    counts: _Counts,
+    *,
+    tokenizer: Tokenizer | None = None,
+    max_terms: int = 2000,
+    min_count: int = 3,
+    min_share: float = 0.8,
+) -> list[str]:
+    """The key terms of :func:`discover_terms` from summed :func:`count_terms` counts."""
+    tok = tokenizer if tokenizer is not None else Tokenizer(stopwords=None)
+    quoted, singles, runs, left, right = counts
     jieba_tk = tok._jieba
     hmm = tok._hmm
     candidates: dict[str, int] = {}

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rag.structure import load_documents
 
 import rag
 from rag import store
-from rag.integrity import seal
 from rag.chunking import chunk_documents
 from rag.columnar import ChunkTable, CorpusColumns, DocumentTable, write_corpus
 from rag.errors import IndexMismatchError
+from rag.integrity import seal
 from rag.schema import Chunk, Document, Heading, Paragraph, Repair, SectionRef, Sentence
-from rag.structure import load_documents
 from rag.tokenization import Tokenizer
 
 SOURCE = Path(__file__).resolve().parent.parent / "source"

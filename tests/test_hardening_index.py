@@ -387,8 +387,8 @@ def log(message):
 real_load_documents = build.load_documents
 
 
-def load_documents(path):
-    corpus = real_load_documents(path)
+def load_documents(path, **kwargs):
+    corpus = real_load_documents(path, **kwargs)
     stop("parsed")
     return corpus
 
@@ -695,7 +695,7 @@ def test_read_only_index_directory_fails_before_any_parsing(
             raise OSError(errno.EROFS, os.strerror(errno.EROFS))
         return real_write_bytes(self, data)
 
-    def parse(_path):
+    def parse(_path, **_kwargs):
         raise AssertionError("the sources were parsed although the index cannot be written")
 
     monkeypatch.setattr(Path, "write_bytes", read_only)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from rag.errors import SourceError
+from rag.parsing import Corpus, describe, load_documents, parse_source
 from rag.schema import Document
 from rag.sentences import split_sentences
 from rag.sources import scan_sources
-from rag.structure import Corpus, describe, load_documents, parse_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "source" / "shanghai_cpc_plenary_2021-06-22_soft_power.txt"
@@ -54,7 +54,7 @@ def side(seed: Corpus) -> Document:
 
 
 def texts(doc: Document) -> list[str]:
-    return [doc.text[p.start : p.end] for p in doc.paragraphs]
+    return [doc.text[p.start : p.end] for p in doc.body_paragraphs]
 
 
 def by_line(doc: Document, line: int) -> str:
@@ -137,7 +137,7 @@ def test_side_report_body(side: Document) -> None:
     assert by_line(side, 72).endswith(
         "今天上海的价值更要体现在为全国甚至为全球提供高能级的服务上。搭建大平台、畅通大循环，让发展的半径和扇面更大，让服务和辐射的能力更强。"
     )
-    assert side.paragraphs[-1].source_lines == (94, 84)
+    assert side.body_paragraphs[-1].source_lines == (94, 84)
     # Line 82's continuation is not on the page: it stays as printed, not glued to line 84.
     assert by_line(side, 82).endswith("通过自由化、便利化、")
     assert by_line(side, 58).startswith("跑、携最优者同行")
@@ -146,7 +146,7 @@ def test_side_report_body(side: Document) -> None:
 def test_side_report_duplicates_dropped(side: Document) -> None:
     body = texts(side)
     assert len(body) == len(set(body))
-    lines = {n for p in side.paragraphs for n in p.source_lines}
+    lines = {n for p in side.body_paragraphs for n in p.source_lines}
     assert lines.isdisjoint({60, 62, 64})
     assert {44, 46, 48} <= lines
 
@@ -154,12 +154,12 @@ def test_side_report_duplicates_dropped(side: Document) -> None:
 def test_side_report_sections(side: Document) -> None:
     sections = [h.text for h in side.headings if h.role == "section"]
     assert sections == [SECTION_BIG, SECTION_NEW]
-    paths = [tuple(s.display for s in p.section) for p in side.paragraphs]
-    first_big = next(k for k, p in enumerate(side.paragraphs) if 70 in p.source_lines)
+    paths = [tuple(s.display for s in p.section) for p in side.body_paragraphs]
+    first_big = next(k for k, p in enumerate(side.body_paragraphs) if 70 in p.source_lines)
     assert paths[:first_big] == [()] * first_big
     assert paths[first_big:-1] == [(SECTION_BIG,)] * (len(paths) - 1 - first_big)
     assert paths[-1] == (SECTION_NEW,)
-    ref = side.paragraphs[-1].section[0]
+    ref = side.body_paragraphs[-1].section[0]
     assert (ref.label, ref.title, ref.level) == ("", SECTION_NEW, 1)
 
 
@@ -172,8 +172,12 @@ def test_no_layout_block_is_a_body_paragraph(seed: Corpus) -> None:
             assert body not in ("武康大楼成为网红打卡点。", "衡复风貌区人文气息浓郁。")
 
 
-def test_side_report_metadata(side: Document) -> None:
-    assert side.metadata == (
+def test_side_report_captions_are_quotable_text(side: Document) -> None:
+    # Captions and credits are text of the page (issue 10 item 5): in the stored text, in
+    # reading order, as paragraphs of their own role numbered after the body paragraphs.
+    extra = [p for p in side.paragraphs if p.role != "body"]
+    assert [p.number for p in extra] == list(range(20, 20 + len(extra)))
+    assert tuple(side.text[p.start : p.end] for p in extra) == (
         "在昨天十一届市委十一次全会上，市委委员庄木弟、沈炜、杭迎伟、贺东风、陈虹(从左至右)在发言。",
         "均本报记者 叶辰亮摄",
         "塑造人性化城市，人文化气息，人情味生活",
@@ -183,8 +187,9 @@ def test_side_report_metadata(side: Document) -> None:
         "均本报记者 袁剑摄",
         "制图：李洁",
     )
-    for entry in side.metadata:
-        assert entry not in side.text
+    assert [p.role for p in extra] == ["caption", "credit", *["caption"] * 4, "credit", "credit"]
+    assert side.metadata == ()
+    assert_spans_exact(side)
 
 
 def test_seed_repairs(seed: Corpus, resolution: Document, side: Document) -> None:
@@ -209,7 +214,7 @@ def test_seed_spans_index_text(seed: Corpus) -> None:
 
 
 def test_sentence_inside_quotes_ends_at_closing_quote(side: Document) -> None:
-    p = next(p for p in side.paragraphs if 46 in p.source_lines)
+    p = next(p for p in side.body_paragraphs if 46 in p.source_lines)
     sentences = [side.text[s.start : s.end] for s in p.sentences]
     assert len(sentences) == 1 and sentences[0].endswith("的作用。")
 
@@ -221,9 +226,9 @@ def test_describe_seed(seed: Corpus) -> None:
         "date: 2021-06-22",
         "subtitle: ——十一届市委十一次全会侧记",
         "byline: ■本报记者 顾一琼 唐玮婕 陆益峰 王嘉旸",
-        f"level 1: {SECTION_BIG}",
+        f"§ {SECTION_BIG}",
         "lines 17+19",
-        "credit: 制图：李洁",
+        "图片署名  line 107",
         "duplicate_dropped: line 60 repeats line 44",
         "fragment_flagged: line 82 ends mid-sentence",
     ):
@@ -245,8 +250,8 @@ def paths(doc: Document) -> list[str]:
 def test_policy_fixture_documents(policies: Corpus) -> None:
     ids = [(d.doc_id, d.kind, d.title) for d in policies.documents]
     assert ids == [
-        ("policy_numbered/policy", "policy", "上海市城市软实力建设促进办法"),
-        ("policy_numbered/policy-2", "policy", "关于全面提升城市软实力的实施意见"),
+        ("policy_numbered/rules", "rules", "上海市城市软实力建设促进办法"),
+        ("policy_numbered/opinion", "opinion", "关于全面提升城市软实力的实施意见"),
     ]
     assert policies.documents[0].date == "2021-07-01"
     for doc in policies.documents:
@@ -383,7 +388,7 @@ def test_single_document_id_is_the_stem(tmp_path: Path) -> None:
         tmp_path, "# 关于加强管理的通知\n\n各区：现将有关事项通知如下。\n", "通知 (1).md"
     )
     assert [(d.doc_id, d.kind, d.title) for d in docs] == [
-        ("通知 (1)", "policy", "关于加强管理的通知")
+        ("通知 (1)", "notice", "关于加强管理的通知")
     ]
 
 
@@ -487,7 +492,12 @@ def test_captions_around_a_picture_gap(tmp_path: Path) -> None:
     )
     (doc,) = parse_text(tmp_path, page)
     assert texts(doc) == ["正文第一段。", "正文第二段。"]
-    assert doc.metadata == ("图片上方的说明文字", "新建成的滨江绿地。", "本报记者 张三 摄")
+    captions = [(p.role, doc.text[p.start : p.end]) for p in doc.paragraphs[2:]]
+    assert captions == [
+        ("caption", "图片上方的说明文字"),
+        ("caption", "新建成的滨江绿地。"),
+        ("credit", "本报记者 张三 摄"),
+    ]
     assert [h.role for h in doc.headings] == ["title"]
 
 
@@ -505,7 +515,7 @@ def test_gbk_text_file_parses(tmp_path: Path) -> None:
     )
     (doc,) = load_documents(tmp_path).documents
     assert (doc.kind, doc.title, texts(doc)) == (
-        "policy",
+        "notice",
         "关于印发实施方案的通知",
         ["各区人民政府：", "现印发。"],
     )

@@ -1,0 +1,213 @@
+"""Per-file results of the previous build, reused by the next one (incremental builds).
+
+Each generation keeps, beside its index files, one file per source file under ``parsed/``:
+the documents parsed from it, the key-term counts of its text and the tokens of the sentences
+of its passages. The next build reads them from the serving generation — after checking each
+against that generation's manifest checksums — and re-reads, re-counts and re-tokenizes only
+the files whose bytes (or sidecar, or parser version) changed. A removed file simply has no
+entry in the new generation. Tokens are reused only when the tokenizer (scheme, stopwords,
+user terms) and the passage settings are the same, so an incremental build writes exactly
+what a full build would.
+
+Nothing here can fail a build: an unreadable, damaged or foreign cache is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import store
+from .schema import Document
+from .sources import SourceFile
+
+CACHE_DIR = "parsed"
+CACHE_VERSION = 2
+# The sentence tokens of one file's passages, in passage order (a token never holds a space:
+# chunks.jsonl stores each sentence's tokens joined by spaces too).
+FileTokens = list[list[list[str]]]
+Counts = tuple[Counter[str], Counter[str], Counter[str], Counter[Any], Counter[Any]]
+
+
+@dataclass
+class FileEntry:
+    """What a build knows about one source file."""
+
+    key: str
+    documents: list[Document]
+    counts: Counts | None = None
+    token_key: str = ""
+    tokens: FileTokens | None = None
+    # Where this entry was read from: an unchanged entry is linked, not written again.
+    origin: Path | None = None
+
+
+@dataclass
+class BuildCache:
+    """The previous generation's per-file entries, by relative path."""
+
+    entries: dict[str, FileEntry] = field(default_factory=dict)
+    hits: set[str] = field(default_factory=set)
+
+    @classmethod
+    def open(cls, index: Path) -> BuildCache:
+        """The cache of the serving generation of ``index`` (empty when there is none)."""
+        try:
+            live = store.current_generation(index)
+            if live is None:
+                return cls()
+            manifest = store.read_manifest(live)
+            return cls(_read_entries(live, manifest.get("files", {})))
+        except Exception:  # a bad cache only costs time, never the build
+            return cls()
+
+    def same(self, rel: str, entry: FileEntry) -> Path | None:
+        """The cached file holding exactly ``entry`` (same file key and tokens), if any."""
+        old = self.entries.get(rel)
+        if old is None or old.origin is None or old.key != entry.key:
+            return None
+        if old.token_key != entry.token_key or (old.tokens is None) != (entry.tokens is None):
+            return None
+        return old.origin
+
+    def documents(self, source: SourceFile, key: str) -> list[Document] | None:
+        """The parse of an unchanged file (the loader's ``cache`` callback)."""
+        entry = self.entries.get(source.rel)
+        if entry is None or entry.key != key:
+            return None
+        self.hits.add(source.rel)
+        return entry.documents
+
+    def counts(self, rel: str, key: str) -> Counts | None:
+        """The key-term counts of an unchanged file."""
+        entry = self.entries.get(rel)
+        return entry.counts if entry is not None and entry.key == key else None
+
+    def tokens(self, rel: str, key: str, token_key: str) -> FileTokens | None:
+        """The passages' sentence tokens of an unchanged file under the same tokenizer."""
+        entry = self.entries.get(rel)
+        if entry is None or entry.key != key or entry.token_key != token_key:
+            return None
+        return entry.tokens
+
+
+def token_key(tokenizer_description: dict[str, Any], passage_settings: dict[str, Any]) -> str:
+    """What sentence tokens depend on besides the file: the tokenizer and the passages."""
+    data = {"tokenizer": tokenizer_description, "passages": passage_settings}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def write(
+    directory: Path,
+    entries: dict[str, FileEntry],
+    write_checked: Callable[[Path, Iterable[bytes]], None],
+    previous: BuildCache | None = None,
+) -> None:
+    """Write one cache file per source file into ``directory/parsed/``.
+
+    An entry identical to one of the ``previous`` cache is hard-linked from there (its bytes
+    were checked against the previous manifest when it was read, and the new manifest
+    checksums the link like any other file); files are never modified in place, so the two
+    generations cannot affect each other.
+    """
+    target = directory / CACHE_DIR
+    target.mkdir()
+    names: dict[str, str] = {}
+    for number, (rel, entry) in enumerate(sorted(entries.items())):
+        name = f"{number:05d}.json"
+        names[rel] = name
+        origin = previous.same(rel, entry) if previous is not None else None
+        if origin is not None:
+            try:
+                os.link(origin, target / name)
+                continue
+            except OSError:
+                pass  # another filesystem or no links: write it
+        payload = {
+            "version": CACHE_VERSION,
+            "rel": rel,
+            "key": entry.key,
+            "documents": [d.to_dict() for d in entry.documents],
+            "counts": _counts_to_json(entry.counts) if entry.counts is not None else None,
+            "token_key": entry.token_key,
+            "tokens": (
+                [[" ".join(sentence) for sentence in chunk] for chunk in entry.tokens]
+                if entry.tokens is not None
+                else None
+            ),
+        }
+        write_checked(target / name, [json.dumps(payload, ensure_ascii=False).encode("utf-8")])
+    index = {"version": CACHE_VERSION, "files": names}
+    write_checked(target / "files.json", [json.dumps(index, ensure_ascii=False).encode("utf-8")])
+
+
+def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntry]:
+    listed = f"{CACHE_DIR}/files.json"
+    if listed not in files or not _checked(generation, listed, files[listed]):
+        return {}
+    index = json.loads((generation / listed).read_text(encoding="utf-8"))
+    if index.get("version") != CACHE_VERSION:
+        return {}
+    entries: dict[str, FileEntry] = {}
+    for rel, name in index["files"].items():
+        path = f"{CACHE_DIR}/{name}"
+        if path not in files or not _checked(generation, path, files[path]):
+            continue
+        data = json.loads((generation / path).read_text(encoding="utf-8"))
+        if data.get("version") != CACHE_VERSION or data.get("rel") != rel:
+            continue
+        counts = data.get("counts")
+        tokens = data.get("tokens")
+        entries[rel] = FileEntry(
+            key=data["key"],
+            documents=[Document.from_dict(d) for d in data["documents"]],
+            counts=_counts_from_json(counts) if counts is not None else None,
+            token_key=data.get("token_key", ""),
+            tokens=(
+                [[sentence.split(" ") if sentence else [] for sentence in c] for c in tokens]
+                if tokens is not None
+                else None
+            ),
+            origin=generation / path,
+        )
+    return entries
+
+
+def _checked(generation: Path, rel: str, meta: dict[str, Any]) -> bool:
+    path = generation / rel
+    return (
+        path.is_file()
+        and path.stat().st_size == meta.get("bytes")
+        and store.sha256_file(path) == meta.get("sha256")
+    )
+
+
+def _counts_to_json(counts: Counts) -> list[Any]:
+    quoted, singles, runs, left, right = counts
+    return [
+        dict(quoted),
+        dict(singles),
+        dict(runs),
+        [[a, b, n] for (a, b), n in left.items()],
+        [[a, b, n] for (a, b), n in right.items()],
+    ]
+
+
+def _counts_from_json(data: list[Any]) -> Counts:
+    quoted, singles, runs, left, right = data
+    return (
+        Counter(quoted),
+        Counter(singles),
+        Counter(runs),
+        Counter({(a, b): n for a, b, n in left}),
+        Counter({(a, b): n for a, b, n in right}),
+    )
+
+
+__all__ = ["CACHE_DIR", "BuildCache", "FileEntry", "token_key", "write"]

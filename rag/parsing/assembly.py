@@ -1,0 +1,234 @@
+"""Stage 4: document assembly — blocks → genre → repairs → a :class:`~rag.schema.Document`.
+
+The canonical text is the kept blocks in reading order joined by blank lines: head blocks
+(title, kicker, subtitle, dateline or history, byline) first, then the body in file order
+(section headings, paragraphs, picture captions and credits). Offsets of every paragraph,
+sentence and heading index into that text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+
+from ..errors import SourceError
+from ..schema import Document, Heading, Paragraph, Repair, Sentence
+from ..sentences import split_sentences
+from . import news, repairs, statute
+from .blocks import Markup, excerpt, lines_label, split_units
+from .genre import detect_kind, genre_of, stated_kind
+from .intake import RawDocument, line_pages
+from .news import Block, Draft
+from .numbering import ARTICLE_RANK, SectionStack
+
+# Head blocks come first in the canonical text, in this order.
+_HEAD_ORDER = ("title", "kicker", "subtitle", "dateline", "history", "byline")
+
+
+def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
+    """Parse one text document (``.txt``/``.md``) into its documents.
+
+    Args:
+        raw: The file as the reader produced it.
+        rel: Its path relative to the source root (ids, citations, messages).
+        sha256: Hash of its bytes.
+
+    Returns:
+        Its documents in page order.
+
+    Raises:
+        SourceError: The file holds no body paragraph, or its stated kind is unknown.
+    """
+    units, markups = split_units(raw.text)
+    gap = news.classify(units)
+    drafts = [d for d in news.drafts(units, gap) if d.has_paragraphs]
+    if not drafts:
+        raise SourceError(
+            f"{rel}: no body paragraphs found; a document needs text paragraphs separated "
+            "by blank lines"
+        )
+    stem = PurePosixPath(rel).with_suffix("").as_posix()
+    stated = raw.metadata.get("kind") or raw.metadata.get("genre")
+    kind_override = stated_kind(stated, rel) if stated else ""
+    documents = []
+    kinds: Counter[str] = Counter()
+    markup_repairs = [_markup_repair(m, rel) for m in markups]
+    pages = line_pages(raw)
+    for number, draft in enumerate(drafts):
+        title, subtitle = _head_text(draft, "title"), _head_text(draft, "subtitle")
+        if raw.metadata.get("title") and len(drafts) == 1:
+            title = title or raw.metadata["title"]
+        kind = kind_override or detect_kind(
+            title + subtitle, [b.text for b in draft.body if b.role == "body"][:50]
+        )
+        genre = genre_of(kind)
+        history: list[str] = []
+        if genre == "statute":
+            statute.normalise_roles(draft)
+            history = statute.take_history(draft, markups)
+        # A signature and date under an opinion or notice are metadata; in a statute every
+        # line is law text (国旗法 ends with the heading of its appended figure).
+        metadata = _move_trailing_lines(draft) if genre != "statute" else []
+        body, fixes = _repair(draft.body, rel, genre)
+        kinds[kind] += 1
+        if len(drafts) == 1:
+            doc_id = stem
+        else:
+            doc_id = f"{stem}/{kind}" + (f"-{kinds[kind]}" if kinds[kind] > 1 else "")
+        draft.body = body
+        all_fixes = (markup_repairs if number == 0 else []) + fixes
+        documents.append(
+            _assemble(
+                draft,
+                rel=rel,
+                sha256=sha256,
+                doc_id=doc_id,
+                title=title or stem,
+                kind=kind,
+                genre=genre,
+                history=tuple(history),
+                metadata=tuple(metadata),
+                repairs=tuple(all_fixes),
+                pages=pages,
+            )
+        )
+    return documents
+
+
+def _markup_repair(markup: Markup, rel: str) -> Repair:
+    return Repair(
+        "markup_removed",
+        rel,
+        (markup.line,),
+        f"{lines_label((markup.line,))} is a markup comment, not text; removed: {markup.text}",
+    )
+
+
+def _repair(body: list[Block], rel: str, genre: str) -> tuple[list[Block], list[Repair]]:
+    fixes: list[Repair] = []
+    if genre == "news":
+        body, dropped = repairs.drop_layout_repeats(body, rel)
+        fixes.extend(dropped)
+    if genre == "statute":
+        body, joined = statute.join_broken_lines(body, rel)
+        fixes.extend(joined)
+    body, joined = repairs.join_fragments(body, rel)
+    fixes.extend(joined)
+    return body, fixes + repairs.flag_fragments(body, rel)
+
+
+def _move_trailing_lines(draft: Draft) -> list[str]:
+    """Short unnumbered lines after the last paragraph (signature, date) are metadata."""
+    trailing: list[str] = []
+    while draft.body and draft.body[-1].role == "section" and not draft.body[-1].level:
+        if draft.body[-1].marker is not None:
+            break
+        trailing.insert(0, draft.body.pop().text)
+    return trailing
+
+
+def _head_text(draft: Draft, role: str) -> str:
+    return next((b.text for b in draft.head if b.role == role), "")
+
+
+def _assemble(
+    draft: Draft,
+    *,
+    rel: str,
+    sha256: str,
+    doc_id: str,
+    title: str,
+    kind: str,
+    genre: str,
+    history: tuple[str, ...],
+    metadata: tuple[str, ...],
+    repairs: tuple[Repair, ...],
+    pages: dict[int, int] | None = None,
+) -> Document:
+    pieces: list[str] = []
+    offset = 0
+
+    def add(text: str) -> tuple[int, int]:
+        nonlocal offset
+        start = offset
+        pieces.append(text)
+        offset = start + len(text) + 2  # the "\n\n" that joins blocks
+        return start, start + len(text)
+
+    headings: list[Heading] = []
+    for block in sorted(draft.head, key=lambda b: _HEAD_ORDER.index(b.role)):
+        start, end = add(block.text)
+        headings.append(Heading(block.role, block.text, start, end, block.level))
+    stack = SectionStack(statute=genre == "statute")
+    body_paragraphs: list[Paragraph] = []
+    extra: list[tuple[str, int, int, tuple[int, ...]]] = []
+    clause = 0
+    for block in draft.body:
+        start, end = add(block.text)
+        if block.role == "section":
+            stack.heading(block.marker, block.text, block.level)
+            level = block.level or len(stack.entries)
+            headings.append(Heading("section", block.text, start, end, level))
+            clause = 0
+            continue
+        if block.role in ("caption", "credit"):
+            extra.append((block.role, start, end, block.lines))
+            continue
+        stack.paragraph(block.marker)
+        marker = block.marker
+        if marker is not None and marker.rank == ARTICLE_RANK:
+            clause = 1
+        elif marker is None and clause:
+            clause += 1
+        elif marker is not None and marker.rank < ARTICLE_RANK:
+            clause = 0
+        sentences = tuple(Sentence(s + start, e + start) for s, e in split_sentences(block.text))
+        body_paragraphs.append(
+            Paragraph(
+                len(body_paragraphs) + 1,
+                start,
+                end,
+                stack.path(),
+                sentences,
+                block.lines,
+                clause if genre == "statute" else 0,
+                page=pages.get(block.lines[0]) if pages else None,
+            )
+        )
+    paragraphs = list(body_paragraphs)
+    text = "\n\n".join(pieces)
+    for role, start, end, lines in extra:
+        sentences = tuple(Sentence(s, e) for s, e in split_sentences(text, start, end))
+        page = pages.get(lines[0]) if pages else None
+        paragraphs.append(
+            Paragraph(len(paragraphs) + 1, start, end, (), sentences, lines, role=role, page=page)
+        )
+    dateline = _head_text(draft, "dateline")
+    date = statute.history_date(list(history)) if history else ""
+    if not date and dateline:
+        date = news.date_of(dateline)
+    return Document(
+        doc_id=doc_id,
+        title=title,
+        kind=kind,
+        text=text,
+        paragraphs=tuple(paragraphs),
+        headings=tuple(headings),
+        source=rel,
+        source_sha256=sha256,
+        date=date,
+        subtitle=_head_text(draft, "subtitle"),
+        metadata=metadata,
+        repairs=repairs,
+        genre=genre,
+        history=history,
+    )
+
+
+def metadata_from(raw: RawDocument) -> Mapping[str, str]:
+    """The metadata a reader found (for ``rag inspect``)."""
+    return raw.metadata
+
+
+__all__ = ["excerpt", "parse_text"]

@@ -1,0 +1,256 @@
+"""Stage 1: a file's lines → blocks with their layout context.
+
+Blank lines separate blocks (a line of only invisible characters such as U+200B, U+FEFF,
+NBSP or full-width spaces is blank), markdown headings stand alone, a run of lines that each
+end a sentence is one paragraph per line, and markup comments (``<!-- INFO END -->``) are
+taken out of the text and kept as markers. The classifiers of single blocks (numbering,
+credits, bylines, heading-like lines) live here too: every genre outline uses them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..sentences import CLOSERS, SENTENCE_END
+
+# A block this short without sentence-final punctuation reads as a heading.
+HEADING_MAX_CHARS = 40
+# Captions can be a full sentence, but never a long paragraph.
+CAPTION_MAX_CHARS = 100
+
+CN_NUM = "一二三四五六七八九十百千零〇两"
+_FINAL = re.escape(SENTENCE_END)
+_CLOSE = re.escape(CLOSERS + "》")
+# Characters that show nothing: a line of only these is a blank line.
+INVISIBLE = " \t\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff\u202f\u2002\u2003\u2009"
+_MD_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?!#)[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
+_MARKUP_RE = re.compile(r"^\s*<!--(.*?)-->\s*$")
+HAS_FINAL_RE = re.compile(f"[{_FINAL}]")
+# A paragraph is complete when it ends in sentence-final punctuation, or in a colon that
+# introduces a list, optionally followed by closing quotes/brackets.
+COMPLETE_RE = re.compile(f"[{_FINAL}：:][{_CLOSE}]*$")
+# Headings never end in a comma, enumeration comma or colon: those are cut-off sentences.
+_CONTINUES_RE = re.compile(r"[，、：:,;（(“‘《—-]$")
+# Starts mid-sentence: with punctuation, or a lone character followed by 、 or a dash
+# (``跑、携最优者同行`` is the tail of a word such as 领跑).
+HEAD_FRAGMENT_RE = re.compile(f"^(?:[，。、；：！？,.;:!?{_CLOSE}]|[\u4e00-\u9fff](?:、|—))")
+DASH_RE = re.compile(r"^(?:——|──|--)")
+_CREDIT_PREFIX_RE = re.compile(r"^(?:制图|摄影|摄像|图片|图表|图|视频|设计|绘图|漫画)\s*[：:]")
+_BYLINE_RE = re.compile(
+    r"^(?P<bullet>[■□●◆▲★]\s*)?(?P<org>本报|新华社|人民日报|中新社|央视)?"
+    r"(?:特约|见习|实习|首席)?(?:记者|通讯员|评论员)"
+)
+
+# Official numbering, outermost first; the rank orders the two families 编>章>节>条 and
+# 一、>（一）>1.>（1）>①, and puts articles (条) outside list items. ``第一百二十八 条`` (a
+# space before 条) and ``第十七条之一`` are articles too.
+_ARTICLE_RE = re.compile(f"^第[{CN_NUM}\\d]+[ \u3000]?([编章节条])(?:之[{CN_NUM}]+)?")
+_PART_RE = re.compile(f"^第[{CN_NUM}\\d]+分编")
+ARTICLE_RANKS = {"编": 10, "分编": 15, "章": 20, "节": 30, "条": 40}
+_LIST_MARKERS = (
+    (re.compile(f"^[{CN_NUM}]+、"), 50),
+    (re.compile("^[甲乙丙丁戊己庚辛壬癸]、"), 55),
+    (re.compile(f"^[（(][{CN_NUM}]+[）)]"), 60),
+    (re.compile(r"^\d{1,3}(?:[.．](?!\d)|、)"), 70),
+    (re.compile(r"^[（(]\d{1,3}[）)]"), 80),
+    (re.compile(r"^[①-⑳]"), 90),
+)
+LIST_RANK_MIN = 50
+
+
+@dataclass
+class Unit:
+    """A block of source lines with its layout context."""
+
+    lines: tuple[int, ...]
+    raw: tuple[str, ...]
+    text: str
+    gap_before: int
+    md_level: int = 0
+    role: str = ""
+
+
+@dataclass(frozen=True)
+class Marker:
+    """The numbering that opens a block: its label as cited, its rank, the rest of the text."""
+
+    label: str
+    rank: int
+    rest: str
+
+
+@dataclass(frozen=True)
+class Markup:
+    """A markup comment line taken out of the text (``<!-- INFO END -->``)."""
+
+    line: int
+    text: str
+
+
+def is_blank(line: str) -> bool:
+    """True for an empty line or one of only invisible characters."""
+    return not line.strip(INVISIBLE + "\r\n\f\v")
+
+
+def split_units(text: str) -> tuple[list[Unit], list[Markup]]:
+    """Split a file's text into blocks.
+
+    Args:
+        text: The decoded file text (LF line ends).
+
+    Returns:
+        The blocks in file order and the markup comment lines taken out.
+
+    Runs in one pass over the lines: linear in the size of the file.
+    """
+    units: list[Unit] = []
+    markups: list[Markup] = []
+    run: list[tuple[int, str]] = []
+    blank = 0
+
+    def flush() -> None:
+        nonlocal blank
+        for piece in _split_run(run):
+            gap = blank if units else 0  # blank lines at the top of the file are no image
+            units.append(_text_unit(piece, gap))
+            blank = 0
+        run.clear()
+
+    for number, line in enumerate(text.split("\n"), start=1):
+        if is_blank(line):
+            flush()
+            blank += 1
+            continue
+        markup = _MARKUP_RE.match(line)
+        if markup:
+            flush()
+            markups.append(Markup(number, line.strip()))
+            blank = 0  # a line of its own: the blank lines around it are no picture gap
+            continue
+        heading = _MD_HEADING_RE.match(line)
+        if heading and heading.group(2).strip():
+            flush()
+            gap = blank if units else 0
+            title = heading.group(2).strip()
+            units.append(Unit((number,), (line,), title, gap, md_level=len(heading.group(1))))
+            blank = 0
+            continue
+        run.append((number, line.rstrip()))
+    flush()
+    return units, markups
+
+
+def _text_unit(piece: list[tuple[int, str]], gap: int) -> Unit:
+    lines = tuple(n for n, _ in piece)
+    raw = tuple(line for _, line in piece)
+    return Unit(lines, raw, "\n".join(raw).strip(), gap)
+
+
+def _split_run(run: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """Cut a run of consecutive lines into paragraphs.
+
+    Plain-text official documents often put one paragraph per line with no blank line in
+    between, while wrapped text breaks lines mid-sentence. A line break is a paragraph break
+    only after a complete sentence, before an indented line or before a numbering marker.
+    Bylines and credit blocks (names on hard-broken lines) stay whole.
+    """
+    if len(run) <= 1:
+        return [run] if run else []
+    texts = [line.strip() for _, line in run]
+    if is_byline(texts) or all(is_credit_line(t) for t in texts):
+        return [run]
+    pieces: list[list[tuple[int, str]]] = [[run[0]]]
+    for prev_text, item in zip(texts, run[1:], strict=False):
+        line = item[1]
+        if (
+            COMPLETE_RE.search(prev_text)
+            or line[:1] in ("\u3000", "\t")
+            or line.startswith("  ")
+            or marker_of(line.strip()) is not None
+        ):
+            pieces.append([item])
+        else:
+            pieces[-1].append(item)
+    return pieces
+
+
+def marker_of(text: str) -> Marker | None:
+    """The numbering that starts ``text``: ``第十条``, ``三、``, ``（二）``, ``1.`` …
+
+    The label is the numbering as cited: spaces inside (``第一百二十八 条``) are removed.
+    """
+    part = _PART_RE.match(text)
+    if part:
+        label = part.group()
+        return Marker(label, ARTICLE_RANKS["分编"], text[len(label) :].strip())
+    article = _ARTICLE_RE.match(text)
+    if article:
+        label = article.group()
+        clean = re.sub(r"[ \u3000]", "", label)
+        return Marker(clean, ARTICLE_RANKS[article.group(1)], text[len(label) :].strip())
+    for pattern, rank in _LIST_MARKERS:
+        match = pattern.match(text)
+        if match:
+            label = match.group()
+            return Marker(label, rank, text[len(label) :].strip())
+    return None
+
+
+def is_credit_line(line: str) -> bool:
+    """``均本报记者 叶辰亮摄`` or ``制图：李洁``: who made the picture, not body text."""
+    text = line.strip()
+    if not text or len(text) > HEADING_MAX_CHARS:
+        return False
+    if _CREDIT_PREFIX_RE.match(text):
+        return True
+    return text.endswith("摄") and not re.search(f"[{_FINAL}，,]", text)
+
+
+def is_byline(lines: list[str]) -> bool:
+    """``■本报记者 顾一琼`` and further name lines."""
+    if not lines or any(len(t) > HEADING_MAX_CHARS for t in lines):
+        return False
+    if re.search(f"[{_FINAL}，：,:]", "".join(lines)):
+        return False
+    match = _BYLINE_RE.match(lines[0])
+    if not match:
+        return False
+    # Without a bullet or a newspaper name, ``记者`` must be followed by a name after a space,
+    # so that a sentence such as ``记者近日获悉`` is not taken for a byline.
+    after = lines[0][match.end() : match.end() + 1]
+    return bool(match.group("bullet") or match.group("org") or after.isspace() or not after)
+
+
+def is_heading_like(text: str) -> bool:
+    """Short, one line, no sentence-final punctuation and not cut off mid-sentence."""
+    return (
+        len(text) <= HEADING_MAX_CHARS
+        and "\n" not in text
+        and not HAS_FINAL_RE.search(text)
+        and not _CONTINUES_RE.search(text)
+        and not (marker_of(text) is None and HEAD_FRAGMENT_RE.match(text))
+    )
+
+
+def lines_label(lines: tuple[int, ...]) -> str:
+    """``line 3`` or ``lines 3+5`` for messages."""
+    return ("line " if len(lines) == 1 else "lines ") + "+".join(str(n) for n in lines)
+
+
+def excerpt(text: str, size: int = 24) -> str:
+    """The start of ``text`` for messages."""
+    return text[:size] + ("…" if len(text) > size else "")
+
+
+__all__ = [
+    "Marker",
+    "Markup",
+    "Unit",
+    "is_blank",
+    "is_byline",
+    "is_credit_line",
+    "is_heading_like",
+    "marker_of",
+    "split_units",
+]

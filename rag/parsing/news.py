@@ -1,0 +1,286 @@
+"""Stage 2c: the page layout — roles of blocks and documents on a page.
+
+Blocks are classified (markdown heading, byline, photo credit, caption, in-text heading,
+body paragraph) and grouped into documents: a byline or a title-level heading group after
+body paragraphs starts a new one, which is how a newspaper page with a report and its side
+report becomes two documents. The head blocks (title, kicker, subtitle, dateline, byline)
+are collected here for every genre.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .blocks import (
+    CAPTION_MAX_CHARS,
+    COMPLETE_RE,
+    DASH_RE,
+    HEADING_MAX_CHARS,
+    Marker,
+    Unit,
+    is_byline,
+    is_credit_line,
+    is_heading_like,
+    marker_of,
+)
+
+_DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_CN_DATE_RE = re.compile(
+    r"([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"
+)
+_DATELINE_WORDS_RE = re.compile(r"通过|发布|印发|公布|施行|颁布")
+
+
+@dataclass
+class Block:
+    """A kept block of one document, before offsets in the canonical text are known."""
+
+    role: str
+    text: str
+    lines: tuple[int, ...]
+    level: int = 0
+    marker: Marker | None = None
+    # The block follows a picture, a caption or a cut-off paragraph, so its start may be the
+    # continuation of a sentence from elsewhere on the page.
+    after_break: bool = False
+
+
+@dataclass
+class Draft:
+    """One document being assembled: head blocks, body blocks (paragraphs and headings)."""
+
+    head: list[Block] = field(default_factory=list)
+    body: list[Block] = field(default_factory=list)
+    title_level: int = 1
+    has_paragraphs: bool = False
+
+    def has(self, role: str) -> bool:
+        return any(b.role == role for b in self.head)
+
+    def add_body(self, block: Block) -> None:
+        self.body.append(block)
+        if block.role == "body":
+            self.has_paragraphs = True
+
+
+def classify(units: list[Unit]) -> int:
+    """Give every unit its role; returns the blank-line gap that marks a removed picture."""
+    for unit in units:
+        texts = [t.strip() for t in unit.raw]
+        if unit.md_level:
+            unit.role = "heading"
+        elif all(is_credit_line(t) for t in texts):
+            unit.role = "credit"
+        elif is_byline(texts):
+            unit.role = "byline"
+        elif is_heading_like(unit.text):
+            unit.role = "section"
+        else:
+            unit.role = "body"
+    gap = image_gap(units)
+    _mark_captions(units, gap)
+    return gap
+
+
+def image_gap(units: list[Unit]) -> int:
+    """Blank lines that mark a removed picture: more than the file's usual separator."""
+    gaps = sorted(u.gap_before for u in units[1:])
+    usual = gaps[len(gaps) // 2] if gaps else 1
+    return max(2, usual + 1)
+
+
+def _mark_captions(units: list[Unit], gap: int) -> None:
+    def short_plain(u: Unit) -> bool:
+        return u.role in ("section", "body") and len(u.text) <= CAPTION_MAX_CHARS
+
+    for index, unit in enumerate(units):
+        if unit.role != "credit":
+            continue
+        # Short blocks between a picture gap and its credit line are the picture's captions.
+        start = index
+        while start > 0 and short_plain(units[start - 1]):
+            start -= 1
+        after_gap = [k for k in range(start, index) if units[k].gap_before >= gap]
+        for k in range(after_gap[0] if after_gap else index, index):
+            units[k].role = "caption"
+    for index, unit in enumerate(units[:-1]):
+        # A heading-like line right above a picture gap labels the picture.
+        if (
+            unit.role == "section"
+            and marker_of(unit.text) is None
+            and units[index + 1].gap_before >= gap
+        ):
+            unit.role = "caption"
+
+
+def drafts(units: list[Unit], gap: int) -> list[Draft]:
+    """Group classified units into documents.
+
+    A byline or a title-level heading group after body paragraphs starts a new document.
+    Captions and credits stay in the body, in reading order, as their own blocks.
+    """
+    out = [Draft()]
+    index = 0
+    previous: Unit | None = None
+    while index < len(units):
+        unit = units[index]
+        doc = out[-1]
+        if unit.role in ("caption", "credit"):
+            for text, lines in _metadata_entries(unit):
+                doc.add_body(Block(unit.role, text, lines))
+        elif unit.role == "byline":
+            if doc.has_paragraphs:
+                doc = _new_draft(out)
+            text = " ".join(t.strip() for t in unit.raw)
+            doc.head.append(Block("byline", text, unit.lines))
+        elif unit.role == "heading":
+            end = index
+            while end < len(units) and units[end].role == "heading":
+                end += 1
+            group = units[index:end]
+            if doc.has_paragraphs and _starts_document(group, doc):
+                doc = _new_draft(out)
+            _place_heading_group(doc, group)
+            previous, index = units[end - 1], end
+            continue
+        elif (
+            not doc.body and doc.has("title") and not doc.has("dateline") and is_dateline(unit.text)
+        ):
+            doc.head.append(Block("dateline", unit.text, unit.lines))
+        elif unit.role == "section":
+            _place_plain_heading(doc, unit)
+        else:
+            after_break = unit.gap_before >= gap or _breaks_flow(previous)
+            doc.add_body(
+                Block(
+                    "body",
+                    unit.text,
+                    unit.lines,
+                    marker=marker_of(unit.text),
+                    after_break=after_break,
+                )
+            )
+        previous = unit
+        index += 1
+    return out
+
+
+def _new_draft(out: list[Draft]) -> Draft:
+    out.append(Draft())
+    return out[-1]
+
+
+def _breaks_flow(previous: Unit | None) -> bool:
+    if previous is None:
+        return False
+    if previous.role in ("caption", "credit"):
+        return True
+    return previous.role == "body" and not COMPLETE_RE.search(previous.text)
+
+
+def _metadata_entries(unit: Unit) -> list[tuple[str, tuple[int, ...]]]:
+    if unit.role == "credit":
+        return [(t.strip(), (n,)) for n, t in zip(unit.lines, unit.raw, strict=True) if t.strip()]
+    return [(unit.text, unit.lines)]
+
+
+def _title_index(group: list[Unit]) -> int | None:
+    """The outermost unnumbered heading of a group that is not a subtitle."""
+    eligible = [
+        k for k, u in enumerate(group) if not DASH_RE.match(u.text) and marker_of(u.text) is None
+    ]
+    if not eligible:
+        return None
+    top = min(group[k].md_level for k in eligible)
+    return next(k for k in eligible if group[k].md_level == top)
+
+
+def _starts_document(group: list[Unit], doc: Draft) -> bool:
+    title = _title_index(group)
+    if title is None:
+        return False
+    has_subtitle = any(DASH_RE.match(u.text) for u in group[title + 1 :])
+    return has_subtitle or group[title].md_level <= doc.title_level
+
+
+def _place_heading_group(doc: Draft, group: list[Unit]) -> None:
+    title = _title_index(group) if not doc.has("title") and not doc.body else None
+    for k, unit in enumerate(group):
+        if title is not None and k < title:
+            doc.head.append(Block("kicker", unit.text, unit.lines, unit.md_level))
+        elif title is not None and k == title:
+            doc.head.append(Block("title", unit.text, unit.lines, unit.md_level))
+            doc.title_level = unit.md_level
+        elif _is_subtitle(doc, unit.text):
+            doc.head.append(Block("subtitle", unit.text, unit.lines, unit.md_level))
+        else:
+            doc.add_body(_section_block(unit))
+
+
+def _place_plain_heading(doc: Draft, unit: Unit) -> None:
+    if not doc.has("title") and not doc.body and marker_of(unit.text) is None:
+        doc.head.append(Block("title", unit.text, unit.lines))
+    elif _is_subtitle(doc, unit.text):
+        doc.head.append(Block("subtitle", unit.text, unit.lines))
+    else:
+        doc.add_body(_section_block(unit))
+
+
+def _is_subtitle(doc: Draft, text: str) -> bool:
+    return (
+        doc.has("title") and not doc.body and not doc.has("subtitle") and bool(DASH_RE.match(text))
+    )
+
+
+def _section_block(unit: Unit) -> Block:
+    return Block("section", unit.text, unit.lines, unit.md_level, marker=marker_of(unit.text))
+
+
+def is_dateline(text: str) -> bool:
+    """``(2021年6月22日……全体会议通过)`` or a bare date under the title."""
+    if "\n" in text or len(text) > 3 * HEADING_MAX_CHARS:
+        return False
+    if date_of(text) and re.fullmatch(r"[\d〇零一二三四五六七八九十年月日\s]+", text):
+        return True
+    wrapped = re.fullmatch(r"[（(].*[)）]", text) is not None
+    return wrapped and bool(date_of(text) or _DATELINE_WORDS_RE.search(text))
+
+
+def date_of(text: str) -> str:
+    """The first date in ``text`` as ``YYYY-MM-DD``, or ``""``."""
+    match = _DATE_RE.search(text)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        match = _CN_DATE_RE.search(text)
+        if not match:
+            return ""
+        digits = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0}
+        year = int("".join(str(digits[c]) for c in match.group(1)))
+        month, day = _cn_small_number(match.group(2)), _cn_small_number(match.group(3))
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return ""
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def all_dates(text: str) -> list[str]:
+    """Every date in ``text`` as ``YYYY-MM-DD``, in order."""
+    out = []
+    for match in _DATE_RE.finditer(text):
+        date = date_of(match.group())
+        if date:
+            out.append(date)
+    return out
+
+
+def _cn_small_number(text: str) -> int:
+    """一 … 三十一."""
+    digits = {c: i for i, c in enumerate("〇一二三四五六七八九")}
+    if "十" not in text:
+        return digits.get(text, 0)
+    tens, _, ones = text.partition("十")
+    return (digits.get(tens, 0) if tens else 1) * 10 + (digits.get(ones, 0) if ones else 0)
+
+
+__all__ = ["Block", "Draft", "classify", "date_of", "drafts", "is_dateline"]
