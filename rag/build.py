@@ -515,8 +515,10 @@ def _tokenize(
             sentence_indptr.append(len(sentence_ids))
             ids.extend(mine)
         passage_ids.append(ids)
-    tokens = np.frombuffer(sentence_ids, dtype=np.int32) if sentence_ids else np.empty(0, np.int32)
-    return (tokens, np.frombuffer(sentence_indptr, dtype=np.int64)), passage_ids, vocab
+    flat_ids = (
+        np.frombuffer(sentence_ids, dtype=np.int32) if sentence_ids else np.empty(0, np.int32)
+    )
+    return (flat_ids, np.frombuffer(sentence_indptr, dtype=np.int64)), passage_ids, vocab
 
 
 def _embed(

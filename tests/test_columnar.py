@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rag.structure import load_documents
+from rag.parsing import load_documents
 
 import rag
 from rag import store
