@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rag.parsing import load_documents
 
 import rag
 from rag import store
@@ -16,6 +15,7 @@ from rag.chunking import chunk_documents
 from rag.columnar import ChunkTable, CorpusColumns, DocumentTable, write_corpus
 from rag.errors import IndexMismatchError
 from rag.integrity import seal
+from rag.parsing import load_documents
 from rag.schema import Chunk, Document, Heading, Paragraph, Repair, SectionRef, Sentence
 from rag.tokenization import Tokenizer
 
