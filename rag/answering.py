@@ -205,14 +205,10 @@ class AnswerSelector:
         rarity = self.gen.tokenizer.rarity(token)
         return self._idf_max * min(1.4, max(0.1, (rarity - 3.5) / 3.0))
 
-    @staticmethod
-    def _is_entity(token: str) -> bool:
+    def _is_entity(self, token: str) -> bool:
         if _LATIN.match(token) or _NUMERAL.match(token):
             return True
-        from jieba import posseg
-
-        tag = posseg.dt.word_tag_tab.get(token)
-        return tag in _ENTITY_TAGS
+        return self.gen.tokenizer.word_tag(token) in _ENTITY_TAGS
 
     # -- selection ---------------------------------------------------------------------------
 

@@ -17,17 +17,20 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import store
 from .answering import AnswerSelector, Selection, build_answer, escape_markdown
-from .embedding import Embedder
+from .backends import open_backend
 from .errors import ArgumentError, IndexMismatchError, ModelUnavailableError
 from .locate import MAX_PASSAGE_CHARS, PassageLocator, located_answer
 from .questions import clean_question, resolve_followup
 from .retrieval import Retriever
 from .schema import Answer, Document, Hit, IndexInfo
 from .settings import RetrievalMode, Settings
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,10 @@ class Assistant:
 
     def _load_state(self, generation: store.Generation) -> _State:
         embedder, note = self._query_embedder(generation)
-        retriever = Retriever(generation, embedder, alpha=self.settings.hybrid_alpha)
+        backend = open_backend(self.settings, generation)
+        retriever = Retriever(
+            generation, embedder, alpha=self.settings.hybrid_alpha, backend=backend
+        )
         locator = PassageLocator(generation.documents)
         return _State(generation, retriever, AnswerSelector(retriever), note, locator)
 
