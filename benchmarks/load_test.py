@@ -313,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--deadline", type=float, default=600.0, help="seconds for the run")
+    parser.add_argument(
+        "--start-timeout", type=float, default=120.0, help="seconds for `rag serve` to come up"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.questions < 1:
@@ -357,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         rebuilder = None
         try:
-            _wait_until_up(url, server, log, timeout=120)
+            _wait_until_up(url, server, log, timeout=args.start_timeout)
             if args.rebuild:
                 rebuilder = Rebuilder(index, Path(args.source), args.model, env, args.rebuilds)
                 rebuilder.start()

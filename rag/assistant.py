@@ -17,16 +17,20 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import store
 from .answering import AnswerSelector, Selection, build_answer, escape_markdown
-from .embedding import Embedder
+from .backends import open_backend
 from .errors import ArgumentError, IndexMismatchError, ModelUnavailableError
+from .locate import MAX_PASSAGE_CHARS, PassageLocator, located_answer
 from .questions import clean_question, resolve_followup
 from .retrieval import Retriever
 from .schema import Answer, Document, Hit, IndexInfo
 from .settings import RetrievalMode, Settings
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ class _State:
     retriever: Retriever
     selector: AnswerSelector
     dense_note: str
+    locator: PassageLocator
 
 
 class Assistant:
@@ -62,8 +67,12 @@ class Assistant:
 
     def _load_state(self, generation: store.Generation) -> _State:
         embedder, note = self._query_embedder(generation)
-        retriever = Retriever(generation, embedder, alpha=self.settings.hybrid_alpha)
-        return _State(generation, retriever, AnswerSelector(retriever), note)
+        backend = open_backend(self.settings, generation)
+        retriever = Retriever(
+            generation, embedder, alpha=self.settings.hybrid_alpha, backend=backend
+        )
+        locator = PassageLocator(generation.documents)
+        return _State(generation, retriever, AnswerSelector(retriever), note, locator)
 
     def _query_embedder(self, generation: store.Generation) -> tuple[Embedder | None, str]:
         dense = generation.manifest["dense"]
@@ -206,6 +215,9 @@ class Assistant:
         state = self._state
         count = self._k(k)
         earlier = _history(history)
+        located = self._located(question, state)
+        if located is not None:
+            return located
         cleaned = clean_question(question, self.settings.max_question_chars)
         if not cleaned.searchable:
             return self._empty(cleaned.text, EMPTY_PROMPT, cleaned.notes, state)
@@ -228,6 +240,15 @@ class Assistant:
             self.settings.refusal_threshold,
             cleaned.notes,
         )
+
+    @staticmethod
+    def _located(question: str, state: _State) -> Answer | None:
+        """A pasted passage found in the documents, answered with its place (rag.locate)."""
+        pasted = clean_question(question, MAX_PASSAGE_CHARS)
+        location = state.locator.locate(pasted.text) if pasted.searchable else None
+        if location is None:
+            return None
+        return located_answer(pasted.text, location, state.generation)
 
     def _empty(
         self,

@@ -19,18 +19,21 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import buildcache, integrity, store
 from .buildcache import BuildCache, FileEntry
 from .chunking import chunk_documents
+from .columnar import write_corpus
 from .embedding import Embedder
 from .errors import ModelUnavailableError, RagError
 from .parsing import Corpus, load_documents, source_hashes
@@ -149,7 +152,10 @@ def _fingerprint(settings: Settings, sources: dict[str, str]) -> str:
         "chunk_overlap": settings.chunk_overlap,
         "model": settings.model if settings.dense_enabled else None,
         "ann_threshold": settings.ann_threshold,
+        "backend": settings.backend,
     }
+    if settings.backend == "milvus":
+        key["milvus"] = [settings.milvus_target, settings.milvus_alias, settings.milvus_db]
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -269,6 +275,11 @@ def _build_locked(
     clock = time.perf_counter()
     tmp = settings.index / f".tmp-{build_id}"
     final = settings.index / f"gen-{build_id}"
+    collection: str | None = None
+    if settings.backend == "milvus":
+        from .backends import milvus
+
+        collection = milvus.collection_name(settings.milvus_alias, build_id)
     try:
         say(f"writing generation {build_id}")
         generation = _write(
@@ -282,6 +293,8 @@ def _build_locked(
             chunks=chunks,
             sentence_tokens=sentence_tokens,
             terms=terms,
+            tokenizer=tokenizer,
+            collection=collection,
             lexical=lexical,
             vectors=vectors,
             sentence_vectors=sentence_vectors,
@@ -304,25 +317,39 @@ def _build_locked(
         gc.collect()
         # Load the new generation back exactly as a reader would before anyone can see it.
         say(f"verifying {build_id}")
-        store.load_generation(tmp)
+        loaded = store.load_generation(tmp)
+        if collection is not None:
+            clock_milvus = time.perf_counter()
+            say(f"writing {n_chunks} passages into Milvus collection {collection}")
+            milvus.publish(settings, loaded, collection, say)
+            timings["milvus"] = time.perf_counter() - clock_milvus
+        del loaded
         tmp.rename(final)
         say(f"switching to {build_id}")
+        if collection is not None:
+            milvus.switch_alias(settings, collection)
+            collection = None  # published: a later failure must not drop it
         store.switch_to(settings.index, final)
         timings["verify_switch"] = time.perf_counter() - clock
     except OSError as exc:
-        _discard(settings.index, tmp, final)
+        _discard(settings.index, tmp, final, settings, collection)
         raise RagError(
             f"writing the index failed ({exc.strerror or exc}); the previous index is still "
             "in use. Free disk space or fix permissions, then run `rag build` again"
         ) from None
     except RagError as exc:
-        _discard(settings.index, tmp, final)
+        _discard(settings.index, tmp, final, settings, collection)
+        if "Milvus" in str(exc):
+            raise RagError(
+                f"{exc}; the previous index and the Milvus alias are still in use. Check that "
+                "Milvus is running and reachable, then run `rag build` again"
+            ) from None
         raise RagError(
             f"the new index failed its checks after writing ({exc}); the previous index is "
             "still in use. Check free disk space, then run `rag build` again"
         ) from None
     except BaseException:
-        _discard(settings.index, tmp, final)
+        _discard(settings.index, tmp, final, settings, collection)
         raise
     size = sum(p.stat().st_size for p in final.rglob("*") if p.is_file())
     del generation
@@ -351,8 +378,19 @@ def _new_build_id(index: Path, base: str) -> str:
     return build_id
 
 
-def _discard(index: Path, tmp: Path, final: Path) -> None:
-    """Remove a failed build's files; never the generation ``CURRENT`` names."""
+def _discard(
+    index: Path,
+    tmp: Path,
+    final: Path,
+    settings: Settings | None = None,
+    collection: str | None = None,
+) -> None:
+    """Remove a failed build's files and Milvus collection; never the generation
+    ``CURRENT`` names nor the collection the alias names."""
+    if settings is not None and collection is not None:
+        from .backends import milvus
+
+        milvus.discard(settings, collection)
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         serving = store.current_generation(index)
@@ -403,14 +441,15 @@ def _tokenize(
     entries: dict[str, FileEntry] | None = None,
     token_key: str = "",
     report: Progress | None = None,
-) -> tuple[list[list[str]], list[list[int]], dict[str, int]]:
-    """Tokens of every sentence (kept for answer selection) and token ids of every passage.
+) -> tuple[tuple[np.ndarray, np.ndarray], list[list[int]], dict[str, int]]:
+    """Token ids of every sentence (kept for answer selection) and of every passage.
 
     Sentences are tokenized once; a passage's tokens are its sentences' tokens plus the tokens
     of its document title and section path, which carry the topic the passage often omits.
-    Passages come back as ids into the returned vocabulary (numbered in first-seen order, as
-    :meth:`rag.lexical.LexicalIndex.build` numbers them), and each sentence's token list is
-    released once it has been used, so a large build never holds the passages as strings.
+    Both come back as ids into the returned vocabulary (numbered in first-seen order, as
+    :meth:`rag.lexical.LexicalIndex.build` numbers them): the sentences as one flat int32
+    array with its int64 row pointer, and each sentence's token list is released once it has
+    been used, so a large build never holds the passages as strings.
     """
     entries = entries or {}
     # Sentence tokens of unchanged files under the same tokenizer come from the cache; the
@@ -442,7 +481,8 @@ def _tokenize(
     vocab: dict[str, int] = {}
     number = vocab.setdefault
     context_cache: dict[tuple[str, tuple[str, ...]], list[int]] = {}
-    sentence_tokens: list[list[str]] = []
+    sentence_ids = array("i")
+    sentence_indptr = array("q", [0])
     passage_ids: list[list[int]] = []
     pos = 0
     for chunk in chunks:
@@ -468,14 +508,17 @@ def _tokenize(
         if context is None:
             words = tokenizer.tokenize(" ".join((chunk.doc_title, *chunk.section)))
             context = context_cache[key] = [number(w, len(vocab)) for w in words]
-        joined: list[str] = []
         ids = list(context)
         for toks in chunk_tokens:
-            joined.append(" ".join(toks))
-            ids.extend(number(t, len(vocab)) for t in toks)
-        sentence_tokens.append(joined)
+            mine = [number(t, len(vocab)) for t in toks]
+            sentence_ids.extend(mine)
+            sentence_indptr.append(len(sentence_ids))
+            ids.extend(mine)
         passage_ids.append(ids)
-    return sentence_tokens, passage_ids, vocab
+    flat_ids = (
+        np.frombuffer(sentence_ids, dtype=np.int32) if sentence_ids else np.empty(0, np.int32)
+    )
+    return (flat_ids, np.frombuffer(sentence_indptr, dtype=np.int64)), passage_ids, vocab
 
 
 def _embed(
@@ -518,60 +561,22 @@ def _embed(
     return index, SentenceVectors.build(matrix, counts), embedder.name, ""
 
 
-def _write_checked(path: Path, blocks: Iterable[bytes]) -> None:
-    """Write ``blocks`` to ``path``, fsync, then check the file holds exactly those bytes.
-
-    Python raises on ENOSPC, but a filesystem that accepts a short write without an error
-    (or a library that ignores one) must not leave a short file behind that the manifest's
-    checksums would then describe as correct.
-
-    Raises:
-        OSError: The write failed.
-        RagError: The file on disk is not what was written.
-    """
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("wb") as fh:
-        for block in blocks:
-            fh.write(block)
-            digest.update(block)
-            size += len(block)
-        fh.flush()
-        os.fsync(fh.fileno())
-    on_disk = path.stat().st_size
-    if on_disk != size or store.sha256_file(path) != digest.hexdigest():
-        raise RagError(
-            f"{path.name} holds {on_disk} bytes that differ from the {size} bytes written "
-            "(is the disk full?)"
-        )
+_write_checked = store.write_checked
 
 
 def _json_bytes(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def _json_array(items: Iterable[Any]) -> Iterator[bytes]:
-    """A JSON array, one element per line, encoded element by element: the whole array is
-    never held as one string (``documents.json`` is ~0.65 GB at 10^6 passages)."""
-    yield b"["
-    for i, item in enumerate(items):
-        yield (b",\n" if i else b"\n") + json.dumps(item, ensure_ascii=False).encode("utf-8")
-    yield b"\n]\n"
-
-
 def _write(tmp: Path, **kw: Any) -> Path:
     settings: Settings = kw["settings"]
     tmp.mkdir(parents=True)
-    _write_checked(tmp / store.DOCUMENTS, _json_array(d.to_dict() for d in kw["documents"]))
-    _write_checked(
-        tmp / store.CHUNKS,
-        (
-            json.dumps(chunk.to_dict() | {"tokens": tokens}, ensure_ascii=False).encode("utf-8")
-            + b"\n"
-            for chunk, tokens in zip(kw["chunks"], kw["sentence_tokens"], strict=True)
-        ),
+    tokens, indptr = kw["sentence_tokens"]
+    write_corpus(
+        tmp / store.CORPUS, kw["documents"], kw["chunks"], tokens, indptr, write=_write_checked
     )
     _write_checked(tmp / store.TERMS, ["\n".join(kw["terms"]).encode("utf-8")])
+    kw["tokenizer"].save(tmp / store.TOKENIZER, _write_checked)
     kw["lexical"].save(tmp / store.LEXICAL)
     vectors = kw["vectors"]
     if vectors is not None:
@@ -606,6 +611,11 @@ def _write(tmp: Path, **kw: Any) -> Path:
             "sentence_vectors": len(sentence_vectors) if sentence_vectors is not None else None,
             "note": kw["dense_note"],
         },
+        "backend": (
+            {"kind": "milvus", "collection": kw["collection"], "alias": settings.milvus_alias}
+            if kw["collection"]
+            else {"kind": "local"}
+        ),
         "counts": {
             "documents": len(kw["documents"]),
             "chunks": len(kw["chunks"]),

@@ -45,6 +45,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", help="index directory (default: index/, or RAG_INDEX)")
     p.add_argument("--source", help="source directory or file (default: source/, or RAG_SOURCE)")
     p.add_argument("--model", help="embedding model: hub name, local directory, or 'none'")
+    p.add_argument(
+        "--backend",
+        choices=["local", "milvus"],
+        help="search backend (default local, or RAG_BACKEND; Milvus at RAG_MILVUS_URI)",
+    )
 
 
 def _passages(text: str) -> int:
@@ -188,6 +193,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         index=getattr(args, "index", None),
         source=getattr(args, "source", None),
         model=getattr(args, "model", None),
+        backend=getattr(args, "backend", None),
         mode=getattr(args, "mode", None),
         chunk_size=getattr(args, "chunk_size", None),
         chunk_overlap=getattr(args, "chunk_overlap", None),

@@ -114,8 +114,39 @@ def diagnose(settings: Settings) -> Report:
     checks.append(_model(settings, manifest))
     if generation is not None and manifest is not None:
         checks.append(_staleness(settings, manifest))
+        if not any(c.name == "index" and c.status is Status.FAIL for c in checks):
+            checks.append(_backend(settings, generation))
     checks.append(_lock(settings.index))
     return Report(tuple(checks))
+
+
+def _backend(settings: Settings, generation: Path) -> Check:
+    """The search backend: reachable, its collection complete, the alias on it."""
+    if settings.backend == "local":
+        return Check("backend", Status.OK, "local: BM25 arrays and FAISS in the index directory")
+    from .backends import open_backend
+
+    fix = "start Milvus or fix RAG_MILVUS_URI, then `rag build --force --backend milvus`"
+    try:
+        backend = open_backend(settings, store.load_generation(generation))
+    except RagError as exc:
+        return Check("backend", Status.FAIL, str(exc), fix)
+    try:
+        problems = backend.problems()
+    finally:
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()
+    if problems:
+        return Check("backend", Status.FAIL, f"milvus at {settings.milvus_target}: "
+                     + "; ".join(problems), fix)  # fmt: skip
+    name = getattr(backend, "collection", "?")
+    return Check(
+        "backend",
+        Status.OK,
+        f"milvus at {settings.milvus_target}: collection {name} reachable, alias "
+        f"{settings.milvus_alias} on it, passage count matches the manifest",
+    )
 
 
 def _python() -> Check:

@@ -103,6 +103,7 @@ class LexicalIndex:
         self._nonoccurrence = nonoccurrence
         self._df = np.diff(indptr).astype(np.int64)
         self._idf = idf
+        self._words: list[str] | None = None
 
     # ------------------------------------------------------------------ building
 
@@ -238,6 +239,27 @@ class LexicalIndex:
         """BM25 parameters and counts (a copy), e.g. for the index manifest."""
         return {**self._params, **self._meta}
 
+    def token_ids(self, query_tokens: Sequence[str]) -> list[int]:
+        """Vocabulary ids of the query's known tokens, each once, in first-seen order."""
+        return self._token_ids(query_tokens)
+
+    def constant(self, token_ids: list[int]) -> float:
+        """What BM25L / BM25+ add to every passage's score for these tokens (0 otherwise)."""
+        return self._constant(token_ids)
+
+    def passage_weights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The score matrix by passage (CSR): ``(indptr, token_ids, weights)``; passage
+        ``i``'s BM25 contribution of token ``token_ids[j]`` is ``weights[j]`` for ``j`` in
+        ``indptr[i]:indptr[i + 1]``. A query's BM25 score of a passage is the sum of its
+        weights over the query's distinct tokens: the sparse vectors of a search engine."""
+        counts = np.diff(self._indptr)
+        columns = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+        order = np.argsort(self._indices, kind="stable")
+        rows = np.bincount(self._indices, minlength=self._num_docs)
+        indptr = np.zeros(self._num_docs + 1, dtype=np.int64)
+        np.cumsum(rows, out=indptr[1:])
+        return indptr, columns[order], np.asarray(self._data)[order]
+
     def _token_ids(self, query_tokens: Sequence[str]) -> list[int]:
         # Each distinct token counts once, in first-seen order.
         get = self._vocab.get
@@ -313,6 +335,19 @@ class LexicalIndex:
         ids = cand[order].astype(np.int64)
         top = (cand_scores[order] + self._constant(token_ids)).astype(np.float32)
         return ids, top
+
+    def words(self) -> list[str]:
+        """Every token, in id order (the inverse of the vocabulary; built on first use)."""
+        words = self._words
+        if words is None:
+            words = list(self._vocab)
+            if any(i != tid for i, tid in enumerate(self._vocab.values())):
+                ordered = [""] * len(words)
+                for token, tid in self._vocab.items():
+                    ordered[tid] = token
+                words = ordered
+            self._words = words
+        return words
 
     def df(self, token: str) -> int:
         """Number of passages that contain ``token`` (0 when unknown)."""
@@ -398,9 +433,9 @@ class LexicalIndex:
             meta = guards.loads((directory / _META).read_bytes(), what=_META, max_depth=0)
             params = guards.loads((directory / _PARAMS).read_bytes(), what=_PARAMS, max_depth=0)
             vocab = guards.loads((directory / _VOCAB).read_bytes(), what=_VOCAB, max_depth=0)
-            data = np.load(directory / _DATA, allow_pickle=False)
-            indices = np.load(directory / _INDICES, allow_pickle=False)
-            indptr = np.load(directory / _INDPTR, allow_pickle=False)
+            data = np.load(directory / _DATA, mmap_mode="r", allow_pickle=False)
+            indices = np.load(directory / _INDICES, mmap_mode="r", allow_pickle=False)
+            indptr = np.load(directory / _INDPTR, mmap_mode="r", allow_pickle=False)
             nonoccurrence = None
             if params.get("method") in ("bm25l", "bm25+"):
                 nonoccurrence = np.load(directory / _NONOCCURRENCE, allow_pickle=False)

@@ -43,15 +43,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .backends import SearchBackend
+from .backends.local import LocalBackend
 from .citations import cite
-from .embedding import Embedder
 from .errors import RagError
 from .schema import Hit
 from .settings import RetrievalMode
 from .store import Generation
 
-if TYPE_CHECKING:  # rag.vectors imports faiss; the lexical path never needs it
-    from .vectors import SentenceVectors
+if TYPE_CHECKING:
+    from .embedding import Embedder
+    from .vectors import (
+        SentenceVectors,
+    )  # rag.vectors imports faiss; the lexical path never needs it
 
 RRF_K = 60
 # Candidates taken from each ranking before fusion.
@@ -75,6 +79,9 @@ class Retriever:
     Args:
         generation: The loaded index generation.
         embedder: Query embedder for the dense side, or None (lexical only).
+        alpha: Weight of the lexical side in hybrid fusion.
+        backend: Where rankings and passages come from (default: the generation's own
+            arrays, :class:`rag.backends.local.LocalBackend`).
     """
 
     def __init__(
@@ -83,8 +90,10 @@ class Retriever:
         embedder: Embedder | None = None,
         *,
         alpha: float = DEFAULT_ALPHA,
+        backend: SearchBackend | None = None,
     ) -> None:
         self.generation = generation
+        self.backend: SearchBackend = backend or LocalBackend(generation)
         self.alpha = alpha
         self.embedder = embedder if generation.vectors is not None else None
         self._citations: dict[tuple[str, int], str] = {}
@@ -126,8 +135,8 @@ class Retriever:
     def _lexical(self, tokens: list[str], k: int) -> list[Ranked]:
         if not tokens:
             return []
-        ids, scores = self.generation.lexical.search(tokens, k)
-        return [Ranked(i, s) for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
+        ids, scores = self.backend.lexical(tokens, k)
+        return [Ranked(i, s) for i, s in zip(ids, scores, strict=True)]
 
     def query_vector(self, question: str) -> np.ndarray | None:
         """The question's unit vector, embedded once per question text.
@@ -175,7 +184,7 @@ class Retriever:
 
         return SentenceVectors.load(
             self.generation.path / SENTENCE_VECTORS,
-            [len(c.sentences) for c in self.generation.chunks],
+            self._sentence_counts().tolist(),
             dimension=int(dense["dimension"]),
         )
 
@@ -199,9 +208,17 @@ class Retriever:
             raise IndexError(f"passage {passage} has {end - start} sentences, not {j + 1}")
         return start + j
 
+    def _sentence_counts(self) -> np.ndarray:
+        # The columnar store has them as an array; building every passage would take seconds
+        # at 10^6 passages.
+        counts = getattr(self.generation.chunks, "sentence_counts", None)
+        if counts is not None:
+            return np.asarray(counts(), dtype=np.int64)
+        return np.fromiter((len(c.sentences) for c in self.generation.chunks), dtype=np.int64)
+
     @functools.cached_property
     def _sentence_offsets(self) -> np.ndarray:
-        counts = np.fromiter((len(c.sentences) for c in self.generation.chunks), dtype=np.int64)
+        counts = self._sentence_counts()
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         return offsets
@@ -225,14 +242,15 @@ class Retriever:
         return vectors.similarities(query_vec, sentence_ids)
 
     def _dense(self, query: str, k: int) -> list[Ranked]:
-        assert self.embedder is not None and self.generation.vectors is not None
+        assert self.embedder is not None
         vector = self.query_vector(query)
-        ids, scores = self.generation.vectors.search(np.asarray(vector, dtype=np.float32), k)
-        return [Ranked(i, s) for i, s in zip(ids.tolist(), scores.tolist(), strict=True)]
+        assert vector is not None
+        ids, scores = self.backend.dense(vector, k)
+        return [Ranked(i, s) for i, s in zip(ids, scores, strict=True)]
 
     def hit(self, ranked: Ranked) -> Hit:
         """Turn a ranked passage into a Hit with its citation."""
-        chunk = self.generation.chunks[ranked.index]
+        chunk = self.backend.fetch([ranked.index])[0]
         paragraph = chunk.paragraphs[0]
         # Positional: a frozen dataclass is built noticeably faster that way (hot path).
         return Hit(

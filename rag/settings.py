@@ -11,8 +11,9 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ USE_ALIASES = frozenset(
 )
 # Names that turn the dense side off.
 NO_MODEL = {"", "none", "off", "false", "0"}
+BACKENDS = ("local", "milvus")
 
 
 class RetrievalMode(StrEnum):
@@ -80,6 +82,17 @@ class Settings:
         feedback_path: JSONL file that receives 👍/👎 feedback (``RAG_FEEDBACK_PATH``).
         workers: Processes used for tokenization at build time (``RAG_WORKERS``; 0 = all cores).
         embed_batch_size: Passages per embedding batch (``RAG_EMBED_BATCH_SIZE``).
+        backend: Search backend, ``local`` (BM25 arrays + FAISS in the index directory) or
+            ``milvus`` (``RAG_BACKEND``).
+        milvus_uri: Milvus to use with ``backend="milvus"``: a local file for Milvus Lite
+            (``index/milvus.db`` when empty) or ``http://host:19530`` (``RAG_MILVUS_URI``).
+        milvus_token: Token (``user:password`` or an API key) for a Milvus server
+            (``RAG_MILVUS_TOKEN``).
+        milvus_user: User name for a Milvus server (``RAG_MILVUS_USER``).
+        milvus_password: Password for a Milvus server (``RAG_MILVUS_PASSWORD``).
+        milvus_db: Milvus database (``RAG_MILVUS_DB``; empty = the server's default).
+        milvus_alias: Alias that names the serving collection; collections of generations
+            are ``<alias>_<build id>`` (``RAG_MILVUS_ALIAS``).
         max_source_mb: A source file larger than this many MB is refused with a message
             (``RAG_MAX_SOURCE_MB``; 0 = no limit).
     """
@@ -100,6 +113,13 @@ class Settings:
     feedback_path: Path = Path("feedback/feedback.jsonl")
     workers: int = 0
     embed_batch_size: int = 64
+    backend: str = "local"
+    milvus_uri: str = ""
+    milvus_token: str = field(default="", repr=False)
+    milvus_user: str = ""
+    milvus_password: str = field(default="", repr=False)
+    milvus_db: str = ""
+    milvus_alias: str = "rag"
     max_source_mb: int = 200
 
     def __post_init__(self) -> None:
@@ -131,6 +151,18 @@ class Settings:
             raise RagError(f"max_source_mb must not be negative, got {self.max_source_mb}")
         if self.workers < 0:
             raise RagError(f"workers must not be negative, got {self.workers}")
+        object.__setattr__(self, "backend", str(self.backend).strip().lower())
+        if self.backend not in BACKENDS:
+            raise RagError(f"unknown backend {self.backend!r}; allowed: {', '.join(BACKENDS)}")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,100}", self.milvus_alias):
+            raise RagError(
+                f"milvus_alias must be letters, digits and underscores, got {self.milvus_alias!r}"
+            )
+
+    @property
+    def milvus_target(self) -> str:
+        """The Milvus URI to connect to (Milvus Lite in the index directory by default)."""
+        return self.milvus_uri or str(self.index / "milvus.db")
 
     @property
     def dense_enabled(self) -> bool:

@@ -135,6 +135,11 @@ class VectorIndex:
         """``"flat"`` (exact) or ``"hnsw"`` (approximate)."""
         return "hnsw" if self._hnsw else "flat"
 
+    def reconstruct_all(self) -> np.ndarray:
+        """Every stored vector as an ``(ntotal, dimension)`` float32 matrix (to copy the
+        index into another engine)."""
+        return np.asarray(self._index.reconstruct_n(0, self.ntotal), dtype=np.float32)
+
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest vectors by inner product.
 

@@ -135,7 +135,7 @@ def test_loading_refuses_missing_and_damaged_indexes(source: Path, tmp_path: Pat
     with pytest.raises(IndexNotBuiltError, match="rag build"):
         rag.load(index)
     report = build(source, index)
-    chunks = report.generation / "chunks.jsonl"
+    chunks = report.generation / "corpus" / "doc_text.utf8"
     chunks.write_bytes(chunks.read_bytes()[:-10])
     with pytest.raises(IndexMismatchError, match="rag build"):
         rag.load(index, model="none")

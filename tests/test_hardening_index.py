@@ -111,8 +111,12 @@ def rechecksum(generation: Path) -> None:
 # -- integrity on load --------------------------------------------------------------------------
 
 GENERATION_FILES = [
-    "documents.json",
-    "chunks.jsonl",
+    "corpus/doc_text.utf8",
+    "corpus/doc_text.offsets.npy",
+    "corpus/doc_meta.utf8",
+    "corpus/chunk_span.npy",
+    "corpus/sentences.npy",
+    "corpus/tokens.npy",
     "terms.txt",
     "vectors.faiss",
     "lexical/data.csc.index.npy",
@@ -167,7 +171,9 @@ def test_damaged_files_are_refused_before_anything_is_parsed(
 
     monkeypatch.setattr(LexicalIndex, "load", parsed)
     monkeypatch.setattr(VectorIndex, "load", parsed)
-    monkeypatch.setattr(store, "Document", None)  # documents.json would be parsed with it
+    import rag.columnar
+
+    monkeypatch.setattr(rag.columnar, "CorpusColumns", parsed)
     with pytest.raises(IndexMismatchError, match=r"damaged.*rag build") as info:
         load(dense_index)
     assert rel in str(info.value)
@@ -192,7 +198,10 @@ def test_faiss_reads_a_damaged_file_silently_but_the_index_refuses_it(dense_inde
     ("change", "message"),
     [
         (lambda m: m.update(files={}), "not listed in the manifest"),
-        (lambda m: m["files"].pop("chunks.jsonl"), "chunks.jsonl is not listed"),
+        (
+            lambda m: m["files"].pop("corpus/chunk_span.npy"),
+            "corpus/chunk_span.npy is not listed",
+        ),
         (lambda m: m["files"].pop("vectors.faiss"), "vectors.faiss is not listed"),
         (
             lambda m: m["files"].update({"../outside": {"sha256": "0" * 64, "bytes": 1}}),
@@ -251,14 +260,19 @@ def test_count_mismatch_between_faiss_and_chunks_is_refused(dense_index: Path) -
         load(dense_index)
 
 
-def test_count_mismatch_between_chunks_and_lexical_is_refused(dense_index: Path) -> None:
+def test_count_mismatch_between_chunks_and_lexical_is_refused(
+    dense_index: Path, tmp_path: Path
+) -> None:
+    other_src = tmp_path / "other"
+    other_src.mkdir()
+    (other_src / "a.txt").write_text("全会强调，要守正创新。\n\n会议指出，要开拓进取。\n", "utf-8")
+    other = lexical_build(other_src, tmp_path / "other_index")
     generation = store.current_generation(dense_index)
     assert generation is not None
-    chunks = generation / store.CHUNKS
-    lines = chunks.read_text(encoding="utf-8").splitlines(keepends=True)
-    chunks.write_text("".join(lines[:-1]), encoding="utf-8")
+    shutil.rmtree(generation / store.CORPUS)
+    shutil.copytree(other.generation / store.CORPUS, generation / store.CORPUS)
     rechecksum(generation)
-    with pytest.raises(IndexMismatchError, match=r"inconsistent: chunks: .*rag build"):
+    with pytest.raises(IndexMismatchError, match=r"inconsistent: .*chunks: .*rag build"):
         load(dense_index)
 
 
@@ -293,7 +307,7 @@ def test_a_damaged_new_generation_never_replaces_the_serving_one(source: Path, i
     assistant = rag.load(index, model="none")
     old = assistant.info.build_id
     report = lexical_build(source, index, force=True)
-    chunks = report.generation / store.CHUNKS
+    chunks = report.generation / store.CORPUS / "chunk_span.npy"
     chunks.write_bytes(chunks.read_bytes()[:-5])
     assert assistant.refresh() is False
     assert assistant.info.build_id == old
@@ -302,7 +316,14 @@ def test_a_damaged_new_generation_never_replaces_the_serving_one(source: Path, i
 
 # -- no pickle ----------------------------------------------------------------------------------
 
-LOAD_PATH_MODULES = ["store.py", "lexical.py", "vectors.py", "assistant.py", "retrieval.py"]
+LOAD_PATH_MODULES = [
+    "store.py",
+    "columnar.py",
+    "lexical.py",
+    "vectors.py",
+    "assistant.py",
+    "retrieval.py",
+]
 
 
 def test_no_pickle_in_the_library_or_the_index(dense_index: Path) -> None:
@@ -311,7 +332,7 @@ def test_no_pickle_in_the_library_or_the_index(dense_index: Path) -> None:
         r"allow_pickle\s*=\s*True|torch\.load\(|np\.load\((?![^)]*allow_pickle=False)",
         re.MULTILINE,
     )
-    for path in sorted((ROOT / "rag").glob("*.py")):
+    for path in sorted((ROOT / "rag").rglob("*.py")):
         found = forbidden.findall(path.read_text(encoding="utf-8"))
         assert not found, f"{path.name}: {found}"
     for name in LOAD_PATH_MODULES:
@@ -566,7 +587,7 @@ def test_enospc_while_writing_keeps_the_old_index(
     real_open = Path.open
 
     def full_disk(self: Path, mode: str = "r", *args, **kwargs):
-        if self.name == store.CHUNKS and "w" in mode:
+        if self.name == "chunk_span.npy" and "w" in mode:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_open(self, mode, *args, **kwargs)
 

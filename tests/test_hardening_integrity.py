@@ -136,43 +136,40 @@ def test_the_complete_file_set_is_required() -> None:
     assert "vectors.faiss" in store.required_files({"dense": {"model": "m"}})
 
 
-def _rewrite_chunk(generation: Path, change) -> None:
-    path = generation / store.CHUNKS
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    change(rows[0])
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    reseal(generation)
-
-
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("column", "row", "value", "message"),
     [
-        (lambda r: r.update(end=10**7), "lies outside its document"),
-        (lambda r: r.update(start=-5), "lies outside its document"),
-        (lambda r: r.update(text="伪造" + r["text"][2:]), "differs from its document's text"),
-        (lambda r: r.update(doc_id="nowhere"), "names an unknown document"),
-        (lambda r: r.update(sentences=[[0, 10**7]]), "a sentence of passage"),
-        (lambda r: r.update(start="0"), "offsets are not numbers"),
+        ("chunk_span.npy", (0, 1), 10**7, "spans outside their documents"),
+        ("chunk_span.npy", (0, 0), -5, "spans outside their documents"),
+        ("chunk_doc.npy", (0,), 10**6, "refer to documents that do not exist"),
+        ("sentences.npy", (0, 1), 10**7, "a sentence outside its passage"),
     ],
 )
-def test_every_passage_lies_inside_its_document(index: Path, change, message: str) -> None:
-    _rewrite_chunk(generation_of(index), change)
+def test_every_passage_lies_inside_its_document(
+    index: Path, column: str, row: tuple, value: int, message: str
+) -> None:
+    # Format 2: a passage's text is its document's bytes, so it cannot differ from it; the
+    # columns' offsets are checked against each other (more in tests/test_columnar.py).
+    import numpy as np
+
+    generation = generation_of(index)
+    path = generation / store.CORPUS / column
+    array = np.load(path, allow_pickle=False).copy()
+    array[row] = value
+    np.save(path, array, allow_pickle=False)
+    reseal(generation)
     with pytest.raises(IndexMismatchError, match=message):
         rag.load(index, model="none")
 
 
 def _forge_text(generation: Path) -> str:
-    """Edit a quoted sentence in documents.json and chunks.jsonl alike, re-hash everything."""
-    docs_path = generation / store.DOCUMENTS
-    docs = json.loads(docs_path.read_text(encoding="utf-8"))
+    """Edit a quoted sentence in the documents' text blob (same byte length), re-hash."""
+    path = generation / store.CORPUS / "doc_text.utf8"
     original = "海纳百川、追求卓越、开明睿智、大气谦和"
     forged = "闭关自守、得过且过、固步自封、小气狭隘"
-    assert any(original in d["text"] for d in docs)
-    for d in docs:
-        d["text"] = d["text"].replace(original, forged)
-    docs_path.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
-    chunks = generation / store.CHUNKS
-    chunks.write_text(chunks.read_text(encoding="utf-8").replace(original, forged), "utf-8")
+    raw = path.read_bytes()
+    assert original.encode() in raw
+    path.write_bytes(raw.replace(original.encode(), forged.encode()))
     return forged
 
 

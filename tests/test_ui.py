@@ -219,8 +219,13 @@ ALLOWED_TAGS = {
     "h1",
     "h3",
     "h4",
+    "nav",
+    "details",
+    "summary",
+    "ol",
 }
-ALLOWED_ATTRS = {"class", "href", "title", "id", "type"}
+# The chat's sanitiser (DOMPurify) keeps these; aria-* name the outline for screen readers.
+ALLOWED_ATTRS = {"class", "href", "title", "id", "type", "aria-label", "aria-current", "open"}
 
 
 class Inspector(HTMLParser):
@@ -422,7 +427,8 @@ def test_header_and_status_come_from_the_index(fake: FakeAssistant) -> None:
     assert "《决议标题》等 2 份文件问答" in head
     assert "决议 1 份" in head and "侧记 1 份" in head and "2021-06-22" in head
     status = html.unescape(render.status_line(fake.info))
-    assert "test-build-1" in status and "2 份文件" in status and "5 个段落" in status
+    assert "test-build-1" not in status  # no internal index id for readers
+    assert "2 份文件" in status and "5 个段落" in status
     assert "仅关键词检索" in status
     vectors = FakeAssistant(vectors=True)
     assert "混合检索" in html.unescape(render.status_line(vectors.info))
@@ -443,7 +449,7 @@ def test_ask_refreshes_first_and_passes_history(fake: FakeAssistant) -> None:
     assert "按「上海的城市品格是什么？」理解" in html.unescape(turn.messages[-1]["content"])
     assert turn.questions == ["上海的城市精神是什么？", "那城市品格呢？"]
     assert sorted(turn.records) == [1, 3]
-    assert "rag-quote" in turn.sources and "test-build-1" in html.unescape(turn.status)
+    assert "rag-quote" in turn.sources and "5 个段落" in html.unescape(turn.status)
 
 
 def test_ask_survives_refresh_and_library_errors(fake: FakeAssistant) -> None:

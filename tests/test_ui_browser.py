@@ -9,6 +9,7 @@ are printed and written to ``artifacts/ui_timings.json``.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -45,6 +46,8 @@ TIMINGS: dict[str, float | list[float]] = {}
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
+# This machine's 2 cores are shared: allow the page that long to react.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _record(name: str, seconds: float) -> None:
@@ -372,3 +375,368 @@ def test_questions_during_a_rebuild_are_answered_then_switch(tmp_path: Path) -> 
     second = turn.last[0].build_id
     assert second != first and service.info.build_id == second
     assert answered and set(answered) <= {first, second}
+
+
+# -- conversations, waiting state, pasted passages (issue 13) ---------------------------------
+
+
+def _history_titles(page) -> list[str]:
+    page.locator("#rag-history input").click()
+    options = page.locator("ul.options li, [role=option]")
+    expect(options.first).to_be_visible()
+    titles = [t.replace("✓", "").strip() for t in options.all_inner_texts()]
+    page.keyboard.press("Escape")
+    return titles
+
+
+def test_conversation_survives_reload_and_switching(page, server) -> None:
+    _open(page, server)
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    _open(page, server)
+    _ask(page, CITY_SPIRIT, kind=".rag-found")
+    page.wait_for_timeout(500)  # the store is written after the answer
+    page.reload()
+    _open(page, server)
+    expect(page.locator("#rag-chat .rag-user")).to_have_text([CITY_SPIRIT])
+    expect(page.locator("#rag-chat .rag-found")).to_contain_text(SPIRIT_WORDS)
+
+    page.locator("#rag-new").click()
+    expect(page.locator("#rag-chat .rag-user")).to_have_count(0)
+    _ask(page, "全会由谁主持？", kind=".rag-found")
+    page.wait_for_timeout(500)
+    assert _history_titles(page)[:2] == ["全会由谁主持？", CITY_SPIRIT]
+
+    picker = page.locator("#rag-history input")
+    picker.click()
+    picker.fill(CITY_SPIRIT)
+    picker.press("Enter")
+    expect(page.locator("#rag-chat .rag-user")).to_have_text([CITY_SPIRIT])
+    # A follow-up continues the conversation picked, with its history.
+    bubble, _ = _ask(page, "那城市品格呢？")
+    expect(bubble).to_contain_text("开放、创新、包容")
+    page.reload()
+    _open(page, server)
+    expect(page.locator("#rag-chat .rag-user")).to_have_text([CITY_SPIRIT, "那城市品格呢？"])
+
+
+def test_pending_state_and_no_double_send(page, server) -> None:
+    service = server.app.rag_service
+    real_ask = service.ask
+
+    def slow_ask(*args, **kwargs):
+        time.sleep(1.5)
+        return real_ask(*args, **kwargs)
+
+    _open(page, server)
+    page.locator("#rag-new").click()
+    service.ask = slow_ask
+    try:
+        box = page.locator("#rag-question textarea")
+        box.fill(CITY_SPIRIT)
+        box.press("Enter")
+        page.locator("#rag-send").click(force=True)  # the impatient second send
+        expect(page.locator("#rag-chat .rag-pending")).to_have_text("正在检索…")
+        expect(page.locator("#rag-chat .rag-user")).to_have_text([CITY_SPIRIT])
+        expect(box).to_have_value("")
+        expect(page.locator("#rag-send")).to_be_disabled()
+        expect(page.locator("#rag-chat .rag-found")).to_have_count(1, timeout=TIMEOUT_MS)
+        expect(page.locator("#rag-chat .rag-pending")).to_have_count(0)
+        page.wait_for_timeout(2500)  # a second answer would have arrived by now
+        expect(page.locator("#rag-chat .rag-user")).to_have_count(1)
+        expect(page.locator("#rag-chat .rag-answer")).to_have_count(1)
+        expect(page.locator("#rag-send")).to_be_enabled()
+    finally:
+        service.ask = real_ask
+    # An empty message says what to do instead of doing nothing.
+    page.locator("#rag-send").click()
+    expect(page.locator("#rag-counter .rag-hint-empty")).to_contain_text("请先输入问题")
+
+
+def test_character_counter_counts_while_typing(page, server) -> None:
+    _open(page, server)
+    box = page.locator("#rag-question textarea")
+    box.fill("上海" * 300)
+    expect(page.locator("#rag-counter .rag-count")).to_have_text("600")
+    expect(page.locator("#rag-counter .rag-hint")).to_have_class(re.compile("rag-hint-over"))
+    expect(page.locator("#rag-counter")).to_contain_text("5000")
+    assert box.get_attribute("maxlength") == "5000"
+
+
+def test_pasted_passage_is_located_and_cited(page, server, assistant) -> None:
+    doc = next(d for d in assistant.documents.values() if d.kind == "resolution")
+    passage = doc.text[doc.paragraph(5).start : doc.paragraph(6).end]
+    _open(page, server)
+    page.locator("#rag-new").click()
+    bubble, _ = _ask(page, passage, kind=".rag-found")
+    expect(bubble.locator(".rag-lead")).to_have_text(
+        "这段文字出自《十一届市委十一次全会决议》第5段至第6段。"
+    )
+    expect(bubble.locator("a.rag-cite")).to_have_count(2)
+    bubble.locator("a.rag-cite").first.click()
+    mark = page.locator("#rag-document mark.rag-quote")
+    expect(mark).to_have_text(doc.text[doc.paragraph(5).start : doc.paragraph(5).end])
+
+
+# -- documents: list, outline, upload, removal -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def upload_server(tmp_path_factory: pytest.TempPathFactory):
+    from ui.server import start
+
+    tmp = tmp_path_factory.mktemp("upload")
+    source = tmp / "source"
+    source.mkdir()
+    for path in SOURCE.iterdir():
+        (source / path.name).write_bytes(path.read_bytes())
+    index = tmp / "index"
+    rag.build_index(source=source, index=index, model="none", workers=1)
+    assistant = rag.load(index, model="none", source=source)
+    running = start(assistant, host="127.0.0.1", port=0)
+    yield running
+    running.close()
+
+
+def test_upload_shows_progress_and_the_new_document_answers(browser, upload_server, tmp_path):
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+    guard = Guard()
+    context.route("**/*", guard.route)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    _open(page, upload_server)
+    page.locator("#rag-library").get_by_text("收录的文件").first.click()
+    table = page.locator("#rag-doc-list table")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(table).to_contain_text("十一届市委十一次全会决议")
+    expect(table).to_contain_text("决议")
+    expect(table).to_contain_text("2021-06-22")
+
+    notice = tmp_path / "社区花园通知.txt"
+    notice.write_text(
+        "关于推进社区花园建设的通知\n\n一、总体目标\n\n"
+        "到2025年，全市建成社区花园五百个，每个街道至少两个。\n\n"
+        "二、工作要求\n\n各区要把社区花园纳入城市更新计划，统筹安排资金。\n",
+        encoding="utf-8",
+    )
+    page.locator("#rag-upload-file").set_input_files(str(notice))
+    page.get_by_role("button", name="上传并重建索引").click()
+    status = page.locator(".rag-upload-status")
+    expect(status).to_contain_text("新索引已启用", timeout=120_000)
+    expect(table.locator("tbody tr")).to_have_count(3)
+    expect(table).to_contain_text("关于推进社区花园建设的通知")
+    expect(page.locator(".rag-status")).to_contain_text("3 份文件")
+    bubble, _ = _ask(page, "全市要建成多少个社区花园？", kind=".rag-found")
+    expect(bubble).to_contain_text("五百个")
+
+    # The new document opens from the list, with its outline beside the text.
+    table.get_by_role("link", name="《关于推进社区花园建设的通知》").click()
+    outline = page.locator("#rag-document nav.rag-outline")
+    expect(outline).to_contain_text("一、 总体目标")
+    outline.get_by_role("link", name="二、 工作要求").click()
+    expect(page.locator("#rag-document .rag-para", has_text="统筹安排资金")).to_be_in_viewport()
+
+    # A refused file says why.
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"not a pdf")
+    page.locator("#rag-upload-file").set_input_files(str(bad))
+    page.get_by_role("button", name="上传并重建索引").click()
+    expect(status).to_contain_text("这不是 PDF 文件")
+
+    # Removal asks for a second tap, then rebuilds without the document.
+    row = table.locator("tbody tr", has_text="社区花园")
+    row.get_by_role("button", name="删除").click()
+    row.get_by_role("button", name="确认删除").click()
+    expect(table.locator("tbody tr")).to_have_count(2, timeout=120_000)
+    context.close()
+    guard.assert_clean()
+
+
+# -- phone, accessibility, contrast -----------------------------------------------------------
+
+
+@pytest.fixture
+def phone(browser, server):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+    )
+    guard = Guard()
+    context.route("**/*", guard.route)
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    yield tab
+    context.close()
+    guard.assert_clean()
+
+
+TAP_TARGETS = (
+    "#rag-send, #rag-new, #rag-ask-row button, #rag-examples button, button.rag-copy,"
+    " #rag-chat button[aria-label='赞'], #rag-chat button[aria-label='踩'], #rag-chat a.rag-cite"
+)
+
+
+def _small_targets(page) -> list[str]:
+    return page.evaluate(
+        """(sel) => [...document.querySelectorAll(sel)]
+            .filter((el) => el.offsetParent !== null)
+            .map((el) => [el, el.getBoundingClientRect()])
+            .filter(([el, r]) => r.width < 44 || r.height < 44)
+            .map(([el, r]) => `${el.tagName}.${el.className} ${el.textContent.trim().slice(0, 20)}`
+                 + ` ${Math.round(r.width)}x${Math.round(r.height)}`)""",
+        TAP_TARGETS,
+    )
+
+
+def test_phone_layout(phone, server) -> None:
+    page = phone
+    _open(page, server)
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    _open(page, server)
+    box = page.locator("#rag-question textarea")
+    expect(box).to_be_in_viewport()
+    assert box.bounding_box()["y"] + box.bounding_box()["height"] <= 844
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "phone-first.png"))
+    # Example questions one per row, none squeezed into a narrow column.
+    widths = page.eval_on_selector_all(
+        "#rag-examples button", "els => els.map(e => e.getBoundingClientRect().width)"
+    )
+    assert widths and min(widths) > 300, widths
+    assert _small_targets(page) == []
+
+    bubble, _ = _ask(page, CITY_SPIRIT, kind=".rag-found")
+    assert _small_targets(page) == []
+    line = bubble.locator(".rag-cite-line").first
+    assert line.bounding_box()["height"] <= 2 * 44 + 4
+    page.screenshot(path=str(ARTIFACTS / "phone-answer.png"))
+
+    link = bubble.locator("a.rag-cite").first
+    link.tap()
+    expect(page.locator("#rag-document mark.rag-quote")).to_be_in_viewport()
+    back = page.locator("#rag-document button.rag-back")
+    expect(back).to_be_visible()
+    assert back.bounding_box()["height"] >= 44
+    back.tap()
+    expect(link).to_be_in_viewport()
+
+
+AXE_VERSION = "4.14.1"
+
+
+@pytest.fixture(scope="session")
+def axe_source(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """axe-core (MPL-2.0) from the npm registry, fetched once into a cache directory."""
+    import shutil
+    import subprocess
+    import tarfile
+
+    cache = Path.home() / ".cache" / "rag-tests" / f"axe-core-{AXE_VERSION}"
+    script = cache / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is needed to fetch axe-core for the accessibility test")
+        work = tmp_path_factory.mktemp("axe")
+        subprocess.run(
+            [npm, "pack", f"axe-core@{AXE_VERSION}", "--silent", "--pack-destination", str(work)],
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
+        with tarfile.open(next(work.glob("axe-core-*.tgz"))) as tar:
+            meta = json.load(tar.extractfile("package/package.json"))  # type: ignore[arg-type]
+            assert meta["license"] == "MPL-2.0" and meta["version"] == AXE_VERSION
+            data = tar.extractfile("package/axe.min.js").read()  # type: ignore[union-attr]
+        cache.mkdir(parents=True, exist_ok=True)
+        script.write_bytes(data)
+    return script.read_text(encoding="utf-8")
+
+
+def _axe(page, axe_source: str) -> list[str]:
+    page.add_script_tag(content=axe_source)
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, { resultTypes: ["violations"] });
+            return r.violations.filter((v) => ["serious", "critical"].includes(v.impact))
+                .map((v) => `${v.id} (${v.impact}): ` + v.nodes.slice(0, 3)
+                    .map((n) => n.target.join(" ") + " " + (n.failureSummary || "")).join(" | "));
+        }"""
+    )
+    return list(result)
+
+
+CONTRAST_JS = """() => {
+  const lum = (c) => {
+    const m = c.match(/[\\d.]+/g).map(Number);
+    const [r, g, b] = m.slice(0, 3).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return [0.2126 * r + 0.7152 * g + 0.0722 * b, m.length > 3 ? m[3] : 1];
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const bg = getComputedStyle(e).backgroundColor;
+      const [l, a] = lum(bg);
+      if (a > 0.5) return l;
+    }
+    return 1;
+  };
+  const ratio = (a, b) => (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  const low = [];
+  const seen = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || seen.has(el) || !n.nodeValue.trim() || el.offsetParent === null) continue;
+    if (el.closest("#rag-bridge, [aria-hidden=true], mark")) continue;
+    seen.add(el);
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || Number(style.opacity) < 0.1) continue;
+    const [fg, alpha] = lum(style.color);
+    if (alpha < 0.5) continue;
+    const r = ratio(fg, background(el));
+    const what = `${el.tagName}.${el.className} "${n.nodeValue.trim().slice(0, 16)}"`;
+    if (r < 4.5) low.push(`${what} ${r.toFixed(2)}`);
+  }
+  const box = document.querySelector("#rag-question textarea");
+  const ph = lum(getComputedStyle(box, "::placeholder").color)[0];
+  const pr = ratio(ph, background(box));
+  if (pr < 4.5) low.push(`placeholder ${pr.toFixed(2)}`);
+  return low;
+}"""
+
+
+def test_accessibility_scan_and_contrast(page, server, axe_source: str) -> None:
+    _open(page, server)
+    page.locator("#rag-new").click()
+    bubble, _ = _ask(page, CITY_SPIRIT, kind=".rag-found")
+    bubble.locator("a.rag-cite").first.click()
+    expect(page.locator("#rag-document mark.rag-quote")).to_be_visible()
+    page.locator("#rag-settings").click()
+    expect(page.locator("#rag-question textarea")).to_have_attribute("aria-label", "输入问题")
+    expect(page.locator("#rag-chat [aria-label='对话记录']").first).to_be_attached()
+    violations = _axe(page, axe_source)
+    assert violations == [], "\n".join(violations)
+    assert page.evaluate(CONTRAST_JS) == []
+    # No faux italics anywhere in the answer.
+    styles = page.eval_on_selector_all(
+        "#rag-chat .rag-answer *", "els => els.map(e => getComputedStyle(e).fontStyle)"
+    )
+    assert "italic" not in styles
+
+
+def test_lost_connection_is_said_in_chinese(page, server) -> None:
+    _open(page, server)
+    page.context.set_offline(True)
+    page.evaluate("window.dispatchEvent(new Event('offline'))")
+    expect(page.locator("#rag-offline")).to_have_text(
+        "网络连接已断开：恢复连接后请刷新页面，再继续提问。"
+    )
+    expect(page.locator("#rag-offline")).to_have_attribute("role", "alert")
+    page.context.set_offline(False)

@@ -16,11 +16,13 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -31,6 +33,7 @@ from . import render
 from .assets import BRIDGE_JS, CSS, theme
 from .examples import suggest_questions
 from .feedback import FeedbackLog, answer_record, rating_of
+from .uploads import Library
 
 if TYPE_CHECKING:
     from rag import Answer, Assistant, Document, IndexInfo, Settings
@@ -43,6 +46,10 @@ MODE_LABELS = {"hybrid": "混合检索", "lexical": "仅关键词检索", "dense
 PLACEHOLDER = "请输入关于这些文件的问题。回答只摘录文件原文，并注明出处；点击出处可查看原文。"
 INTERNAL_ERROR = "处理这个问题时出错了，请稍后再试或换一种问法。"
 API_CONCURRENCY = 4
+# What the question box takes: a question, or a pasted passage to locate (rag.locate).
+MAX_INPUT_CHARS = render.INPUT_LIMIT
+MAX_CONVERSATIONS = 30
+MAX_STORED_MESSAGES = 60
 
 
 @dataclass
@@ -74,16 +81,23 @@ class ChatService:
         self._lock = threading.RLock()
         self._refreshing = threading.Lock()
         self.feedback_log = FeedbackLog(self.settings.feedback_path)
+        self.library = Library(
+            self.settings,
+            model=assistant.info.model,
+            on_built=lambda: self.refresh(wait=True),
+            documents=lambda: self.assistant.documents,
+        )
 
     # -- index state ------------------------------------------------------------------------
 
-    def refresh(self) -> bool:
+    def refresh(self, wait: bool = False) -> bool:
         """Pick up a newly built index; failures keep the current one (and are logged).
 
-        Never waits: loading a generation takes a second or more, and while one request
-        loads it the others answer from the current generation instead of queueing behind it.
+        Never waits unless ``wait``: loading a generation takes a second or more, and while
+        one request loads it the others answer from the current generation instead of
+        queueing behind it.
         """
-        if not self._refreshing.acquire(blocking=False):
+        if not self._refreshing.acquire(blocking=wait):
             return False
         try:
             return bool(self.assistant.refresh())
@@ -102,6 +116,10 @@ class ChatService:
 
     def header(self) -> str:
         return render.header(self.assistant.documents)
+
+    def document_list(self) -> list[dict[str, Any]]:
+        """The indexed documents: id, title, kind, date, size in characters, source file."""
+        return render.document_rows(self.assistant.documents)
 
     def mode_choices(self) -> tuple[list[tuple[str, str]], str, bool]:
         """Radio choices, the default value, and whether the user may change it."""
@@ -251,6 +269,55 @@ def _event_key(value: Any, evt: gr.EventData | None) -> str:
     return str(value or "").split("#", 1)[0]
 
 
+def _conversation_title(questions: list[str]) -> str:
+    first = (questions[0] if questions else "").strip() or "新对话"
+    return first if len(first) <= 24 else first[:24] + "…"
+
+
+def _store_turn(
+    store: dict[str, Any] | None,
+    conversation: str,
+    messages: list[dict[str, str]],
+    questions: list[str],
+    records: dict[int, dict[str, Any]],
+) -> dict[str, Any]:
+    """The browser's conversation store with ``conversation`` updated (newest first)."""
+    items = [c for c in (store or {}).get("items", []) if c.get("id") != conversation]
+    item = {
+        "id": conversation,
+        "title": _conversation_title(questions),
+        "messages": messages[-MAX_STORED_MESSAGES:],
+        "questions": questions[-MAX_STORED_MESSAGES:],
+        "records": {str(k): v for k, v in records.items()},
+        "updated": time.time(),
+    }
+    return {"current": conversation, "items": [item, *items][:MAX_CONVERSATIONS]}
+
+
+def _find(store: dict[str, Any] | None, conversation: str | None) -> dict[str, Any] | None:
+    return next((c for c in (store or {}).get("items", []) if c.get("id") == conversation), None)
+
+
+def _records(item: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for key, value in ((item or {}).get("records") or {}).items():
+        if str(key).isdigit() and isinstance(value, dict):
+            out[int(key)] = value
+    return out
+
+
+def _history_choices(store: dict[str, Any] | None) -> list[tuple[str, str]]:
+    return [
+        (str(c.get("title") or "新对话"), str(c["id"]))
+        for c in (store or {}).get("items", [])
+        if c.get("id")
+    ]
+
+
+def _new_id() -> str:
+    return f"c{time.time_ns():x}"
+
+
 def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.Blocks:
     """Build the chat page for ``assistant`` (launch it with :func:`launch_options`).
 
@@ -265,6 +332,9 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
     settings = service.settings
     choices, mode_value, mode_interactive = service.mode_choices()
     example_questions = service.examples()
+    # Conversations live in the browser (localStorage). The key only scrambles them there;
+    # it is stable so that they survive a restart of the server.
+    secret = hashlib.sha256(str(Path(settings.index).resolve()).encode()).hexdigest()[:32]
 
     with gr.Blocks(
         title=render.collection_title(assistant.documents),
@@ -277,13 +347,32 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
         questions_state = gr.State([])
         records_state = gr.State({})
         last_state = gr.State(None)
+        conversation_state = gr.State("")
+        store = gr.BrowserState(
+            {"current": "", "items": []}, storage_key="rag-conversations", secret=secret
+        )
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=360):
+            with gr.Column(scale=3, min_width=320):
+                with gr.Row(elem_id="rag-conversations"):
+                    new_chat = gr.Button(
+                        "＋ 新对话", variant="secondary", scale=0, min_width=110, elem_id="rag-new"
+                    )
+                    history = gr.Dropdown(
+                        choices=[],
+                        value=None,
+                        label="历史对话",
+                        show_label=False,
+                        info=None,
+                        elem_id="rag-history",
+                        interactive=True,
+                        scale=3,
+                    )
                 chatbot = gr.Chatbot(
                     value=[],
                     elem_id="rag-chat",
+                    label="对话记录",
                     show_label=False,
-                    height=560,
+                    height=520,
                     buttons=[],
                     feedback_options=("Like", "Dislike"),
                     sanitize_html=True,
@@ -294,25 +383,31 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                     placeholder=PLACEHOLDER,
                     layout="bubble",
                 )
-                with gr.Row():
+                with gr.Row(elem_id="rag-ask-row"):
                     question = gr.Textbox(
                         elem_id="rag-question",
+                        label="输入问题",
                         show_label=False,
-                        placeholder="输入问题，按回车提问",
+                        placeholder="输入问题，按回车提问；也可粘贴一段原文查出处",
                         lines=1,
-                        max_lines=4,
-                        max_length=2000,
+                        max_lines=6,
+                        max_length=MAX_INPUT_CHARS,
                         scale=6,
                         autofocus=True,
                     )
-                    send = gr.Button("提问", variant="primary", scale=1, min_width=80)
+                    send = gr.Button(
+                        "提问", variant="primary", scale=1, min_width=80, elem_id="rag-send"
+                    )
                     clear = gr.Button("清空", variant="secondary", scale=1, min_width=80)
+                counter = gr.HTML(
+                    render.input_hint(0, settings.max_question_chars), elem_id="rag-counter"
+                )
                 example_buttons = []
                 if example_questions:
                     gr.Markdown(
                         "示例问题（由文件内容生成，点击即问）：", elem_classes="rag-examples-label"
                     )
-                    with gr.Row(elem_id="rag-examples"):
+                    with gr.Column(elem_id="rag-examples"):
                         for q in example_questions:
                             example_buttons.append(
                                 gr.Button(q, size="sm", variant="secondary", min_width=60)
@@ -323,7 +418,8 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                         max(MAX_K, settings.top_k),
                         value=settings.top_k,
                         step=1,
-                        label="检索段落数（k）",
+                        label="检索段落数",
+                        info="每次检索返回的原文段落数",
                     )
                     mode_radio = gr.Radio(
                         choices=choices,
@@ -332,8 +428,10 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                         interactive=mode_interactive,
                         info=None if mode_interactive else "索引中没有向量，只能按关键词检索。",
                     )
-                    show_scores = gr.Checkbox(value=False, label="显示相关度得分")
-            with gr.Column(scale=2, min_width=320):
+                    show_scores = gr.Checkbox(
+                        value=False, label="显示相关度得分", info=render.SCORE_HELP
+                    )
+            with gr.Column(scale=2, min_width=300):
                 gr.Markdown("#### 引用的原文段落")
                 sources = gr.Markdown(
                     render.SOURCES_EMPTY,
@@ -341,7 +439,7 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                     sanitize_html=True,
                     latex_delimiters=[],
                 )
-                gr.Markdown("#### 原文")
+                gr.Markdown("#### 原文", elem_id="rag-document-title")
                 document = gr.Markdown(
                     render.DOCUMENT_EMPTY,
                     elem_id="rag-document",
@@ -350,6 +448,12 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                     max_height=620,
                     container=True,
                 )
+                with gr.Accordion("收录的文件", open=False, elem_id="rag-library"):
+                    library = gr.HTML(
+                        render.document_table(assistant.documents, removable=True),
+                        elem_id="rag-doc-list",
+                    )
+                    gr.HTML(render.upload_form(), elem_id="rag-upload")
         bridge = gr.HTML(
             "",
             html_template="",
@@ -358,11 +462,44 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
             visible="hidden",
         )
 
-        def on_ask(message, messages, questions, records, k, mode, scores):
-            if not (message or "").strip():
-                return (gr.skip(),) * 8
-            turn = service.ask(message, messages, questions, records, k, mode, scores)
-            return (
+        private: dict[str, Any] = {"api_visibility": "private"}
+
+        def on_ask(message, messages, questions, records, k, mode, scores, conversation, saved):
+            """Two steps: the question and 正在检索… at once, then the answer."""
+            text = (message or "").strip()
+            skip = gr.skip()
+            if not text:
+                yield (skip,) * 8 + (
+                    render.input_hint(0, settings.max_question_chars, empty=True),
+                    skip,
+                    skip,
+                    skip,
+                )
+                return
+            shown = [
+                *(messages or []),
+                {"role": "user", "content": render.user_bubble(text)},
+                {"role": "assistant", "content": render.PENDING_BUBBLE},
+            ]
+            busy = gr.Button(interactive=False, value="检索中…")
+            yield (
+                shown,
+                skip,
+                skip,
+                skip,
+                skip,
+                skip,
+                skip,
+                "",
+                render.input_hint(0, settings.max_question_chars),
+                busy,
+                skip,
+                skip,
+            )
+            turn = service.ask(text, messages, questions, records, k, mode, scores)
+            conversation = conversation or _new_id()
+            saved = _store_turn(saved, conversation, turn.messages, turn.questions, turn.records)
+            yield (
                 turn.messages,
                 turn.messages,
                 turn.questions,
@@ -370,7 +507,11 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 turn.last,
                 turn.sources,
                 turn.status,
-                "",
+                gr.skip(),
+                gr.skip(),
+                gr.Button(interactive=True, value="提问"),
+                saved,
+                gr.Dropdown(choices=_history_choices(saved), value=conversation),
             )
 
         ask_inputs = [
@@ -381,6 +522,8 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
             k_slider,
             mode_radio,
             show_scores,
+            conversation_state,
+            store,
         ]
         ask_outputs = [
             chatbot,
@@ -391,12 +534,30 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
             sources,
             status,
             question,
+            counter,
+            send,
+            store,
+            history,
         ]
-        private: dict[str, Any] = {"api_visibility": "private"}
-        question.submit(on_ask, ask_inputs, ask_outputs, **private)
-        send.click(on_ask, ask_inputs, ask_outputs, **private)
+
+        def remember(conversation, saved):
+            return (saved or {}).get("current") or conversation
+
+        # One event for Enter and the button, so that Enter followed by a click while the
+        # answer is pending sends once ("once": no new submission while one is pending).
+        asked = gr.on(
+            [question.submit, send.click],
+            on_ask,
+            ask_inputs,
+            ask_outputs,
+            trigger_mode="once",
+            **private,
+        )
+        asked.then(remember, [conversation_state, store], [conversation_state], **private)
         for button in example_buttons:
-            button.click(on_ask, [button, *ask_inputs[1:]], ask_outputs, **private)
+            button.click(
+                on_ask, [button, *ask_inputs[1:]], ask_outputs, trigger_mode="once", **private
+            ).then(remember, [conversation_state, store], [conversation_state], **private)
 
         def on_clear():
             return [], [], [], {}, None, render.SOURCES_EMPTY, render.DOCUMENT_EMPTY, ""
@@ -411,9 +572,34 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
             document,
             question,
         ]
-        clear.click(on_clear, None, clear_outputs, **private)
-        # The chat's own trash icon clears its messages; forget the conversation too.
-        chatbot.clear(on_clear, None, clear_outputs, **private)
+
+        def on_new(saved):
+            # The question box is left alone: what was typed meanwhile is not lost.
+            return (*on_clear()[:-1], "", gr.Dropdown(choices=_history_choices(saved), value=None))
+
+        new_outputs = [*clear_outputs[:-1], conversation_state, history]
+        new_chat.click(on_new, [store], new_outputs, **private)
+        clear.click(on_new, [store], new_outputs, **private)
+        # The chat's own trash icon clears its messages; start a new conversation too.
+        chatbot.clear(on_new, [store], new_outputs, **private)
+
+        def on_pick(conversation, saved):
+            item = _find(saved, conversation)
+            if item is None:
+                return (gr.skip(),) * 8
+            messages = list(item.get("messages") or [])
+            return (
+                messages,
+                messages,
+                list(item.get("questions") or []),
+                _records(item),
+                None,
+                render.SOURCES_EMPTY,
+                render.DOCUMENT_EMPTY,
+                conversation,
+            )
+
+        history.input(on_pick, [history, store], new_outputs[:-1], **private)
 
         def on_like(records, data: gr.LikeData, request: gr.Request):
             client = request.client.host if request.client else ""
@@ -431,6 +617,16 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
 
         bridge.cite(on_cite, [bridge], [document], **private)
 
+        def on_library(_value, evt: gr.EventData):
+            service.refresh(wait=True)
+            return (
+                service.header(),
+                service.status(),
+                render.document_table(service.assistant.documents, removable=True),
+            )
+
+        bridge.library(on_library, [bridge], [header, status, library], **private)
+
         def on_load():
             service.refresh()
             new_choices, value, interactive = service.mode_choices()
@@ -438,9 +634,33 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 service.header(),
                 service.status(),
                 gr.Radio(choices=new_choices, value=value, interactive=interactive),
+                render.document_table(service.assistant.documents, removable=True),
             )
 
-        demo.load(on_load, None, [header, status, mode_radio], **private)
+        demo.load(on_load, None, [header, status, mode_radio, library], **private)
+
+        def on_restore(saved, shown):
+            """The conversation the browser was on, unless a question was asked meanwhile."""
+            item = _find(saved, (saved or {}).get("current"))
+            if shown:
+                return (gr.skip(),) * 5 + (gr.Dropdown(choices=_history_choices(saved)),)
+            messages = list((item or {}).get("messages") or [])
+            return (
+                messages,
+                messages,
+                list((item or {}).get("questions") or []),
+                _records(item),
+                (item or {}).get("id", ""),
+                gr.Dropdown(choices=_history_choices(saved), value=(item or {}).get("id")),
+            )
+
+        # It only reads the browser's store; a question already asked is never replaced.
+        demo.load(
+            on_restore,
+            [store, messages_state],
+            [chatbot, messages_state, questions_state, records_state, conversation_state, history],
+            **private,
+        )
 
         def ask(question: str) -> dict[str, Any]:
             """Answer a question from the indexed documents.

@@ -53,6 +53,7 @@ _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 # Routes that run an event from a JSON body {"data": [...], ...}. A malformed one is answered
 # 422 here; Gradio would print a stack trace to the server log and answer {"error": null}.
 _CALL_PREFIXES = ("/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")
+_RAW_UPLOAD_PREFIX = "/api/documents/"  # issue 13: see AccessGate._call
 _QUEUE_JOIN = "/gradio_api/queue/join"
 # Gradio's keyword-argument calls ({"question": "…"}), the form its API page shows for curl.
 _CALL_V2 = "/gradio_api/call/v2/"
@@ -291,6 +292,11 @@ class AccessGate:
             await self.app(scope, receive, send)
             return
         is_call = path == _QUEUE_JOIN or path.startswith(_CALL_PREFIXES)
+        # -- issue 13 hook: a document upload (PUT /api/documents/{name}) is the file's raw
+        # bytes; ui/api.py reads and checks them itself (bounded) and never parses them as JSON.
+        if path.startswith(_RAW_UPLOAD_PREFIX) and scope["method"] == "PUT":
+            await self.app(scope, receive, send)
+            return
         if not is_call and _content_type(scope).startswith(_FORM_TYPES):
             await self.app(scope, receive, send)  # the login form and nothing else
             return

@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as _urlquote
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def cite_link(label: str, doc_id: str, start: int, end: int) -> str:
     """A citation that opens the document view at ``start:end`` when clicked."""
     return (
         f'<a class="rag-cite" href="#rag-cite:{cite_key(doc_id, start, end)}" '
-        f'title="在原文中查看">{inert(label)}</a>'
+        f'title="在原文中查看：{inert(label)}">{inert(label)}</a>'
     )
 
 
@@ -170,8 +170,13 @@ def user_bubble(question: str) -> str:
     return f'<div class="rag-user">{inert(question)}</div>'
 
 
+SCORE_HELP = "相关度：检索得分，数值越大与问题越相关；只在同一次检索的结果之间可比，不是百分比。"
+
+
 def _score(value: float, show: bool) -> str:
-    return f' <span class="rag-score">相关度 {value:.2f}</span>' if show else ""
+    if not show:
+        return ""
+    return f' <span class="rag-score" title="{SCORE_HELP}">相关度 {value:.2f}</span>'
 
 
 def _preview(text: str, limit: int = 80) -> str:
@@ -196,6 +201,10 @@ def plain_text(markdown: str) -> str:
     return html.unescape(text).strip()
 
 
+# How rag.locate's answers begin ("this passage is from ..."), shown as the bubble's lead.
+LOCATED_PREFIX = "这段文字出自"
+
+
 def answer_bubble(
     answer: Answer,
     documents: Mapping[str, Document],
@@ -218,7 +227,16 @@ def answer_bubble(
                 f'<p class="rag-cite-line">—— {cite_link(q.citation, q.doc_id, q.start, q.end)}'
                 f"{_score(q.score, show_scores)}</p></blockquote>"
             )
-        body = notes + "".join(items)
+        lead = next(
+            (
+                line
+                for line in plain_text(answer.markdown).split("\n\n")
+                if line.startswith(LOCATED_PREFIX)
+            ),
+            "",
+        )
+        lead_html = f'<p class="rag-lead">{inert(lead)}</p>' if lead else ""
+        body = notes + lead_html + "".join(items)
         return _bubble("rag-found", body, copy=True)
     if not answer.hits:
         message = plain_text(answer.markdown) or "没有可以检索的内容，请换一种问法。"
@@ -237,6 +255,46 @@ def answer_bubble(
         f'<ul class="rag-related">{related}</ul>'
     )
     return _bubble("rag-refusal", body, copy=True)
+
+
+PENDING_BUBBLE = (
+    '<div class="rag-answer rag-pending" role="status" aria-live="polite">'
+    '<span class="rag-spinner" aria-hidden="true"></span>正在检索…</div>'
+)
+# The question box takes a question or a passage pasted to be located (rag.locate).
+INPUT_LIMIT = 5000
+
+
+def input_hint(count: int, question_chars: int = 500, *, empty: bool = False) -> str:
+    """The line under the question box: characters typed, the limits, or a hint to type."""
+    if empty:
+        return (
+            '<p class="rag-hint rag-hint-empty" role="alert">'
+            "请先输入问题，再按回车或点击“提问”。</p>"
+        )
+    over = " rag-hint-over" if count > question_chars else ""
+    return (
+        f'<p class="rag-hint{over}" id="rag-hint-text" aria-live="polite">'
+        f'<span class="rag-count">{count}</span> / {INPUT_LIMIT} 字。'
+        f"问题超过 {question_chars} 字时只按前 {question_chars} 字检索；"
+        "粘贴一段原文（最多 5000 字）可查它出自哪份文件、哪一段。</p>"
+    )
+
+
+def upload_form(max_mb: int = 2) -> str:
+    """The form that adds a document (the page's script sends it to ``PUT /api/documents``)."""
+    return (
+        '<form class="rag-upload-form" aria-label="添加文件">'
+        '<label for="rag-upload-file">添加文件（.txt .md .html .htm .docx .pdf .jsonl，'
+        f"最多 {max_mb} MB）：</label>"
+        '<input type="file" id="rag-upload-file" '
+        'accept=".txt,.md,.html,.htm,.docx,.pdf,.jsonl">'
+        '<button type="submit" class="rag-upload-send">上传并重建索引</button>'
+        '<div class="rag-upload-status" role="status" aria-live="polite"></div>'
+        '<progress class="rag-upload-progress" max="1" value="0" hidden '
+        'aria-label="建索引进度"></progress>'
+        "</form>"
+    )
 
 
 def error_bubble(message: str) -> str:
@@ -345,16 +403,68 @@ _HEADING_TAGS = {
 }
 
 
+def _anchor(doc: Document, number: int) -> str:
+    return f"rag-p:{_urlquote(doc.doc_id, safe='')}:{number}"
+
+
+def outline(doc: Document) -> list[tuple[int, str, int]]:
+    """The document's outline: ``(level, label and title, first paragraph)``, in order.
+
+    Taken from the section paths the parser gave the body paragraphs (编/章/节/条,
+    一、/（一）, unnumbered headings), one entry where each path level starts.
+    """
+    entries: list[tuple[int, str, int]] = []
+    previous: tuple[tuple[str, str], ...] = ()
+    for para in doc.paragraphs:
+        path = tuple((ref.label, ref.title) for ref in para.section)
+        for depth, (label, title) in enumerate(path):
+            if previous[: depth + 1] == path[: depth + 1]:
+                continue
+            text = f"{label} {title}".strip() if label else title
+            if text:
+                entries.append((depth, text, para.number))
+        previous = path
+    return entries
+
+
+def _outline_html(doc: Document, current: int | None) -> str:
+    entries = outline(doc)
+    if len(entries) < 2:
+        return ""
+    # The entry that holds the cited paragraph: the last one starting at or before it.
+    here = None
+    if current is not None:
+        starts = [e for e in entries if e[2] <= current]
+        here = starts[-1] if starts else None
+    items = []
+    for entry in entries:
+        depth, text, number = entry
+        mark = ' aria-current="location" class="rag-outline-link rag-outline-here"'
+        attrs = mark if entry == here else ' class="rag-outline-link"'
+        items.append(
+            f'<li class="rag-outline-l{min(depth, 3)}"><a href="#{_anchor(doc, number)}"{attrs}>'
+            f"{inert(text)}</a></li>"
+        )
+    return (
+        '<nav class="rag-outline" aria-label="文件目录"><details open><summary>目录</summary>'
+        f"<ol>{''.join(items)}</ol></details></nav>"
+    )
+
+
 def document_view(doc: Document, start: int | None = None, end: int | None = None) -> str:
-    """The whole document: headings shown, body paragraphs numbered, ``start:end`` marked.
+    """The whole document: its outline, headings shown, body paragraphs numbered (each with an
+    anchor the outline links to), ``start:end`` marked.
 
     The marked span gets the id ``rag-hl:{doc}:{start}:{end}`` (on its first piece when it
-    crosses paragraphs) so the page can scroll to it.
+    crosses paragraphs) so the page can scroll to it; the outline entry that holds it is
+    marked as the current place.
     """
     text = doc.text
     target: list[Span] = []
+    current = None
     if start is not None and end is not None and 0 <= start < end <= len(text):
         target = [Span(start, end, cite_key(doc.doc_id, start, end))]
+        current = next((p.number for p in doc.paragraphs if p.start <= start < p.end), None)
     blocks: list[tuple[int, int, str, str]] = [
         (h.start, h.end, "heading", h.role) for h in doc.headings
     ]
@@ -382,7 +492,8 @@ def document_view(doc: Document, start: int | None = None, end: int | None = Non
             out.append(f'<{element} class="{cls}">{marked(lo, hi)}</{element}>')
         else:
             out.append(
-                f'<p class="rag-para"><span class="rag-pno">{tag}</span>{marked(lo, hi)}</p>'
+                f'<p class="rag-para" id="{_anchor(doc, int(tag))}">'
+                f'<span class="rag-pno">{tag}</span>{marked(lo, hi)}</p>'
             )
         cursor = hi
     if text[cursor:].strip():
@@ -390,13 +501,44 @@ def document_view(doc: Document, start: int | None = None, end: int | None = Non
     meta = [doc.kind_label]
     if doc.date:
         meta.append(doc.date)
-    if doc.source:
-        meta.append(doc.source)
+    meta.append(f"{len(text):,} 字")
     head = (
         f'<div class="rag-doc-head"><strong>《{inert(doc.title)}》</strong>'
-        f'<span class="rag-doc-meta">{inert(" · ".join(meta))}</span></div>'
+        f'<span class="rag-doc-meta">{inert(" · ".join(meta))}</span>'
+        '<button type="button" class="rag-back rag-hidden">返回对话</button></div>'
     )
-    return f'<div class="rag-doc">{head}{"".join(out)}</div>'
+    return (
+        f'<div class="rag-doc">{head}<div class="rag-doc-body">{_outline_html(doc, current)}'
+        f'<div class="rag-doc-text">{"".join(out)}</div></div></div>'
+    )
+
+
+def document_table(documents: Mapping[str, Document], *, removable: bool = False) -> str:
+    """The indexed documents as a table: title (opens the document), kind, date, size."""
+    if not documents:
+        return '<div class="rag-panel-empty">还没有收录文件。</div>'
+    rows = []
+    for doc in documents.values():
+        key = _urlquote(doc.doc_id, safe="")
+        remove = ""
+        if removable and doc.source:
+            name = doc.source.split("#", 1)[0]
+            remove = (
+                f'<td><button type="button" class="rag-remove" value="{inert(name)}">'
+                "删除</button></td>"
+            )
+        rows.append(
+            f'<tr><td><a class="rag-doc-link" href="#rag-doc:{key}">《{inert(doc.title)}》</a></td>'
+            f"<td>{inert(doc.kind_label)}</td><td>{inert(doc.date or '—')}</td>"
+            f'<td class="rag-num">{len(doc.text):,} 字</td>{remove}</tr>'
+        )
+    head = "<th>标题</th><th>类别</th><th>日期</th><th>篇幅</th>"
+    if removable:
+        head += "<th>操作</th>"
+    return (
+        f'<table class="rag-doc-table"><caption>收录的 {len(documents)} 份文件</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def document_missing(doc_id: str) -> str:
@@ -446,13 +588,28 @@ def status_line(info: IndexInfo) -> str:
         note = f' title="{inert(info.dense_note)}"' if info.dense_note else ""
     built = info.built_at.replace("T", " ")[:19]
     fields = [
-        f"索引 {info.build_id}",
-        f"构建于 {built}" if built else "",
+        f"索引构建于 {built}" if built else "",
         f"{info.documents} 份文件",
         f"{info.chunks} 个段落",
         f"检索方式：{mode}",
     ]
     return f'<div class="rag-status"{note}>{inert(" · ".join(f for f in fields if f))}</div>'
+
+
+def document_rows(documents: Mapping[str, Document]) -> list[dict[str, Any]]:
+    """One plain record per document for the document list and the API."""
+    return [
+        {
+            "doc_id": d.doc_id,
+            "title": d.title,
+            "kind": d.kind,
+            "kind_label": d.kind_label,
+            "date": d.date,
+            "chars": len(d.text),
+            "source": d.source,
+        }
+        for d in documents.values()
+    ]
 
 
 def header(documents: Mapping[str, Document]) -> str:
@@ -471,6 +628,8 @@ def citations(answer: Answer) -> list[str]:
 
 __all__ = [
     "DOCUMENT_EMPTY",
+    "INPUT_LIMIT",
+    "PENDING_BUBBLE",
     "SOURCES_EMPTY",
     "Span",
     "answer_bubble",
@@ -480,14 +639,19 @@ __all__ = [
     "collection_description",
     "collection_title",
     "document_missing",
+    "document_rows",
+    "document_table",
     "document_view",
     "error_bubble",
     "header",
     "highlight",
     "inert",
+    "input_hint",
+    "outline",
     "parse_cite_key",
     "plain_text",
     "sources_panel",
     "status_line",
+    "upload_form",
     "user_bubble",
 ]

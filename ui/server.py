@@ -160,6 +160,16 @@ def start(
             },
             **launch_options(),
         )
+    # -- JSON API mount hook (issue 13, ui/api.py): routes under /api inside Gradio's app, so
+    # the AccessGate middleware above covers them. Adding documents needs a login off loopback.
+    from .api import mount as mount_api
+
+    mount_api(
+        app.server_app,
+        app.rag_service,  # type: ignore[attr-defined]
+        uploads_allowed=policy.auth_required or is_loopback(host),
+    )
+    # -- end of the API mount hook
     running = Running(app, url, policy)
     if build is not None:
         running.builder = threading.Thread(

@@ -147,12 +147,18 @@ class TermWeights:
             value = self._weights[token] = self._compute_weight(token)
         return value
 
+    def is_entity(self, token: str) -> bool:
+        """A name, Latin term or number (the tokenizer's part-of-speech tag, or its shape)."""
+        if _LATIN.match(token) or _NUMERAL.match(token):
+            return True
+        return self.gen.tokenizer.word_tag(token) in _ENTITY_TAGS
+
     def _compute_weight(self, token: str) -> float:
         if self.gen.lexical.df(token) > 0:
             weight = max(self.gen.lexical.idf(token), 0.05)
             # A lone character is rare in a corpus more often than it is informative (用, 词).
             return weight * 0.35 if len(token) == 1 else weight
-        if is_entity(token):
+        if self.is_entity(token):
             # Unknown to the corpus: a name or Latin term is decisive...
             return self.idf_max + 1.0
         # ...a word is as informative as it is rare in Chinese at large.
@@ -178,17 +184,8 @@ class TermWeights:
     def _compute_specificity(self, token: str) -> float:
         rarity = min(1.5, max(0.05, (self.gen.tokenizer.rarity(token) - 2.5) / 3.0))
         if self.gen.lexical.df(token) == 0:
-            return 1.5 if is_entity(token) else rarity
+            return 1.5 if self.is_entity(token) else rarity
         return rarity * (0.5 + 0.5 * self.gen.lexical.idf(token) / self.idf_max)
-
-
-def is_entity(token: str) -> bool:
-    """A name, Latin term or number (jieba's part-of-speech table, or the token's shape)."""
-    if _LATIN.match(token) or _NUMERAL.match(token):
-        return True
-    from jieba import posseg
-
-    return posseg.dt.word_tag_tab.get(token) in _ENTITY_TAGS
 
 
 # Variant spellings of question words that script folding leaves (甚麼 → 甚么).
@@ -243,7 +240,7 @@ def analyze(question: str, tokens: list[str], weights: TermWeights) -> Query:
         heads=heads,
         missing=missing,
         missing_entity=bool(missing)
-        and (any(is_entity(t) for t in missing) or unknown_name(terms, missing)),
+        and (any(weights.is_entity(t) for t in missing) or unknown_name(terms, missing)),
     )
 
 
@@ -303,4 +300,4 @@ def adjacent_pairs(terms: Sequence[str]) -> list[str]:
     return [a + b for a, b in itertools.pairwise(words)]
 
 
-__all__ = ["ARTICLE", "Query", "TermWeights", "analyze", "is_entity", "starts_with_anaphor"]
+__all__ = ["ARTICLE", "Query", "TermWeights", "analyze", "starts_with_anaphor"]

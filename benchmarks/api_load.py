@@ -1,0 +1,226 @@
+"""Load test of the JSON API (``POST /api/answer``) beside Gradio's ``/ask``, in one run.
+
+Starts ``rag serve`` on 127.0.0.1 over a temporary index (built from ``source/`` when none is
+given), then sends ``--clients`` concurrent clients × ``--questions`` questions each, first
+to ``POST /api/answer`` and then (the same server, the same questions) to Gradio's ``/ask``
+(``benchmarks/load_test.py``'s client). Reports throughput, p50/p95/max latency, errors and
+whether every answer to one question was the same.
+
+The API client is a few lines of asyncio over keep-alive HTTP/1.1 connections (one per
+client), so that on a 2-core machine it takes as little CPU from the server as possible.
+
+Usage:
+    python benchmarks/api_load.py                    # 50 clients x 20 questions, both paths
+    python benchmarks/api_load.py --skip-ask --json
+
+Exit code 0 when there was no error and no inconsistent answer, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from load_test import (  # a sibling script, not a package
+    QUESTIONS,
+    ROOT,
+    Result,
+    _check_loopback,
+    _fingerprint,
+    _free_port,
+    _rag,
+    _wait_until_up,
+    run_load,
+    summarise,
+)
+
+
+async def _client(
+    n: int,
+    host: str,
+    port: int,
+    questions: int,
+    results: list[Result],
+    start: asyncio.Event,
+    timeout: float,
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    await start.wait()
+    try:
+        for i in range(questions):
+            question = QUESTIONS[(n + i) % len(QUESTIONS)]
+            body = json.dumps({"question": question}, ensure_ascii=False).encode("utf-8")
+            request = (
+                f"POST /api/answer HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                "Content-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode("ascii") + body
+            started = time.perf_counter()
+            try:
+                writer.write(request)
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+                status = int(head.split(b" ", 2)[1])
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                payload = await asyncio.wait_for(reader.readexactly(length), timeout)
+                seconds = time.perf_counter() - started
+                if status != 200:
+                    results.append(Result(n, question, seconds, False, f"HTTP {status}"))
+                    continue
+                answer = json.loads(payload)
+                results.append(
+                    Result(
+                        n,
+                        question,
+                        seconds,
+                        True,
+                        build_id=answer.get("build_id", ""),
+                        found=bool(answer.get("found")),
+                        fingerprint=_fingerprint(answer),
+                    )
+                )
+            except Exception as exc:  # counted; the connection is no longer usable
+                error = f"{type(exc).__name__}: {exc}"
+                results.append(Result(n, question, time.perf_counter() - started, False, error))
+                return
+    finally:
+        writer.close()
+
+
+async def _api_load(url: str, clients: int, questions: int, timeout: float) -> tuple:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    results: list[Result] = []
+    start = asyncio.Event()
+    tasks = [
+        asyncio.create_task(
+            _client(n, parts.hostname or "", parts.port or 80, questions, results, start, timeout)
+        )
+        for n in range(clients)
+    ]
+    await asyncio.sleep(0.2)  # every connection open before the first request
+    started = time.perf_counter()
+    start.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return summarise(results, clients, questions, time.perf_counter() - started), results
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_api_load(url: str, clients: int = 50, questions: int = 20, timeout: float = 60.0):
+    """``clients`` × ``questions`` requests to ``POST /api/answer`` at ``url`` (loopback)."""
+    _check_loopback(url)
+    return asyncio.run(_api_load(url, clients, questions, timeout))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--questions", type=int, default=20, help="questions per client")
+    parser.add_argument("--source", default=str(ROOT / "source"))
+    parser.add_argument("--model", default="none", help="embedding model (default none)")
+    parser.add_argument("--skip-ask", action="store_true", help="measure /api/answer only")
+    parser.add_argument("--warmup", type=int, default=200, help="API requests before measuring")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument("--json", action="store_true", help="print the reports as JSON")
+    args = parser.parse_args(argv)
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    env.pop("RAG_AUTH", None)
+    reports = {}
+    cpu_ms: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="rag-api-load-") as tmp:
+        index = Path(tmp) / "index"
+        subprocess.run(
+            _rag("build", "--index", str(index), "--source", args.source, "--model", args.model),
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}/"
+        log = Path(tmp) / "serve.log"
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(
+                _rag(
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--index",
+                    str(index),
+                    "--source",
+                    args.source,
+                    "--model",
+                    args.model,
+                ),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env={**env, "RAG_FEEDBACK_PATH": str(Path(tmp) / "feedback.jsonl")},
+            )
+            try:
+                _wait_until_up(url, server, log, timeout=120)
+                if args.warmup:
+                    run_api_load(url, 10, max(1, args.warmup // 10), args.timeout)
+                cpu = _cpu_seconds(server.pid)
+                reports["api_answer"], _ = run_api_load(
+                    url, args.clients, args.questions, args.timeout
+                )
+                cpu_ms["api_answer"] = (_cpu_seconds(server.pid) - cpu) * 1000
+                if not args.skip_ask:
+                    cpu = _cpu_seconds(server.pid)
+                    reports["gradio_ask"], _ = run_load(
+                        url, args.clients, args.questions, timeout=args.timeout
+                    )
+                    cpu_ms["gradio_ask"] = (_cpu_seconds(server.pid) - cpu) * 1000
+            finally:
+                server.send_signal(signal.SIGINT)
+                try:
+                    server.wait(30)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait(30)
+    # Server CPU per answer does not depend on what else runs on the machine: on 2 free cores
+    # one server process (one GIL) can give at most 1000 / (CPU ms per answer) answers/s.
+    per_answer = {k: cpu_ms[k] / max(1, r.requests) for k, r in reports.items()}
+    if args.json:
+        out = {
+            k: {**asdict(v), "server_cpu_ms_per_answer": per_answer[k]} for k, v in reports.items()
+        }
+        print(json.dumps(out, indent=1))
+    else:
+        load = os.getloadavg()[0]
+        for name, report in reports.items():
+            print(f"== {name}\n{report.format()}")
+            print(
+                f"server CPU {per_answer[name]:.2f} ms per answer "
+                f"(≤ {1000 / max(per_answer[name], 1e-6):.0f} answers/s on one free core)"
+            )
+        print(f"load average during the run: {load:.1f} on {os.cpu_count()} cores")
+    failed = any(r.errors or r.inconsistent for r in reports.values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The JSON API (ui/api.py) over the real seed index, through the real server and its gate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+import rag
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):
+    from ui.server import start
+
+    tmp = tmp_path_factory.mktemp("api")
+    source = tmp / "source"
+    shutil.copytree(ROOT / "source", source)
+    index = tmp / "index"
+    rag.build_index(source, index, model="none", workers=1)
+    assistant = rag.load(index, model="none", source=source)
+    running = start(assistant, host="127.0.0.1", port=0)
+    yield running, source
+    running.close()
+
+
+@pytest.fixture()
+def client(served):
+    running, _ = served
+    with httpx.Client(base_url=running.url.rstrip("/"), timeout=30) as c:
+        yield c
+
+
+def test_answer_replies_answer_to_dict(client, served):
+    running, _ = served
+    reply = client.post("/api/answer", json={"question": "上海的城市精神是什么？", "k": 3})
+    assert reply.status_code == 200
+    data = reply.json()
+    expected = running.app.rag_service.assistant.answer("上海的城市精神是什么？", k=3).to_dict()
+    assert data == json.loads(json.dumps(expected))
+    assert data["found"] and "海纳百川" in data["quotes"][0]["text"]
+
+
+def test_answer_uses_history_for_follow_ups(client):
+    data = client.post(
+        "/api/answer",
+        json={"question": "那城市品格呢？", "history": ["上海的城市精神是什么？"]},
+    ).json()
+    assert data["found"] and "开放、创新、包容" in data["markdown"]
+
+
+def test_search_replies_a_list_of_hits(client):
+    hits = client.post("/api/search", json={"question": "城市软实力", "k": 2}).json()
+    assert isinstance(hits, list) and len(hits) == 2
+    assert {"doc_id", "text", "score", "citation", "start", "end"} <= set(hits[0])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"question": 3},
+        {"question": "x", "k": 0},
+        {"question": "x", "k": 999},
+        {"question": "x", "history": "not a list"},
+        {"question": "x", "mode": "magic"},
+        {"question": "x", "extra": 1},
+    ],
+)
+def test_bad_bodies_are_422_with_a_reason(client, body):
+    reply = client.post("/api/answer", json=body)
+    assert reply.status_code == 422
+    assert reply.json()["detail"]
+
+
+def test_openapi_schema_lists_the_routes(client):
+    schema = client.get("/api/openapi.json").json()
+    assert {"/answer", "/search", "/documents"} <= set(schema["paths"])
+    assert schema["servers"] == [{"url": "/api"}]
+
+
+def test_foreign_origin_and_host_are_refused_like_the_page(client):
+    body = {"question": "上海的城市精神是什么？"}
+    evil = client.post("/api/answer", json=body, headers={"Origin": "http://evil.example"})
+    assert evil.status_code == 403
+    rebinding = client.post("/api/answer", json=body, headers={"Host": "evil.example"})
+    assert rebinding.status_code == 400
+
+
+def test_gradio_ask_endpoint_still_answers(served):
+    from gradio_client import Client
+
+    running, _ = served
+    result = Client(running.url, verbose=False).predict("上海的城市精神是什么？", api_name="/ask")
+    assert result["found"]
+
+
+def test_documents_list_and_upload_checks(client, served):
+    listing = client.get("/api/documents").json()
+    assert listing["uploads_allowed"] is True
+    assert {d["kind"] for d in listing["documents"]} == {"resolution", "side_report"}
+    assert all(d["title"] and d["chars"] > 0 for d in listing["documents"])
+    refused = {
+        "a.exe": (b"MZ", 415),
+        ".hidden.txt": (b"x", 400),
+        "fake.pdf": (b"not a pdf", 415),
+        "fake.docx": (b"not a zip", 415),
+        "binary.txt": (b"\x00\x01\x02", 415),
+        "empty.txt": (b"", 400),
+    }
+    for name, (data, status) in refused.items():
+        reply = client.put(f"/api/documents/{name}", content=data)
+        assert reply.status_code == status, (name, reply.text)
+    traversal = client.put("/api/documents/..%2F..%2Fevil.txt", content=b"x")
+    assert traversal.status_code in (400, 404)
+    _, source = served
+    assert sorted(p.name for p in source.iterdir()) == [
+        "shanghai_cpc_plenary_2021-06-22_soft_power.txt"
+    ]
+
+
+def test_upload_builds_in_the_background_and_the_new_document_answers(client, served):
+    running, source = served
+    text = (
+        "关于推进社区花园建设的通知\n\n一、总体目标\n\n"
+        "到2025年，全市建成社区花园五百个，每个街道至少两个。\n"
+    )
+    reply = client.put("/api/documents/社区花园通知.txt", content=text.encode("utf-8"))
+    assert reply.status_code == 202, reply.text
+    assert client.put("/api/documents/社区花园通知.txt", content=b"again").status_code == 409
+    status = running.app.rag_service.library.wait(120)
+    assert status.state == "done", status.message
+    answer = client.post("/api/answer", json={"question": "全市要建成多少个社区花园？"}).json()
+    assert answer["found"] and "五百个" in answer["quotes"][0]["text"]
+    assert client.delete("/api/documents/社区花园通知.txt").status_code == 202
+    assert running.app.rag_service.library.wait(120).state == "done"
+    assert not (source / "社区花园通知.txt").exists()
+    assert client.delete("/api/documents/社区花园通知.txt").status_code == 404
+
+
+def test_uploads_are_refused_off_loopback_without_login(served):
+    from ui.api import create_api
+
+    running, _ = served
+    api = create_api(running.app.rag_service, uploads_allowed=False)
+    from fastapi.testclient import TestClient
+
+    reply = TestClient(api).put("/documents/a.txt", content="正文".encode())
+    assert reply.status_code == 403 and "登录" in reply.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "name", ["..", ".", "a/b.txt", "a\\b.txt", ".env.txt", "x\u202e.txt", "", "a.exe"]
+)
+def test_file_names_that_could_leave_source_are_refused(name):
+    from ui.uploads import UploadError, check_name
+
+    with pytest.raises(UploadError):
+        check_name(name)
