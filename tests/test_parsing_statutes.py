@@ -199,8 +199,10 @@ def test_incremental_build_reuses_unchanged_files(tmp_path: Path) -> None:
     assert any("1 file(s) read, 2 unchanged reused" in m for m in messages)
     full = lexical(source, tmp_path / "full", force=True)
 
-    def rows(generation: Path) -> list[str]:
-        return (generation / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+    def rows(generation: Path) -> dict[str, bytes]:
+        # The stored corpus columns: documents, passages, sentence spans and tokens.
+        corpus = generation / "corpus"
+        return {f.name: f.read_bytes() for f in sorted(corpus.iterdir())}
 
     # The incremental build writes what a full build writes.
     assert rows(incremental.generation) == rows(full.generation)
@@ -230,7 +232,7 @@ def test_damaged_cache_is_ignored(tmp_path: Path) -> None:
     (source / "new.md").write_text("# 新文件\n\n新的正文。\n", encoding="utf-8")
     # law.md is unchanged, but its cached parse no longer matches the manifest: re-read.
     second = lexical(source, tmp_path / "index")
-    text = (second.generation / "documents.json").read_text(encoding="utf-8")
+    text = (second.generation / "corpus" / "doc_text.utf8").read_text(encoding="utf-8")
     assert "（一）重婚；" in text and "（一）离婚；" not in text
 
 
