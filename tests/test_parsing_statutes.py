@@ -200,8 +200,9 @@ def test_incremental_build_reuses_unchanged_files(tmp_path: Path) -> None:
     full = lexical(source, tmp_path / "full", force=True)
 
     def rows(generation: Path) -> dict[str, bytes]:
-        # The columnar corpus (passages, sentences, tokens, document texts).
-        return {f.name: f.read_bytes() for f in sorted((generation / "corpus").iterdir())}
+        # The stored corpus columns: documents, passages, sentence spans and tokens.
+        corpus = generation / "corpus"
+        return {f.name: f.read_bytes() for f in sorted(corpus.iterdir())}
 
     # The incremental build writes what a full build writes.
     assert rows(incremental.generation) == rows(full.generation)
