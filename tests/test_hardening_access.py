@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from http_helpers import FakeClock, request
 
 import rag
 from rag.cli import make_parser
@@ -28,32 +29,6 @@ CITY_SPIRIT = "上海的城市精神是什么？"
 SPIRIT_WORDS = "海纳百川、追求卓越、开明睿智、大气谦和"
 USER, PASSWORD = "reader", "s3cret-口令"
 FORM = "application/x-www-form-urlencoded"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def request(
-    url: str,
-    path: str,
-    *,
-    method: str = "GET",
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    req = urllib.request.Request(
-        url.rstrip("/") + path, data=body, method=method, headers=headers or {}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
 
 
 def login(url: str, password: str = PASSWORD) -> tuple[int, dict[str, str], bytes]:

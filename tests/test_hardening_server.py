@@ -14,8 +14,11 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import http_helpers
 import pytest
+from http_helpers import FakeClock
 
 import rag
 
@@ -26,30 +29,10 @@ USER, PASSWORD = "reader", "s3cret-口令"
 FORM = "application/x-www-form-urlencoded"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def request(
-    url: str,
-    path: str,
-    *,
-    method: str = "GET",
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    req = urllib.request.Request(
-        url.rstrip("/") + path, data=body, method=method, headers=headers or {}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=60) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
+def request(url: str, path: str, **kwargs: Any) -> tuple[int, dict[str, str], bytes]:
+    # These tests have always waited up to 60 s for a reply (the access tests 30 s).
+    kwargs.setdefault("timeout", 60)
+    return http_helpers.request(url, path, **kwargs)
 
 
 def login(url: str, password: str, headers: dict[str, str] | None = None) -> int:
