@@ -95,6 +95,7 @@ class Report:
     max_ms: float
     build_ids: list[str] = field(default_factory=list)
     rebuilds: int = 0
+    rebuild_waits: int = 0  # builds refused while `rag serve`'s own build held the lock
     rebuild_errors: list[str] = field(default_factory=list)
     error_samples: list[str] = field(default_factory=list)
 
@@ -105,7 +106,12 @@ class Report:
             f"throughput {self.throughput_rps:.1f} answers/s; latency p50 {self.p50_ms:.0f} ms, "
             f"p95 {self.p95_ms:.0f} ms, max {self.max_ms:.0f} ms",
             f"errors {self.errors}; inconsistent answers {self.inconsistent}; "
-            f"generations seen {len(self.build_ids)}; rebuilds during the run {self.rebuilds}",
+            f"generations seen {len(self.build_ids)}; rebuilds during the run {self.rebuilds}"
+            + (
+                f" ({self.rebuild_waits} waited for the server's own build)"
+                if self.rebuild_waits
+                else ""
+            ),
         ]
         lines += [f"  error: {e}" for e in self.error_samples]
         lines += [f"  rebuild error: {e}" for e in self.rebuild_errors]
@@ -266,6 +272,7 @@ class Rebuilder(threading.Thread):
         self.index, self.source, self.model, self.env = index, source, model, env
         self.limit = limit  # stop after this many builds (0: until stopped)
         self.done = 0
+        self.waits = 0  # builds refused because another build held the lock, then retried
         self.errors: list[str] = []
         self._halt = threading.Event()
 
@@ -287,10 +294,16 @@ class Rebuilder(threading.Thread):
                 env=self.env,
                 timeout=600,
             )
+            last = proc.stderr.strip().splitlines()[-1:][0] if proc.stderr.strip() else ""
             if proc.returncode == 0:
                 self.done += 1
+            elif "another build is running" in last:
+                # `rag serve` brings its index up to date in the background when it starts;
+                # a build refused while that one holds the lock waits its turn.
+                self.waits += 1
+                self._halt.wait(0.5)
             else:
-                self.errors.append(proc.stderr.strip().splitlines()[-1:][0] if proc.stderr else "")
+                self.errors.append(last or f"exit code {proc.returncode}")
 
     def stop(self) -> None:
         self._halt.set()
@@ -402,6 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log_file.close()
     if rebuilder is not None:
         report.rebuilds = rebuilder.done
+        report.rebuild_waits = rebuilder.waits
         report.rebuild_errors = rebuilder.errors[:5]
     print(json.dumps(asdict(report), indent=1) if args.json else report.format())
     failed = report.errors or report.inconsistent or report.rebuild_errors

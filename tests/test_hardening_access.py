@@ -442,7 +442,11 @@ def test_bounded_load_has_no_errors_and_consistent_answers(seed_assistant) -> No
 @pytest.mark.slow
 def test_load_script_against_rag_serve_during_rebuilds(capsys: pytest.CaptureFixture[str]) -> None:
     load_test = _load_test_module()
-    code = load_test.main(["--clients", "10", "--questions", "5", "--rebuild", "--json"])
+    argv = ["--clients", "10", "--questions", "5", "--rebuild", "--rebuilds", "1", "--json"]
+    code = load_test.main(argv)
     report = json.loads(capsys.readouterr().out)
-    assert code == 0, report
-    assert report["errors"] == 0 and report["inconsistent"] == 0 and report["requests"] == 50
+    outcome = {k: report[k] for k in ("errors", "inconsistent", "rebuilds", "rebuild_errors")}
+    assert code == 0, outcome
+    assert report["errors"] == 0 and report["inconsistent"] == 0, outcome
+    assert report["requests"] >= 50 and report["requests"] % 50 == 0
+    assert report["rebuilds"] >= 1 and not report["rebuild_errors"], outcome
