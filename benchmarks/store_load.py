@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag import store  # noqa: E402
+from rag import integrity, store  # noqa: E402
 
 CMRC = Path("/work/shared/bench/cmrc2018_dev")
 
@@ -106,6 +106,7 @@ def replicate(source_gen: Path, target: Path, times: int) -> Path:
     manifest = json.loads((gen / store.MANIFEST).read_text())
     manifest["counts"].update(documents=n_docs * times, chunks=p * times)
     manifest["files"] = store.checksum_tree(gen)
+    manifest = integrity.seal(manifest, integrity.index_key())  # as a build seals it
     (gen / store.MANIFEST).write_text(json.dumps(manifest))
     (target / store.CURRENT).write_text(json.dumps({"generation": gen.name}))
     return gen
@@ -156,6 +157,8 @@ def main() -> None:
     if args.child:
         child(args.child)
         return
+    if args.index is None:
+        parser.error("give the index to replicate (or --child INDEX to load one)")
     source_gen = store.current_generation(Path(args.index))
     assert source_gen is not None
     start = time.perf_counter()
