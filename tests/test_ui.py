@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import rag
+from rag.answering import attribution
 from rag.schema import Heading, Paragraph, SectionRef, Sentence
 from ui import render
 from ui.app import ChatService, build_app
@@ -407,7 +408,9 @@ def test_found_answer_bubble_has_quotes_citations_and_copy(fake: FakeAssistant) 
     assert "「海纳百川、追求卓越、开明睿智、大气谦和」" in html.unescape(bubble)
     assert 'class="rag-cite"' in bubble and "《决议标题》第1段" in html.unescape(bubble)
     assert "rag-copy" in bubble
-    assert "全会决议原文" in bubble
+    # The same label as the answer's Markdown (rag.answering.attribution).
+    assert f"（{attribution('resolution')}）" in html.unescape(bubble)
+    assert attribution("resolution") == "决议原文"
     assert "相关度" not in bubble
     assert "相关度" in render.answer_bubble(answer, DOCS, show_scores=True)
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as _urlquote
 
+from rag.answering import attribution
+
 if TYPE_CHECKING:
     from rag import Answer, Document, IndexInfo, Quote
 
@@ -33,13 +35,6 @@ _ACTIVE = "&<>\"'`\\*_{}[]()#+-.!|~$:@=^%;/"
 _TABLE = {ord(c): f"&#{ord(c)};" for c in _ACTIVE}
 _TABLE.update({ord("\r"): "", ord("\t"): " ", ord("\n"): "<br>"})
 
-# Whose words a quote is, by document kind (a side report is not the resolution's text).
-_ATTRIBUTION = {
-    "resolution": "全会决议原文",
-    "policy": "文件原文",
-    "side_report": "报纸侧记报道，非决议原文",
-    "article": "报道原文",
-}
 
 
 def inert(text: str) -> str:
@@ -217,9 +212,8 @@ def answer_bubble(
         items = []
         for q in answer.quotes:
             doc = documents.get(q.doc_id)
-            kind = doc.kind if doc else q.doc_kind
-            label = doc.kind_label if doc else "文件"
-            who = _ATTRIBUTION.get(kind, f"{label}原文")
+            # The answer's own label (rag.answering.attribution): one source of truth.
+            who = attribution(doc.kind if doc else q.doc_kind)
             items.append(
                 '<blockquote class="rag-quote-block">'
                 f'<p class="rag-said">据《{inert(q.doc_title)}》（{inert(who)}）：</p>'
