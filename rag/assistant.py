@@ -15,7 +15,7 @@ import math
 import numbers
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,8 @@ from .errors import ArgumentError, IndexMismatchError, ModelUnavailableError
 from .locate import MAX_PASSAGE_CHARS, PassageLocator, located_answer
 from .questions import clean_question, resolve_followup
 from .retrieval import Retriever
-from .schema import Answer, Document, Hit, IndexInfo
+from .schema import Answer, Document, Hit, IndexInfo, Scope
+from .scope import ScopeCatalogue, scope_note
 from .settings import RetrievalMode, Settings
 
 if TYPE_CHECKING:
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 
 EMPTY_PROMPT = "请输入一个问题，例如：上海的城市精神是什么？"
 NOTHING_TO_SEARCH = "问题里没有可以检索的词语，请换一种问法。"
+UNKNOWN_TITLE = (
+    "收录的文件中没有{titles}，没有在其他文件中查找。可以在文件列表中查看收录了哪些文件。"
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class _State:
     selector: AnswerSelector
     dense_note: str
     locator: PassageLocator
+    scopes: ScopeCatalogue
 
 
 class Assistant:
@@ -72,7 +77,8 @@ class Assistant:
             generation, embedder, alpha=self.settings.hybrid_alpha, backend=backend
         )
         locator = PassageLocator(generation.documents)
-        return _State(generation, retriever, AnswerSelector(retriever), note, locator)
+        scopes = ScopeCatalogue(generation.documents)
+        return _State(generation, retriever, AnswerSelector(retriever), note, locator, scopes)
 
     def _query_embedder(self, generation: store.Generation) -> tuple[Embedder | None, str]:
         dense = generation.manifest["dense"]
@@ -160,7 +166,11 @@ class Assistant:
     # -- search and answer -------------------------------------------------------------------
 
     def search(
-        self, question: str, k: int | None = None, mode: str | RetrievalMode | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | RetrievalMode | None = None,
+        scope: Scope | Mapping[str, Any] | None = None,
     ) -> list[Hit]:
         """Ranked passages for a question, best first.
 
@@ -170,22 +180,46 @@ class Assistant:
                 all of them; 0 gives none; default ``top_k``).
             mode: ``hybrid``, ``lexical`` or ``dense`` (default from settings; without vectors
                 hybrid falls back to lexical).
+            scope: Only these documents and/or kinds, e.g. ``{"kinds": ["resolution"]}`` or
+                ``Scope(documents=("labour-contract-law",))`` (see :mod:`rag.scope`); the
+                passages are filtered before ranking. A scope the question states itself
+                (只在《劳动合同法》中…) takes its place.
 
         Returns:
             Hits; empty when the question has nothing searchable or ``k`` is 0.
 
         Raises:
             ArgumentError: ``k`` is negative, not a whole number, NaN or infinite (also a
-                ``ValueError``).
+                ``ValueError``), or ``scope`` names an unknown document or kind.
+
+        Example:
+            >>> assistant.search("试用期", scope={"documents": ["劳动合同法"]})[0].doc_title
+            '中华人民共和国劳动合同法'
         """
         state = self._state
         count = self._k(k)
+        requested = state.scopes.resolve(scope)
         cleaned = clean_question(question, self.settings.max_question_chars)
         if not cleaned.searchable or count == 0:
             return []
-        tokens = state.generation.tokenizer.tokenize(cleaned.text)
-        ranked = state.retriever.rank(tokens, cleaned.text, count, self._mode(mode))
+        stated = state.scopes.from_question(cleaned.text)
+        if stated.unknown:
+            return []
+        effective = stated.scope or requested
+        tokens = state.generation.tokenizer.tokenize(stated.question)
+        within = self._within(effective, state)
+        ranked = (
+            state.retriever.rank(tokens, stated.question, count, self._mode(mode))
+            if within is None
+            else state.retriever.rank(tokens, stated.question, count, self._mode(mode), within)
+        )
         return [state.retriever.hit(r) for r in ranked]
+
+    @staticmethod
+    def _within(scope: Scope | None, state: _State) -> Any:
+        if scope is None:
+            return None
+        return state.retriever.within(state.scopes.document_ids(scope))
 
     def answer(
         self,
@@ -193,6 +227,7 @@ class Assistant:
         history: Sequence[str] | str | None = None,
         k: int | None = None,
         mode: str | RetrievalMode | None = None,
+        scope: Scope | Mapping[str, Any] | None = None,
     ) -> Answer:
         """Answer with verbatim quotes and citations, or refuse.
 
@@ -204,51 +239,81 @@ class Assistant:
             k: Passages returned in ``Answer.hits``, as for :meth:`search` (0: none; the
                 quotes are still chosen from the best passages).
             mode: Retrieval mode, as for :meth:`search`.
+            scope: Only these documents and/or kinds, as for :meth:`search`; the answer's
+                ``scope`` and a note in its Markdown say where it looked.
 
         Returns:
-            An Answer; ``found`` is False when the documents do not answer the question.
+            An Answer; ``found`` is False when the documents do not answer the question
+            (or, for a scoped question, when the documents in scope do not).
 
         Raises:
-            ArgumentError: ``k`` is invalid (see :meth:`search`) or ``history`` is not a
-                sequence of questions.
+            ArgumentError: ``k`` or ``scope`` is invalid (see :meth:`search`) or ``history``
+                is not a sequence of questions.
+
+        Example:
+            >>> assistant.answer("只在《劳动合同法》中，试用期最长多久？").scope.label
+            '《中华人民共和国劳动合同法》'
         """
         state = self._state
         count = self._k(k)
         earlier = _history(history)
-        located = self._located(question, state)
+        requested = state.scopes.resolve(scope)
+        cleaned = clean_question(question, self.settings.max_question_chars)
+        stated = state.scopes.from_question(cleaned.text) if cleaned.searchable else None
+        if stated is not None and stated.unknown:
+            titles = "、".join(f"《{t}》" for t in stated.unknown)
+            return self._empty(
+                cleaned.text, UNKNOWN_TITLE.format(titles=titles), cleaned.notes, state
+            )
+        effective = (stated.scope if stated is not None else None) or requested
+        located = self._located(question, state, effective)
         if located is not None:
             return located
-        cleaned = clean_question(question, self.settings.max_question_chars)
         if not cleaned.searchable:
             return self._empty(cleaned.text, EMPTY_PROMPT, cleaned.notes, state)
+        assert stated is not None
+        notes = cleaned.notes + ((scope_note(effective),) if effective else ())
+        if effective is not None and not stated.question:
+            return self._empty(cleaned.text, EMPTY_PROMPT, notes, state, scope=effective)
         tokenizer = state.generation.tokenizer
         past = [
-            c.text
+            state.scopes.from_question(c.text).question
             for c in (clean_question(h, self.settings.max_question_chars) for h in earlier)
             if c.searchable
         ]
-        resolved = resolve_followup(cleaned.text, past, tokenizer.cut)
+        resolved = resolve_followup(stated.question, past, tokenizer.cut)
         tokens = tokenizer.tokenize(resolved)
         if not tokens:
-            return self._empty(cleaned.text, NOTHING_TO_SEARCH, cleaned.notes, state, resolved)
-        selection = state.selector.select(resolved, tokens, count, self._mode(mode))
-        return build_answer(
+            return self._empty(
+                cleaned.text, NOTHING_TO_SEARCH, notes, state, resolved, scope=effective
+            )
+        within = self._within(effective, state)
+        if within is None:
+            selection = state.selector.select(resolved, tokens, count, self._mode(mode))
+        else:
+            selection = state.selector.select(resolved, tokens, count, self._mode(mode), within)
+        answer = build_answer(
             cleaned.text,
             resolved,
             selection,
             state.generation,
             self.settings.refusal_threshold,
-            cleaned.notes,
+            notes,
         )
+        return answer if effective is None else replace(answer, scope=effective)
 
     @staticmethod
-    def _located(question: str, state: _State) -> Answer | None:
-        """A pasted passage found in the documents, answered with its place (rag.locate)."""
+    def _located(question: str, state: _State, scope: Scope | None) -> Answer | None:
+        """A pasted passage found in the documents, answered with its place (rag.locate);
+        under a scope, only a passage from a document in it."""
         pasted = clean_question(question, MAX_PASSAGE_CHARS)
         location = state.locator.locate(pasted.text) if pasted.searchable else None
         if location is None:
             return None
-        return located_answer(pasted.text, location, state.generation)
+        if scope is not None and location.doc_id not in state.scopes.document_ids(scope):
+            return None
+        answer = located_answer(pasted.text, location, state.generation)
+        return answer if answer is None or scope is None else replace(answer, scope=scope)
 
     def _empty(
         self,
@@ -257,6 +322,8 @@ class Assistant:
         notes: tuple[str, ...],
         state: _State,
         resolved: str = "",
+        *,
+        scope: Scope | None = None,
     ) -> Answer:
         info = state.generation.info
         markdown = "\n\n".join([*(escape_markdown(n) for n in notes), message])
@@ -270,6 +337,7 @@ class Assistant:
             source_hashes=info.source_hashes,
             resolved_question=resolved or question,
             notes=notes,
+            scope=scope,
         )
 
     def select(self, question: str, k: int | None = None, mode: Any = None) -> Selection:

@@ -485,6 +485,10 @@ class ChunkTable(Sequence[Chunk]):
             self._cache.put(i, chunk)
         return chunk
 
+    def document_rows(self) -> np.ndarray:
+        """The document row (:meth:`DocumentTable.row`) of every passage (no record built)."""
+        return self._c.chunk_doc
+
     def sentence_counts(self) -> np.ndarray:
         """Number of sentences of every passage (no record built)."""
         return np.diff(self._c.sentence_indptr)

@@ -305,12 +305,16 @@ class LexicalIndex:
             out += self._constant(token_ids)
         return out
 
-    def search(self, query_tokens: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, query_tokens: Sequence[str], k: int, *, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The best ``k`` passages that contain at least one query token.
 
         Args:
             query_tokens: Tokens of the query (see :meth:`scores`).
             k: How many passages to return at most (clamped to the corpus).
+            rows: Only these passages (sorted unique indices), filtered before ranking, so
+                up to ``k`` of them come back however they rank in the whole corpus.
 
         Returns:
             ``(ids, scores)``: ``int64`` passage indices and ``float32`` scores, best first;
@@ -324,7 +328,7 @@ class LexicalIndex:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         idx, weights = self._accumulate(token_ids)
         full = np.bincount(idx, weights=weights, minlength=self._num_docs)
-        cand = (full > 0).nonzero()[0]
+        cand = (full > 0).nonzero()[0] if rows is None else rows[full[rows] > 0]
         if len(cand) > k:
             cand_scores = full[cand]
             # Everything tied with the k-th best stays in, so ties break by index below.

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .backends import SearchBackend
+from .backends import SearchBackend, Within
 from .backends.local import LocalBackend
 from .citations import cite
 from .errors import RagError
@@ -63,6 +63,8 @@ FUSION_DEPTH = 50
 DEFAULT_ALPHA = 1.0
 # Question vectors kept per retriever (the cache is emptied when full).
 _QUERY_CACHE = 1024
+# Scopes whose passage rows are kept per retriever (the cache is emptied when full).
+_SCOPE_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._sentence_vectors: SentenceVectors | None = None
         self._sentence_vectors_loaded = False
+        self._within: dict[tuple[str, ...], Within] = {}
 
     @property
     def has_dense(self) -> bool:
@@ -110,12 +113,65 @@ class Retriever:
         """The mode actually used: without vectors everything is lexical."""
         return mode if self.has_dense else RetrievalMode.LEXICAL
 
-    def rank(self, tokens: list[str], query: str, k: int, mode: RetrievalMode) -> list[Ranked]:
+    def within(self, documents: Sequence[str]) -> Within:
+        """The passages of some documents (a resolved scope's :meth:`ScopeCatalogue.document_ids
+        <rag.scope.ScopeCatalogue.document_ids>`), computed once per set of documents.
+
+        Raises:
+            KeyError: A document is not in the generation.
+        """
+        key = tuple(documents)
+        found = self._within.get(key)
+        if found is None:
+            found = Within(self._rows_of(key), key)
+            with self._lock:
+                if len(self._within) >= _SCOPE_CACHE:
+                    self._within.clear()
+                self._within[key] = found
+        return found
+
+    def _rows_of(self, documents: tuple[str, ...]) -> np.ndarray:
+        chunks, docs = self.generation.chunks, self.generation.documents
+        owners = getattr(chunks, "document_rows", None)
+        row_of = getattr(docs, "row", None)
+        if owners is not None and row_of is not None:
+            wanted = []
+            for doc_id in documents:
+                row = row_of(doc_id)
+                if row is None:
+                    raise KeyError(doc_id)
+                wanted.append(row)
+            mask = np.isin(np.asarray(owners()), np.asarray(wanted, dtype=np.int64))
+            return mask.nonzero()[0].astype(np.int64)
+        missing = [d for d in documents if d not in docs]
+        if missing:
+            raise KeyError(missing[0])
+        ids = set(documents)
+        return np.fromiter((i for i, c in enumerate(chunks) if c.doc_id in ids), dtype=np.int64)
+
+    def rank(
+        self,
+        tokens: list[str],
+        query: str,
+        k: int,
+        mode: RetrievalMode,
+        within: Within | None = None,
+    ) -> list[Ranked]:
         """Rank passages for pre-tokenized ``tokens`` (lexical) and raw ``query`` (dense).
+
+        Args:
+            tokens: The question's search tokens.
+            query: The question's text (embedded for the dense side).
+            k: How many passages.
+            mode: Lexical, dense or hybrid.
+            within: Only these passages (:meth:`within`), filtered before ranking on both
+                sides, so up to ``k`` of them come back.
 
         Raises:
             RagError: Dense mode was asked of an index without vectors.
         """
+        if within is not None and not len(within.rows):
+            return []
         k = max(1, min(k, len(self.generation.chunks)))
         if mode is RetrievalMode.DENSE and not self.has_dense:
             raise RagError(
@@ -124,18 +180,27 @@ class Retriever:
             )
         mode = self.effective_mode(mode)
         if mode is RetrievalMode.LEXICAL:
-            return self._lexical(tokens, k)
+            return self._lexical(tokens, k, within)
         if mode is RetrievalMode.DENSE:
-            return self._dense(query, k)
+            return self._dense(query, k, within)
         if self.alpha >= 1.0:  # all weight on BM25: the dense side cannot change the order
-            return self._lexical(tokens, k)
+            return self._lexical(tokens, k, within)
         depth = max(FUSION_DEPTH, k)
-        return _weighted(self._lexical(tokens, depth), self._dense(query, depth), self.alpha, k)
+        return _weighted(
+            self._lexical(tokens, depth, within),
+            self._dense(query, depth, within),
+            self.alpha,
+            k,
+        )
 
-    def _lexical(self, tokens: list[str], k: int) -> list[Ranked]:
+    def _lexical(self, tokens: list[str], k: int, within: Within | None = None) -> list[Ranked]:
         if not tokens:
             return []
-        ids, scores = self.backend.lexical(tokens, k)
+        ids, scores = (
+            self.backend.lexical(tokens, k)
+            if within is None
+            else self.backend.lexical(tokens, k, within)
+        )
         return [Ranked(i, s) for i, s in zip(ids, scores, strict=True)]
 
     def query_vector(self, question: str) -> np.ndarray | None:
@@ -241,11 +306,15 @@ class Retriever:
             return None
         return vectors.similarities(query_vec, sentence_ids)
 
-    def _dense(self, query: str, k: int) -> list[Ranked]:
+    def _dense(self, query: str, k: int, within: Within | None = None) -> list[Ranked]:
         assert self.embedder is not None
         vector = self.query_vector(query)
         assert vector is not None
-        ids, scores = self.backend.dense(vector, k)
+        ids, scores = (
+            self.backend.dense(vector, k)
+            if within is None
+            else self.backend.dense(vector, k, within)
+        )
         return [Ranked(i, s) for i, s in zip(ids, scores, strict=True)]
 
     def hit(self, ranked: Ranked) -> Hit:

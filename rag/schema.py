@@ -349,6 +349,38 @@ class Quote:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Where a question is asked: some documents and/or some kinds of document.
+
+    A passage is in scope when its document is one of ``documents`` or of one of ``kinds``;
+    an empty scope is every document. :func:`rag.scope.resolve_scope` checks a scope against
+    an index and fills in ``label``.
+
+    Attributes:
+        documents: Document ids.
+        kinds: Document kinds, keys of :data:`KIND_LABELS` (``law``, ``resolution``…).
+        label: How the answer names it, e.g. ``《劳动合同法》`` or ``决议`` (set on resolving).
+        stated: True when the question itself said it (只在《劳动合同法》中…).
+    """
+
+    documents: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    label: str = ""
+    stated: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.documents or self.kinds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "documents": list(self.documents),
+            "kinds": list(self.kinds),
+            "label": self.label,
+            "stated": self.stated,
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """The answer to one question.
 
@@ -363,6 +395,7 @@ class Answer:
         resolved_question: The question actually searched (follow-ups are expanded).
         notes: Remarks for the reader, e.g. that the question was shortened.
         confidence: The calibrated answerability score compared with the refusal threshold.
+        scope: The documents the question was asked within (None: all of them).
     """
 
     question: str
@@ -375,6 +408,7 @@ class Answer:
     resolved_question: str = ""
     notes: tuple[str, ...] = ()
     confidence: float = 0.0
+    scope: Scope | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
@@ -382,6 +416,7 @@ class Answer:
         data["quotes"] = [q.to_dict() for q in self.quotes]
         data["hits"] = [h.to_dict() for h in self.hits]
         data["notes"] = list(self.notes)
+        data["scope"] = self.scope.to_dict() if self.scope is not None else None
         return data
 
 
@@ -429,6 +464,7 @@ __all__ = [
     "Paragraph",
     "Quote",
     "Repair",
+    "Scope",
     "SectionRef",
     "Sentence",
 ]

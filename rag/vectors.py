@@ -43,6 +43,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -62,6 +63,8 @@ __all__ = [
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 384
+# A scoped dense search over at most this many passages compares their vectors directly.
+EXACT_ROWS = 20_000
 _FIX = "run `rag build --force` to rebuild the index"
 
 
@@ -140,12 +143,17 @@ class VectorIndex:
         index into another engine)."""
         return np.asarray(self._index.reconstruct_n(0, self.ntotal), dtype=np.float32)
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, query: np.ndarray, k: int, *, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest vectors by inner product.
 
         Args:
             query: One vector, shape ``(dimension,)`` or ``(1, dimension)``, normalised.
             k: How many to return (clamped to the index size).
+            rows: Only these vectors (sorted unique row ids), filtered inside the search
+                (exact over their own vectors when they are few, else a FAISS
+                ``IDSelector``), so up to ``k`` of them come back.
 
         Returns:
             ``(ids, scores)``: ``int64`` row ids and ``float32`` inner products, best first.
@@ -158,17 +166,40 @@ class VectorIndex:
             raise RagError(
                 f"query must be one vector of dimension {self.dimension}, got shape {q.shape}"
             )
-        k = min(int(k), self.ntotal)
+        k = min(int(k), self.ntotal if rows is None else len(rows))
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         # One query gains nothing from OpenMP threads; it would only wake them up.
         faiss.omp_set_num_threads(1)
+        if rows is not None:
+            return self._search_rows(q, k, np.ascontiguousarray(rows, dtype=np.int64))
         if self._hnsw:
             params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
             params.efSearch = max(HNSW_EF_SEARCH, k)
             scores, ids = self._index.search(q, k, params=params)
         else:
             scores, ids = self._index.search(q, k)
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+
+    def _search_rows(
+        self, q: np.ndarray, k: int, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if len(rows) <= EXACT_ROWS:
+            # Exact over the rows' own vectors: a graph walk restricted to few rows misses
+            # many of them, and a flat scan of the whole index would read every vector.
+            vectors = self._index.reconstruct_batch(rows)
+            scores = (vectors @ q[0]).astype(np.float32)
+            order = np.lexsort((rows, -scores))[:k]
+            return rows[order], scores[order]
+        selector = faiss.IDSelectorBatch(len(rows), faiss.swig_ptr(rows))
+        params: Any
+        if self._hnsw:
+            params = faiss.SearchParametersHNSW(sel=selector)  # type: ignore[attr-defined]
+            params.efSearch = max(HNSW_EF_SEARCH, 4 * k)
+        else:
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        scores, ids = self._index.search(q, k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
 

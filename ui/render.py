@@ -36,7 +36,6 @@ _TABLE = {ord(c): f"&#{ord(c)};" for c in _ACTIVE}
 _TABLE.update({ord("\r"): "", ord("\t"): " ", ord("\n"): "<br>"})
 
 
-
 def inert(text: str) -> str:
     """Escape user or document text so that neither HTML nor Markdown can act on it.
 

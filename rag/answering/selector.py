@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..backends import Within
 from ..retrieval import Ranked, Retriever
 from ..settings import RetrievalMode
 from ..textnorm import normalize
@@ -56,11 +57,22 @@ class AnswerSelector:
         return self._model
 
     def examine(
-        self, question: str, tokens: list[str], k: int, mode: RetrievalMode
+        self,
+        question: str,
+        tokens: list[str],
+        k: int,
+        mode: RetrievalMode,
+        within: Within | None = None,
     ) -> Examined | None:
         """Analyse, retrieve, draw candidates and compute their features (no model yet);
-        None when nothing was retrieved or nothing is searchable."""
-        ranked = self.retriever.rank(tokens, question, max(k, PASSAGES_CONSIDERED), mode)
+        None when nothing was retrieved or nothing is searchable. ``within`` restricts
+        retrieval and candidates to some passages (a scoped question)."""
+        depth = max(k, PASSAGES_CONSIDERED)
+        ranked = (
+            self.retriever.rank(tokens, question, depth, mode)
+            if within is None
+            else self.retriever.rank(tokens, question, depth, mode, within)
+        )
         if not ranked or not tokens:
             return (
                 Examined(analyze(question, tokens, self.weights), ranked, [], [])
@@ -69,12 +81,22 @@ class AnswerSelector:
             )
         query = analyze(normalize(question), tokens, self.weights)
         cands = self.candidates.generate(query, ranked)
+        if within is not None:  # articles looked up by number may lie outside the scope
+            cands = [c for c in cands if c.passage in within]
         features = self.extractor.all_features(query, cands)
         return Examined(query, ranked, cands, features)
 
-    def select(self, question: str, tokens: list[str], k: int, mode: RetrievalMode) -> Selection:
-        """Rank passages and pick up to three quotes; ``confidence`` drives refusal."""
-        examined = self.examine(question, tokens, k, mode)
+    def select(
+        self,
+        question: str,
+        tokens: list[str],
+        k: int,
+        mode: RetrievalMode,
+        within: Within | None = None,
+    ) -> Selection:
+        """Rank passages and pick up to three quotes; ``confidence`` drives refusal.
+        ``within``: only these passages (see :meth:`examine`)."""
+        examined = self.examine(question, tokens, k, mode, within)
         if examined is None:
             return Selection((), (), 0.0)
         hits = tuple(self.retriever.hit(r) for r in examined.ranked[:k])

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import RagError
 from ..schema import Chunk
 from ..store import Generation
-from . import Ranking
+from . import Ranking, Within
 
 __all__ = ["LocalBackend"]
 
@@ -26,14 +26,18 @@ class LocalBackend:
     def __init__(self, generation: Generation) -> None:
         self.generation = generation
 
-    def lexical(self, tokens: Sequence[str], k: int) -> Ranking:
-        ids, scores = self.generation.lexical.search(tokens, k)
+    def lexical(self, tokens: Sequence[str], k: int, within: Within | None = None) -> Ranking:
+        rows = within.rows if within is not None else None
+        ids, scores = self.generation.lexical.search(tokens, k, rows=rows)
         return ids.tolist(), scores.tolist()
 
-    def dense(self, vector: np.ndarray, k: int) -> Ranking:
+    def dense(self, vector: np.ndarray, k: int, within: Within | None = None) -> Ranking:
         if self.generation.vectors is None:
             raise RagError("this index has no vectors (built without an embedding model)")
-        ids, scores = self.generation.vectors.search(np.asarray(vector, dtype=np.float32), k)
+        rows = within.rows if within is not None else None
+        ids, scores = self.generation.vectors.search(
+            np.asarray(vector, dtype=np.float32), k, rows=rows
+        )
         return ids.tolist(), scores.tolist()
 
     def fetch(self, rows: Sequence[int]) -> list[Chunk]:

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..errors import IndexMismatchError, RagError
 from ..schema import Chunk
-from . import Ranking
+from . import Ranking, Within
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -80,6 +80,13 @@ def collection_of(manifest: dict[str, Any]) -> str | None:
         name = backend.get("collection")
         return name if isinstance(name, str) else None
     return None
+
+
+def _filter(within: Within | None) -> dict[str, str]:
+    """A Milvus boolean filter on the documents of ``within`` (applied before ranking)."""
+    if within is None:
+        return {}
+    return {"filter": f"doc_id in {json.dumps(list(within.doc_ids), ensure_ascii=False)}"}
 
 
 def _client(settings: Settings) -> Any:
@@ -353,7 +360,7 @@ class MilvusBackend:
                 self._cache.popitem(last=False)
         return ids, scores
 
-    def lexical(self, tokens: Sequence[str], k: int) -> Ranking:
+    def lexical(self, tokens: Sequence[str], k: int, within: Within | None = None) -> Ranking:
         token_ids = self._lexical.token_ids(tokens)
         if k <= 0 or not token_ids:
             return [], []
@@ -365,6 +372,7 @@ class MilvusBackend:
             limit=k,
             search_params={"metric_type": "IP", "params": {"drop_ratio_search": 0.0}},
             output_fields=_RECORD,
+            **_filter(within),
         )
         ids, scores = self._remember(result[0])
         constant = self._lexical.constant(token_ids)
@@ -375,7 +383,7 @@ class MilvusBackend:
         )
         return [i for _, i in ranked], [float(np.float32(s)) for s, _ in ranked]
 
-    def dense(self, vector: np.ndarray, k: int) -> Ranking:
+    def dense(self, vector: np.ndarray, k: int, within: Within | None = None) -> Ranking:
         if self.generation.vectors is None:
             raise RagError("this index has no vectors (built without an embedding model)")
         result = self._client.search(
@@ -385,6 +393,7 @@ class MilvusBackend:
             limit=k,
             search_params={"metric_type": "IP"},
             output_fields=_RECORD,
+            **_filter(within),
         )
         ids, scores = self._remember(result[0])
         # Ties (equal inner products) by the lower row, as FAISS's exact search gives them.

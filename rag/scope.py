@@ -1,0 +1,262 @@
+"""Asking within some documents or some kinds of document (只在《劳动合同法》中, 仅限决议).
+
+A :class:`rag.schema.Scope` names document ids and/or kinds. :class:`ScopeCatalogue` (one
+per generation) checks a scope against the index (:meth:`ScopeCatalogue.resolve`) and reads a
+scope the question states itself (:meth:`ScopeCatalogue.from_question`): 只在《X》中, 在《X》里,
+仅限《X》, 只看决议原文, 仅限法律. A plain mention of a title (《劳动合同法》第十条) is not a
+scope: only a cue (只/仅, or 在/从 … 中/里/内) makes one. Matching runs on the normalised
+question (:func:`rag.textnorm.normalize`), so Traditional script works alike.
+
+Retrieval filters on the scope's passages before ranking (:mod:`rag.retrieval`), so a scoped
+question gets its ``k`` best passages from inside the scope.
+
+Example:
+    >>> catalogue = ScopeCatalogue(generation.documents)
+    >>> text, scope, unknown = catalogue.from_question("只在《劳动合同法》中，试用期最长多久？")
+    >>> text, scope.label
+    ('试用期最长多久？', '《中华人民共和国劳动合同法》')
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .citations import full_title
+from .errors import ArgumentError
+from .schema import KIND_LABELS, Document, Scope
+from .textnorm import normalize
+
+__all__ = ["ScopeCatalogue", "StatedScope", "scope_note"]
+
+# Kinds a question may name (文件 and 文档 would mean every document, not a kind).
+_STATED_KINDS = {
+    label: kind for kind, label in KIND_LABELS.items() if kind not in ("policy", "record")
+}
+_KIND_WORDS = "|".join(sorted(map(re.escape, _STATED_KINDS), key=len, reverse=True))
+_TITLES = r"《[^《》]{1,100}》(?:\s*(?:和|与|及|、|,|或)\s*《[^《》]{1,100}》)*"
+_ONLY = r"(?:只|仅仅|仅|单)(?:是)?(?:在|从|于|看|查|限于|限|针对|就)?"
+_WITHIN = r"(?:中|里面|里|内|之中|之内|范围内)"
+_TAIL = r"(?:的|来|看|查|回答)?"
+# 只在《X》中 / 仅限《X》 / 在《X》里 / 从《X》中.
+_TITLE_CUES = re.compile(rf"(?:{_ONLY}{_TITLES}{_WITHIN}?|(?:在|从){_TITLES}{_WITHIN}){_TAIL}")
+# 只看决议原文 / 仅限法律 / 只在决议中 / 在法律里.
+_KIND_CUES = re.compile(
+    rf"(?:{_ONLY}(?P<kind>{_KIND_WORDS})(?:原文|文件|类文件|类)?{_WITHIN}?"
+    rf"|(?:在|从)(?P<kind2>{_KIND_WORDS})(?:原文|文件|类文件|类)?{_WITHIN}){_TAIL}"
+)
+_EDGES = re.compile(r"^[\s,，。.:：;；、]+|[\s,，:：;；、]+$")
+_PRC = "中华人民共和国"
+
+
+@dataclass(frozen=True)
+class StatedScope:
+    """What :meth:`ScopeCatalogue.from_question` read from a question.
+
+    Attributes:
+        question: The question with the scope phrase taken out.
+        scope: The scope it states (None: it states none).
+        unknown: Titles it names that no indexed document has (then ``scope`` is None).
+    """
+
+    question: str
+    scope: Scope | None
+    unknown: tuple[str, ...] = ()
+
+
+def scope_note(scope: Scope) -> str:
+    """The line an answer shows about its scope (user-facing Chinese)."""
+    return f"只在{scope.label}中查找。"
+
+
+class ScopeCatalogue:
+    """Titles and kinds of one generation's documents, to check and read scopes.
+
+    Built on first use (it reads every document once) and safe to share between threads.
+
+    Args:
+        documents: The generation's documents by id.
+    """
+
+    def __init__(self, documents: Mapping[str, Document]) -> None:
+        self._documents = documents
+        self._lock = threading.Lock()
+        self._kinds: dict[str, tuple[str, ...]] | None = None
+        self._titles: list[tuple[str, str, str]] = []  # doc id, normalised title, full title
+
+    def _load(self) -> dict[str, tuple[str, ...]]:
+        if self._kinds is None:
+            with self._lock:
+                if self._kinds is None:
+                    kinds: dict[str, list[str]] = {}
+                    titles = []
+                    for doc_id, doc in self._documents.items():
+                        kinds.setdefault(doc.kind, []).append(doc_id)
+                        titles.append((doc_id, normalize(doc.title), full_title(doc)))
+                    self._titles = titles
+                    self._kinds = {k: tuple(v) for k, v in kinds.items()}
+        return self._kinds
+
+    def kinds(self) -> dict[str, int]:
+        """Number of documents of each kind in the index."""
+        return {kind: len(ids) for kind, ids in self._load().items()}
+
+    def document_ids(self, scope: Scope) -> tuple[str, ...]:
+        """Every document in ``scope``, each once (documents first, then those of its kinds)."""
+        kinds = self._load()
+        ids = dict.fromkeys(scope.documents)
+        for kind in scope.kinds:
+            ids.update(dict.fromkeys(kinds.get(kind, ())))
+        return tuple(ids)
+
+    def resolve(self, scope: Scope | Mapping[str, Any] | None) -> Scope | None:
+        """Check a scope against the index and give it its label.
+
+        Args:
+            scope: A Scope, a mapping ``{"documents": [...], "kinds": [...]}``, or None.
+                Documents are ids (a document's exact title is accepted too); kinds are keys
+                of :data:`rag.schema.KIND_LABELS` or their Chinese labels (``law`` or 法律).
+
+        Returns:
+            The scope with ids and kind keys, each once, and its label; None for no scope
+            (None, or nothing in either list).
+
+        Raises:
+            ArgumentError: Not a scope, an unknown document or kind, or a kind no indexed
+                document has.
+        """
+        if scope is None:
+            return None
+        if isinstance(scope, Scope):
+            documents, kinds = scope.documents, scope.kinds
+        elif isinstance(scope, Mapping):
+            extra = set(scope) - {"documents", "kinds"}
+            if extra:
+                raise ArgumentError(
+                    f"a scope has 'documents' and 'kinds', not {', '.join(sorted(map(str, extra)))}"
+                )
+            documents = _strings(scope.get("documents"), "documents")
+            kinds = _strings(scope.get("kinds"), "kinds")
+        else:
+            raise ArgumentError(
+                "scope must be {'documents': [ids], 'kinds': [kinds]}, "
+                f"got {type(scope).__name__}"
+            )
+        if not documents and not kinds:
+            return None
+        present = self._load()
+        ids = tuple(dict.fromkeys(self._document_id(d) for d in documents))
+        keys = tuple(dict.fromkeys(self._kind(k, present) for k in kinds))
+        return Scope(ids, keys, self._label(ids, keys))
+
+    def _document_id(self, value: str) -> str:
+        if value in self._documents:
+            return value
+        by_title = [i for i, _, title in self._titles if title == value]
+        by_title = by_title or [i for i, t, _ in self._titles if t == normalize(value)]
+        if len(by_title) == 1:
+            return by_title[0]
+        sample = ", ".join(repr(i) for i, _, _ in self._titles[:3])
+        raise ArgumentError(
+            f"unknown document {value!r}: the index has {len(self._titles)} documents "
+            f"(ids such as {sample}; the document list gives them all)"
+        )
+
+    @staticmethod
+    def _kind(value: str, present: Mapping[str, tuple[str, ...]]) -> str:
+        key = value if value in KIND_LABELS else _LABEL_KINDS.get(value, "")
+        have = ", ".join(f"{k} ({KIND_LABELS.get(k, k)})" for k in present)
+        if not key:
+            allowed = ", ".join(f"{k} ({label})" for k, label in KIND_LABELS.items())
+            raise ArgumentError(f"unknown document kind {value!r}; kinds are {allowed}")
+        if key not in present:
+            raise ArgumentError(f"no indexed document is of kind {value!r}; the index holds {have}")
+        return key
+
+    def _label(self, ids: tuple[str, ...], kinds: tuple[str, ...]) -> str:
+        parts = [f"《{full_title(self._documents[i])}》" for i in ids[:3]]
+        if len(ids) > 3:
+            parts[-1] += f"等 {len(ids)} 份文件"
+        parts += [KIND_LABELS[k] for k in kinds]
+        return "、".join(parts)
+
+    def from_question(self, question: str) -> StatedScope:
+        """The scope a question states itself, and the question without it.
+
+        Args:
+            question: The cleaned question.
+
+        Returns:
+            A :class:`StatedScope`; its ``question`` is the question unchanged when it states
+            no scope.
+        """
+        text = normalize(question)
+        if "《" not in text and not any(word in text for word in _STATED_KINDS):
+            return StatedScope(question, None)
+        self._load()
+        ids: dict[str, None] = {}
+        kinds: dict[str, None] = {}
+        unknown: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for match in _TITLE_CUES.finditer(text):
+            spans.append(match.span())
+            for title in re.findall(r"《([^《》]+)》", match.group(0)):
+                found = self._by_title(title.strip())
+                if found:
+                    ids.update(dict.fromkeys(found))
+                else:
+                    unknown.append(title.strip())
+        for match in _KIND_CUES.finditer(text):
+            if any(s <= match.start() < e for s, e in spans):
+                continue
+            label = match.group("kind") or match.group("kind2")
+            kind = _STATED_KINDS[label]
+            if kind in (self._kinds or {}):
+                spans.append(match.span())
+                kinds[kind] = None
+        if not spans:
+            return StatedScope(question, None)
+        # Offsets are the normalised text's; they fit the question itself when normalising
+        # kept its length (it does for Chinese text), and the question keeps its characters.
+        rest = question if len(question) == len(text) else text
+        for start, end in sorted(spans, reverse=True):
+            rest = rest[:start] + " " + rest[end:]
+        rest = _EDGES.sub("", re.sub(r"\s+", " ", rest)).strip()
+        if unknown:
+            return StatedScope(rest, None, tuple(unknown))
+        if not ids and not kinds:
+            return StatedScope(question, None)
+        doc_ids, kind_keys = tuple(ids), tuple(kinds)
+        return StatedScope(
+            rest, Scope(doc_ids, kind_keys, self._label(doc_ids, kind_keys), stated=True)
+        )
+
+    def _by_title(self, title: str) -> list[str]:
+        """Documents a title in 《》 names: the exact title, the title without 中华人民共和国,
+        or else every title that contains it."""
+        wanted = normalize(title)
+        if not wanted:
+            return []
+        exact = [i for i, t, _ in self._titles if wanted in (t, t.removeprefix(_PRC))]
+        if exact:
+            return exact
+        if len(wanted) < 2:
+            return []
+        return [i for i, t, _ in self._titles if wanted in t]
+
+
+_LABEL_KINDS = {label: kind for kind, label in KIND_LABELS.items()}
+
+
+def _strings(value: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ArgumentError(f"scope {what} must be a list of strings, got {type(value).__name__}")
+    items = tuple(value)
+    if not all(isinstance(v, str) and v for v in items):
+        raise ArgumentError(f"scope {what} must be non-empty strings")
+    return items
