@@ -62,10 +62,64 @@ def test_search_replies_a_list_of_hits(client):
     assert {"doc_id", "text", "score", "citation", "start", "end"} <= set(hits[0])
 
 
+RESOLUTION = "shanghai_cpc_plenary_2021-06-22_soft_power/resolution"
+SIDE_REPORT = "shanghai_cpc_plenary_2021-06-22_soft_power/side_report"
+
+
+def test_scoped_answer_and_search(client, served):
+    running, _ = served
+    body = {"question": "软实力 加速器", "k": 5, "scope": {"kinds": ["resolution"]}}
+    hits = client.post("/api/search", json=body).json()
+    assert hits and {h["doc_id"] for h in hits} == {RESOLUTION}
+    body = {"question": "软实力 加速器", "k": 5, "scope": {"documents": [SIDE_REPORT]}}
+    data = client.post("/api/answer", json=body).json()
+    assert {h["doc_id"] for h in data["hits"]} == {SIDE_REPORT}
+    assert data["scope"]["documents"] == [SIDE_REPORT] and not data["scope"]["stated"]
+    assistant = running.app.rag_service.assistant
+    expected = assistant.answer("软实力 加速器", k=5, scope={"documents": [SIDE_REPORT]})
+    assert data == json.loads(json.dumps(expected.to_dict()))
+    # A scope in the question itself, shown in the answer.
+    data = client.post("/api/answer", json={"question": "只看决议原文，城市精神是什么？"}).json()
+    assert data["scope"] == {
+        "documents": [],
+        "kinds": ["resolution"],
+        "label": "决议",
+        "stated": True,
+    }
+    assert "只在决议中查找" in data["markdown"] and data["found"]
+    assert {q["doc_id"] for q in data["quotes"]} == {RESOLUTION}
+
+
+@pytest.mark.parametrize(
+    ("scope", "detail"),
+    [
+        ({"documents": ["no-such-document"]}, "unknown document 'no-such-document'"),
+        ({"kinds": ["poem"]}, "unknown document kind 'poem'"),
+        ({"kinds": ["law"]}, "no indexed document is of kind 'law'"),
+    ],
+)
+def test_unknown_scope_is_400_with_what_was_wrong(client, scope, detail):
+    for route in ("/api/answer", "/api/search"):
+        reply = client.post(route, json={"question": "城市精神", "scope": scope})
+        assert reply.status_code == 400 and detail in reply.json()["detail"], reply.text
+
+
+def test_scope_is_in_the_openapi_schema(client):
+    schema = client.get("/api/openapi.json").json()
+    props = schema["components"]["schemas"]["ScopeModel"]["properties"]
+    assert {"documents", "kinds"} <= set(props)
+    assert "resolution（决议）" in props["kinds"]["description"]
+    answer = schema["components"]["schemas"]["AnswerRequest"]["properties"]
+    assert "scope" in answer
+
+
 @pytest.mark.parametrize(
     "body",
     [
         {},
+        {"question": "x", "scope": {"docs": ["a"]}},
+        {"question": "x", "scope": {"documents": "a"}},
+        {"question": "x", "scope": {"kinds": [""]}},
         {"question": 3},
         {"question": "x", "k": 0},
         {"question": "x", "k": 999},

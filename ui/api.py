@@ -7,8 +7,12 @@ event loop, without Gradio's queue or a thread hand-off: the engine needs under 
 per question and the queue's bookkeeping would cost a thousand times more.
 
 Routes:
-    ``POST /api/answer``  ``{"question", "history", "k", "mode"}`` -> ``Answer.to_dict()``
-    ``POST /api/search``  ``{"question", "k", "mode"}`` -> list of ``Hit.to_dict()``
+    ``POST /api/answer``  ``{"question", "history", "k", "mode", "scope"}`` -> ``Answer.to_dict()``
+    ``POST /api/search``  ``{"question", "k", "mode", "scope"}`` -> list of ``Hit.to_dict()``
+
+``scope`` is ``{"documents": [ids], "kinds": ["law", "决议"…]}``: only those documents and
+kinds are searched (filtered before ranking); an unknown document or kind is a 400 whose
+``detail`` says which and what is allowed.
     ``GET /api/documents`` -> the indexed documents (title, kind, date, size) and the build
     ``PUT /api/documents/{name}`` (raw file bytes) -> saved in ``source/``, a build started
     ``DELETE /api/documents/{name}`` -> the file removed from ``source/``, a build started
@@ -36,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import Mount
 
 import rag
+from rag.schema import KIND_LABELS
 
 from .uploads import MAX_UPLOAD_BYTES, UploadError
 
@@ -47,6 +52,7 @@ log = logging.getLogger(__name__)
 MAX_K = 20
 MAX_QUESTION_CHARS = 20_000
 MAX_HISTORY = 20
+MAX_SCOPE = 1000
 # How often a request may look for a newly built index (a file read) at most.
 REFRESH_INTERVAL_S = 1.0
 
@@ -59,6 +65,28 @@ class Mode(StrEnum):
     dense = "dense"
 
 
+_KINDS = "、".join(f"{k}（{label}）" for k, label in KIND_LABELS.items())
+
+
+class ScopeModel(BaseModel):
+    """Only these documents and/or kinds (a passage is in scope when its document is listed
+    or is of a listed kind). A scope the question states itself (只在《劳动合同法》中…) takes
+    its place."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=1000)]],
+        Field(
+            max_length=MAX_SCOPE, description="文件 id（见 GET /api/documents），或文件的完整标题"
+        ),
+    ] = []
+    kinds: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=100)]],
+        Field(max_length=MAX_SCOPE, description=f"文件类别，英文键或中文名：{_KINDS}"),
+    ] = []
+
+
 class SearchRequest(BaseModel):
     """A question to search for."""
 
@@ -67,6 +95,10 @@ class SearchRequest(BaseModel):
     question: Annotated[str, Field(max_length=MAX_QUESTION_CHARS, description="问题")]
     k: Annotated[int | None, Field(ge=1, le=MAX_K, description="返回的段落数")] = None
     mode: Mode | None = None
+    scope: Annotated[
+        ScopeModel | None,
+        Field(description="只在这些文件或这些类别中检索（未知的文件或类别返回 400）"),
+    ] = None
 
 
 class AnswerRequest(SearchRequest):
@@ -108,6 +140,15 @@ class QuoteModel(BaseModel):
     score: float
 
 
+class AnsweredScopeModel(BaseModel):
+    """Where the answer looked (``Scope.to_dict()``)."""
+
+    documents: list[str]
+    kinds: list[str]
+    label: str
+    stated: bool = Field(description="true：范围出自问题本身（只在《…》中）")
+
+
 class AnswerModel(BaseModel):
     """The answer (``Answer.to_dict()``)."""
 
@@ -121,6 +162,7 @@ class AnswerModel(BaseModel):
     resolved_question: str
     notes: list[str]
     confidence: float
+    scope: AnsweredScopeModel | None
 
 
 class DocumentModel(BaseModel):
@@ -214,6 +256,11 @@ def create_api(service: ChatService, *, uploads_allowed: bool) -> FastAPI:
             return "lexical"
         return mode.value if mode is not None else None
 
+    def scope_of(scope: ScopeModel | None) -> dict[str, list[str]] | None:
+        if scope is None:
+            return None
+        return {"documents": scope.documents, "kinds": scope.kinds}
+
     @api.post(
         "/answer",
         response_class=JSONBytes,
@@ -228,6 +275,7 @@ def create_api(service: ChatService, *, uploads_allowed: bool) -> FastAPI:
                 history=body.history[-MAX_HISTORY:] or None,
                 k=body.k,
                 mode=mode_of(body.mode),
+                scope=scope_of(body.scope),
             )
         except rag.RagError as exc:
             raise HTTPException(400, str(exc)) from exc
@@ -242,7 +290,9 @@ def create_api(service: ChatService, *, uploads_allowed: bool) -> FastAPI:
     async def search(body: SearchRequest) -> Any:
         refresh()
         try:
-            hits = assistant.search(body.question, k=body.k, mode=mode_of(body.mode))
+            hits = assistant.search(
+                body.question, k=body.k, mode=mode_of(body.mode), scope=scope_of(body.scope)
+            )
         except rag.RagError as exc:
             raise HTTPException(400, str(exc)) from exc
         return JSONBytes(hits)
