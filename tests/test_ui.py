@@ -134,6 +134,7 @@ class FakeAssistant:
         )
         self.documents = DOCS
         self.calls: list[tuple[str, tuple[str, ...] | None, int | None, str | None]] = []
+        self.scopes: list[object] = []
         self.refreshes = 0
         self.refresh_error: Exception | None = None
         self.answer_error: Exception | None = None
@@ -153,8 +154,9 @@ class FakeAssistant:
     def search(self, question, k=None, mode=None):
         return list(self.answer(question, k=k, mode=mode).hits)
 
-    def answer(self, question, history=None, k=None, mode=None) -> rag.Answer:
+    def answer(self, question, history=None, k=None, mode=None, scope=None) -> rag.Answer:
         self.calls.append((question, tuple(history) if history else None, k, mode))
+        self.scopes.append(scope)
         if self.answer_error:
             raise self.answer_error
         res, side = DOCS["a/resolution"], DOCS["a/side:report"]
@@ -453,6 +455,29 @@ def test_ask_refreshes_first_and_passes_history(fake: FakeAssistant) -> None:
     assert turn.questions == ["上海的城市精神是什么？", "那城市品格呢？"]
     assert sorted(turn.records) == [1, 3]
     assert "rag-quote" in turn.sources and "5 个段落" in html.unescape(turn.status)
+
+
+def test_scope_choices_and_the_scope_they_pass(fake: FakeAssistant) -> None:
+    choices = render.scope_choices(DOCS)
+    assert choices[0] == ("全部文件", "")
+    labels = dict(choices)
+    assert labels["只看决议（1 份）"] == "kind:resolution"
+    assert labels["只看《决议标题》"] == "doc:a/resolution"
+    assert render.scope_of("") is None and render.scope_of("junk") is None
+    assert render.scope_of("kind:resolution") == {"kinds": ["resolution"]}
+    assert render.scope_of("doc:a/side:report") == {"documents": ["a/side:report"]}
+    service = ChatService(fake)
+    service.ask("上海的城市精神是什么？", scope="doc:a/side:report")
+    assert fake.scopes[-1] == {"documents": ["a/side:report"]}
+    service.ask("上海的城市精神是什么？", scope="")
+    assert fake.scopes[-1] is None
+    # A document removed meanwhile: said in Chinese, nothing asked.
+    calls = len(fake.calls)
+    turn = service.ask("上海的城市精神是什么？", scope="doc:gone")
+    assert "所选的检索范围已不在索引中" in html.unescape(turn.messages[-1]["content"])
+    assert len(fake.calls) == calls
+    # One document only: no choice to offer.
+    assert render.scope_choices({"a/resolution": DOCS["a/resolution"]}) == [("全部文件", "")]
 
 
 def test_ask_survives_refresh_and_library_errors(fake: FakeAssistant) -> None:

@@ -740,3 +740,59 @@ def test_lost_connection_is_said_in_chinese(page, server) -> None:
     )
     expect(page.locator("#rag-offline")).to_have_attribute("role", "alert")
     page.context.set_offline(False)
+
+
+SIDE_REPORT_TITLE = "发挥软实力“加速器”作用"
+
+
+def _choose_scope(page, label: str) -> None:
+    box = page.locator("#rag-scope input")
+    box.click()
+    page.locator("ul[role=listbox] li", has_text=label).first.click()
+    expect(box).to_have_value(label)
+
+
+def test_scope_control_and_scope_stated_in_the_question(page, server, assistant) -> None:
+    _open(page, server)
+    page.locator("#rag-new").click()
+    control = page.locator("#rag-scope")
+    expect(control).to_contain_text("检索范围")
+    expect(page.locator("#rag-scope input")).to_have_attribute("aria-label", re.compile("检索范围"))
+    # One kind: only the side report is searched and cited.
+    _choose_scope(page, "只看侧记（1 份）")
+    bubble, _ = _ask(page, "软实力 城市")
+    expect(bubble).to_contain_text("只在侧记中查找")
+    expect(page.locator("#rag-sources a.rag-cite").first).to_be_visible()
+    cites = page.locator("#rag-sources a.rag-cite").all_text_contents()
+    assert cites and all(SIDE_REPORT_TITLE in c for c in cites), cites
+    # One document, chosen by title.
+    resolution = next(d for d in assistant.documents.values() if d.kind == "resolution")
+    _choose_scope(page, f"只看《{resolution.title}》")
+    bubble, _ = _ask(page, CITY_SPIRIT, kind=".rag-found")
+    expect(bubble).to_contain_text(f"只在《{resolution.title}》中查找")
+    expect(bubble).to_contain_text(SPIRIT_WORDS)
+    # Back to every document; the question itself says where to look.
+    _choose_scope(page, "全部文件")
+    bubble, _ = _ask(page, "只看决议原文，上海的城市精神是什么？", kind=".rag-found")
+    expect(bubble).to_contain_text("只在决议中查找")
+    expect(bubble).to_contain_text(SPIRIT_WORDS)
+    for cite in bubble.locator("a.rag-cite").all_text_contents():
+        assert resolution.title in cite
+
+
+def test_scope_control_on_the_phone(phone, server) -> None:
+    page = phone
+    _open(page, server)
+    control = page.locator("#rag-scope input")
+    control.scroll_into_view_if_needed()
+    expect(control).to_be_visible()
+    size = control.bounding_box()
+    block = page.locator("#rag-scope").bounding_box()
+    assert size["height"] >= 44 and block["width"] > 300, (size, block)
+    control.tap()
+    option = page.locator("ul[role=listbox] li", has_text="只看决议（1 份）").first
+    expect(option).to_be_visible()
+    option.tap()
+    expect(control).to_have_value("只看决议（1 份）")
+    bubble, _ = _ask(page, CITY_SPIRIT, kind=".rag-found")
+    expect(bubble).to_contain_text("只在决议中查找")

@@ -45,6 +45,7 @@ MAX_K = 20
 MODE_LABELS = {"hybrid": "混合检索", "lexical": "仅关键词检索", "dense": "仅向量检索"}
 PLACEHOLDER = "请输入关于这些文件的问题。回答只摘录文件原文，并注明出处；点击出处可查看原文。"
 INTERNAL_ERROR = "处理这个问题时出错了，请稍后再试或换一种问法。"
+SCOPE_GONE = "所选的检索范围已不在索引中（文件可能已删除），请在“检索范围”中重新选择。"
 API_CONCURRENCY = 4
 # What the question box takes: a question, or a pasted passage to locate (rag.locate).
 MAX_INPUT_CHARS = render.INPUT_LIMIT
@@ -161,11 +162,14 @@ class ChatService:
         k: float | None = None,
         mode: str | None = None,
         show_scores: bool = False,
+        scope: str | None = None,
     ) -> Turn:
         """Answer ``message`` as the next turn of a chat.
 
         Earlier user questions are passed as history so that follow-ups (那城市品格呢？)
-        resolve. Library errors become a visible message in the chat, never an exception.
+        resolve. ``scope`` is a value of :func:`ui.render.scope_choices` (one kind or one
+        document; empty: all). Library errors become a visible message in the chat, never an
+        exception.
         """
         messages = list(messages or [])
         questions = list(questions or [])
@@ -177,14 +181,18 @@ class ChatService:
         messages.append({"role": "user", "content": render.user_bubble(question)})
         try:
             kk = None if k is None else max(1, min(int(k), MAX_K))
+            chosen = render.scope_of(scope)
             for _attempt in range(3):
                 generation = self.info.build_id
                 with self._lock:
+                    if chosen is not None and not self._scope_exists(scope):
+                        raise rag.RagError(SCOPE_GONE)
                     answer = self.assistant.answer(
                         question,
                         history=questions[-HISTORY_TURNS:] or None,
                         k=kk,
                         mode=self._mode(mode),
+                        **({"scope": chosen} if chosen is not None else {}),
                     )
                     documents = self.assistant.documents
                     terms = self._key_terms(answer)
@@ -206,6 +214,13 @@ class ChatService:
         elapsed = time.perf_counter() - started
         log.debug("answered in %.3fs: %s", elapsed, question)
         return Turn(messages, questions, records, sources, self.status(), last, elapsed)
+
+    def scope_choices(self) -> list[tuple[str, str]]:
+        """The 检索范围 choices for the current documents."""
+        return render.scope_choices(self.assistant.documents)
+
+    def _scope_exists(self, value: str | None) -> bool:
+        return any(v == value for _, v in self.scope_choices())
 
     def _key_terms(self, answer: Answer) -> list[str]:
         try:
@@ -314,6 +329,11 @@ def _history_choices(store: dict[str, Any] | None) -> list[tuple[str, str]]:
     ]
 
 
+def _scope_update(choices: list[tuple[str, str]]) -> Any:
+    # The value is kept; a document removed meanwhile is reported when a question is asked.
+    return gr.Dropdown(choices=choices, visible=len(choices) > 1)
+
+
 def _new_id() -> str:
     return f"c{time.time_ns():x}"
 
@@ -402,6 +422,17 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 counter = gr.HTML(
                     render.input_hint(0, settings.max_question_chars), elem_id="rag-counter"
                 )
+                scope_choices = service.scope_choices()
+                scope_box = gr.Dropdown(
+                    choices=scope_choices,
+                    value="",
+                    label="检索范围",
+                    info="只在一类文件或一份文件中查找；也可在问题里写“只在《…》中”",
+                    elem_id="rag-scope",
+                    interactive=True,
+                    visible=len(scope_choices) > 1,
+                    filterable=True,
+                )
                 example_buttons = []
                 if example_questions:
                     gr.Markdown(
@@ -464,7 +495,9 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
 
         private: dict[str, Any] = {"api_visibility": "private"}
 
-        def on_ask(message, messages, questions, records, k, mode, scores, conversation, saved):
+        def on_ask(
+            message, messages, questions, records, k, mode, scores, scope, conversation, saved
+        ):
             """Two steps: the question and 正在检索… at once, then the answer."""
             text = (message or "").strip()
             skip = gr.skip()
@@ -496,7 +529,7 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 skip,
                 skip,
             )
-            turn = service.ask(text, messages, questions, records, k, mode, scores)
+            turn = service.ask(text, messages, questions, records, k, mode, scores, scope)
             conversation = conversation or _new_id()
             saved = _store_turn(saved, conversation, turn.messages, turn.questions, turn.records)
             yield (
@@ -522,6 +555,7 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
             k_slider,
             mode_radio,
             show_scores,
+            scope_box,
             conversation_state,
             store,
         ]
@@ -623,9 +657,10 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 service.header(),
                 service.status(),
                 render.document_table(service.assistant.documents, removable=True),
+                _scope_update(service.scope_choices()),
             )
 
-        bridge.library(on_library, [bridge], [header, status, library], **private)
+        bridge.library(on_library, [bridge], [header, status, library, scope_box], **private)
 
         def on_load():
             service.refresh()
@@ -638,6 +673,14 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
             )
 
         demo.load(on_load, None, [header, status, mode_radio, library], **private)
+        # The choices of the documents now indexed, without a spinner over the control.
+        demo.load(
+            lambda: _scope_update(service.scope_choices()),
+            None,
+            [scope_box],
+            show_progress="hidden",
+            **private,
+        )
 
         def on_restore(saved, shown):
             """The conversation the browser was on, unless a question was asked meanwhile."""

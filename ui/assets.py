@@ -76,6 +76,9 @@ CSS = """
 @keyframes rag-spin { to { transform: rotate(360deg); } }
 @media (prefers-reduced-motion: reduce) { .rag-spinner { animation: none; } }
 #rag-counter { margin-top: -.4rem; }
+/* The 检索范围 choice: a 44 px tap target with text at 4.5:1. */
+#rag-scope input { min-height: 44px; }
+#rag-scope .info, #rag-scope [data-testid="block-info"] + div { color: #374151; }
 .rag-hint { font-size: .82rem; color: var(--body-text-color-subdued); margin: 0; }
 .rag-hint-over .rag-count { color: #b45309; font-weight: 600; }
 .rag-hint-empty { color: #b91c1c; }

@@ -605,6 +605,30 @@ def document_rows(documents: Mapping[str, Document]) -> list[dict[str, Any]]:
     ]
 
 
+SCOPE_ALL = "全部文件"
+
+
+def scope_choices(documents: Mapping[str, Document]) -> list[tuple[str, str]]:
+    """The choices of the 检索范围 control: every document, each kind present (with its
+    count), then each document (by title); values are ``""``, ``kind:{kind}``, ``doc:{id}``."""
+    docs = list(documents.values())
+    kinds = Counter(d.kind for d in docs)
+    labels = {d.kind: d.kind_label for d in docs}
+    out = [(SCOPE_ALL, "")]
+    if len(docs) > 1:
+        out += [(f"只看{labels[k]}（{n} 份）", f"kind:{k}") for k, n in kinds.most_common()]
+        out += [(f"只看《{d.title}》", f"doc:{d.doc_id}") for d in docs]
+    return out
+
+
+def scope_of(value: str | None) -> dict[str, list[str]] | None:
+    """The ``scope`` argument of ``Assistant.answer`` for a value of :func:`scope_choices`."""
+    kind, _, key = str(value or "").partition(":")
+    if not key or kind not in ("kind", "doc"):
+        return None
+    return {"kinds": [key]} if kind == "kind" else {"documents": [key]}
+
+
 def header(documents: Mapping[str, Document]) -> str:
     return (
         f'<div class="rag-header"><h1 class="rag-title">{inert(collection_title(documents))}</h1>'
