@@ -95,6 +95,10 @@ class Settings:
             are ``<alias>_<build id>`` (``RAG_MILVUS_ALIAS``).
         max_source_mb: A source file larger than this many MB is refused with a message
             (``RAG_MAX_SOURCE_MB``; 0 = no limit).
+        max_upload_mb: A file added from the web page or ``PUT /api/documents/{name}`` may be
+            at most this many MB, 1..1024 (``RAG_MAX_UPLOAD_MB``; never more than
+            ``max_source_mb``, which the build would refuse). The server holds an upload in
+            memory while it checks it.
     """
 
     source: Path = Path("source")
@@ -121,6 +125,7 @@ class Settings:
     milvus_db: str = ""
     milvus_alias: str = "rag"
     max_source_mb: int = 200
+    max_upload_mb: int = 2
 
     def __post_init__(self) -> None:
         # Coerce the loosely typed values that come from the environment or the CLI.
@@ -149,6 +154,8 @@ class Settings:
             raise RagError(f"hub_timeout must not be negative, got {self.hub_timeout}")
         if self.max_source_mb < 0:
             raise RagError(f"max_source_mb must not be negative, got {self.max_source_mb}")
+        if not 1 <= self.max_upload_mb <= 1024:
+            raise RagError(f"max_upload_mb must be between 1 and 1024, got {self.max_upload_mb}")
         if self.workers < 0:
             raise RagError(f"workers must not be negative, got {self.workers}")
         object.__setattr__(self, "backend", str(self.backend).strip().lower())
@@ -173,6 +180,16 @@ class Settings:
     def max_source_bytes(self) -> int | None:
         """The source-size limit in bytes (``None``: no limit)."""
         return self.max_source_mb * 2**20 if self.max_source_mb else None
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The upload-size limit in bytes (``max_upload_mb``, capped by ``max_source_mb``)."""
+        mb = (
+            self.max_upload_mb
+            if not self.max_source_mb
+            else min(self.max_upload_mb, self.max_source_mb)
+        )
+        return mb * 2**20
 
     @property
     def worker_count(self) -> int:

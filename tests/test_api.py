@@ -218,3 +218,34 @@ def test_file_names_that_could_leave_source_are_refused(name):
 
     with pytest.raises(UploadError):
         check_name(name)
+
+
+def test_upload_cap_is_a_setting(tmp_path):
+    from ui.server import start
+
+    settings = rag.Settings.load(env={"RAG_MAX_UPLOAD_MB": "3"})
+    assert settings.max_upload_mb == 3 and settings.max_upload_bytes == 3 * 2**20
+    assert rag.Settings.load(max_upload_mb=8, max_source_mb=5).max_upload_bytes == 5 * 2**20
+    for bad in ("0", "2000"):
+        with pytest.raises(rag.RagError, match="max_upload_mb must be between 1 and 1024"):
+            rag.Settings.load(env={"RAG_MAX_UPLOAD_MB": bad})
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "source", source)
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none", source=source)
+    running = start(
+        assistant, host="127.0.0.1", port=0, settings=assistant.settings.with_(max_upload_mb=3)
+    )
+    try:
+        with httpx.Client(base_url=running.url.rstrip("/"), timeout=60) as c:
+            assert c.get("/api/documents").json()["max_upload_bytes"] == 3 * 2**20
+            # Over the old fixed 2 MB, under the setting: it reaches the content check (415).
+            reply = c.put("/api/documents/big.pdf", content=b"x" * (2 * 2**20 + 100))
+            assert reply.status_code == 415, reply.text
+            reply = c.put("/api/documents/big.txt", content=b"x" * (3 * 2**20 + 1))
+            assert reply.status_code == 413 and "最多 3 MB" in reply.json()["detail"]
+            reply = c.put("/api/documents/huge.txt", content=b"x" * (6 * 2**20))
+            assert reply.status_code == 413
+    finally:
+        running.close()
+    assert not (source / "big.pdf").exists() and not (source / "big.txt").exists()

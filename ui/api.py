@@ -42,7 +42,7 @@ from starlette.routing import Mount
 import rag
 from rag.schema import KIND_LABELS
 
-from .uploads import MAX_UPLOAD_BYTES, UploadError
+from .uploads import UploadError, too_large
 
 if TYPE_CHECKING:
     from .app import ChatService
@@ -302,7 +302,7 @@ def create_api(service: ChatService, *, uploads_allowed: bool) -> FastAPI:
             "documents": service.document_list(),
             "build": service.library.status().to_dict(),
             "uploads_allowed": uploads_allowed,
-            "max_upload_bytes": MAX_UPLOAD_BYTES,
+            "max_upload_bytes": service.library.max_bytes,
         }
 
     @api.get(
@@ -338,14 +338,15 @@ def create_api(service: ChatService, *, uploads_allowed: bool) -> FastAPI:
     )
     async def upload(name: str, request: Request) -> Any:
         require_uploads()
+        cap = service.library.max_bytes
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
-            raise HTTPException(413, _too_large())
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            raise HTTPException(413, too_large(cap))
         data = bytearray()
         async for chunk in request.stream():
             data += chunk
-            if len(data) > MAX_UPLOAD_BYTES:
-                raise HTTPException(413, _too_large())
+            if len(data) > cap:
+                raise HTTPException(413, too_large(cap))
         try:
             service.library.add(name, bytes(data))
         except UploadError as exc:
@@ -368,10 +369,6 @@ def create_api(service: ChatService, *, uploads_allowed: bool) -> FastAPI:
         return JSONBytes(documents_reply(), status_code=202)
 
     return api
-
-
-def _too_large() -> str:
-    return f"文件太大：最多 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
 
 
 def mount(app: Any, service: ChatService, *, uploads_allowed: bool) -> FastAPI:

@@ -484,7 +484,10 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                         render.document_table(assistant.documents, removable=True),
                         elem_id="rag-doc-list",
                     )
-                    gr.HTML(render.upload_form(), elem_id="rag-upload")
+                    gr.HTML(
+                        render.upload_form(service.library.max_bytes / 2**20),
+                        elem_id="rag-upload",
+                    )
         bridge = gr.HTML(
             "",
             html_template="",

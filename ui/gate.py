@@ -300,6 +300,9 @@ class AccessGate:
         if not is_call and _content_type(scope).startswith(_FORM_TYPES):
             await self.app(scope, receive, send)  # the login form and nothing else
             return
+        if _declared_length(scope) > MAX_BODY_BYTES:  # refused on the header alone
+            await _refuse(scope, receive, send, 413, "request body too large")
+            return
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -379,6 +382,14 @@ def _without_forwarding_headers(scope: Any) -> Any:
     if len(kept) == len(scope["headers"]) and scope.get("scheme") not in ("https", "wss"):
         return scope
     return {**scope, "headers": kept}
+
+
+def _declared_length(scope: Any) -> int:
+    for key, value in scope["headers"]:
+        if key.lower() == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdigit() else 0
+    return 0
 
 
 def _content_type(scope: Any) -> str:

@@ -274,12 +274,12 @@ def input_hint(count: int, question_chars: int = 500, *, empty: bool = False) ->
     )
 
 
-def upload_form(max_mb: int = 2) -> str:
+def upload_form(max_mb: float = 2) -> str:
     """The form that adds a document (the page's script sends it to ``PUT /api/documents``)."""
     return (
         '<form class="rag-upload-form" aria-label="添加文件">'
         '<label for="rag-upload-file">添加文件（.txt .md .html .htm .docx .pdf .jsonl，'
-        f"最多 {max_mb} MB）：</label>"
+        f"最多 {max_mb:g} MB）：</label>"
         '<input type="file" id="rag-upload-file" '
         'accept=".txt,.md,.html,.htm,.docx,.pdf,.jsonl">'
         '<button type="submit" class="rag-upload-send">上传并重建索引</button>'

@@ -156,7 +156,12 @@ def start(
             quiet=quiet,
             app_kwargs={
                 "middleware": [Middleware(AccessGate, policy=policy)],
-                "max_body_size": MAX_BODY_BYTES,
+                # The gate caps every other body at MAX_BODY_BYTES; an upload (PUT
+                # /api/documents) is capped by ui/api.py at Settings.max_upload_mb, with a
+                # message; this outer cap (plain 413) only stops what is far larger.
+                "max_body_size": max(
+                    MAX_BODY_BYTES, (settings or resolved.settings).max_upload_bytes + 2**20
+                ),
             },
             **launch_options(),
         )

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACCEPTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf", ".jsonl")
-# The server's body cap (ui/server.py MAX_BODY_BYTES) applies to uploads too.
+# The default upload cap (Settings.max_upload_mb, RAG_MAX_UPLOAD_MB, sets it per server).
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_NAME_CHARS = 120
 # Build log message prefixes -> (share of the work done, what the reader sees).
@@ -104,12 +104,18 @@ def check_name(name: str) -> str:
     return name
 
 
-def check_content(name: str, data: bytes) -> None:
-    """Refuse content that does not fit the suffix (:class:`UploadError`)."""
+def too_large(max_bytes: int) -> str:
+    """The message for a file over the cap (user-facing Chinese)."""
+    return f"文件太大：最多 {max_bytes / 2**20:g} MB（服务器设置 RAG_MAX_UPLOAD_MB）"
+
+
+def check_content(name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> None:
+    """Refuse content that does not fit the suffix or is over ``max_bytes``
+    (:class:`UploadError`)."""
     if not data:
         raise UploadError("文件是空的")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadError(f"文件太大：最多 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", status=413)
+    if len(data) > max_bytes:
+        raise UploadError(too_large(max_bytes), status=413)
     suffix = name.lower().rsplit(".", 1)[-1]
     if suffix == "pdf" and not data.startswith(b"%PDF-"):
         raise UploadError("这不是 PDF 文件（文件头不是 %PDF-）", status=415)
@@ -147,6 +153,7 @@ class Library:
         documents: Callable[[], Mapping[str, Document]] | None = None,
     ) -> None:
         self.settings = settings
+        self.max_bytes = int(getattr(settings, "max_upload_bytes", MAX_UPLOAD_BYTES))
         self.model = model or "none"
         self.on_built = on_built
         self.documents = documents
@@ -178,7 +185,7 @@ class Library:
                 name exists already (status 409).
         """
         name = check_name(name)
-        check_content(name, data)
+        check_content(name, data, self.max_bytes)
         path = self._path(name)
         if path.exists():
             raise UploadError(f"已有同名文件：{name}（请先删除或改名）", status=409)
@@ -309,4 +316,5 @@ __all__ = [
     "UploadError",
     "check_content",
     "check_name",
+    "too_large",
 ]
