@@ -437,9 +437,14 @@ class LexicalIndex:
             meta = guards.loads((directory / _META).read_bytes(), what=_META, max_depth=0)
             params = guards.loads((directory / _PARAMS).read_bytes(), what=_PARAMS, max_depth=0)
             vocab = guards.loads((directory / _VOCAB).read_bytes(), what=_VOCAB, max_depth=0)
-            data = np.load(directory / _DATA, mmap_mode="r", allow_pickle=False)
-            indices = np.load(directory / _INDICES, mmap_mode="r", allow_pickle=False)
-            indptr = np.load(directory / _INDPTR, mmap_mode="r", allow_pickle=False)
+            # Plain ndarrays over the mappings (slicing a np.memmap builds a memmap object).
+            data = np.load(directory / _DATA, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+            indices = np.load(directory / _INDICES, mmap_mode="r", allow_pickle=False).view(
+                np.ndarray
+            )
+            indptr = np.load(directory / _INDPTR, mmap_mode="r", allow_pickle=False).view(
+                np.ndarray
+            )
             nonoccurrence = None
             if params.get("method") in ("bm25l", "bm25+"):
                 nonoccurrence = np.load(directory / _NONOCCURRENCE, allow_pickle=False)

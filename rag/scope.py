@@ -48,6 +48,18 @@ _KIND_CUES = re.compile(
     rf"(?:{_ONLY}(?P<kind>{_KIND_WORDS})(?:原文|文件|类文件|类)?{_WITHIN}?"
     rf"|(?:在|从)(?P<kind2>{_KIND_WORDS})(?:原文|文件|类文件|类)?{_WITHIN}){_TAIL}"
 )
+# A cheap test on the raw question before it is normalised (most questions state no scope):
+# a 《 or a kind word, in either script.
+_TRADITIONAL = str.maketrans("规党内决议见侧记报类", "規黨內決議見側記報類")
+
+
+def _either_script(word: str) -> str:
+    return "".join(
+        f"[{c}{c.translate(_TRADITIONAL)}]" if c.translate(_TRADITIONAL) != c else c for c in word
+    )
+
+
+_MAYBE = re.compile("《|" + "|".join(_either_script(w) for w in _STATED_KINDS))
 _EDGES = re.compile(r"^[\s,，。.:：;；、]+|[\s,，:：;；、]+$")
 _PRC = "中华人民共和国"
 
@@ -193,9 +205,9 @@ class ScopeCatalogue:
             A :class:`StatedScope`; its ``question`` is the question unchanged when it states
             no scope.
         """
-        text = normalize(question)
-        if "《" not in text and not any(word in text for word in _STATED_KINDS):
+        if _MAYBE.search(question) is None:
             return StatedScope(question, None)
+        text = normalize(question)
         self._load()
         ids: dict[str, None] = {}
         kinds: dict[str, None] = {}
