@@ -38,7 +38,6 @@ import hashlib
 import io
 import json
 import math
-import multiprocessing
 import re
 import threading
 from collections import Counter
@@ -598,6 +597,8 @@ def worker_pool(workers: int) -> Iterator[WorkerPool | None]:
     if workers <= 1:
         yield None
         return
+    import multiprocessing  # here: it imports socket, selectors and signal; `rag ask` needs none
+
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     _base_dictionary()  # inherited by forked workers instead of being rebuilt in each
