@@ -158,6 +158,8 @@ class PassageLocator:
         Returns:
             A Location covering at least ``MIN_COVERAGE`` of the passage, or None.
         """
+        if len(passage) < MIN_PASSAGE_CHARS:  # the key is never longer than the text
+            return None
         query, _ = _key(passage[: MAX_PASSAGE_CHARS * 2])
         query = query[:MAX_PASSAGE_CHARS]
         if len(query) < MIN_PASSAGE_CHARS:
