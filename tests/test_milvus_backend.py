@@ -102,6 +102,20 @@ def test_rankings_passages_and_answers_agree_with_the_local_backend(pair) -> Non
             assert milvus.document(quote.doc_id).text[quote.start : quote.end] == quote.text
 
 
+def test_scoped_rankings_filter_in_milvus_as_locally(pair) -> None:
+    local, milvus = pair
+    side = "shanghai_cpc_plenary_2021-06-22_soft_power/side_report"
+    for scope in ({"documents": [side]}, {"kinds": ["resolution"]}):
+        for question in QUESTIONS:
+            a = local.search(question, k=8, mode="lexical", scope=scope)
+            b = milvus.search(question, k=8, mode="lexical", scope=scope)
+            assert [h.chunk_id for h in a] == [h.chunk_id for h in b], (question, scope)
+            allowed = set(local._state.scopes.document_ids(local._state.scopes.resolve(scope)))
+            assert {h.doc_id for h in b} <= allowed
+            dense = milvus.search(question, k=8, mode="dense", scope=scope)
+            assert dense and {h.doc_id for h in dense} <= allowed
+
+
 def test_passages_are_fetched_by_id_from_the_collection(pair) -> None:
     _, milvus = pair
     backend = milvus._state.retriever.backend
