@@ -248,8 +248,48 @@ def test_clients_that_trickle_their_headers_are_timed_out(open_server) -> None:
 def test_the_uvicorn_server_has_its_timeouts(open_server) -> None:
     config = open_server.app.server.config
     assert config.timeout_keep_alive == 5
-    assert config.http.__name__ == "TimedH11Protocol"
+    # The C parser, with the same deadlines (h11 only where httptools is missing).
+    assert config.http.__name__ == "TimedHttpToolsProtocol"
     assert config.h11_max_incomplete_event_size == 64 * 1024
+
+
+def test_a_header_block_over_64_kib_is_refused(open_server) -> None:
+    sock = socket.create_connection(_address(open_server.url), timeout=10)
+    data = b""
+    try:
+        sock.sendall(b"GET /config HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        for _ in range(70):  # 70 KiB of headers, never finished
+            sock.sendall(b"X-Big: " + b"a" * 1000 + b"\r\n")
+        while chunk := sock.recv(4096):
+            data += chunk
+    finally:
+        sock.close()
+    assert data.startswith(b"HTTP/1.1 431"), data[:80]
+    assert request(open_server.url, "/config", headers={"X-Fine": "a" * 8000})[0] == 200
+
+
+def test_keep_alive_requests_are_served_and_a_slow_second_request_is_timed_out(
+    open_server,
+) -> None:
+    sock = socket.create_connection(_address(open_server.url), timeout=10)
+    try:
+        for _ in range(3):  # three requests on one connection, each in time
+            sock.sendall(b"GET /config HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += sock.recv(1)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            body = b""
+            while len(body) < length:
+                body += sock.recv(length - len(body))
+        sock.sendall(b"GET /config HTTP/1.1\r\n")  # then a request that never ends
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+    finally:
+        sock.close()
+    assert data.startswith(b"HTTP/1.1 408"), data[:80]
 
 
 def test_x_forwarded_host_does_not_change_gradios_root(open_server) -> None:
