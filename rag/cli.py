@@ -70,6 +70,25 @@ def _query(p: argparse.ArgumentParser) -> None:
         "--mode", choices=[m.value for m in RetrievalMode], help="retrieval mode (default hybrid)"
     )
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--document",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this document (id or exact title; repeat for more)",
+    )
+    p.add_argument(
+        "--kind",
+        action="append",
+        default=[],
+        help="only documents of this kind (law, resolution… or 法律, 决议…; repeat for more)",
+    )
+
+
+def _scope(args: argparse.Namespace) -> dict[str, list[str]] | None:
+    if not args.document and not args.kind:
+        return None
+    return {"documents": list(args.document), "kinds": list(args.kind)}
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -279,7 +298,7 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     _ensure_index(settings)
     assistant = load(settings=settings)
-    answer = assistant.answer(args.question, history=args.history, k=args.k)
+    answer = assistant.answer(args.question, history=args.history, k=args.k, scope=_scope(args))
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
     else:
@@ -314,7 +333,7 @@ def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from .assistant import load
 
     _ensure_index(settings)
-    hits = load(settings=settings).search(args.question, k=args.k)
+    hits = load(settings=settings).search(args.question, k=args.k, scope=_scope(args))
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
         return EXIT_OK

@@ -4,6 +4,7 @@ or passed as an argument, shown in the answer."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -262,3 +263,19 @@ def test_catalogue_labels_many_documents_briefly(assistant: rag.Assistant) -> No
     scope = catalogue.resolve({"documents": ids})
     assert scope is not None and f"等 {len(ids)} 份文件" in scope.label
     assert catalogue.kinds()["resolution"] == 1
+
+
+def test_cli_ask_and_search_take_a_scope(
+    assistant: rag.Assistant, corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rag.cli import main
+
+    args = ["--index", str(assistant.settings.index), "--source", str(corpus), "--model", "none"]
+    assert main(["search", "工作", "--kind", "resolution", "--json", *args]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits and {h["doc_id"] for h in hits} == {RESOLUTION}
+    code = main(["ask", "上海的城市精神是什么？", "--document", RESOLUTION, "--json", *args])
+    answer = json.loads(capsys.readouterr().out)
+    assert code == 0 and answer["scope"]["documents"] == [RESOLUTION]
+    assert main(["ask", "城市精神", "--kind", "poem", *args]) == 1
+    assert "unknown document kind 'poem'" in capsys.readouterr().err

@@ -122,7 +122,7 @@ def timed_httptools_protocol(
         _phase: str | None = None
         _header_bytes = 0
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm(_HEADERS, header_timeout)
 
