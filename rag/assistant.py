@@ -186,15 +186,16 @@ class Assistant:
                 (只在《劳动合同法》中…) takes its place.
 
         Returns:
-            Hits; empty when the question has nothing searchable or ``k`` is 0.
+            Hits; empty when the question has nothing searchable, ``k`` is 0, or the question
+            scopes itself to a title no indexed document has.
 
         Raises:
             ArgumentError: ``k`` is negative, not a whole number, NaN or infinite (also a
                 ``ValueError``), or ``scope`` names an unknown document or kind.
 
         Example:
-            >>> assistant.search("试用期", scope={"documents": ["劳动合同法"]})[0].doc_title
-            '中华人民共和国劳动合同法'
+            >>> assistant.search("城市精神", scope={"kinds": ["resolution"]})[0].doc_title
+            '十一届市委十一次全会决议'
         """
         state = self._state
         count = self._k(k)

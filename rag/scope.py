@@ -12,8 +12,8 @@ question gets its ``k`` best passages from inside the scope.
 
 Example:
     >>> catalogue = ScopeCatalogue(generation.documents)
-    >>> text, scope, unknown = catalogue.from_question("只在《劳动合同法》中，试用期最长多久？")
-    >>> text, scope.label
+    >>> stated = catalogue.from_question("只在《劳动合同法》中，试用期最长多久？")
+    >>> stated.question, stated.scope.label
     ('试用期最长多久？', '《中华人民共和国劳动合同法》')
 """
 
