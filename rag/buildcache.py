@@ -28,7 +28,8 @@ from .schema import Document
 from .sources import SourceFile
 
 CACHE_DIR = "parsed"
-CACHE_VERSION = 2
+# 3: the tokens of each passage's context (title and section path) are kept too.
+CACHE_VERSION = 3
 # The sentence tokens of one file's passages, in passage order (a token never holds a space:
 # chunks.jsonl stores each sentence's tokens joined by spaces too).
 FileTokens = list[list[list[str]]]
@@ -44,6 +45,8 @@ class FileEntry:
     counts: Counts | None = None
     token_key: str = ""
     tokens: FileTokens | None = None
+    # Per passage, the tokens of its document title and section path (same token key).
+    contexts: list[list[str]] | None = None
     # Where this entry was read from: an unchanged entry is linked, not written again.
     origin: Path | None = None
 
@@ -54,6 +57,9 @@ class BuildCache:
 
     entries: dict[str, FileEntry] = field(default_factory=dict)
     hits: set[str] = field(default_factory=set)
+    # The serving generation's tokenizer dictionary, checked against its manifest: a build
+    # whose tokenizer is the same links these files instead of writing them again.
+    dictionary: Path | None = None
 
     @classmethod
     def open(cls, index: Path) -> BuildCache:
@@ -63,7 +69,8 @@ class BuildCache:
             if live is None:
                 return cls()
             manifest = store.read_manifest(live)
-            return cls(_read_entries(live, manifest.get("files", {})))
+            files = manifest.get("files", {})
+            return cls(_read_entries(live, files), dictionary=_dictionary(live, files))
         except Exception:  # a bad cache only costs time, never the build
             return cls()
 
@@ -73,6 +80,8 @@ class BuildCache:
         if old is None or old.origin is None or old.key != entry.key:
             return None
         if old.token_key != entry.token_key or (old.tokens is None) != (entry.tokens is None):
+            return None
+        if (old.contexts is None) != (entry.contexts is None):
             return None
         return old.origin
 
@@ -89,12 +98,17 @@ class BuildCache:
         entry = self.entries.get(rel)
         return entry.counts if entry is not None and entry.key == key else None
 
-    def tokens(self, rel: str, key: str, token_key: str) -> FileTokens | None:
-        """The passages' sentence tokens of an unchanged file under the same tokenizer."""
+    def tokens(
+        self, rel: str, key: str, token_key: str
+    ) -> tuple[FileTokens, list[list[str]]] | None:
+        """The passages' sentence tokens and context tokens of an unchanged file under the
+        same tokenizer."""
         entry = self.entries.get(rel)
         if entry is None or entry.key != key or entry.token_key != token_key:
             return None
-        return entry.tokens
+        if entry.tokens is None or entry.contexts is None:
+            return None
+        return entry.tokens, entry.contexts
 
 
 def token_key(tokenizer_description: dict[str, Any], passage_settings: dict[str, Any]) -> str:
@@ -123,12 +137,8 @@ def write(
         name = f"{number:05d}.json"
         names[rel] = name
         origin = previous.same(rel, entry) if previous is not None else None
-        if origin is not None:
-            try:
-                os.link(origin, target / name)
-                continue
-            except OSError:
-                pass  # another filesystem or no links: write it
+        if origin is not None and link(origin, target / name):
+            continue
         payload = {
             "version": CACHE_VERSION,
             "rel": rel,
@@ -139,6 +149,11 @@ def write(
             "tokens": (
                 [[" ".join(sentence) for sentence in chunk] for chunk in entry.tokens]
                 if entry.tokens is not None
+                else None
+            ),
+            "contexts": (
+                [" ".join(words) for words in entry.contexts]
+                if entry.contexts is not None
                 else None
             ),
         }
@@ -164,6 +179,7 @@ def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntr
             continue
         counts = data.get("counts")
         tokens = data.get("tokens")
+        contexts = data.get("contexts")
         entries[rel] = FileEntry(
             key=data["key"],
             documents=[Document.from_dict(d) for d in data["documents"]],
@@ -174,9 +190,39 @@ def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntr
                 if tokens is not None
                 else None
             ),
+            contexts=(
+                [words.split(" ") if words else [] for words in contexts]
+                if contexts is not None
+                else None
+            ),
             origin=generation / path,
         )
     return entries
+
+
+def _dictionary(generation: Path, files: dict[str, Any]) -> Path | None:
+    """The generation's tokenizer directory when each of its files matches the manifest."""
+    from .tokenization import DICTIONARY_FILES
+
+    for name in DICTIONARY_FILES:
+        rel = f"{store.TOKENIZER}/{name}"
+        if rel not in files or not _checked(generation, rel, files[rel]):
+            return None
+    return generation / store.TOKENIZER
+
+
+def link(origin: Path, target: Path) -> bool:
+    """Hard-link ``origin`` (a checked file of the previous generation) at ``target``;
+    False when the filesystem cannot (the caller then writes the file).
+
+    Generations never modify a file in place, so a file shared by two of them is safe; the
+    new manifest checksums the link like any other file.
+    """
+    try:
+        os.link(origin, target)
+    except OSError:
+        return False
+    return True
 
 
 def _checked(generation: Path, rel: str, meta: dict[str, Any]) -> bool:
@@ -210,4 +256,4 @@ def _counts_from_json(data: list[Any]) -> Counts:
     )
 
 
-__all__ = ["CACHE_DIR", "BuildCache", "FileEntry", "token_key", "write"]
+__all__ = ["CACHE_DIR", "BuildCache", "FileEntry", "link", "token_key", "write"]
