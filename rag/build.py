@@ -22,7 +22,7 @@ import json
 import shutil
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +34,6 @@ from . import buildcache, integrity, store
 from .buildcache import BuildCache, FileEntry
 from .chunking import chunk_documents
 from .columnar import write_corpus
-from .embedding import Embedder
 from .errors import ModelUnavailableError, RagError
 from .parsing import Corpus, load_documents, source_hashes
 from .schema import Chunk, Document, Repair
@@ -42,6 +41,7 @@ from .settings import Settings
 from .sources import scan_sources
 
 if TYPE_CHECKING:
+    from .embedding import Embedder
     from .tokenization import Tokenizer, WorkerPool
 
 # Bump when tokenization or passage text changes in a way that needs a rebuild.
@@ -248,9 +248,8 @@ def _build_locked(
     )
 
     clock = time.perf_counter()
-    chunks = chunk_documents(
-        corpus.documents, size=settings.chunk_size, overlap=settings.chunk_overlap
-    )
+    entries = _file_entries(corpus)
+    chunks = _chunks(settings, entries, cache)
     if not chunks:
         raise RagError(f"the documents in {settings.source} contain no text to index")
     timings["chunk"] = time.perf_counter() - clock
@@ -260,7 +259,6 @@ def _build_locked(
 
     clock = time.perf_counter()
     documents = {d.doc_id: d for d in corpus.documents}
-    entries = _file_entries(corpus)
     # The serving generation's dictionary serves when the key terms come out the same: both
     # the term counter (jieba's base dictionary) and the tokenizer are read from it lazily,
     # instead of being built from jieba's word list, and its files are linked, not rewritten.
@@ -451,6 +449,24 @@ def _file_entries(corpus: Corpus) -> dict[str, FileEntry]:
     return entries
 
 
+def _chunks(settings: Settings, entries: dict[str, FileEntry], cache: BuildCache) -> list[Chunk]:
+    """Passages of every file in corpus order: an unchanged file's from the cache when the
+    passage settings are the same (chunking is deterministic), the others chunked."""
+    chunk_key = buildcache.token_key(
+        {}, {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "v": PIPELINE_VERSION}
+    )
+    out: list[Chunk] = []
+    for rel, entry in entries.items():
+        chunks = cache.chunks(rel, entry.key, chunk_key)
+        if chunks is None:
+            chunks = chunk_documents(
+                entry.documents, size=settings.chunk_size, overlap=settings.chunk_overlap
+            )
+        entry.chunk_key, entry.chunks = chunk_key, chunks
+        out.extend(chunks)
+    return out
+
+
 def _terms(
     corpus: Corpus,
     entries: dict[str, FileEntry],
@@ -623,12 +639,20 @@ def _json_bytes(data: Any) -> bytes:
 def _write(tmp: Path, **kw: Any) -> Path:
     settings: Settings = kw["settings"]
     tmp.mkdir(parents=True)
+    # Files written (and fsynced) by write_checked, and links to the serving generation's
+    # synced files, need no second fsync: only the directories and the other files do.
+    synced: set[Path] = set()
+
+    def write(path: Path, blocks: Iterable[bytes]) -> None:
+        _write_checked(path, blocks)
+        synced.add(path)
+
     tokens, indptr = kw["sentence_tokens"]
-    write_corpus(
-        tmp / store.CORPUS, kw["documents"], kw["chunks"], tokens, indptr, write=_write_checked
+    write_corpus(tmp / store.CORPUS, kw["documents"], kw["chunks"], tokens, indptr, write=write)
+    write(tmp / store.TERMS, ["\n".join(kw["terms"]).encode("utf-8")])
+    synced.update(
+        _write_dictionary(tmp / store.TOKENIZER, kw["tokenizer"], kw["dictionary"], write)
     )
-    _write_checked(tmp / store.TERMS, ["\n".join(kw["terms"]).encode("utf-8")])
-    _write_dictionary(tmp / store.TOKENIZER, kw["tokenizer"], kw["dictionary"])
     kw["lexical"].save(tmp / store.LEXICAL)
     vectors = kw["vectors"]
     if vectors is not None:
@@ -638,8 +662,8 @@ def _write(tmp: Path, **kw: Any) -> Path:
         from .vectors import SENTENCE_VECTORS
 
         sentence_vectors.save(tmp / SENTENCE_VECTORS)
-    buildcache.write(tmp, kw["cache_entries"], _write_checked, kw["previous_cache"])
-    store.fsync_tree(tmp)
+    synced.update(buildcache.write(tmp, kw["cache_entries"], write, kw["previous_cache"]))
+    store.fsync_tree(tmp, skip=synced)
     manifest = {
         "format_version": store.FORMAT_VERSION,
         "pipeline_version": PIPELINE_VERSION,
@@ -683,24 +707,33 @@ def _write(tmp: Path, **kw: Any) -> Path:
         "files": store.checksum_tree(tmp),
     }
     sealed = integrity.seal(manifest, integrity.index_key())  # its own checksum (+ HMAC)
-    _write_checked(tmp / store.MANIFEST, [_json_bytes(sealed)])
-    store.fsync_tree(tmp)
+    write(tmp / store.MANIFEST, [_json_bytes(sealed)])
+    store.fsync_tree(tmp, skip=synced)
     return tmp
 
 
-def _write_dictionary(target: Path, tokenizer: Any, origin: Path | None) -> None:
+def _write_dictionary(
+    target: Path,
+    tokenizer: Any,
+    origin: Path | None,
+    write: Callable[[Path, Iterable[bytes]], None],
+) -> list[Path]:
     """The tokenizer's dictionary files: hard links to the serving generation's when the
     tokenizer was read from them (checked against its manifest by the cache), else
-    written."""
+    written. Returns the links made."""
     from .tokenization import DICTIONARY_FILES
 
     if origin is None:
-        tokenizer.save(target, _write_checked)
-        return
+        tokenizer.save(target, write)
+        return []
     target.mkdir(parents=True)
+    linked = []
     for name in DICTIONARY_FILES:
-        if not buildcache.link(origin / name, target / name):
-            _write_checked(target / name, [(origin / name).read_bytes()])
+        if buildcache.link(origin / name, target / name):
+            linked.append(target / name)
+        else:
+            write(target / name, [(origin / name).read_bytes()])
+    return linked
 
 
 def _selection_meta() -> dict[str, Any]:

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from . import store
-from .schema import Document
+from .schema import Chunk, Document
 from .sources import SourceFile
 
 CACHE_DIR = "parsed"
-# 3: the tokens of each passage's context (title and section path) are kept too.
+# 3: the file's passages and the tokens of each passage's context (title and section path)
+# are kept too.
 CACHE_VERSION = 3
 # The sentence tokens of one file's passages, in passage order (a token never holds a space:
 # chunks.jsonl stores each sentence's tokens joined by spaces too).
@@ -47,6 +48,9 @@ class FileEntry:
     tokens: FileTokens | None = None
     # Per passage, the tokens of its document title and section path (same token key).
     contexts: list[list[str]] | None = None
+    # The passages of the file's documents under the passage settings named by chunk_key.
+    chunk_key: str = ""
+    chunks: list[Chunk] | None = None
     # Where this entry was read from: an unchanged entry is linked, not written again.
     origin: Path | None = None
 
@@ -81,7 +85,7 @@ class BuildCache:
             return None
         if old.token_key != entry.token_key or (old.tokens is None) != (entry.tokens is None):
             return None
-        if (old.contexts is None) != (entry.contexts is None):
+        if (old.contexts is None) != (entry.contexts is None) or old.chunk_key != entry.chunk_key:
             return None
         return old.origin
 
@@ -97,6 +101,13 @@ class BuildCache:
         """The key-term counts of an unchanged file."""
         entry = self.entries.get(rel)
         return entry.counts if entry is not None and entry.key == key else None
+
+    def chunks(self, rel: str, key: str, chunk_key: str) -> list[Chunk] | None:
+        """The passages of an unchanged file under the same passage settings."""
+        entry = self.entries.get(rel)
+        if entry is None or entry.key != key or entry.chunk_key != chunk_key:
+            return None
+        return entry.chunks
 
     def tokens(
         self, rel: str, key: str, token_key: str
@@ -122,8 +133,8 @@ def write(
     entries: dict[str, FileEntry],
     write_checked: Callable[[Path, Iterable[bytes]], None],
     previous: BuildCache | None = None,
-) -> None:
-    """Write one cache file per source file into ``directory/parsed/``.
+) -> list[Path]:
+    """Write one cache file per source file into ``directory/parsed/``; returns the links.
 
     An entry identical to one of the ``previous`` cache is hard-linked from there (its bytes
     were checked against the previous manifest when it was read, and the new manifest
@@ -133,11 +144,13 @@ def write(
     target = directory / CACHE_DIR
     target.mkdir()
     names: dict[str, str] = {}
+    linked: list[Path] = []
     for number, (rel, entry) in enumerate(sorted(entries.items())):
         name = f"{number:05d}.json"
         names[rel] = name
         origin = previous.same(rel, entry) if previous is not None else None
         if origin is not None and link(origin, target / name):
+            linked.append(target / name)
             continue
         payload = {
             "version": CACHE_VERSION,
@@ -156,10 +169,13 @@ def write(
                 if entry.contexts is not None
                 else None
             ),
+            "chunk_key": entry.chunk_key,
+            "chunks": _chunks_to_json(entry) if entry.chunks is not None else None,
         }
         write_checked(target / name, [json.dumps(payload, ensure_ascii=False).encode("utf-8")])
     index = {"version": CACHE_VERSION, "files": names}
     write_checked(target / "files.json", [json.dumps(index, ensure_ascii=False).encode("utf-8")])
+    return linked
 
 
 def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntry]:
@@ -180,9 +196,13 @@ def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntr
         counts = data.get("counts")
         tokens = data.get("tokens")
         contexts = data.get("contexts")
+        documents = [Document.from_dict(d) for d in data["documents"]]
+        chunks = data.get("chunks")
         entries[rel] = FileEntry(
             key=data["key"],
-            documents=[Document.from_dict(d) for d in data["documents"]],
+            documents=documents,
+            chunk_key=data.get("chunk_key", ""),
+            chunks=_chunks_from_json(documents, chunks) if chunks is not None else None,
             counts=_counts_from_json(counts) if counts is not None else None,
             token_key=data.get("token_key", ""),
             tokens=(
@@ -198,6 +218,44 @@ def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntr
             origin=generation / path,
         )
     return entries
+
+
+def _chunks_to_json(entry: FileEntry) -> list[Any]:
+    """Passages without what their document gives (id, title, text): row of the document
+    in the file, span, section path, paragraph numbers, sentence spans (flat)."""
+    rows = {d.doc_id: i for i, d in enumerate(entry.documents)}
+    assert entry.chunks is not None
+    return [
+        [
+            rows[c.doc_id],
+            c.start,
+            c.end,
+            list(c.section),
+            list(c.paragraphs),
+            [x for span in c.sentences for x in span],
+        ]
+        for c in entry.chunks
+    ]
+
+
+def _chunks_from_json(documents: list[Document], data: list[Any]) -> list[Chunk]:
+    chunks = []
+    for row, start, end, section, paragraphs, flat in data:
+        doc = documents[row]
+        chunks.append(
+            Chunk(
+                chunk_id=f"{doc.doc_id}:{start}-{end}",
+                doc_id=doc.doc_id,
+                doc_title=doc.title,
+                section=tuple(section),
+                paragraphs=tuple(paragraphs),
+                start=start,
+                end=end,
+                text=doc.text[start:end],
+                sentences=tuple(zip(flat[::2], flat[1::2], strict=True)),
+            )
+        )
+    return chunks
 
 
 def _dictionary(generation: Path, files: dict[str, Any]) -> Path | None:
