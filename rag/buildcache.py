@@ -180,17 +180,19 @@ def write(
 
 def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntry]:
     listed = f"{CACHE_DIR}/files.json"
-    if listed not in files or not _checked(generation, listed, files[listed]):
+    raw = _checked_bytes(generation, listed, files.get(listed))
+    if raw is None:
         return {}
-    index = json.loads((generation / listed).read_text(encoding="utf-8"))
+    index = json.loads(raw)
     if index.get("version") != CACHE_VERSION:
         return {}
     entries: dict[str, FileEntry] = {}
     for rel, name in index["files"].items():
         path = f"{CACHE_DIR}/{name}"
-        if path not in files or not _checked(generation, path, files[path]):
+        raw = _checked_bytes(generation, path, files.get(path))
+        if raw is None:
             continue
-        data = json.loads((generation / path).read_text(encoding="utf-8"))
+        data = json.loads(raw)
         if data.get("version") != CACHE_VERSION or data.get("rel") != rel:
             continue
         counts = data.get("counts")
@@ -281,6 +283,16 @@ def link(origin: Path, target: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def _checked_bytes(generation: Path, rel: str, meta: dict[str, Any] | None) -> bytes | None:
+    """The file's bytes when they match the manifest's size and sha256 (read once: the
+    checked bytes are the ones parsed)."""
+    path = generation / rel
+    if meta is None or not path.is_file() or path.stat().st_size != meta.get("bytes"):
+        return None
+    data = path.read_bytes()
+    return data if hashlib.sha256(data).hexdigest() == meta.get("sha256") else None
 
 
 def _checked(generation: Path, rel: str, meta: dict[str, Any]) -> bool:
