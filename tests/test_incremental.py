@@ -79,10 +79,10 @@ def test_incremental_build_equals_full_build(tmp_path: Path) -> None:
     incremental = _build(source, index, log=messages.append)
     assert any("2 file(s) read, 2 unchanged reused" in m for m in messages)
     # The key terms came out the same, so the dictionary was linked, not written again.
-    dictionary = incremental.generation / "tokenizer" / "dictionary.words.npy"
+    dictionary = incremental.generation / "tokenizer" / "dictionary.short.npy"
     assert (
         dictionary.stat().st_ino
-        == (first.generation / "tokenizer" / "dictionary.words.npy").stat().st_ino
+        == (first.generation / "tokenizer" / "dictionary.short.npy").stat().st_ino
     )
     full = _build(source, tmp_path / "full", force=True)
     _assert_same(incremental.generation, full.generation)
