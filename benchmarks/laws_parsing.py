@@ -8,7 +8,8 @@ Measures, over ``../shared/corpora/laws/`` (all 60 files, or ``--first N`` of SO
 - **articles miscited / not found / without chapter**: every article (第X条, 第X条之一 …) is
   searched by its opening words through the real :meth:`rag.Assistant.search`; the hit holding
   those words must cite the article's own number and carry every division it is under (its
-  编, 分编, 章, 节: a 编 may hold articles with no 章 at all) in ``Hit.section``;
+  编, 分编, 章, 节, or an unnumbered 附则; a 编 may hold articles with no 章 at all) in
+  ``Hit.section``;
 - **build times**: a full build, a no-change build, and a rebuild after touching one file.
 
 Indexes go to a temporary directory; the corpus is read in place.
@@ -43,10 +44,10 @@ LAWS = (
 )
 _CN = "零〇一二三四五六七八九十百千两"
 _ARTICLE = re.compile(rf"^(第[{_CN}\d]+)\s*(条(?:之[{_CN}]+)?)\s*")
-# A division heading: 编, 分编, 章 or 节 (a 编 may hold articles without any 章, as
-# 刑事诉讼法 第四编 执行 does).
-_DIVISION = re.compile(rf"^#+\s*(第[{_CN}\d]+(分编|编|章|节))")
-_RANKS = {"编": 0, "分编": 1, "章": 2, "节": 3}
+# A division heading (below the title): its label, 第X编 / 第X分编 / 第X章 / 第X节, or its text
+# when unnumbered (附则). A 编 may hold articles without any 章 (刑事诉讼法 第四编 执行).
+_HEADING = re.compile(r"^(#{2,})\s*(\S.*)$")
+_NUMBERED = re.compile(rf"^第[{_CN}\d]+(?:分编|编|章|节)")
 _INVISIBLE = re.compile(r"^[\s\u200b\u200c\u200d\u2060\ufeff\u00a0\u3000]*$")
 # Opening characters of an article searched for it.
 OPENING_CHARS = 24
@@ -77,16 +78,17 @@ def body_lines(text: str) -> list[str]:
 
 def articles(text: str) -> list[tuple[str, tuple[str, ...], str, str]]:
     """(label, divisions, opening words, first line) of every article, in file order; the
-    divisions are the 编/分编/章/节 headings the article is under (a heading closes every
-    division of its rank and below)."""
+    divisions are the headings the article is under (a heading closes every division at its
+    heading depth and below)."""
     found = []
     path: dict[int, str] = {}
     for line in body_lines_raw(text):
-        head = _DIVISION.match(line)
+        head = _HEADING.match(line)
         if head:
-            rank = _RANKS[head.group(2)]
-            path = {r: label for r, label in path.items() if r < rank}
-            path[rank] = head.group(1)
+            depth, title = len(head.group(1)), head.group(2).strip()
+            numbered = _NUMBERED.match(title)
+            path = {d: label for d, label in path.items() if d < depth}
+            path[depth] = numbered.group(0) if numbered else title
             continue
         match = _ARTICLE.match(line.strip())
         if match:
