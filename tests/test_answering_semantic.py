@@ -63,7 +63,8 @@ def test_dense_passages_join_the_lexical_ones(hashed: rag.Assistant) -> None:
     tokens = state.generation.tokenizer.tokenize(question)
     dense = state.retriever.rank(tokens, question, 4, RetrievalMode.DENSE)
     at = FEATURES.index("dense_rank")
-    by_passage = {c.passage: row[at] for c, row in zip(examined.candidates, examined.features)}
+    pairs = zip(examined.candidates, examined.features, strict=True)
+    by_passage = {c.passage: row[at] for c, row in pairs}
     for rank, item in enumerate(dense):
         if item.index in by_passage:
             assert by_passage[item.index] == pytest.approx(1 / (1 + rank))
