@@ -38,7 +38,6 @@ import hashlib
 import io
 import json
 import math
-import multiprocessing
 import re
 import threading
 from collections import Counter
@@ -82,11 +81,16 @@ _HAN_ONLY = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Characters jieba can match against dictionary words; user terms outside this set are never
 # produced by jieba, so they are rejected rather than silently ignored.
 _JIEBA_WORD = re.compile(r"[\u4e00-\u9fd5a-z0-9+#&._%\-]+")
-_DICT_WORDS = "dictionary.words.npy"
-_DICT_FREQ = "dictionary.freq.npy"
-_DICT_TAGS = "dictionary.tags.npy"
+_DICT_SHORT = "dictionary.short.npy"  # words of up to _SHORT characters, sorted (<U4)
+_DICT_LONG = "dictionary.long.npy"  # the longer words, sorted
+_DICT_FREQ = "dictionary.freq.npy"  # counts: the short words', then the long words'
+_DICT_TAGS = "dictionary.tags.npy"  # part-of-speech tags as codes into the meta's "tags"
 _DICT_META = "dictionary.json"
-DICTIONARY_FILES = (_DICT_WORDS, _DICT_FREQ, _DICT_TAGS, _DICT_META)
+DICTIONARY_FILES = (_DICT_SHORT, _DICT_LONG, _DICT_FREQ, _DICT_TAGS, _DICT_META)
+# 97 % of jieba's entries have at most 4 characters: a fixed-width array of 4 characters
+# holds them in a quarter of the bytes of one as wide as the longest word (16), and every
+# load hashes these files (the dictionary was 44 MB of a generation, now 11 MB).
+_SHORT = 4
 # A loaded tokenizer builds jieba's full dictionary after this many texts (see Tokenizer.save).
 _PRIMED_TEXTS = 16
 # Below this many texts, starting worker processes costs more than it saves.
@@ -221,19 +225,28 @@ class Tokenizer:
 
         directory.mkdir(parents=True, exist_ok=True)
         freq = self._jieba.FREQ
-        words = sorted(freq)
+        ordered = sorted(freq)
+        short = [w for w in ordered if len(w) <= _SHORT]
+        long = [w for w in ordered if len(w) > _SHORT]
+        words = short + long
         tags = _word_tags()
+        word_tags = [tags.get(w, "") for w in words]
+        tag_names = sorted(set(word_tags) | {""})
+        code = {t: i for i, t in enumerate(tag_names)}
         meta = {
             "describe": self.describe(),
             "options": [self._mode, self._hmm, self._bigrams],
             "total": int(self._jieba.total),
             "parts": {k: list(v) for k, v in self._parts.items()},
             "max_len": max(map(len, words), default=1),
+            "tags": tag_names,
         }
+        tag_type = np.uint8 if len(tag_names) <= 256 else np.uint16
         arrays = {
-            _DICT_WORDS: np.array(words, dtype=str),
+            _DICT_SHORT: np.array(short, dtype=f"<U{_SHORT}"),
+            _DICT_LONG: np.array(long, dtype=str) if long else np.array([], dtype="<U1"),
             _DICT_FREQ: np.fromiter((freq[w] for w in words), dtype=np.int64, count=len(words)),
-            _DICT_TAGS: np.array([tags.get(w, "") for w in words], dtype=str),
+            _DICT_TAGS: np.fromiter((code[t] for t in word_tags), dtype=tag_type, count=len(words)),
         }
         for name, array in arrays.items():
             buf = io.BytesIO()
@@ -254,20 +267,24 @@ class Tokenizer:
 
         try:
             meta = json.loads((directory / _DICT_META).read_text(encoding="utf-8"))
-            words = np.load(directory / _DICT_WORDS, mmap_mode="r", allow_pickle=False)
+            short = np.load(directory / _DICT_SHORT, mmap_mode="r", allow_pickle=False)
+            long = np.load(directory / _DICT_LONG, mmap_mode="r", allow_pickle=False)
             counts = np.load(directory / _DICT_FREQ, mmap_mode="r", allow_pickle=False)
             tags = np.load(directory / _DICT_TAGS, mmap_mode="r", allow_pickle=False)
             mode, hmm, bigrams = meta["options"]
             total, parts, max_len = int(meta["total"]), meta["parts"], int(meta["max_len"])
+            tag_names = [str(t) for t in meta["tags"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RagError(f"tokenizer dictionary in {directory} cannot be read ({exc})") from None
-        n = len(words)
+        n = len(short) + len(long)
         if (
-            words.dtype.kind != "U"
-            or tags.dtype.kind != "U"
+            short.dtype != np.dtype(f"<U{_SHORT}")
+            or long.dtype.kind != "U"
+            or tags.dtype.kind != "u"
             or counts.dtype != np.int64
             or counts.shape != (n,)
             or tags.shape != (n,)
+            or (n and int(tags.max()) >= len(tag_names))
             or total <= 0
             or max_len < 1
         ):
@@ -287,7 +304,9 @@ class Tokenizer:
         tk.FREQ, tk.total, tk.initialized = {}, total, True
         self._jieba = tk
         self._parts = {k: tuple(v) for k, v in parts.items()}
-        self._stored = self._dictionary = _StoredDictionary(words, counts, tags, max_len)
+        self._stored = self._dictionary = _StoredDictionary(
+            short, long, counts, tags, tag_names, max_len
+        )
         return self
 
     def _prime(self, text: str) -> None:
@@ -454,22 +473,36 @@ def _word_tags() -> dict[str, str]:
 
 
 class _StoredDictionary:
-    """A saved jieba dictionary: sorted words (memory-mapped), their counts and tags."""
+    """A saved jieba dictionary: sorted words (memory-mapped; the short ones in a narrow
+    array, the long ones in a wide one), their counts and tag codes."""
 
-    def __init__(self, words: Any, counts: Any, tags: Any, max_len: int) -> None:
-        self.words, self.counts, self.tags, self.max_len = words, counts, tags, max_len
+    def __init__(
+        self, short: Any, long: Any, counts: Any, tags: Any, tag_names: list[str], max_len: int
+    ) -> None:
+        self.short, self.long, self.counts, self.tags = short, long, counts, tags
+        self.tag_names, self.max_len = tag_names, max_len
         self.texts = 0
         self._lock = threading.Lock()
 
-    def _find(self, candidates: list[str]) -> tuple[Any, Any]:
+    def _find(self, candidates: list[str]) -> tuple[list[str], list[int]]:
+        """The candidates that are dictionary words, and their rows in ``counts``."""
         import numpy as np
 
-        cand = np.array(candidates, dtype=str)
-        pos = np.searchsorted(self.words, cand)
-        inside = pos < len(self.words)
-        hit = np.zeros(len(cand), dtype=bool)
-        hit[inside] = self.words[pos[inside]] == cand[inside]
-        return cand[hit], pos[hit]
+        found: list[str] = []
+        rows: list[int] = []
+        short = [c for c in candidates if len(c) <= _SHORT]
+        long = [c for c in candidates if len(c) > _SHORT]
+        for words, group, base in ((self.short, short, 0), (self.long, long, len(self.short))):
+            if not group or not len(words):
+                continue
+            cand = np.array(group, dtype=words.dtype if words is self.short else str)
+            pos = np.searchsorted(words, cand)
+            inside = pos < len(words)
+            hit = np.zeros(len(cand), dtype=bool)
+            hit[inside] = words[pos[inside]] == cand[inside]
+            found += cand[hit].tolist()
+            rows += (pos[hit] + base).tolist()
+        return found, rows
 
     def prime(self, text: str, freq: dict[str, int]) -> None:
         """Copy into ``freq`` the entries of every substring of ``text`` jieba may look up."""
@@ -479,18 +512,20 @@ class _StoredDictionary:
         }.difference(freq)
         if not wanted:
             return
-        found, pos = self._find(list(wanted))
+        found, rows = self._find(list(wanted))
+        counts = self.counts[rows].tolist() if rows else []
         with self._lock:
-            for word, count in zip(found.tolist(), self.counts[pos].tolist(), strict=True):
+            for word, count in zip(found, counts, strict=True):
                 freq[word] = count
 
     def full(self) -> dict[str, int]:
         """The whole dictionary as jieba holds it."""
-        return dict(zip(self.words.tolist(), self.counts.tolist(), strict=True))
+        words = self.short.tolist() + self.long.tolist()
+        return dict(zip(words, self.counts.tolist(), strict=True))
 
     def tag(self, word: str) -> str:
-        found, pos = self._find([word])
-        return str(self.tags[pos[0]]) if len(found) else ""
+        found, rows = self._find([word])
+        return self.tag_names[int(self.tags[rows[0]])] if found else ""
 
 
 def _with_bigrams(tokens: list[str], stop: frozenset[str]) -> Iterator[str]:
@@ -562,6 +597,8 @@ def worker_pool(workers: int) -> Iterator[WorkerPool | None]:
     if workers <= 1:
         yield None
         return
+    import multiprocessing  # here: it imports socket, selectors and signal; `rag ask` needs none
+
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     _base_dictionary()  # inherited by forked workers instead of being rebuilt in each

@@ -53,11 +53,27 @@ def test_the_stored_dictionary_tokenizes_like_a_fresh_tokenizer(seed_index: Path
     fresh = Tokenizer(user_terms=gen.tokenizer.user_terms)
     for chunk in gen.chunks:
         assert gen.tokenizer.tokenize(chunk.text) == fresh.tokenize(chunk.text)
+    long_words = "中华人民共和国全国人民代表大会常务委员会坚持马克思主义"
+    primed = store.load_current(seed_index).tokenizer  # looks words up, no full dictionary
+    assert primed.tokenize(long_words) == fresh.tokenize(long_words)
+    assert primed._stored is not None
     for word in ("软实力", "开会", "鳗", "上海"):
         assert gen.tokenizer.rarity(word) == fresh.rarity(word)
     from jieba import posseg
 
-    for word in ("上海", "北京", "张江", "开会", "不存在的词语", "软实力"):
+    # Short words and long ones (over four characters: stored in the wide array).
+    words = (
+        "上海",
+        "北京",
+        "张江",
+        "开会",
+        "不存在的词语",
+        "软实力",
+        "中华人民共和国",
+        "马克思主义",
+    )
+    assert any(posseg.dt.word_tag_tab.get(w) for w in words if len(w) > 4)
+    for word in words:
         assert gen.tokenizer.word_tag(word) == posseg.dt.word_tag_tab.get(word, "")
         assert fresh.word_tag(word) == gen.tokenizer.word_tag(word)
 
