@@ -14,8 +14,8 @@ Training data (read in place, never copied into the repository):
   ordinal is replaced by one no document of the corpus holds (十一次全会 → 十二次全会,
   第三届 → 第四届). The document still shares every other word, so only the missing number
   tells that the question is not answered: the confidence model learns from data how much
-  a missing name or number weighs (``entity_absent``), not from a hand-set penalty. Each
-  keeps the fold of the question it was made from.
+  a missing name or number weighs (``missing_entity``, ``missing_share``), not from a
+  hand-set penalty. Each keeps the fold of the question it was made from.
 
 CMRC 2018 dev is never read here: it is the validation set (``rag eval``).
 

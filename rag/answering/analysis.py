@@ -102,8 +102,6 @@ class Query:
             answer, which the text need not repeat.
         missing: Terms no document holds (heads left out).
         missing_entity: A name or number is among them.
-        entities: The names and numbers of the question (heads left out): an answer that
-            holds none of them answers another question (十二次全会 is not the 十一次 one).
     """
 
     question: str
@@ -127,7 +125,6 @@ class Query:
     heads: frozenset[str]
     missing: tuple[str, ...]
     missing_entity: bool
-    entities: tuple[str, ...] = ()
 
 
 class TermWeights:
@@ -244,7 +241,6 @@ def analyze(question: str, tokens: list[str], weights: TermWeights) -> Query:
         missing=missing,
         missing_entity=bool(missing)
         and (any(weights.is_entity(t) for t in missing) or unknown_name(terms, missing)),
-        entities=tuple(t for t in terms if t not in heads and weights.is_entity(t)),
     )
 
 

@@ -82,7 +82,6 @@ CONFIDENCE_FEATURES = (
     "missing_entity",  # a name or number no document holds
     "typed_focus",  # the asked kind next to the asked word (几位 → 2人)
     "log_terms",
-    "entity_absent",  # share of the question's names and numbers not in the best passage
     "semantic",  # the best candidate's cosine with the question (0 without vectors)
 )
 
@@ -292,11 +291,6 @@ class FeatureExtractor:
             sum(s for t, s in specific.items() if t in joined or t in passage_text) / total
         )
         missing = [specific[t] for t in query.missing]
-        seen = passage_text + "\n" + self.fold(doc.doc_id, doc.title)
-        entity_weight = sum(query.specific[t] for t in query.entities) or 1.0
-        entity_absent = (
-            sum(query.specific[t] for t in query.entities if t not in seen) / entity_weight
-        )
         typed_focus = float(
             bool(query.answer_types)
             and any(a.search(text) for a in query.answer_types)
@@ -312,7 +306,6 @@ class FeatureExtractor:
             float(query.missing_entity),
             typed_focus,
             math.log1p(len(query.terms)),
-            entity_absent,
             best.semantic,
         ]
 
