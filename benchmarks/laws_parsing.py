@@ -7,7 +7,9 @@ Measures, over ``../shared/corpora/laws/`` (all 60 files, or ``--first N`` of SO
   the file;
 - **articles miscited / not found / without chapter**: every article (第X条, 第X条之一 …) is
   searched by its opening words through the real :meth:`rag.Assistant.search`; the hit holding
-  those words must cite the article's own number and carry its 章 in ``Hit.section``;
+  those words must cite the article's own number and carry every division it is under (its
+  编, 分编, 章, 节, or an unnumbered 附则; a 编 may hold articles with no 章 at all) in
+  ``Hit.section``;
 - **build times**: a full build, a no-change build, and a rebuild after touching one file.
 
 Indexes go to a temporary directory; the corpus is read in place.
@@ -42,7 +44,10 @@ LAWS = (
 )
 _CN = "零〇一二三四五六七八九十百千两"
 _ARTICLE = re.compile(rf"^(第[{_CN}\d]+)\s*(条(?:之[{_CN}]+)?)\s*")
-_CHAPTER = re.compile(rf"^#+\s*(第[{_CN}\d]+章)")
+# A division heading (below the title): its label, 第X编 / 第X分编 / 第X章 / 第X节, or its text
+# when unnumbered (附则). A 编 may hold articles without any 章 (刑事诉讼法 第四编 执行).
+_HEADING = re.compile(r"^(#{2,})\s*(\S.*)$")
+_NUMBERED = re.compile(rf"^第[{_CN}\d]+(?:分编|编|章|节)")
 _INVISIBLE = re.compile(r"^[\s\u200b\u200c\u200d\u2060\ufeff\u00a0\u3000]*$")
 # Opening characters of an article searched for it.
 OPENING_CHARS = 24
@@ -71,20 +76,26 @@ def body_lines(text: str) -> list[str]:
     return out
 
 
-def articles(text: str) -> list[tuple[str, str, str, str]]:
-    """(label, chapter, opening words, first line) of every article, in file order."""
+def articles(text: str) -> list[tuple[str, tuple[str, ...], str, str]]:
+    """(label, divisions, opening words, first line) of every article, in file order; the
+    divisions are the headings the article is under (a heading closes every division at its
+    heading depth and below)."""
     found = []
-    chapter = ""
+    path: dict[int, str] = {}
     for line in body_lines_raw(text):
-        head = _CHAPTER.match(line)
+        head = _HEADING.match(line)
         if head:
-            chapter = head.group(1)
+            depth, title = len(head.group(1)), head.group(2).strip()
+            numbered = _NUMBERED.match(title)
+            path = {d: label for d, label in path.items() if d < depth}
+            path[depth] = numbered.group(0) if numbered else title
             continue
         match = _ARTICLE.match(line.strip())
         if match:
             label = match.group(1) + match.group(2)
             rest = line.strip()[match.end() :]
-            found.append((label, chapter, rest[:OPENING_CHARS], line.strip()[:40]))
+            divisions = tuple(path[r] for r in sorted(path))
+            found.append((label, divisions, rest[:OPENING_CHARS], line.strip()[:40]))
     return found
 
 
@@ -113,7 +124,7 @@ def measure_quality(index: Path, sources: list[Path]) -> dict[str, object]:
             have = stored.count(line)
             if have < count:
                 lost.append({"file": path.name, "line": line, "missing": count - have})
-        for label, chapter, opening, first_line in articles(text):
+        for label, divisions, opening, first_line in articles(text):
             if len(opening) < 6:
                 continue  # too short to be searched for by its words
             n_articles += 1
@@ -127,8 +138,11 @@ def measure_quality(index: Path, sources: list[Path]) -> dict[str, object]:
                 continue
             if not re.search(re.escape(label) + "(?!之)", hit.citation):
                 miscited.append(row | {"citation": hit.citation})
-            if chapter and not any(s.startswith(chapter) for s in hit.section):
-                no_chapter.append(row | {"section": " / ".join(hit.section)})
+            # Every division the article is under (its 编, 章, 节) is on the hit's path.
+            if not all(any(s.startswith(d) for s in hit.section) for d in divisions):
+                no_chapter.append(
+                    row | {"divisions": " / ".join(divisions), "section": " / ".join(hit.section)}
+                )
     return {
         "files": len(sources),
         "body_lines": sum(len(body_lines(p.read_text(encoding="utf-8"))) for p in sources),

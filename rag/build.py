@@ -22,7 +22,7 @@ import json
 import shutil
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +34,6 @@ from . import buildcache, integrity, store
 from .buildcache import BuildCache, FileEntry
 from .chunking import chunk_documents
 from .columnar import write_corpus
-from .embedding import Embedder
 from .errors import ModelUnavailableError, RagError
 from .parsing import Corpus, load_documents, source_hashes
 from .schema import Chunk, Document, Repair
@@ -42,7 +41,8 @@ from .settings import Settings
 from .sources import scan_sources
 
 if TYPE_CHECKING:
-    from .tokenization import WorkerPool
+    from .embedding import Embedder
+    from .tokenization import Tokenizer, WorkerPool
 
 # Bump when tokenization or passage text changes in a way that needs a rebuild.
 PIPELINE_VERSION = 2
@@ -127,11 +127,55 @@ def build_index(
     with store.build_lock(index_dir):
         for name in store.remove_debris(index_dir):
             say(f"removed an unfinished build left behind: {name}")
+        done, workers = _plan(settings, force, embedder)
+        if done is not None:
+            return done
         from .tokenization import worker_pool
 
         # Workers are forked before anything is parsed, so they share a small heap.
-        with worker_pool(settings.worker_count) as pool:
+        with worker_pool(workers) as pool:
             return _build_locked(settings, force, embedder, say, pool, progress)
+
+
+# Below this many characters of new or changed text, tokenizing in this process is faster
+# than starting workers (each builds jieba's dictionary; ~2 s of the two cores).
+_PARALLEL_CHARS = 1_000_000
+
+
+def _plan(
+    settings: Settings, force: bool, embedder: Embedder | None
+) -> tuple[BuildReport | None, int]:
+    """The report when the index is up to date, else how many tokenization processes the
+    build needs: the changed files' text decides, read from the scan and the serving
+    manifest (nothing is parsed, and the scan is released before workers are forked)."""
+    if force or embedder is not None:
+        return None, settings.worker_count
+    # Up to date is decided on the files' hashes alone, before anything is parsed.
+    scan = scan_sources(settings.source, max_bytes=settings.max_source_bytes)
+    live = _up_to_date(settings, _fingerprint(settings, source_hashes(scan)))
+    if live is not None:
+        info = live.info
+        return BuildReport(
+            up_to_date=True,
+            build_id=info.build_id,
+            generation=live.path,
+            documents=info.documents,
+            chunks=info.chunks,
+            model=info.model,
+            dense_note=info.dense_note,
+            repairs=tuple(
+                Repair(r["kind"], r["source"], tuple(r["lines"]), r["detail"])
+                for r in live.manifest.get("repairs", ())
+            ),
+            warnings=scan.warnings,
+        ), 1
+    try:
+        serving = store.current_generation(settings.index)
+        before = store.read_manifest(serving)["sources"] if serving is not None else {}
+    except RagError:
+        before = {}
+    changed = sum(len(f.text) for f in scan.files if before.get(f.rel) != f.sha256)
+    return None, settings.worker_count if changed >= _PARALLEL_CHARS else 1
 
 
 def _fingerprint(settings: Settings, sources: dict[str, str]) -> str:
@@ -187,27 +231,6 @@ def _build_locked(
     clock = time.perf_counter()
     report = progress or (lambda _stage, _done, _total: None)
 
-    if not force and embedder is None:
-        # Up to date is decided on the files' hashes alone, before anything is parsed.
-        scan = scan_sources(settings.source, max_bytes=settings.max_source_bytes)
-        live = _up_to_date(settings, _fingerprint(settings, source_hashes(scan)))
-        if live is not None:
-            info = live.info
-            return BuildReport(
-                up_to_date=True,
-                build_id=info.build_id,
-                generation=live.path,
-                documents=info.documents,
-                chunks=info.chunks,
-                model=info.model,
-                dense_note=info.dense_note,
-                repairs=tuple(
-                    Repair(r["kind"], r["source"], tuple(r["lines"]), r["detail"])
-                    for r in live.manifest.get("repairs", ())
-                ),
-                warnings=scan.warnings,
-            )
-        del scan
     cache = BuildCache.open(settings.index) if not force else BuildCache()
     say(f"parsing {settings.source}")
     corpus = load_documents(
@@ -225,9 +248,8 @@ def _build_locked(
     )
 
     clock = time.perf_counter()
-    chunks = chunk_documents(
-        corpus.documents, size=settings.chunk_size, overlap=settings.chunk_overlap
-    )
+    entries = _file_entries(corpus)
+    chunks = _chunks(settings, entries, cache)
     if not chunks:
         raise RagError(f"the documents in {settings.source} contain no text to index")
     timings["chunk"] = time.perf_counter() - clock
@@ -237,10 +259,28 @@ def _build_locked(
 
     clock = time.perf_counter()
     documents = {d.doc_id: d for d in corpus.documents}
-    entries = _file_entries(corpus)
-    terms = _terms(corpus, entries, cache, pool, report)
-    tokenizer = Tokenizer(user_terms=terms)
-    say(f"tokenizing {len(chunks)} passages ({settings.worker_count} processes)")
+    # The serving generation's dictionary serves when the key terms come out the same: both
+    # the term counter (jieba's base dictionary) and the tokenizer are read from it lazily,
+    # instead of being built from jieba's word list, and its files are linked, not rewritten.
+    dictionary = cache.dictionary
+    counter: Tokenizer | None = None
+    tokenizer: Tokenizer | None = None
+    if dictionary is not None:
+        try:
+            counter = Tokenizer.load_base(dictionary)
+        except RagError:
+            counter = None
+    terms = _terms(corpus, entries, cache, pool, report, counter)
+    if dictionary is not None:
+        try:
+            tokenizer = Tokenizer.reuse(dictionary, terms)
+        except RagError:
+            tokenizer = None
+    if tokenizer is None:
+        dictionary = None
+        tokenizer = Tokenizer(user_terms=terms)
+    workers = pool.workers if pool is not None else 1
+    say(f"tokenizing {len(chunks)} passages ({workers} process(es))")
     tkey = buildcache.token_key(
         tokenizer.describe(),
         {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "v": PIPELINE_VERSION},
@@ -294,6 +334,7 @@ def _build_locked(
             sentence_tokens=sentence_tokens,
             terms=terms,
             tokenizer=tokenizer,
+            dictionary=dictionary,
             collection=collection,
             lexical=lexical,
             vectors=vectors,
@@ -408,19 +449,40 @@ def _file_entries(corpus: Corpus) -> dict[str, FileEntry]:
     return entries
 
 
+def _chunks(settings: Settings, entries: dict[str, FileEntry], cache: BuildCache) -> list[Chunk]:
+    """Passages of every file in corpus order: an unchanged file's from the cache when the
+    passage settings are the same (chunking is deterministic), the others chunked."""
+    chunk_key = buildcache.token_key(
+        {}, {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "v": PIPELINE_VERSION}
+    )
+    out: list[Chunk] = []
+    for rel, entry in entries.items():
+        chunks = cache.chunks(rel, entry.key, chunk_key)
+        if chunks is None:
+            chunks = chunk_documents(
+                entry.documents, size=settings.chunk_size, overlap=settings.chunk_overlap
+            )
+        entry.chunk_key, entry.chunks = chunk_key, chunks
+        out.extend(chunks)
+    return out
+
+
 def _terms(
     corpus: Corpus,
     entries: dict[str, FileEntry],
     cache: BuildCache,
     pool: WorkerPool | None,
     report: Progress,
+    counter: Tokenizer | None = None,
 ) -> list[str]:
-    """Key terms of the corpus: per-file counts (unchanged files' from the cache), summed."""
+    """Key terms of the corpus: per-file counts (unchanged files' from the cache), summed.
+
+    ``counter`` is the tokenizer without user terms that counts (built when not given)."""
     from .tokenization import Tokenizer, add_counts, count_terms, discover_terms, terms_from_counts
 
+    counter = counter if counter is not None else Tokenizer(stopwords=None)
     if sum(len(d.text) for d in corpus.documents) > _WHOLE_CORPUS_CHARS:
-        return discover_terms((d.text for d in corpus.documents), pool=pool)
-    counter = Tokenizer(stopwords=None)
+        return discover_terms((d.text for d in corpus.documents), tokenizer=counter, pool=pool)
     for done, (rel, entry) in enumerate(entries.items(), start=1):
         counts = cache.counts(rel, entry.key)
         if counts is None:
@@ -452,9 +514,10 @@ def _tokenize(
     been used, so a large build never holds the passages as strings.
     """
     entries = entries or {}
-    # Sentence tokens of unchanged files under the same tokenizer come from the cache; the
-    # rest is tokenized. Per file, passages are in document order, so the cache is a list.
-    reused: dict[str, list[list[list[str]]]] = {}
+    # Sentence and context tokens of unchanged files under the same tokenizer come from the
+    # cache; the rest is tokenized. Per file, passages are in document order, so the cache
+    # is a list.
+    reused: dict[str, tuple[list[list[list[str]]], list[list[str]]]] = {}
     if cache is not None:
         for rel, entry in entries.items():
             tokens = cache.tokens(rel, entry.key, token_key)
@@ -478,9 +541,10 @@ def _tokenize(
     keep = sum(len(d.text) for d in documents.values()) <= _WHOLE_CORPUS_CHARS
     for entry in entries.values():
         entry.token_key, entry.tokens = (token_key, []) if keep else ("", None)
+        entry.contexts = [] if keep else None
     vocab: dict[str, int] = {}
     number = vocab.setdefault
-    context_cache: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    context_cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     sentence_ids = array("i")
     sentence_indptr = array("q", [0])
     passage_ids: list[list[int]] = []
@@ -488,10 +552,12 @@ def _tokenize(
     for chunk in chunks:
         rel = documents[chunk.doc_id].source
         cached = reused.get(rel)
+        words: list[str] | None = None
         if cached is not None:
             k = per_file[rel]
             per_file[rel] = k + 1
-            chunk_tokens: list[list[str]] = cached[k]
+            chunk_tokens: list[list[str]] = cached[0][k]
+            words = cached[1][k]
         else:
             chunk_tokens = []
             for i in range(pos, pos + len(chunk.sentences)):
@@ -500,15 +566,17 @@ def _tokenize(
                 chunk_tokens.append(toks)
                 flat[i] = None
             pos += len(chunk.sentences)
+        if words is None:
+            key = (chunk.doc_title, chunk.section)
+            words = context_cache.get(key)
+            if words is None:
+                words = tokenizer.tokenize(" ".join((chunk.doc_title, *chunk.section)))
+                context_cache[key] = words
         owner = entries.get(rel)
-        if owner is not None and owner.tokens is not None:
+        if owner is not None and owner.tokens is not None and owner.contexts is not None:
             owner.tokens.append(chunk_tokens)
-        key = (chunk.doc_title, chunk.section)
-        context = context_cache.get(key)
-        if context is None:
-            words = tokenizer.tokenize(" ".join((chunk.doc_title, *chunk.section)))
-            context = context_cache[key] = [number(w, len(vocab)) for w in words]
-        ids = list(context)
+            owner.contexts.append(words)
+        ids = [number(w, len(vocab)) for w in words]
         for toks in chunk_tokens:
             mine = [number(t, len(vocab)) for t in toks]
             sentence_ids.extend(mine)
@@ -571,12 +639,20 @@ def _json_bytes(data: Any) -> bytes:
 def _write(tmp: Path, **kw: Any) -> Path:
     settings: Settings = kw["settings"]
     tmp.mkdir(parents=True)
+    # Files written (and fsynced) by write_checked, and links to the serving generation's
+    # synced files, need no second fsync: only the directories and the other files do.
+    synced: set[Path] = set()
+
+    def write(path: Path, blocks: Iterable[bytes]) -> None:
+        _write_checked(path, blocks)
+        synced.add(path)
+
     tokens, indptr = kw["sentence_tokens"]
-    write_corpus(
-        tmp / store.CORPUS, kw["documents"], kw["chunks"], tokens, indptr, write=_write_checked
+    write_corpus(tmp / store.CORPUS, kw["documents"], kw["chunks"], tokens, indptr, write=write)
+    write(tmp / store.TERMS, ["\n".join(kw["terms"]).encode("utf-8")])
+    synced.update(
+        _write_dictionary(tmp / store.TOKENIZER, kw["tokenizer"], kw["dictionary"], write)
     )
-    _write_checked(tmp / store.TERMS, ["\n".join(kw["terms"]).encode("utf-8")])
-    kw["tokenizer"].save(tmp / store.TOKENIZER, _write_checked)
     kw["lexical"].save(tmp / store.LEXICAL)
     vectors = kw["vectors"]
     if vectors is not None:
@@ -586,8 +662,8 @@ def _write(tmp: Path, **kw: Any) -> Path:
         from .vectors import SENTENCE_VECTORS
 
         sentence_vectors.save(tmp / SENTENCE_VECTORS)
-    buildcache.write(tmp, kw["cache_entries"], _write_checked, kw["previous_cache"])
-    store.fsync_tree(tmp)
+    synced.update(buildcache.write(tmp, kw["cache_entries"], write, kw["previous_cache"]))
+    store.fsync_tree(tmp, skip=synced)
     manifest = {
         "format_version": store.FORMAT_VERSION,
         "pipeline_version": PIPELINE_VERSION,
@@ -631,9 +707,33 @@ def _write(tmp: Path, **kw: Any) -> Path:
         "files": store.checksum_tree(tmp),
     }
     sealed = integrity.seal(manifest, integrity.index_key())  # its own checksum (+ HMAC)
-    _write_checked(tmp / store.MANIFEST, [_json_bytes(sealed)])
-    store.fsync_tree(tmp)
+    write(tmp / store.MANIFEST, [_json_bytes(sealed)])
+    store.fsync_tree(tmp, skip=synced)
     return tmp
+
+
+def _write_dictionary(
+    target: Path,
+    tokenizer: Any,
+    origin: Path | None,
+    write: Callable[[Path, Iterable[bytes]], None],
+) -> list[Path]:
+    """The tokenizer's dictionary files: hard links to the serving generation's when the
+    tokenizer was read from them (checked against its manifest by the cache), else
+    written. Returns the links made."""
+    from .tokenization import DICTIONARY_FILES
+
+    if origin is None:
+        tokenizer.save(target, write)
+        return []
+    target.mkdir(parents=True)
+    linked = []
+    for name in DICTIONARY_FILES:
+        if buildcache.link(origin / name, target / name):
+            linked.append(target / name)
+        else:
+            write(target / name, [(origin / name).read_bytes()])
+    return linked
 
 
 def _selection_meta() -> dict[str, Any]:

@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from . import store
-from .schema import Document
+from .schema import Chunk, Document
 from .sources import SourceFile
 
 CACHE_DIR = "parsed"
-CACHE_VERSION = 2
+# 3: the file's passages and the tokens of each passage's context (title and section path)
+# are kept too.
+CACHE_VERSION = 3
 # The sentence tokens of one file's passages, in passage order (a token never holds a space:
 # chunks.jsonl stores each sentence's tokens joined by spaces too).
 FileTokens = list[list[list[str]]]
@@ -44,6 +46,11 @@ class FileEntry:
     counts: Counts | None = None
     token_key: str = ""
     tokens: FileTokens | None = None
+    # Per passage, the tokens of its document title and section path (same token key).
+    contexts: list[list[str]] | None = None
+    # The passages of the file's documents under the passage settings named by chunk_key.
+    chunk_key: str = ""
+    chunks: list[Chunk] | None = None
     # Where this entry was read from: an unchanged entry is linked, not written again.
     origin: Path | None = None
 
@@ -54,6 +61,9 @@ class BuildCache:
 
     entries: dict[str, FileEntry] = field(default_factory=dict)
     hits: set[str] = field(default_factory=set)
+    # The serving generation's tokenizer dictionary, checked against its manifest: a build
+    # whose tokenizer is the same links these files instead of writing them again.
+    dictionary: Path | None = None
 
     @classmethod
     def open(cls, index: Path) -> BuildCache:
@@ -63,7 +73,8 @@ class BuildCache:
             if live is None:
                 return cls()
             manifest = store.read_manifest(live)
-            return cls(_read_entries(live, manifest.get("files", {})))
+            files = manifest.get("files", {})
+            return cls(_read_entries(live, files), dictionary=_dictionary(live, files))
         except Exception:  # a bad cache only costs time, never the build
             return cls()
 
@@ -73,6 +84,8 @@ class BuildCache:
         if old is None or old.origin is None or old.key != entry.key:
             return None
         if old.token_key != entry.token_key or (old.tokens is None) != (entry.tokens is None):
+            return None
+        if (old.contexts is None) != (entry.contexts is None) or old.chunk_key != entry.chunk_key:
             return None
         return old.origin
 
@@ -89,12 +102,24 @@ class BuildCache:
         entry = self.entries.get(rel)
         return entry.counts if entry is not None and entry.key == key else None
 
-    def tokens(self, rel: str, key: str, token_key: str) -> FileTokens | None:
-        """The passages' sentence tokens of an unchanged file under the same tokenizer."""
+    def chunks(self, rel: str, key: str, chunk_key: str) -> list[Chunk] | None:
+        """The passages of an unchanged file under the same passage settings."""
+        entry = self.entries.get(rel)
+        if entry is None or entry.key != key or entry.chunk_key != chunk_key:
+            return None
+        return entry.chunks
+
+    def tokens(
+        self, rel: str, key: str, token_key: str
+    ) -> tuple[FileTokens, list[list[str]]] | None:
+        """The passages' sentence tokens and context tokens of an unchanged file under the
+        same tokenizer."""
         entry = self.entries.get(rel)
         if entry is None or entry.key != key or entry.token_key != token_key:
             return None
-        return entry.tokens
+        if entry.tokens is None or entry.contexts is None:
+            return None
+        return entry.tokens, entry.contexts
 
 
 def token_key(tokenizer_description: dict[str, Any], passage_settings: dict[str, Any]) -> str:
@@ -108,8 +133,8 @@ def write(
     entries: dict[str, FileEntry],
     write_checked: Callable[[Path, Iterable[bytes]], None],
     previous: BuildCache | None = None,
-) -> None:
-    """Write one cache file per source file into ``directory/parsed/``.
+) -> list[Path]:
+    """Write one cache file per source file into ``directory/parsed/``; returns the links.
 
     An entry identical to one of the ``previous`` cache is hard-linked from there (its bytes
     were checked against the previous manifest when it was read, and the new manifest
@@ -119,16 +144,14 @@ def write(
     target = directory / CACHE_DIR
     target.mkdir()
     names: dict[str, str] = {}
+    linked: list[Path] = []
     for number, (rel, entry) in enumerate(sorted(entries.items())):
         name = f"{number:05d}.json"
         names[rel] = name
         origin = previous.same(rel, entry) if previous is not None else None
-        if origin is not None:
-            try:
-                os.link(origin, target / name)
-                continue
-            except OSError:
-                pass  # another filesystem or no links: write it
+        if origin is not None and link(origin, target / name):
+            linked.append(target / name)
+            continue
         payload = {
             "version": CACHE_VERSION,
             "rel": rel,
@@ -141,32 +164,47 @@ def write(
                 if entry.tokens is not None
                 else None
             ),
+            "contexts": (
+                [" ".join(words) for words in entry.contexts]
+                if entry.contexts is not None
+                else None
+            ),
+            "chunk_key": entry.chunk_key,
+            "chunks": _chunks_to_json(entry) if entry.chunks is not None else None,
         }
         write_checked(target / name, [json.dumps(payload, ensure_ascii=False).encode("utf-8")])
     index = {"version": CACHE_VERSION, "files": names}
     write_checked(target / "files.json", [json.dumps(index, ensure_ascii=False).encode("utf-8")])
+    return linked
 
 
 def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntry]:
     listed = f"{CACHE_DIR}/files.json"
-    if listed not in files or not _checked(generation, listed, files[listed]):
+    raw = _checked_bytes(generation, listed, files.get(listed))
+    if raw is None:
         return {}
-    index = json.loads((generation / listed).read_text(encoding="utf-8"))
+    index = json.loads(raw)
     if index.get("version") != CACHE_VERSION:
         return {}
     entries: dict[str, FileEntry] = {}
     for rel, name in index["files"].items():
         path = f"{CACHE_DIR}/{name}"
-        if path not in files or not _checked(generation, path, files[path]):
+        raw = _checked_bytes(generation, path, files.get(path))
+        if raw is None:
             continue
-        data = json.loads((generation / path).read_text(encoding="utf-8"))
+        data = json.loads(raw)
         if data.get("version") != CACHE_VERSION or data.get("rel") != rel:
             continue
         counts = data.get("counts")
         tokens = data.get("tokens")
+        contexts = data.get("contexts")
+        documents = [Document.from_dict(d) for d in data["documents"]]
+        chunks = data.get("chunks")
         entries[rel] = FileEntry(
             key=data["key"],
-            documents=[Document.from_dict(d) for d in data["documents"]],
+            documents=documents,
+            chunk_key=data.get("chunk_key", ""),
+            chunks=_chunks_from_json(documents, chunks) if chunks is not None else None,
             counts=_counts_from_json(counts) if counts is not None else None,
             token_key=data.get("token_key", ""),
             tokens=(
@@ -174,9 +212,87 @@ def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntr
                 if tokens is not None
                 else None
             ),
+            contexts=(
+                [words.split(" ") if words else [] for words in contexts]
+                if contexts is not None
+                else None
+            ),
             origin=generation / path,
         )
     return entries
+
+
+def _chunks_to_json(entry: FileEntry) -> list[Any]:
+    """Passages without what their document gives (id, title, text): row of the document
+    in the file, span, section path, paragraph numbers, sentence spans (flat)."""
+    rows = {d.doc_id: i for i, d in enumerate(entry.documents)}
+    assert entry.chunks is not None
+    return [
+        [
+            rows[c.doc_id],
+            c.start,
+            c.end,
+            list(c.section),
+            list(c.paragraphs),
+            [x for span in c.sentences for x in span],
+        ]
+        for c in entry.chunks
+    ]
+
+
+def _chunks_from_json(documents: list[Document], data: list[Any]) -> list[Chunk]:
+    chunks = []
+    for row, start, end, section, paragraphs, flat in data:
+        doc = documents[row]
+        chunks.append(
+            Chunk(
+                chunk_id=f"{doc.doc_id}:{start}-{end}",
+                doc_id=doc.doc_id,
+                doc_title=doc.title,
+                section=tuple(section),
+                paragraphs=tuple(paragraphs),
+                start=start,
+                end=end,
+                text=doc.text[start:end],
+                sentences=tuple(zip(flat[::2], flat[1::2], strict=True)),
+            )
+        )
+    return chunks
+
+
+def _dictionary(generation: Path, files: dict[str, Any]) -> Path | None:
+    """The generation's tokenizer directory when each of its files matches the manifest."""
+    from .tokenization import DICTIONARY_FILES
+
+    for name in DICTIONARY_FILES:
+        rel = f"{store.TOKENIZER}/{name}"
+        if rel not in files or not _checked(generation, rel, files[rel]):
+            return None
+    return generation / store.TOKENIZER
+
+
+def link(origin: Path, target: Path) -> bool:
+    """Hard-link ``origin`` (a checked file of the previous generation) at ``target``;
+    False when the filesystem cannot (the caller then writes the file).
+
+    Generations never modify a file in place, so a file shared by two of them is safe; the
+    new manifest checksums the link like any other file.
+    """
+    try:
+        os.link(origin, target)
+    except OSError:
+        return False
+    return True
+
+
+def _checked_bytes(generation: Path, rel: str, meta: dict[str, Any] | None) -> bytes | None:
+    """The file's bytes when they match the manifest's size and sha256 (read once: the
+    checked bytes are the ones parsed)."""
+    path = generation / rel
+    if meta is None or not path.is_file() or path.stat().st_size != meta.get("bytes"):
+        return None
+    data = path.read_bytes()
+    return data if hashlib.sha256(data).hexdigest() == meta.get("sha256") else None
 
 
 def _checked(generation: Path, rel: str, meta: dict[str, Any]) -> bool:
@@ -210,4 +326,4 @@ def _counts_from_json(data: list[Any]) -> Counts:
     )
 
 
-__all__ = ["CACHE_DIR", "BuildCache", "FileEntry", "token_key", "write"]
+__all__ = ["CACHE_DIR", "BuildCache", "FileEntry", "link", "token_key", "write"]

@@ -195,6 +195,17 @@ class Document:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
+        # Paragraphs of one section share its path: one (immutable) SectionRef per level
+        # instead of one per paragraph (a build reads every cached document this way).
+        refs: dict[tuple[str, str, int], SectionRef] = {}
+
+        def ref(s: dict[str, Any]) -> SectionRef:
+            key = (s["label"], s["title"], s["level"])
+            found = refs.get(key)
+            if found is None:
+                found = refs[key] = SectionRef(*key)
+            return found
+
         return cls(
             doc_id=data["doc_id"],
             title=data["title"],
@@ -205,8 +216,8 @@ class Document:
                     number=p["number"],
                     start=p["start"],
                     end=p["end"],
-                    section=tuple(SectionRef(**s) for s in p["section"]),
-                    sentences=tuple(Sentence(**s) for s in p["sentences"]),
+                    section=tuple(map(ref, p["section"])),
+                    sentences=tuple(Sentence(s["start"], s["end"]) for s in p["sentences"]),
                     source_lines=tuple(p.get("source_lines", ())),
                     clause=p.get("clause", 0),
                     role=p.get("role", "body"),

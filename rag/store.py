@@ -37,7 +37,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,9 +127,18 @@ def write_json(path: Path, data: Any) -> None:
         os.fsync(fh.fileno())
 
 
-def fsync_tree(root: Path) -> None:
-    """fsync every file and directory below ``root`` so the switch never exposes lost data."""
+def fsync_tree(root: Path, skip: Collection[Path] = ()) -> None:
+    """fsync every file and directory below ``root`` so the switch never exposes lost data.
+
+    Args:
+        root: The directory.
+        skip: Files known to be on disk already (written by :func:`write_checked`, which
+            fsyncs, or hard links to a synced generation's files); directories are always
+            synced.
+    """
     for path in [*root.rglob("*"), root]:
+        if path in skip:
+            continue
         flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
         fd = os.open(path, flags)
         try:

@@ -179,7 +179,15 @@ class Tokenizer:
         # A user term is emitted together with the words jieba made of it before the term
         # was added, so a question that names only part of the term still matches it.
         before = {term: self._filter(self._cut(term)) for term in self._user_terms}
+        # What adding the terms changes in jieba's base dictionary (each entry's value before,
+        # None when it was absent), saved so that a build can count terms with the base
+        # dictionary recovered from the saved one instead of building it again.
+        freq = self._jieba.FREQ
+        self._base_total = int(self._jieba.total)
+        self._base_changes: dict[str, int | None] = {}
         for term in self._user_terms:
+            for end in range(1, len(term) + 1):
+                self._base_changes.setdefault(term[:end], freq.get(term[:end]))
             self._jieba.add_word(term)
         self._parts: dict[str, tuple[str, ...]] = {}
         for term, parts in before.items():
@@ -223,6 +231,8 @@ class Tokenizer:
         """
         import numpy as np
 
+        if self._dictionary is not None:
+            raise RagError("a loaded tokenizer is saved by linking the files it was loaded from")
         directory.mkdir(parents=True, exist_ok=True)
         freq = self._jieba.FREQ
         ordered = sorted(freq)
@@ -240,6 +250,11 @@ class Tokenizer:
             "parts": {k: list(v) for k, v in self._parts.items()},
             "max_len": max(map(len, words), default=1),
             "tags": tag_names,
+            "jieba_dictionary": _jieba_dictionary_digest(),
+            "base": {
+                "total": self._base_total,
+                "changes": sorted(self._base_changes.items()),
+            },
         }
         tag_type = np.uint8 if len(tag_names) <= 256 else np.uint16
         arrays = {
@@ -255,58 +270,99 @@ class Tokenizer:
         write(directory / _DICT_META, [json.dumps(meta, ensure_ascii=False).encode("utf-8")])
 
     @classmethod
-    def load(cls, directory: Path, user_terms: Iterable[str]) -> Tokenizer:
+    def load(cls, directory: Path, user_terms: Iterable[str], *, lazy: bool = False) -> Tokenizer:
         """A tokenizer from :meth:`save`'s files, for the given user terms and the packaged
         stopwords; refused when they are not what the dictionary was built with.
+
+        Args:
+            directory: What :meth:`save` wrote.
+            user_terms: The terms the dictionary must have been built with.
+            lazy: Never build the full dictionary; look up each text's substrings only (a
+                build tokenizing a few changed files, where the full dictionary would cost
+                more than all the look-ups).
 
         Raises:
             RagError: The files are unreadable or were written for other terms, stopwords
                 or options (the caller turns this into an index error).
         """
-        import numpy as np
+        self, _meta = cls._load(directory, user_terms, lazy=lazy)
+        return self
 
+    @classmethod
+    def reuse(cls, directory: Path, user_terms: Iterable[str]) -> Tokenizer:
+        """The tokenizer a build would construct for ``user_terms``, read lazily (see
+        :meth:`load`) from a previous build's dictionary instead of built from jieba's word
+        list; it tokenizes exactly as ``Tokenizer(user_terms)`` does.
+
+        Raises:
+            RagError: The files cannot serve: other terms, stopwords or options, or built by
+                another jieba version or from another jieba dictionary file.
+        """
+        tokenizer, meta = cls._load(directory, user_terms, lazy=True)
+        _check_jieba(directory, meta)
+        return tokenizer
+
+    @classmethod
+    def load_base(cls, directory: Path) -> Tokenizer:
+        """``Tokenizer(stopwords=None)`` (no user terms: jieba's base dictionary), read
+        lazily from a previous build's dictionary with the user terms' changes undone, for
+        counting key terms (:func:`count_terms`) without building jieba's dictionary.
+
+        Raises:
+            RagError: The files cannot serve (unreadable, another jieba, no record of what
+                the user terms changed).
+        """
+        meta, stored = _read_dictionary(directory, lazy=True)
+        _check_jieba(directory, meta)
         try:
-            meta = json.loads((directory / _DICT_META).read_text(encoding="utf-8"))
-            short = np.load(directory / _DICT_SHORT, mmap_mode="r", allow_pickle=False)
-            long = np.load(directory / _DICT_LONG, mmap_mode="r", allow_pickle=False)
-            counts = np.load(directory / _DICT_FREQ, mmap_mode="r", allow_pickle=False)
-            tags = np.load(directory / _DICT_TAGS, mmap_mode="r", allow_pickle=False)
-            mode, hmm, bigrams = meta["options"]
-            total, parts, max_len = int(meta["total"]), meta["parts"], int(meta["max_len"])
-            tag_names = [str(t) for t in meta["tags"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise RagError(f"tokenizer dictionary in {directory} cannot be read ({exc})") from None
-        n = len(short) + len(long)
-        if (
-            short.dtype != np.dtype(f"<U{_SHORT}")
-            or long.dtype.kind != "U"
-            or tags.dtype.kind != "u"
-            or counts.dtype != np.int64
-            or counts.shape != (n,)
-            or tags.shape != (n,)
-            or (n and int(tags.max()) >= len(tag_names))
-            or total <= 0
-            or max_len < 1
-        ):
-            raise RagError(f"tokenizer dictionary in {directory} is damaged")
-        self = cls.__new__(cls)
-        self._mode, self._hmm, self._bigrams = mode, bool(hmm), bool(bigrams)
-        self._stopwords = default_stopwords()
+            base = meta["base"]
+            changes = {str(w): (None if f is None else int(f)) for w, f in base["changes"]}
+            base_total = int(base["total"])
+        except (KeyError, TypeError, ValueError):
+            raise RagError(f"tokenizer dictionary in {directory} has no base record") from None
+        stored.overlay = changes
+        return cls._stored_tokenizer(meta, (), stored, base_total, {})
+
+    @classmethod
+    def _load(
+        cls, directory: Path, user_terms: Iterable[str], *, lazy: bool
+    ) -> tuple[Tokenizer, dict[str, Any]]:
+        meta, stored = _read_dictionary(directory, lazy=lazy)
         terms = {normalize(t).strip() for t in user_terms}
-        self._user_terms = tuple(sorted(t for t in terms if _JIEBA_WORD.fullmatch(t)))
+        self = cls._stored_tokenizer(
+            meta,
+            tuple(sorted(t for t in terms if _JIEBA_WORD.fullmatch(t))),
+            stored,
+            int(meta["total"]),
+            {k: tuple(v) for k, v in meta["parts"].items()},
+        )
         wanted = {k: v for k, v in meta["describe"].items() if k != "jieba"}
         if {k: v for k, v in self.describe().items() if k != "jieba"} != wanted:
             raise RagError(
                 f"tokenizer dictionary in {directory} was built with other terms, stopwords "
                 "or options than this program uses"
             )
+        return self, meta
+
+    @classmethod
+    def _stored_tokenizer(
+        cls,
+        meta: dict[str, Any],
+        user_terms: tuple[str, ...],
+        stored: _StoredDictionary,
+        total: int,
+        parts: dict[str, tuple[str, ...]],
+    ) -> Tokenizer:
+        mode, hmm, bigrams = meta["options"]
+        self = cls.__new__(cls)
+        self._mode, self._hmm, self._bigrams = mode, bool(hmm), bool(bigrams)
+        self._stopwords = default_stopwords()
+        self._user_terms = user_terms
         tk = jieba.Tokenizer()
         tk.FREQ, tk.total, tk.initialized = {}, total, True
         self._jieba = tk
-        self._parts = {k: tuple(v) for k, v in parts.items()}
-        self._stored = self._dictionary = _StoredDictionary(
-            short, long, counts, tags, tag_names, max_len
-        )
+        self._parts = parts
+        self._stored = self._dictionary = stored
         return self
 
     def _prime(self, text: str) -> None:
@@ -314,7 +370,7 @@ class Tokenizer:
         stored = self._stored
         if stored is None:
             return
-        if stored.texts >= _PRIMED_TEXTS:
+        if stored.texts >= _PRIMED_TEXTS and not stored.lazy:
             self._jieba.FREQ = stored.full()
             self._stored = None
             return
@@ -472,16 +528,87 @@ def _word_tags() -> dict[str, str]:
     return tags
 
 
+def _read_dictionary(directory: Path, *, lazy: bool) -> tuple[dict[str, Any], _StoredDictionary]:
+    """The meta and memory-mapped arrays :meth:`Tokenizer.save` wrote, checked for shape.
+
+    Raises:
+        RagError: Unreadable or damaged.
+    """
+    import numpy as np
+
+    try:
+        meta = json.loads((directory / _DICT_META).read_text(encoding="utf-8"))
+        short = np.load(directory / _DICT_SHORT, mmap_mode="r", allow_pickle=False)
+        long = np.load(directory / _DICT_LONG, mmap_mode="r", allow_pickle=False)
+        counts = np.load(directory / _DICT_FREQ, mmap_mode="r", allow_pickle=False)
+        tags = np.load(directory / _DICT_TAGS, mmap_mode="r", allow_pickle=False)
+        _mode, _hmm, _bigrams = meta["options"]
+        total, max_len = int(meta["total"]), int(meta["max_len"])
+        tag_names = [str(t) for t in meta["tags"]]
+        dict(meta["parts"]), dict(meta["describe"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RagError(f"tokenizer dictionary in {directory} cannot be read ({exc})") from None
+    n = len(short) + len(long)
+    if (
+        short.dtype != np.dtype(f"<U{_SHORT}")
+        or long.dtype.kind != "U"
+        or tags.dtype.kind != "u"
+        or counts.dtype != np.int64
+        or counts.shape != (n,)
+        or tags.shape != (n,)
+        or (n and int(tags.max()) >= len(tag_names))
+        or total <= 0
+        or max_len < 1
+    ):
+        raise RagError(f"tokenizer dictionary in {directory} is damaged")
+    return meta, _StoredDictionary(short, long, counts, tags, tag_names, max_len, lazy=lazy)
+
+
+def _check_jieba(directory: Path, meta: dict[str, Any]) -> None:
+    """Refuse a dictionary built by another jieba version or from another dictionary file."""
+    if meta["describe"].get("jieba") != getattr(jieba, "__version__", "unknown") or (
+        meta.get("jieba_dictionary") != _jieba_dictionary_digest()
+    ):
+        raise RagError(f"tokenizer dictionary in {directory} was built by another jieba")
+
+
+@lru_cache(maxsize=1)
+def _jieba_dictionary_digest() -> str:
+    """sha256 of the dictionary file inside the jieba package (what the base dictionary is
+    built from)."""
+    digest = hashlib.sha256()
+    with jieba.Tokenizer().get_dict_file() as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class _StoredDictionary:
     """A saved jieba dictionary: sorted words (memory-mapped; the short ones in a narrow
-    array, the long ones in a wide one), their counts and tag codes."""
+    array, the long ones in a wide one), their counts and tag codes.
+
+    ``overlay`` maps words to the value they have instead (None: absent), which turns the
+    saved dictionary (user terms added) back into jieba's base dictionary; ``lazy`` keeps
+    the tokenizer looking up substrings instead of building the full dictionary.
+    """
 
     def __init__(
-        self, short: Any, long: Any, counts: Any, tags: Any, tag_names: list[str], max_len: int
+        self,
+        short: Any,
+        long: Any,
+        counts: Any,
+        tags: Any,
+        tag_names: list[str],
+        max_len: int,
+        *,
+        lazy: bool = False,
+        overlay: dict[str, int | None] | None = None,
     ) -> None:
         self.short, self.long, self.counts, self.tags = short, long, counts, tags
         self.tag_names, self.max_len = tag_names, max_len
         self.texts = 0
+        self.lazy = lazy
+        self.overlay = overlay or {}
         self._lock = threading.Lock()
 
     def _find(self, candidates: list[str]) -> tuple[list[str], list[int]]:
@@ -504,24 +631,48 @@ class _StoredDictionary:
             rows += (pos[hit] + base).tolist()
         return found, rows
 
-    def prime(self, text: str, freq: dict[str, int]) -> None:
-        """Copy into ``freq`` the entries of every substring of ``text`` jieba may look up."""
-        n, width = len(text), self.max_len
-        wanted = {
-            text[i:j] for i in range(n) for j in range(i + 1, min(n, i + width) + 1)
-        }.difference(freq)
-        if not wanted:
-            return
-        found, rows = self._find(list(wanted))
+    def _lookup(self, wanted: list[str], freq: dict[str, int]) -> None:
+        found, rows = self._find(wanted)
         counts = self.counts[rows].tolist() if rows else []
+        overlay = self.overlay
         with self._lock:
             for word, count in zip(found, counts, strict=True):
                 freq[word] = count
+            for word in overlay.keys() & set(wanted):
+                value = overlay[word]
+                if value is None:
+                    freq.pop(word, None)
+                else:
+                    freq[word] = value
+
+    def prime(self, text: str, freq: dict[str, int]) -> None:
+        """Copy into ``freq`` the entry of every substring of ``text`` jieba may look up.
+
+        jieba's DAG extends a word from a position only while the text so far is an entry
+        (every prefix of a word is one), so substrings are looked up one length at a time,
+        and only after their prefix was found.
+        """
+        n = len(text)
+        starts: Iterable[int] = range(n)
+        for length in range(1, self.max_len + 1):
+            spans = {i: text[i : i + length] for i in starts if i + length <= n}
+            wanted = {w for w in spans.values() if w not in freq}
+            if wanted:
+                self._lookup(list(wanted), freq)
+            starts = [i for i, w in spans.items() if w in freq]
+            if not starts:
+                return
 
     def full(self) -> dict[str, int]:
         """The whole dictionary as jieba holds it."""
         words = self.short.tolist() + self.long.tolist()
-        return dict(zip(words, self.counts.tolist(), strict=True))
+        freq = dict(zip(words, self.counts.tolist(), strict=True))
+        for word, value in self.overlay.items():
+            if value is None:
+                freq.pop(word, None)
+            else:
+                freq[word] = value
+        return freq
 
     def tag(self, word: str) -> str:
         found, rows = self._find([word])
@@ -655,6 +806,7 @@ def _count_terms(tok: Tokenizer, texts: Sequence[str]) -> _Counts:
     right: Counter[tuple[str, str]] = Counter()  # (char, word): lone char before a word
     for raw in texts:
         text = normalize(raw)
+        tok._prime(text)
         for match in _QUOTED.finditer(text):
             phrase = next(g for g in match.groups() if g is not None)
             if _TERM_CHARS.fullmatch(phrase):
@@ -837,6 +989,7 @@ def terms_from_counts(
             offer(char + rword, rcount)
         # Both sides (鲈形目 鲈 亚目): ambiguous, so neither.
     for phrase, count in quoted.items():
+        tok._prime(phrase)
         if len(jieba_tk.lcut(phrase, HMM=hmm)) > 1:
             candidates[phrase] = max(candidates.get(phrase, 0), count)
 

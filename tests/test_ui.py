@@ -375,6 +375,27 @@ def test_highlight_clips_to_window_and_merges_overlaps() -> None:
     assert found.marks == ["2345", "7"]
 
 
+def test_document_view_labels_captions_instead_of_numbering_them() -> None:
+    from rag.schema import Document, Paragraph
+
+    text = "正文第一段。\n\n武康大楼成为网红打卡点。\n\n记者 摄"
+    doc = Document(
+        doc_id="p",
+        title="报道",
+        kind="article",
+        text=text,
+        paragraphs=(
+            Paragraph(1, 0, 6, (), ()),
+            Paragraph(2, 8, 20, (), (), role="caption"),
+            Paragraph(3, 22, 26, (), (), role="credit"),
+        ),
+    )
+    view = html.unescape(render.document_view(doc))
+    assert view.count('class="rag-pno"') == 1
+    assert '<span class="rag-prole">图片说明</span>武康大楼成为网红打卡点。' in view
+    assert '<span class="rag-prole">图片署名</span>记者 摄' in view
+
+
 def test_document_view_numbers_paragraphs_shows_headings_and_marks_target() -> None:
     doc = DOCS["a/resolution"]
     phrase = "开放、创新、包容"
@@ -384,7 +405,7 @@ def test_document_view_numbers_paragraphs_shows_headings_and_marks_target() -> N
     assert found.marks == [phrase]
     assert found.mark_ids == [f"rag-hl:{render.cite_key(doc.doc_id, start, start + len(phrase))}"]
     assert '<h4 class="rag-h-section">一、总体要求</h4>' in view
-    assert view.count('class="rag-pno"') == len(doc.paragraphs)
+    assert view.count('class="rag-pno"') == len(doc.body_paragraphs)
     # A span crossing two paragraphs is marked in both, with one id.
     first, second = doc.paragraph(1), doc.paragraph(2)
     view = render.document_view(doc, first.end - 4, second.start + 3)

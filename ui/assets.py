@@ -196,6 +196,8 @@ mark.rag-quote.rag-flash { outline: 2px solid #f59e0b; outline-offset: 1px; }
   color: var(--body-text-color-subdued); }
 .rag-doc p.rag-para, .rag-doc p.rag-other { margin: .35rem 0; }
 .rag-doc p.rag-other { color: var(--body-text-color-subdued); }
+.rag-prole { display: inline-block; margin-right: .35rem; font-size: .75rem;
+  color: var(--body-text-color-subdued); user-select: none; }
 .rag-pno { display: inline-block; min-width: 2.2em; margin-right: .35rem; font-size: .75rem;
   color: var(--body-text-color-subdued); user-select: none; }
 """

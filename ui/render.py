@@ -451,6 +451,10 @@ def _outline_html(doc: Document, current: int | None) -> str:
     )
 
 
+# What a paragraph that is not body text is shown as in the document view.
+_ROLE_TAGS = {"caption": "图片说明", "credit": "图片署名", "heading": "标题"}
+
+
 def document_view(doc: Document, start: int | None = None, end: int | None = None) -> str:
     """The whole document: its outline, headings shown, body paragraphs numbered (each with an
     anchor the outline links to), ``start:end`` marked.
@@ -470,6 +474,7 @@ def document_view(doc: Document, start: int | None = None, end: int | None = Non
     ]
     blocks += [(p.start, p.end, "paragraph", str(p.number)) for p in doc.paragraphs]
     blocks.sort(key=lambda b: (b[0], -b[1]))
+    roles = {p.number: p.role for p in doc.paragraphs}
 
     def marked(lo: int, hi: int) -> str:
         nonlocal target
@@ -490,6 +495,15 @@ def document_view(doc: Document, start: int | None = None, end: int | None = Non
         if kind == "heading":
             element, cls = _HEADING_TAGS.get(tag, ("div", "rag-h-other"))
             out.append(f'<{element} class="{cls}">{marked(lo, hi)}</{element}>')
+        elif roles.get(int(tag), "body") != "body":
+            # A caption, credit or heading is text but not a numbered paragraph: labelled
+            # for what it is, as its citation says.
+            label = _ROLE_TAGS.get(roles[int(tag)], "")
+            out.append(
+                f'<p class="rag-para rag-para-{inert(roles[int(tag)])}" '
+                f'id="{_anchor(doc, int(tag))}"><span class="rag-prole">{label}</span>'
+                f"{marked(lo, hi)}</p>"
+            )
         else:
             out.append(
                 f'<p class="rag-para" id="{_anchor(doc, int(tag))}">'
