@@ -6,13 +6,15 @@ BM25 alone and embeds nothing for ranking. The weighted sum beat reciprocal rank
 every set (RRF trusts a weak dense side as much as BM25).
 
 How alpha was chosen (``benchmarks/fusion.py``, default embedder USE multilingual v3, document
-recall@1 with document = best passage; laws: the first passage holds a gold span): on the
-training data, CMRC 2018 trial (1,002 questions) and the even half of ``laws_dev``, BM25 alone
-scores 0.9820 / 0.385, the best weighted sum (alpha 0.75) 0.9820 / 0.385 (mean 0.6833 both),
-so the simpler ranking is kept: the default alpha is 1.0. Held out, the weighted sum at 0.75
-would have cost recall: CMRC dev 0.9826 → 0.9786, DRCD dev 0.9390 → 0.9390, odd half of
-laws 0.500 → 0.500 (dense alone: 0.672 / 0.636 / 0.346). USE's sentence-level similarity is
-offered to answer selection instead (below). A deployment with a strong Chinese model
+recall@1 with document = best passage; laws: the first passage holds a gold span;
+``benchmarks/results/fusion_use.json``): on the training data, CMRC 2018 trial (1,002
+questions) and the even half of ``laws_dev``, the mean recall@1 is 0.6631 with BM25 alone
+(alpha 1.0) and 0.6641 at the best weighted sum (alpha 0.75). Held out, the weighted sum at
+0.75 costs recall: CMRC dev 0.9826 → 0.9786, DRCD dev 0.9390 → 0.9390, odd half of laws
+0.5385 → 0.5000 (dense alone: 0.672 / 0.635 / laws 0.346), so the simpler ranking is kept:
+the default alpha is 1.0. The dense side serves answer selection instead (below): the
+passages it ranks first join the candidates and the sentence similarity is a feature of the
+fitted model (``rag.answering``). A deployment with a strong Chinese model
 (``BAAI/bge-small-zh-v1.5``) can lower alpha after measuring with ``benchmarks/fusion.py
 --model …`` on its own questions.
 

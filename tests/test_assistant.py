@@ -163,11 +163,6 @@ def test_questions_not_used_for_tuning(seed_assistant: rag.Assistant) -> None:
         assert not seed_assistant.answer(item["question"]).found, item["question"]
 
 
-@pytest.mark.xfail(
-    reason="issue 11: the fitted confidence (0.35) stays above the threshold (0.19) although "
-    "十二次 is in no document; missing_entity does not weigh enough against the shared words",
-    strict=True,
-)
 def test_an_ordinal_the_documents_lack_is_refused(seed_assistant: rag.Assistant) -> None:
     # 十二次 is not 十一次: a number decides what is asked, as a name does.
     assert not seed_assistant.answer("十一届市委十二次全会什么时候召开？").found

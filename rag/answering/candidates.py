@@ -6,15 +6,20 @@ one cut to the window of clauses that carries the match), the sentence with the 
 (answers that continue: 陈鸣波认为… → the next sentence names 数据新高地), and, for a lead-in,
 the lead-in with its items (但下列商品除外： with （一）…（四）). A question that names an
 article by number (第三十九条规定了什么) also gets that article, with its items, from every
-document whose title it names. Which variant to quote is the fitted model's decision, not a
-rule here.
+document whose title it names. On an index with sentence vectors (:class:`Semantic`), the
+passages dense retrieval ranks first join the lexical ones, and the sentences closest in
+meaning to the question join the shortlist: everyday wording (下班路上被车撞了) shares few words
+with the formal text that answers it (在上下班途中，受到…交通事故). Which variant to quote is the
+fitted model's decision, not a rule here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from ..retrieval import Ranked
 from ..schema import Document, Paragraph
@@ -22,6 +27,10 @@ from ..store import Generation
 from .analysis import Query, defines
 
 PASSAGES_CONSIDERED = 6
+# Passages of the dense ranking added to the lexical ones, and sentences added to the
+# shortlist by their similarity to the question (when the index has sentence vectors).
+DENSE_PASSAGES = 4
+SEMANTIC_SHORTLIST = 2
 # Sentences that get variants and full features after the cheap pass.
 SHORTLIST = 4
 QUOTE_MAX_CHARS = 160
@@ -53,7 +62,12 @@ class Candidate:
         kind: ``sentence``, ``next`` (with the following sentence) or ``list`` (a lead-in
             with its items, or a whole article).
         cheap: The cheap-pass score of its sentence.
-        retrieval: Its passage's retrieval score relative to the best passage.
+        retrieval: Its passage's retrieval score relative to the best passage (0 for a
+            passage only dense retrieval found).
+        semantic: Cosine between the question and its sentences (the closer of the two for
+            ``next``); 0 without sentence vectors.
+        dense_rank: 1 / (1 + its passage's rank in the dense ranking), 0 when not among the
+            dense passages considered.
     """
 
     passage: int
@@ -66,6 +80,29 @@ class Candidate:
     kind: str
     cheap: float
     retrieval: float
+    semantic: float = 0.0
+    dense_rank: float = 0.0
+
+
+@dataclass
+class Semantic:
+    """The dense side of one question.
+
+    Attributes:
+        similarities: Cosines of the question with every sentence of a passage, in order.
+        dense: Passages of the dense ranking, best first.
+    """
+
+    similarities: Callable[[int], list[float]]
+    dense: list[int]
+    _cache: dict[int, list[float]] = field(default_factory=dict)
+
+    def of(self, passage: int) -> list[float]:
+        """The cosines of a passage's sentences (computed once per question)."""
+        sims = self._cache.get(passage)
+        if sims is None:
+            sims = self._cache[passage] = self.similarities(passage)
+        return sims
 
 
 class CandidateGenerator:
@@ -87,16 +124,30 @@ class CandidateGenerator:
             tokens = self._titles[doc_id] = frozenset(self.gen.tokenizer.tokenize(title))
         return tokens
 
-    def generate(self, query: Query, ranked: list[Ranked]) -> list[Candidate]:
-        """Candidates for a question from its ranked passages."""
+    def generate(
+        self, query: Query, ranked: list[Ranked], semantic: Semantic | None = None
+    ) -> list[Candidate]:
+        """Candidates for a question from its ranked passages (and the dense side, if any)."""
         chunks, documents = self.gen.chunks, self.gen.documents
         top_score = ranked[0].score or 1.0
         weights, terms = query.weights, query.terms
+        # (passage, rank, retrieval): the lexical top passages, then the dense ones.
+        pool = [
+            (item.index, rank, item.score / top_score if top_score > 0 else 0.0)
+            for rank, item in enumerate(ranked[:PASSAGES_CONSIDERED])
+        ]
+        dense_rank: dict[int, float] = {}
+        if semantic is not None:
+            dense_rank = {p: 1.0 / (1 + r) for r, p in enumerate(semantic.dense[:DENSE_PASSAGES])}
+            have = {p for p, _, _ in pool}
+            for p in semantic.dense[:DENSE_PASSAGES]:
+                if p not in have:
+                    pool.append((p, len(pool), 0.0))
         rough: list[tuple[float, int, int]] = []
-        for rank, item in enumerate(ranked[:PASSAGES_CONSIDERED]):
-            chunk = chunks[item.index]
+        for at, (passage, _, retrieval) in enumerate(pool):
+            chunk = chunks[passage]
             title = self.title_tokens(chunk.doc_id)
-            strings = self.gen.sentence_tokens[item.index]
+            strings = self.gen.sentence_tokens[passage]
             # Terms the title gives every sentence alike, then the few the passage holds.
             title_weight = 0.0
             present = []
@@ -106,7 +157,6 @@ class CandidateGenerator:
                     title_weight += weights[t]
                 elif t in joined:
                     present.append(t)
-            retrieval = item.score / top_score if top_score > 0 else 0.0
             for j, toks in enumerate(strings):
                 cheap = title_weight
                 for t in present:
@@ -123,22 +173,48 @@ class CandidateGenerator:
                     if query.numbered:
                         count, stem = query.numbered
                         score += 0.3 * (text.count(stem) >= count)
-                rough.append((score, rank, j))
+                rough.append((score, at, j))
         rough.sort(key=lambda r: -r[0])
-        seeds = [(ranked[rank].index, rank, j, score) for score, rank, j in rough[:SHORTLIST]]
+        chosen = rough[:SHORTLIST]
+        if semantic is not None:
+            # The sentences closest in meaning, whatever words they share.
+            taken = {(at, j) for _, at, j in chosen}
+            closest = sorted(
+                (
+                    (-sim, at, j)
+                    for at, (passage, _, _) in enumerate(pool)
+                    for j, sim in enumerate(semantic.of(passage))
+                ),
+            )
+            cheap_of = {(at, j): score for score, at, j in rough}
+            for _, at, j in closest:
+                if len(chosen) >= SHORTLIST + SEMANTIC_SHORTLIST:
+                    break
+                if (at, j) not in taken:
+                    taken.add((at, j))
+                    chosen.append((cheap_of.get((at, j), 0.0), at, j))
+        seeds = [(pool[at][0], pool[at][1], j, score, pool[at][2]) for score, at, j in chosen]
         if query.article:
-            seeds.extend(self._article_seeds(query))
+            # An article the question names by number is an exact hit, whatever BM25 says.
+            seeds.extend((p, r, j, sc, 1.0) for p, r, j, sc in self._article_seeds(query))
         out: list[Candidate] = []
         seen: set[tuple[int, int, str]] = set()
-        for passage, rank, j, score in seeds:
+        for passage, rank, j, score, retrieval in seeds:
             chunk = chunks[passage]
             doc = documents[chunk.doc_id]
-            # An article the question names by number is an exact hit, whatever BM25 says.
-            if rank < 0:
-                retrieval = 1.0
-            else:
-                retrieval = ranked[rank].score / top_score if top_score > 0 else 0.0
-            for cand in self._variants(doc, passage, rank, j, score, retrieval, query):
+            variants = self._variants(doc, passage, rank, j, score, retrieval, query)
+            if semantic is not None:
+                sims = semantic.of(passage)
+                near = dense_rank.get(passage, 0.0)
+                variants = [
+                    dataclasses.replace(
+                        c,
+                        semantic=max(sims[j : j + 2]) if c.kind == "next" else sims[j],
+                        dense_rank=near,
+                    )
+                    for c in variants
+                ]
+            for cand in variants:
                 key = (cand.start, cand.end, cand.kind)
                 if key not in seen:
                     seen.add(key)
@@ -366,4 +442,12 @@ def strip_trailing_mark(text: str, start: int, end: int) -> int:
     return end
 
 
-__all__ = ["KINDS", "PASSAGES_CONSIDERED", "Candidate", "CandidateGenerator", "window"]
+__all__ = [
+    "DENSE_PASSAGES",
+    "KINDS",
+    "PASSAGES_CONSIDERED",
+    "Candidate",
+    "CandidateGenerator",
+    "Semantic",
+    "window",
+]

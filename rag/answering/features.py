@@ -53,6 +53,10 @@ FEATURES = (
     "anaphor_next",  # the added sentence opens with a pronoun (continues the first)
     "condition",  # a condition question, a candidate with 但是/除外/不得
     "whole_article",  # spans one whole statute article (every 款 and 项)
+    # The dense side (0 on an index without sentence vectors; a model of its own is fitted
+    # for indexes with them, see rag.answering.model).
+    "semantic",  # cosine of the question with the candidate's sentence(s)
+    "dense_rank",  # 1 / (1 + its passage's rank in the dense ranking)
     # Against the question's other candidates (see with_context).
     "official_echo",  # a report's candidate: share of its text an official candidate repeats
     "official_alt",  # a report's candidate: an official candidate covers as much of the question
@@ -62,8 +66,9 @@ FEATURES = (
     "context_gap",
     "retrieval_gap",
     "focus_gap",
+    "semantic_gap",
 )
-RELATIVE = ("coverage", "context", "retrieval", "focus")
+RELATIVE = ("coverage", "context", "retrieval", "focus", "semantic")
 # Filled by :func:`with_context` (the per-candidate pass leaves them 0).
 CROSS = ("official_echo", "official_alt")
 
@@ -77,6 +82,7 @@ CONFIDENCE_FEATURES = (
     "missing_entity",  # a name or number no document holds
     "typed_focus",  # the asked kind next to the asked word (几位 → 2人)
     "log_terms",
+    "semantic",  # the best candidate's cosine with the question (0 without vectors)
 )
 
 _ENUMERATION = re.compile(r"[、；;]")
@@ -250,6 +256,8 @@ class FeatureExtractor:
             anaphor_next,
             float(query.asks_condition and bool(_CONDITION_A.search(text))),
             float(whole_article(doc, cand)),
+            cand.semantic,
+            cand.dense_rank,
             0.0,
             0.0,
         ]
@@ -298,6 +306,7 @@ class FeatureExtractor:
             float(query.missing_entity),
             typed_focus,
             math.log1p(len(query.terms)),
+            best.semantic,
         ]
 
 

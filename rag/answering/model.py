@@ -9,6 +9,12 @@ At run time prediction is a dot product, so answering needs neither scikit-learn
   probability that it holds the answer;
 * the **confidence model** maps :data:`~rag.answering.features.CONFIDENCE_FEATURES` of the
   best candidate to the probability that the answer is right; the refusal threshold reads it.
+
+The artifact holds a second pair under ``dense``, fitted on indexes with sentence vectors
+(the default USE embedder), where the semantic features are measured; an index built with
+``--model none`` uses the lexical pair, fitted with those features absent. An artifact
+without ``dense`` uses the lexical pair everywhere. The dense confidence model is shifted so
+that the one refusal threshold applies to both.
 """
 
 from __future__ import annotations
@@ -84,6 +90,11 @@ class SelectionModel:
     confidence: LinearModel
     threshold: float
     meta: dict[str, Any]
+    dense: SelectionModel | None = None
+
+    def variant(self, semantic: bool) -> SelectionModel:
+        """The pair to use: the dense one when the semantic features are measured."""
+        return self.dense if semantic and self.dense is not None else self
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SelectionModel:
@@ -97,12 +108,22 @@ class SelectionModel:
                 f"selection model format {data.get('format')!r} is not {MODEL_FORMAT}; "
                 "refit it with benchmarks/train_selection.py"
             )
+        dense = data.get("dense")
         return cls(
             version=str(data["version"]),
             ranker=LinearModel.from_dict(data["ranker"], FEATURES),
             confidence=LinearModel.from_dict(data["confidence"], CONFIDENCE_FEATURES),
             threshold=float(data["threshold"]),
-            meta={k: v for k, v in data.items() if k not in ("ranker", "confidence")},
+            meta={k: v for k, v in data.items() if k not in ("ranker", "confidence", "dense")},
+            dense=None
+            if dense is None
+            else cls(
+                version=str(data["version"]),
+                ranker=LinearModel.from_dict(dense["ranker"], FEATURES),
+                confidence=LinearModel.from_dict(dense["confidence"], CONFIDENCE_FEATURES),
+                threshold=float(data["threshold"]),
+                meta={},
+            ),
         )
 
     @classmethod

@@ -10,7 +10,13 @@ from ..retrieval import Ranked, Retriever
 from ..settings import RetrievalMode
 from ..textnorm import normalize
 from .analysis import Query, TermWeights, analyze
-from .candidates import PASSAGES_CONSIDERED, Candidate, CandidateGenerator
+from .candidates import (
+    DENSE_PASSAGES,
+    PASSAGES_CONSIDERED,
+    Candidate,
+    CandidateGenerator,
+    Semantic,
+)
 from .features import FeatureExtractor
 from .model import SelectionModel, default_model
 from .quotes import Selection, pick_quotes
@@ -25,12 +31,15 @@ class Examined:
         ranked: The ranked passages.
         candidates: The candidates, in generation order.
         features: Their feature vectors.
+        semantic: The semantic features were measured (sentence vectors and an embedder):
+            the dense variant of the model applies.
     """
 
     query: Query
     ranked: list[Ranked]
     candidates: list[Candidate]
     features: list[list[float]]
+    semantic: bool = False
 
 
 class AnswerSelector:
@@ -80,11 +89,44 @@ class AnswerSelector:
                 else None
             )
         query = analyze(normalize(question), tokens, self.weights)
-        cands = self.candidates.generate(query, ranked)
+        semantic = self.semantic(question, tokens, mode, within)
+        cands = self.candidates.generate(query, ranked, semantic)
         if within is not None:  # articles looked up by number may lie outside the scope
             cands = [c for c in cands if c.passage in within]
         features = self.extractor.all_features(query, cands)
-        return Examined(query, ranked, cands, features)
+        return Examined(query, ranked, cands, features, semantic is not None)
+
+    def semantic(
+        self,
+        question: str,
+        tokens: list[str],
+        mode: RetrievalMode,
+        within: Within | None = None,
+    ) -> Semantic | None:
+        """The dense side of a question: None in lexical mode or on an index without
+        sentence vectors (or without its embedder). ``within``: dense passages only from
+        these (a scoped question)."""
+        retriever = self.retriever
+        if retriever.effective_mode(mode) is RetrievalMode.LEXICAL:
+            return None
+        if not retriever.has_sentence_vectors:
+            return None
+        vector = retriever.query_vector(question)
+        if vector is None:
+            return None
+        dense = (
+            retriever.rank(tokens, question, DENSE_PASSAGES, RetrievalMode.DENSE)
+            if within is None
+            else retriever.rank(tokens, question, DENSE_PASSAGES, RetrievalMode.DENSE, within)
+        )
+
+        def similarities(passage: int) -> list[float]:
+            count = len(self.gen.chunks[passage].sentences)
+            ids = [retriever.sentence_id(passage, j) for j in range(count)]
+            sims = retriever.sentence_similarities(vector, ids)
+            return [] if sims is None else sims.astype(float).tolist()
+
+        return Semantic(similarities, [r.index for r in dense])
 
     def select(
         self,
@@ -102,15 +144,15 @@ class AnswerSelector:
         hits = tuple(self.retriever.hit(r) for r in examined.ranked[:k])
         if not examined.candidates:
             return Selection((), hits, 0.0)
-        ranker = self.model.ranker
+        model = self.model.variant(examined.semantic)
         scored = rank_candidates(
-            [ranker.probability(f) for f in examined.features], examined.candidates
+            [model.ranker.probability(f) for f in examined.features], examined.candidates
         )
         quotes = pick_quotes(scored, self.retriever)
         if not quotes:
             return Selection((), hits, 0.0)
         x = self.confidence_features(examined.query, scored)
-        return Selection(quotes, hits, round(self.model.confidence.probability(x), 4))
+        return Selection(quotes, hits, round(model.confidence.probability(x), 4))
 
     def confidence_features(
         self, query: Query, scored: list[tuple[float, Candidate]]
