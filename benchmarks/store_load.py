@@ -74,6 +74,8 @@ def replicate(source_gen: Path, target: Path, times: int) -> Path:
     text_bytes = (src / "doc_text.utf8").stat().st_size
     _strings(src, dst, "doc_text", times, suffix=False)
     _strings(src, dst, "doc_meta", times, suffix=False)
+    for name in ("doc_kind", "doc_title", "doc_subtitle", "doc_title_key"):  # the catalogue
+        _strings(src, dst, name, times, suffix=False)
     _strings(src, dst, "doc_ids", times, suffix=True)
     _strings(src, dst, "chunk_ids", times, suffix=True)
     chunk_doc = np.load(src / "chunk_doc.npy")

@@ -24,9 +24,14 @@ _CACHE_LIMIT = 512
 
 def full_title(doc: Document) -> str:
     """Title with a dash subtitle attached (the side report's ——…侧记 says what it is)."""
-    if doc.subtitle.startswith(("——", "──", "—")):
-        return f"{doc.title}{doc.subtitle}"
-    return doc.title
+    return title_with_subtitle(doc.title, doc.subtitle)
+
+
+def title_with_subtitle(title: str, subtitle: str) -> str:
+    """:func:`full_title` from the two strings."""
+    if subtitle.startswith(("——", "──", "—")):
+        return f"{title}{subtitle}"
+    return title
 
 
 def cite(doc: Document, paragraph: int) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .citations import full_title
+from .citations import full_title, title_with_subtitle
 from .errors import ArgumentError
 from .schema import KIND_LABELS, Document, Scope
 from .textnorm import normalize
@@ -105,12 +105,22 @@ class ScopeCatalogue:
                 if self._kinds is None:
                     kinds: dict[str, list[str]] = {}
                     titles = []
-                    for doc_id, doc in self._documents.items():
-                        kinds.setdefault(doc.kind, []).append(doc_id)
-                        titles.append((doc_id, normalize(doc.title), full_title(doc)))
+                    for doc_id, kind, title, subtitle, key in self._cards():
+                        kinds.setdefault(kind, []).append(doc_id)
+                        titles.append((doc_id, key, title_with_subtitle(title, subtitle)))
                     self._titles = titles
                     self._kinds = {k: tuple(v) for k, v in kinds.items()}
         return self._kinds
+
+    def _cards(self) -> Iterable[tuple[str, str, str, str, str]]:
+        """``(doc_id, kind, title, subtitle, normalised title)`` of every document: from the
+        store's catalogue columns when the documents are a stored table, else built."""
+        catalogue = getattr(self._documents, "catalogue", None)
+        if callable(catalogue):
+            return catalogue()
+        return (
+            (i, d.kind, d.title, d.subtitle, normalize(d.title)) for i, d in self._documents.items()
+        )
 
     def kinds(self) -> dict[str, int]:
         """Number of documents of each kind in the index."""
@@ -208,6 +218,8 @@ class ScopeCatalogue:
         if _MAYBE.search(question) is None:
             return StatedScope(question, None)
         text = normalize(question)
+        if _TITLE_CUES.search(text) is None and _KIND_CUES.search(text) is None:
+            return StatedScope(question, None)  # 《…》 named, no scope stated: nothing to read
         self._load()
         ids: dict[str, None] = {}
         kinds: dict[str, None] = {}

@@ -209,3 +209,25 @@ def test_a_dictionary_for_other_terms_is_refused(seed_index: Path, tmp_path: Pat
     (generation / store.MANIFEST).write_text(json.dumps(seal(manifest, None)), encoding="utf-8")
     with pytest.raises(IndexMismatchError, match=r"other terms.*rag build"):
         rag.load(index, model="none")
+
+
+def test_the_catalogue_columns_give_each_documents_kind_and_titles(seed_index: Path) -> None:
+    from rag.scope import ScopeCatalogue
+    from rag.textnorm import normalize
+
+    gen = store.load_current(seed_index)
+    cards = gen.documents.catalogue()  # type: ignore[attr-defined]
+    assert [c[0] for c in cards] == list(gen.documents)
+    for doc_id, kind, title, subtitle, key in cards:
+        doc = gen.documents[doc_id]
+        assert (kind, title, subtitle, key) == (doc.kind, doc.title, doc.subtitle, normalize(title))
+    # The catalogue of a stored generation and of plain Documents agree.
+    plain = ScopeCatalogue({i: gen.documents[i] for i in gen.documents})
+    stored = ScopeCatalogue(gen.documents)
+    assert stored.kinds() == plain.kinds()
+    question = f"只在《{cards[0][2]}》中，全会由谁主持？"
+    assert stored.from_question(question) == plain.from_question(question)
+    # Naming a title without stating a scope reads no catalogue at all.
+    untouched = ScopeCatalogue(gen.documents)
+    assert untouched.from_question(f"《{cards[0][2]}》说了什么？").scope is None
+    assert untouched._kinds is None
