@@ -37,11 +37,13 @@ from .columnar import write_corpus
 from .errors import ModelUnavailableError, RagError
 from .parsing import Corpus, load_documents, source_hashes
 from .schema import Chunk, Document, Repair
+from .ngrams import FIELD as BIGRAM_FIELD
 from .settings import Settings
 from .sources import scan_sources
 
 if TYPE_CHECKING:
     from .embedding import Embedder
+    from .lexical import LexicalIndex
     from .tokenization import Tokenizer, WorkerPool
 
 # Bump when tokenization or passage text changes in a way that needs a rebuild.
@@ -194,6 +196,7 @@ def _fingerprint(settings: Settings, sources: dict[str, str]) -> str:
         "sources": sources,
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
+        "bigram_weight": settings.bigram_weight,
         "model": settings.model if settings.dense_enabled else None,
         "ann_threshold": settings.ann_threshold,
         "backend": settings.backend,
@@ -302,6 +305,10 @@ def _build_locked(
     clock = time.perf_counter()
     lexical = LexicalIndex.from_token_ids(passage_ids, vocab)
     del passage_ids, vocab  # the largest structure of the build; BM25 holds what counts
+    if settings.bigram_weight > 0:
+        lexical = lexical.with_field(
+            _bigram_field(chunks, documents), settings.bigram_weight, BIGRAM_FIELD
+        )
     timings["lexical"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -587,6 +594,27 @@ def _tokenize(
         np.frombuffer(sentence_ids, dtype=np.int32) if sentence_ids else np.empty(0, np.int32)
     )
     return (flat_ids, np.frombuffer(sentence_indptr, dtype=np.int64)), passage_ids, vocab
+
+
+def _bigram_field(chunks: list[Chunk], documents: dict[str, Document]) -> LexicalIndex:
+    """The character-bigram BM25 field of every passage (:mod:`rag.ngrams`)."""
+    from .lexical import LexicalIndex
+    from .ngrams import passage_bigrams
+
+    vocab: dict[str, int] = {}
+    number = vocab.setdefault
+    context_cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    ids: list[list[int]] = []
+    for chunk in chunks:
+        text = documents[chunk.doc_id].text
+        key = (chunk.doc_title, chunk.section)
+        context = context_cache.get(key)
+        if context is None:
+            context = passage_bigrams((), " ".join((chunk.doc_title, *chunk.section)))
+            context_cache[key] = context
+        grams = passage_bigrams((text[s:e] for s, e in chunk.sentences), "")
+        ids.append([number(g, len(vocab)) for g in (*grams, *context)])
+    return LexicalIndex.from_token_ids(ids, vocab)
 
 
 def _embed(

@@ -104,6 +104,9 @@ class LexicalIndex:
         self._df = np.diff(indptr).astype(np.int64)
         self._idf = idf
         self._words: list[str] | None = None
+        self._field_weights = {
+            str(f["name"]): float(f["weight"]) for f in meta.get("fields", ()) if f["name"] != "words"
+        }
 
     # ------------------------------------------------------------------ building
 
@@ -222,6 +225,75 @@ class LexicalIndex:
             nonoccurrence=None if nonoccurrence is None else np.asarray(nonoccurrence),
             idf=_idf_array(df, len(corpus_ids), method),
         )
+
+    def with_field(self, other: LexicalIndex, weight: float, name: str) -> LexicalIndex:
+        """This index with another field's columns appended, scaled by ``weight``.
+
+        Both indexes score the same passages; ``other`` has its own vocabulary (its tokens
+        must never be tokens of this one, see :data:`rag.ngrams.MARK`), its own BM25 length
+        normalisation and average length. A query's score of a passage is then this index's
+        BM25 plus ``weight`` times the other's, from one score matrix, so :meth:`search`,
+        :meth:`passage_weights` and a Milvus collection need nothing else. This index's
+        column ids stay as they are (stored sentence token ids keep their meaning).
+
+        Args:
+            other: The second field, over the same passages in the same order.
+            weight: Its weight (> 0).
+            name: Recorded in the meta as ``fields``, with the weight and column count.
+
+        Raises:
+            RagError: The passage counts differ, the weight is not positive, the
+                vocabularies overlap or this index already has a second field.
+        """
+        if other._num_docs != self._num_docs:
+            raise RagError("a lexical field must cover the same passages")
+        if not (weight > 0 and math.isfinite(weight)):
+            raise RagError(f"a lexical field needs a positive weight, got {weight}")
+        if "fields" in self._meta or not self._vocab.keys().isdisjoint(other._vocab):
+            raise RagError("lexical fields must have disjoint vocabularies")
+        offset = len(self._vocab)
+        vocab = dict(self._vocab)
+        for token, tid in other._vocab.items():
+            vocab[token] = tid + offset
+        data = np.concatenate([self._data, np.asarray(other._data) * np.float32(weight)])
+        indptr = np.concatenate([self._indptr, other._indptr[1:] + self._indptr[-1]])
+        nonoccurrence = None
+        if self._nonoccurrence is not None and other._nonoccurrence is not None:
+            nonoccurrence = np.concatenate(
+                [self._nonoccurrence, np.asarray(other._nonoccurrence) * weight]
+            )
+        idf = None
+        if self._idf is not None and other._idf is not None:
+            idf = np.concatenate([self._idf, other._idf])
+        meta = {
+            **self._meta,
+            "vocab_size": len(vocab),
+            "nnz": len(data),
+            "fields": [
+                {"name": "words", "columns": offset, "weight": 1.0},
+                {
+                    "name": name,
+                    "columns": len(other._vocab),
+                    "weight": float(weight),
+                    "avg_doc_len": other._meta.get("avg_doc_len"),
+                },
+            ],
+        }
+        return LexicalIndex(
+            data=np.ascontiguousarray(data, dtype=np.float32),
+            indices=np.ascontiguousarray(np.concatenate([self._indices, other._indices])),
+            indptr=np.ascontiguousarray(indptr, dtype=np.int64),
+            vocab=vocab,
+            num_docs=self._num_docs,
+            params=self._params,
+            meta=meta,
+            nonoccurrence=nonoccurrence,
+            idf=idf,
+        )
+
+    def field_weight(self, name: str) -> float:
+        """The weight of a second field (:meth:`with_field`), 0.0 when the index has none."""
+        return self._field_weights.get(name, 0.0)
 
     # ------------------------------------------------------------------ queries
 
@@ -497,6 +569,21 @@ class LexicalIndex:
             idf.shape != (n_vocab,) or idf.dtype != np.float64 or not np.isfinite(idf).all()
         ):
             raise fail("IDF array does not fit")
+        fields = meta.get("fields", [])
+        if not (
+            isinstance(fields, list)
+            and all(
+                isinstance(f, dict)
+                and isinstance(f.get("name"), str)
+                and isinstance(f.get("columns"), int)
+                and isinstance(f.get("weight"), float)
+                and math.isfinite(f["weight"])
+                and f["weight"] > 0
+                for f in fields
+            )
+            and (not fields or sum(f["columns"] for f in fields) == n_vocab)
+        ):
+            raise fail("has damaged field weights")
         if "max_idf" in meta and not isinstance(meta["max_idf"], float):
             raise fail("has an invalid max_idf")
         if not math.isfinite(float(params.get("k1", math.nan))):

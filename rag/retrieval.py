@@ -49,6 +49,8 @@ from .backends import SearchBackend, Within
 from .backends.local import LocalBackend
 from .citations import cite
 from .errors import RagError
+from .ngrams import FIELD as BIGRAM_FIELD
+from .ngrams import character_bigrams
 from .schema import Hit
 from .settings import RetrievalMode
 from .store import Generation
@@ -106,6 +108,7 @@ class Retriever:
         self._sentence_vectors: SentenceVectors | None = None
         self._sentence_vectors_loaded = False
         self._within: dict[tuple[str, ...], Within] = {}
+        self._bigrams = generation.lexical.field_weight(BIGRAM_FIELD) > 0
 
     @property
     def has_dense(self) -> bool:
@@ -182,22 +185,27 @@ class Retriever:
             )
         mode = self.effective_mode(mode)
         if mode is RetrievalMode.LEXICAL:
-            return self._lexical(tokens, k, within)
+            return self._lexical(tokens, query, k, within)
         if mode is RetrievalMode.DENSE:
             return self._dense(query, k, within)
         if self.alpha >= 1.0:  # all weight on BM25: the dense side cannot change the order
-            return self._lexical(tokens, k, within)
+            return self._lexical(tokens, query, k, within)
         depth = max(FUSION_DEPTH, k)
         return _weighted(
-            self._lexical(tokens, depth, within),
+            self._lexical(tokens, query, depth, within),
             self._dense(query, depth, within),
             self.alpha,
             k,
         )
 
-    def _lexical(self, tokens: list[str], k: int, within: Within | None = None) -> list[Ranked]:
+    def _lexical(
+        self, tokens: list[str], query: str, k: int, within: Within | None = None
+    ) -> list[Ranked]:
         if not tokens:
             return []
+        if self._bigrams:
+            # The index's character-bigram field (rag.ngrams) scores the question's bigrams.
+            tokens = [*tokens, *character_bigrams(query)]
         ids, scores = (
             self.backend.lexical(tokens, k)
             if within is None

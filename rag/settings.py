@@ -66,6 +66,10 @@ class Settings:
         hybrid_alpha: Weight of the lexical side in hybrid fusion, 0..1 (``RAG_HYBRID_ALPHA``);
             1.0, the default, ranks by BM25 alone: with the default USE model no weighted sum
             beat it on the training data (``rag.retrieval``).
+        bigram_weight: Weight of the character-bigram BM25 field beside the word field
+            (``RAG_BIGRAM_WEIGHT``; 0 builds words only). Fitted on CMRC 2018 trial and half
+            of DRCD by ``benchmarks/bigram_fusion.py`` (:mod:`rag.ngrams`); a build setting,
+            recorded in the index (queries use the weight the index was built with).
         chunk_size: Target passage size in characters (``RAG_CHUNK_SIZE``).
         chunk_overlap: Characters of whole sentences repeated between neighbouring passages of
             one paragraph (``RAG_CHUNK_OVERLAP``).
@@ -106,6 +110,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     mode: RetrievalMode = RetrievalMode.HYBRID
     hybrid_alpha: float = 1.0
+    bigram_weight: float = 1.0
     chunk_size: int = 200
     chunk_overlap: int = 0
     top_k: int = 5
@@ -144,6 +149,8 @@ class Settings:
             )
         if not 0.0 <= self.hybrid_alpha <= 1.0:
             raise RagError(f"hybrid_alpha must be in [0, 1], got {self.hybrid_alpha}")
+        if not 0.0 <= self.bigram_weight <= 10.0:
+            raise RagError(f"bigram_weight must be in [0, 10], got {self.bigram_weight}")
         if self.top_k < 1:
             raise RagError(f"top_k must be at least 1, got {self.top_k}")
         if not 0.0 <= self.refusal_threshold <= 1.0:

@@ -1,0 +1,85 @@
+"""Character bigrams: the second lexical field, beside jieba's words.
+
+jieba segments a question and the passage that answers it independently, and they often
+disagree: a transliteration written two ways (史特拉斯堡 / 斯特拉斯堡 → 史/特拉斯/堡 against
+斯特拉斯堡), a word glued to its neighbour (资讯所), a name jieba does not know, a number
+written next to its unit. Overlapping character bigrams of the normalised text match
+wherever the characters do, whatever the segmentation. :func:`character_bigrams` is applied
+to the passages at build time (their own BM25 columns, with their own length normalisation,
+appended to the word columns and scaled by a fitted weight, see
+:meth:`rag.lexical.LexicalIndex.with_field`) and to the question at query time.
+
+Measured (``benchmarks/bigram_fusion.py``, document recall@1, the weight fitted on CMRC 2018
+trial and the even DRCD documents): DRCD dev odd half (held out) 0.939 → 0.955, CMRC 2018 dev
+(validation) 0.982 → 0.986. Trigrams on top cost DRCD 0.3 points; dropping the question's
+stopwords before taking bigrams cost 0.1 point.
+
+Tokens are marked with :data:`MARK` (a control character that :func:`rag.textnorm.normalize`
+removes from any text, so no word token can carry it) so that the two fields never share a
+vocabulary entry.
+
+Example:
+    >>> [t.lstrip(MARK) for t in character_bigrams("史特拉斯堡的人口？ABC 3")]
+    ['史特', '特拉', '拉斯', '斯堡', '堡的', '的人', '人口', 'abc', '3']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .textnorm import normalize
+
+__all__ = ["FIELD", "MARK", "character_bigrams", "passage_bigrams"]
+
+# The field's name in the lexical index's meta (LexicalIndex.with_field).
+FIELD = "bigrams"
+MARK = "\x1f"
+# Runs of CJK ideographs (bigrammed), or of ASCII letters and digits (kept whole: a number or
+# a Latin word is one token, as jieba makes it).
+_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
+
+
+def character_bigrams(text: str) -> list[str]:
+    """Marked character bigrams of a passage or question, in text order.
+
+    The text is normalised first (:func:`rag.textnorm.normalize`: Traditional folded to
+    Simplified, full-width to ASCII, lower case), so both scripts give the same bigrams.
+    Each run of ideographs gives its overlapping bigrams (a lone ideograph gives itself);
+    each run of ASCII letters or digits is one token. Punctuation, spaces and other scripts
+    separate runs; no bigram spans them.
+
+    Args:
+        text: Raw text.
+
+    Returns:
+        Tokens, each starting with :data:`MARK`; repeats are kept (they are term
+        frequencies for a passage; a query counts each token once anyway).
+    """
+    out: list[str] = []
+    append = out.append
+    for match in _RUN.finditer(normalize(text)):
+        run = match.group(0)
+        if len(run) <= 2 or run.isascii():
+            append(MARK + run)
+            continue
+        out.extend([MARK + run[i : i + 2] for i in range(len(run) - 1)])
+    return out
+
+
+def passage_bigrams(sentences: Iterable[str], context: str) -> list[str]:
+    """A passage's bigram field: its sentences' bigrams, then its context's (document title
+    and section path), as the word field holds its sentences' and its context's words.
+
+    Args:
+        sentences: The passage's sentence texts, in order.
+        context: The title and section path joined by spaces.
+
+    Returns:
+        Marked bigram tokens (see :func:`character_bigrams`).
+    """
+    out: list[str] = []
+    for sentence in sentences:
+        out.extend(character_bigrams(sentence))
+    out.extend(character_bigrams(context))
+    return out
