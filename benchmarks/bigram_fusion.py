@@ -1,4 +1,4 @@
-"""Fit the weight of the character-bigram BM25 field (``Settings.bigram_weight``, rag.ngrams).
+r"""Fit the weight of the character-bigram BM25 field (``Settings.bigram_weight``, rag.ngrams).
 
 Builds each set's corpus words-only (``bigram_weight=0``, ``--model none``) into ``WORK``
 (kept between runs), scores every passage for every question with the index's own word
@@ -11,7 +11,8 @@ questions on DRCD documents with an even number. Held out: the DRCD questions on
 documents; validation: CMRC 2018 dev (never fitted on). Both scripts are folded to
 Simplified first (rag.textnorm), so the weight is the same for both.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bigram_fusion.py --json benchmarks/results/bigram_fusion.json
+    PYTHONPATH=. .venv/bin/python benchmarks/bigram_fusion.py \
+        --json benchmarks/results/bigram_fusion.json
 """
 
 from __future__ import annotations
@@ -69,9 +70,7 @@ def _ranks(name: str, bench: Path, work: Path) -> dict[str, Any]:
         order = np.argsort(-scores, axis=1, kind="stable")[:, :50]
         ranked = docs[order]
         at1 = ranked[:, 0] == gold
-        at5 = np.array(
-            [g in list(dict.fromkeys(r))[:5] for r, g in zip(ranked, gold, strict=True)]
-        )
+        at5 = np.array([g in list(dict.fromkeys(r))[:5] for r, g in zip(ranked, gold, strict=True)])
         out["at1"][w], out["at5"][w] = at1, at5
     return out
 

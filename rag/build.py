@@ -35,9 +35,9 @@ from .buildcache import BuildCache, FileEntry
 from .chunking import chunk_documents
 from .columnar import write_corpus
 from .errors import ModelUnavailableError, RagError
+from .ngrams import FIELD as BIGRAM_FIELD
 from .parsing import Corpus, load_documents, source_hashes
 from .schema import Chunk, Document, Repair
-from .ngrams import FIELD as BIGRAM_FIELD
 from .settings import Settings
 from .sources import scan_sources
 
@@ -610,9 +610,9 @@ def _bigram_field(chunks: list[Chunk], documents: dict[str, Document]) -> Lexica
         key = (chunk.doc_title, chunk.section)
         context = context_cache.get(key)
         if context is None:
-            context = passage_bigrams((), " ".join((chunk.doc_title, *chunk.section)))
+            context = passage_bigrams((chunk.doc_title, *chunk.section))
             context_cache[key] = context
-        grams = passage_bigrams((text[s:e] for s, e in chunk.sentences), "")
+        grams = passage_bigrams(text[s:e] for s, e in chunk.sentences)
         ids.append([number(g, len(vocab)) for g in (*grams, *context)])
     return LexicalIndex.from_token_ids(ids, vocab)
 

@@ -105,7 +105,9 @@ class LexicalIndex:
         self._idf = idf
         self._words: list[str] | None = None
         self._field_weights = {
-            str(f["name"]): float(f["weight"]) for f in meta.get("fields", ()) if f["name"] != "words"
+            str(f["name"]): float(f["weight"])
+            for f in meta.get("fields", ())
+            if f["name"] != "words"
         }
 
     # ------------------------------------------------------------------ building

@@ -37,7 +37,12 @@ FIELD = "bigrams"
 MARK = "\x1f"
 # Runs of CJK ideographs (bigrammed), or of ASCII letters and digits (kept whole: a number or
 # a Latin word is one token, as jieba makes it).
-_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUN = re.compile(f"[{_HAN}]+|[a-z0-9]+")
+# Whitespace between two ideographs separates nothing in Chinese writing (上海 城市精神 is
+# 上海城市精神 typed with a space, a line break in a passage falls inside a word), so it is
+# dropped there: the bigrams, like jieba's words, do not change with spacing.
+_HAN_SPACE = re.compile(f"(?<=[{_HAN}])\\s+(?=[{_HAN}])")
 
 
 def character_bigrams(text: str) -> list[str]:
@@ -46,8 +51,8 @@ def character_bigrams(text: str) -> list[str]:
     The text is normalised first (:func:`rag.textnorm.normalize`: Traditional folded to
     Simplified, full-width to ASCII, lower case), so both scripts give the same bigrams.
     Each run of ideographs gives its overlapping bigrams (a lone ideograph gives itself);
-    each run of ASCII letters or digits is one token. Punctuation, spaces and other scripts
-    separate runs; no bigram spans them.
+    each run of ASCII letters or digits is one token. Punctuation and other scripts separate
+    runs, and so does whitespace except between two ideographs, where it is dropped.
 
     Args:
         text: Raw text.
@@ -58,7 +63,7 @@ def character_bigrams(text: str) -> list[str]:
     """
     out: list[str] = []
     append = out.append
-    for match in _RUN.finditer(normalize(text)):
+    for match in _RUN.finditer(_HAN_SPACE.sub("", normalize(text))):
         run = match.group(0)
         if len(run) <= 2 or run.isascii():
             append(MARK + run)
@@ -67,19 +72,17 @@ def character_bigrams(text: str) -> list[str]:
     return out
 
 
-def passage_bigrams(sentences: Iterable[str], context: str) -> list[str]:
-    """A passage's bigram field: its sentences' bigrams, then its context's (document title
-    and section path), as the word field holds its sentences' and its context's words.
+def passage_bigrams(texts: Iterable[str]) -> list[str]:
+    """A passage's bigram field: the bigrams of each of its texts (its sentences, then its
+    document title and each heading of its section path), no bigram spanning two texts.
 
     Args:
-        sentences: The passage's sentence texts, in order.
-        context: The title and section path joined by spaces.
+        texts: The passage's sentence texts, title and headings.
 
     Returns:
         Marked bigram tokens (see :func:`character_bigrams`).
     """
     out: list[str] = []
-    for sentence in sentences:
-        out.extend(character_bigrams(sentence))
-    out.extend(character_bigrams(context))
+    for text in texts:
+        out.extend(character_bigrams(text))
     return out
