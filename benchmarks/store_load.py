@@ -78,6 +78,7 @@ def replicate(source_gen: Path, target: Path, times: int) -> Path:
         _strings(src, dst, name, times, suffix=False)
     _strings(src, dst, "doc_ids", times, suffix=True)
     _strings(src, dst, "chunk_ids", times, suffix=True)
+    _strings(src, dst, "chunk_cite", times, suffix=False)
     chunk_doc = np.load(src / "chunk_doc.npy")
     np.save(dst / "chunk_doc.npy", np.concatenate([chunk_doc + k * n_docs for k in range(times)]))
     span = np.load(src / "chunk_span.npy")

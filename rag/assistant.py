@@ -214,7 +214,7 @@ class Assistant:
             if within is None
             else state.retriever.rank(tokens, stated.question, count, self._mode(mode), within)
         )
-        return [state.retriever.hit(r) for r in ranked]
+        return state.retriever.hits(ranked)
 
     @staticmethod
     def _within(scope: Scope | None, state: _State) -> Any:
