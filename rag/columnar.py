@@ -43,7 +43,6 @@ import dataclasses
 import io
 import itertools
 import json
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from threading import Lock
@@ -52,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexMismatchError, RagError
+from .lru import LRUCache
 from .schema import Chunk, Document
 from .textnorm import normalize
 
@@ -282,7 +282,7 @@ class _Column:
         self._blob = blob
         # Slicing a memoryview and decoding it in place is a third cheaper than slicing the
         # array and copying it out (every string read of every hit goes through here).
-        self._view = memoryview(blob)
+        self._view = blob.data
         self._offsets = offsets
 
     def __len__(self) -> int:
@@ -307,32 +307,6 @@ class _Column:
         view = self._view
         starts, ends = self._offsets[rows].tolist(), self._offsets[rows + 1].tolist()
         return [str(view[a:b], "utf-8") for a, b in zip(starts, ends, strict=True)]
-
-
-class _Cache:
-    """A small thread-safe LRU of built records (hot passages and documents)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[int, Any] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, key: int) -> Any:
-        # Without the lock: each OrderedDict call is atomic under the GIL, and a key evicted
-        # between the two calls only loses its move to the end (the hot path of every answer).
-        value = self._items.get(key)
-        if value is not None:
-            try:  # noqa: SIM105 (contextlib.suppress costs a µs, on every passage read)
-                self._items.move_to_end(key)
-            except KeyError:
-                pass
-        return value
-
-    def put(self, key: int, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            if len(self._items) > self._size:
-                self._items.popitem(last=False)
 
 
 class CorpusColumns:
@@ -469,7 +443,7 @@ class DocumentTable(Mapping[str, Document]):
     def __init__(self, columns: CorpusColumns, cache: int = 4096) -> None:
         self._c = columns
         self._rows: dict[str, int] | None = None
-        self._cache = _Cache(cache)
+        self._cache = LRUCache(cache)
         self._lock = Lock()
 
     def row(self, doc_id: str) -> int | None:
@@ -530,7 +504,7 @@ class ChunkTable(Sequence[Chunk]):
     def __init__(self, columns: CorpusColumns, documents: DocumentTable, cache: int = 65536):
         self._c = columns
         self._docs = documents
-        self._cache = _Cache(cache)
+        self._cache = LRUCache(cache)
         # Section paths by row, parsed once: passages of one section share its tuple.
         self._sections: dict[int, tuple[str, ...]] = {}
 
@@ -641,7 +615,7 @@ class SentenceTokens(Sequence[list[str]]):
     def __init__(self, columns: CorpusColumns, words: Callable[[], list[str]]) -> None:
         self._c = columns
         self._words = words
-        self._cache = _Cache(65536)
+        self._cache = LRUCache(65536)
 
     def __len__(self) -> int:
         return len(self._c.chunk_ids)
