@@ -408,7 +408,7 @@ def outline(doc: Document) -> list[tuple[int, str, int]]:
     """
     entries: list[tuple[int, str, int]] = []
     previous: tuple[tuple[str, str], ...] = ()
-    for para in doc.paragraphs:
+    for para in doc.body_paragraphs:
         path = tuple((ref.label, ref.title) for ref in para.section)
         for depth, (label, title) in enumerate(path):
             if previous[: depth + 1] == path[: depth + 1]:
@@ -461,13 +461,20 @@ def document_view(doc: Document, start: int | None = None, end: int | None = Non
     current = None
     if start is not None and end is not None and 0 <= start < end <= len(text):
         target = [Span(start, end, cite_key(doc.doc_id, start, end))]
-        current = next((p.number for p in doc.paragraphs if p.start <= start < p.end), None)
+        # The body paragraph that holds the span, or for a quoted heading the first body
+        # paragraph under it (the outline marks the section the heading opens).
+        body = doc.body_paragraphs
+        current = next((p.number for p in body if p.start <= start < p.end), None)
+        if current is None:
+            current = next((p.number for p in body if p.start >= start), None)
     blocks: list[tuple[int, int, str, str]] = [
         (h.start, h.end, "heading", h.role) for h in doc.headings
     ]
     blocks += [(p.start, p.end, "paragraph", str(p.number)) for p in doc.paragraphs]
     blocks.sort(key=lambda b: (b[0], -b[1]))
     roles = {p.number: p.role for p in doc.paragraphs}
+    # A heading shown as a heading is also a quotable passage: it carries that passage's anchor.
+    heading_passage = {(p.start, p.end): p.number for p in doc.paragraphs if p.role == "heading"}
 
     def marked(lo: int, hi: int) -> str:
         nonlocal target
@@ -487,7 +494,9 @@ def document_view(doc: Document, start: int | None = None, end: int | None = Non
             out.append(f'<p class="rag-other">{marked(cursor, lo)}</p>')
         if kind == "heading":
             element, cls = _HEADING_TAGS.get(tag, ("div", "rag-h-other"))
-            out.append(f'<{element} class="{cls}">{marked(lo, hi)}</{element}>')
+            number = heading_passage.get((lo, hi))
+            anchor = f' id="{_anchor(doc, number)}"' if number else ""
+            out.append(f'<{element} class="{cls}"{anchor}>{marked(lo, hi)}</{element}>')
         elif roles.get(int(tag), "body") != "body":
             # A caption, credit or heading is text but not a numbered paragraph: labelled
             # for what it is, as its citation says.
