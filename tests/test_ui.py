@@ -422,6 +422,27 @@ def test_document_view_numbers_paragraphs_shows_headings_and_marks_target() -> N
     assert inspect(render.document_view(doc, 5, 10**6)).marks == []
 
 
+def test_document_view_marks_a_quoted_heading_and_its_place_in_the_outline() -> None:
+    from rag.parsing import load_documents
+
+    seed = Path(__file__).resolve().parent.parent / "source"
+    side = next(d for d in load_documents(seed).documents if d.kind == "side_report")
+    head = next(
+        p for p in side.paragraphs if side.text[p.start : p.end] == "做优软实力，就要凸显上海之“新”"
+    )
+    view = render.document_view(side, head.start, head.end)
+    found = inspect(view)
+    assert found.marks == ["做优软实力，就要凸显上海之“新”"]
+    assert found.mark_ids == [f"rag-hl:{render.cite_key(side.doc_id, head.start, head.end)}"]
+    # Shown as the heading it is, carrying its passage's anchor; no number of its own.
+    assert f'<h4 class="rag-h-section" id="{render._anchor(side, head.number)}">' in view
+    assert view.count('class="rag-pno"') == len(side.body_paragraphs)
+    # The outline marks the section the heading opens, and lists body places only.
+    assert 'rag-outline-here">做优软实力，就要凸显上海之“新”</a>' in html.unescape(view)
+    assert [e[2] for e in render.outline(side)] == sorted(e[2] for e in render.outline(side))
+    assert all(n <= len(side.body_paragraphs) for _, _, n in render.outline(side))
+
+
 # -- bubbles ------------------------------------------------------------------------------------
 
 

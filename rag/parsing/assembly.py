@@ -234,7 +234,14 @@ def _assemble(
         page = pages.get(lines[0]) if pages and lines else None
         paragraphs.append(
             Paragraph(
-                len(paragraphs) + 1, start, end, section, sentences, lines, role="heading", page=page
+                len(paragraphs) + 1,
+                start,
+                end,
+                section,
+                sentences,
+                lines,
+                role="heading",
+                page=page,
             )
         )
     dateline = _head_text(draft, "dateline")

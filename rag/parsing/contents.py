@@ -27,7 +27,8 @@ _LEADER_RE = re.compile(r"(?:[\s.．·…‥─—_-]*(?:\d{1,4}|[ivxlcdm]{1,6})
 _LEADER_CHARS_RE = re.compile(r"[.．·…‥]{2,}|[─—_]{3,}")
 # Parts a contents list names without a number.
 _UNNUMBERED = frozenset(
-    {"序言", "前言", "引言", "总则", "分则", "附则", "附件", "附录", "附表", "后记", "说明", "结束语"}
+    {"序言", "前言", "引言", "总则", "分则", "附则", "附件", "附录", "附表", "后记", "说明"}
+    | {"结束语"}
 )
 _ANNEX_RE = re.compile(r"^附件\s*[\d一二三四五六七八九十]*[：:]?")
 _ENTRY_MAX_CHARS = 60
