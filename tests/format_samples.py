@@ -409,3 +409,83 @@ def statute_docx_with_contents() -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def statute_pdf_with_contents() -> bytes:
+    """The statute of ``fixtures/statute_contents.txt`` as a printed PDF: the title and 题注
+    centred, a 目录 page whose entries run into dot leaders and a right-aligned page number,
+    then the text from a new page (chapter headings centred, articles indented two characters
+    and wrapping), a page number at the foot of every page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    lines = [x.strip("\u3000") for x in CONTENTS_STATUTE.read_text(encoding="utf-8").splitlines()]
+    start = lines.index("目　　录")
+    body_at = lines.index(lines[start + 1], start + 2)
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    font, size, leading, per_line = "STSong-Light", 14, 24, 28
+    width, height = A4
+    left = (width - per_line * size) / 2
+    right = width - left
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    state = {"y": height - 90.0, "page": 1}
+
+    def new_page() -> None:
+        pdf.setFont(font, 10)
+        pdf.drawCentredString(width / 2, 50, f"- {state['page']} -")
+        pdf.showPage()
+        state["page"] += 1
+        state["y"] = height - 90
+
+    def feed() -> None:
+        state["y"] -= leading
+        if state["y"] < 90:
+            new_page()
+
+    def wrapped(text: str, indent: int) -> None:
+        first = True
+        while text:
+            room = (per_line - (indent if first else 0)) * size
+            cut = 1
+            while cut < len(text) and pdfmetrics.stringWidth(text[: cut + 1], font, size) <= room:
+                cut += 1
+            pdf.setFont(font, size)
+            pdf.drawString(left + (indent * size if first else 0), state["y"], text[:cut])
+            text, first = text[cut:], False
+            feed()
+
+    pdf.setFont(font, 20)
+    pdf.drawCentredString(width / 2, state["y"], lines[0])
+    feed()
+    feed()
+    wrapped(lines[1], 0)
+    feed()
+    pdf.setFont(font, 16)
+    pdf.drawCentredString(width / 2, state["y"], lines[start])
+    feed()
+    for k, entry in enumerate(lines[start + 1 : body_at]):
+        indent = 2 * size if "节" in entry.split("\u3000")[0] else 0
+        pdf.setFont(font, size)
+        pdf.drawString(left + indent, state["y"], entry)
+        number = str(k + 2)
+        pdf.drawRightString(right, state["y"], number)
+        dots_from = left + indent + pdfmetrics.stringWidth(entry, font, size) + 6
+        dots_to = right - pdfmetrics.stringWidth(number, font, size) - 6
+        count = int((dots_to - dots_from) / pdfmetrics.stringWidth("…", font, size))
+        pdf.drawString(dots_from, state["y"], "…" * max(count, 0))
+        feed()
+    new_page()
+    for line in lines[body_at:]:
+        marker = line.split("\u3000")[0]
+        if marker.endswith(("章", "节")):
+            pdf.setFont(font, size)
+            pdf.drawCentredString(width / 2, state["y"], line)
+            feed()
+        else:
+            wrapped(line, 2)
+    new_page()
+    pdf.save()
+    return out.getvalue()

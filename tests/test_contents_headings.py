@@ -1,6 +1,7 @@
 """Issue 10, items 2 and 5: a table of contents (目录) is skipped and reported, never parsed as
-chapters nor indexed; headings (title, kicker, subtitle, 小标题, 第X章, 一、) are quotable text
-cited as 标题, without disturbing the body's paragraph numbers."""
+chapters nor indexed (one statute as a text, a Word and a PDF file); headings (title, kicker,
+subtitle, 小标题, 第X章, 一、) are quotable text cited as 标题, without disturbing the body's
+paragraph numbers."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from rag.schema import Document
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CONTENTS_DOCX = FIXTURES / "statute_contents.docx"
+CONTENTS_PDF = FIXTURES / "statute_contents.pdf"
 LAW = "《中华人民共和国劳动合同法》"
 CONTENTS_LINES = tuple(range(3, 10))  # 目　　录 and its six entries in the .txt fixture
 BODY_PATHS = [
@@ -52,7 +54,9 @@ def _sections(doc: Document) -> list[str]:
 # ------------------------------------------------------------------------------- 目录
 
 
-@pytest.mark.parametrize("fixture", [CONTENTS_STATUTE, CONTENTS_DOCX], ids=["txt", "docx"])
+@pytest.mark.parametrize(
+    "fixture", [CONTENTS_STATUTE, CONTENTS_DOCX, CONTENTS_PDF], ids=["txt", "docx", "pdf"]
+)
 def test_contents_are_skipped_not_chapters(fixture: Path) -> None:
     doc = _one(fixture)
     assert (doc.title, doc.kind) == ("中华人民共和国劳动合同法", "law")
@@ -66,7 +70,7 @@ def test_contents_are_skipped_not_chapters(fixture: Path) -> None:
         "第八章附则",
     ]
     assert _paths(doc) == BODY_PATHS
-    assert "目　　录" not in doc.text
+    assert "目　　录" not in doc.text and "目录" not in doc.text
     assert doc.text.count("劳动合同的订立") == 1
     (skipped,) = [r for r in doc.repairs if r.kind == "contents_skipped"]
     assert len(skipped.lines) == 7 and "目录" in skipped.detail and "6 entries" in skipped.detail
@@ -76,10 +80,11 @@ def test_contents_are_skipped_not_chapters(fixture: Path) -> None:
 def test_contents_lines_are_accounted_for_by_the_check(tmp_path: Path) -> None:
     shutil.copy(CONTENTS_STATUTE, tmp_path / CONTENTS_STATUTE.name)
     shutil.copy(CONTENTS_DOCX, tmp_path / "as_word.docx")
+    shutil.copy(CONTENTS_PDF, tmp_path / "as_printed.pdf")
     corpus = load_documents(tmp_path)
     report = check_corpus(tmp_path, corpus)
     assert report.ok, report.format()
-    assert report.accounted == 14  # 7 lines of 目录 in each file
+    assert report.accounted == 21  # 7 lines of 目录 in each file
     txt = next(d for d in corpus.documents if d.source.endswith(".txt"))
     (skipped,) = [r for r in txt.repairs if r.kind == "contents_skipped"]
     assert skipped.lines == CONTENTS_LINES
@@ -200,3 +205,19 @@ def test_a_heading_is_found_and_quoted(tmp_path: Path) -> None:
     heading = next(h for h in hits if h.citation.endswith("标题"))
     assert heading.citation == f"{LAW}第五章 第二节 标题"
     assert heading.section[:2] == ("第五章", "第二节")
+
+
+def test_a_pasted_chapter_with_its_heading_is_quoted_in_reading_order(seed_assistant) -> None:
+    side = seed_assistant.documents["shanghai_cpc_plenary_2021-06-22_soft_power/side_report"]
+    head = side.text.index("做优软实力，就要凸显上海之“新”")
+    body = next(p for p in side.body_paragraphs if p.start > head)
+    answer = seed_assistant.answer(side.text[head : body.end])
+    assert answer.found
+    assert [q.text for q in answer.quotes] == [
+        "做优软实力，就要凸显上海之“新”",
+        side.text[body.start : body.end],
+    ]
+    assert answer.quotes[0].citation.endswith("「做优软实力，就要凸显上海之“新”」标题")
+    # The place is named by its body paragraph, not by the heading's passage number.
+    first_line = answer.markdown.split("\n", 1)[0]
+    assert f"「做优软实力，就要凸显上海之“新”」第{body.number}段。" in first_line

@@ -204,7 +204,7 @@ def test_answer_quotes_verbatim_and_citation_opens_document(page, server, assist
     expect(mark).to_have_text(quote.text)
     expect(mark).to_be_in_viewport()
     doc = assistant.document(quote.doc_id)
-    expect(page.locator("#rag-document .rag-pno")).to_have_count(len(doc.paragraphs))
+    expect(page.locator("#rag-document .rag-pno")).to_have_count(len(doc.body_paragraphs))
     expect(page.locator("#rag-document .rag-doc-head")).to_contain_text(doc.title)
     assert page.url.split("#")[0] == server.url.split("#")[0]  # no navigation
     page.screenshot(path=str(ARTIFACTS / "document.png"), full_page=True)
@@ -213,6 +213,21 @@ def test_answer_quotes_verbatim_and_citation_opens_document(page, server, assist
     page.locator("#rag-document").evaluate("el => el.scrollTop = 0")
     page.locator("#rag-sources a.rag-cite").first.click()
     expect(mark).to_have_text(expected.quotes[0].text)
+
+
+def test_a_quoted_heading_is_cited_as_heading_and_highlighted(page, server, assistant) -> None:
+    question = "做强软实力要持守上海的什么？"
+    expected = assistant.answer(question)
+    quote = expected.quotes[0]
+    assert quote.citation.endswith("」标题"), quote.citation
+    _open(page, server)
+    bubble, _ = _ask(page, question, kind=".rag-found")
+    expect(bubble.locator("a.rag-cite").first).to_have_text(quote.citation)
+    bubble.locator("a.rag-cite").first.click()
+    mark = page.locator("#rag-document h4.rag-h-section mark.rag-quote")
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_text(quote.text)
+    expect(mark).to_be_in_viewport()
 
 
 def test_refusal_is_distinct_and_offers_related_passages(page, server) -> None:
