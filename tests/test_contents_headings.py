@@ -221,3 +221,19 @@ def test_a_pasted_chapter_with_its_heading_is_quoted_in_reading_order(seed_assis
     # The place is named by its body paragraph, not by the heading's passage number.
     first_line = answer.markdown.split("\n", 1)[0]
     assert f"「做优软实力，就要凸显上海之“新”」第{body.number}段。" in first_line
+
+
+def test_numbered_headings_of_an_opinion_are_cited_by_their_numbers() -> None:
+    docs = load_documents(FIXTURES / "policy_numbered.md").documents
+    opinion = next(d for d in docs if d.title == "关于全面提升城市软实力的实施意见")
+    heads = {
+        opinion.text[p.start : p.end]: (cite(opinion, p.number), p.section)
+        for p in opinion.paragraphs
+        if p.role == "heading"
+    }
+    citation, section = heads["二、重点任务"]
+    assert citation == "《关于全面提升城市软实力的实施意见》二、 标题"
+    assert [ref.label for ref in section] == ["二、"]
+    assert (
+        heads["关于全面提升城市软实力的实施意见"][0] == "《关于全面提升城市软实力的实施意见》标题"
+    )
