@@ -279,3 +279,48 @@ def test_cli_ask_and_search_take_a_scope(
     assert code == 0 and answer["scope"]["documents"] == [RESOLUTION]
     assert main(["ask", "城市精神", "--kind", "poem", *args]) == 1
     assert "unknown document kind 'poem'" in capsys.readouterr().err
+
+
+def test_follow_up_keeps_the_scope_stated_before(assistant: rag.Assistant) -> None:
+    first = "只在《示范劳动法》中，试用期最长多久？"
+    answer = assistant.answer("那么每日工作时间呢？", history=[first])
+    assert answer.scope is not None and answer.scope.inherited and answer.scope.stated
+    assert answer.scope.label == LAW
+    assert "只在《中华人民共和国示范劳动法》中查找（沿用前面问题中指定的范围）" in answer.markdown
+    law = doc_of(assistant, "示范劳动法")
+    assert answer.hits and {h.doc_id for h in answer.hits} == {law}
+    assert answer.found and {q.doc_id for q in answer.quotes} == {law}
+    assert any("八小时" in q.text for q in answer.quotes)
+    assert answer.to_dict()["scope"]["inherited"] is True
+    # Through a chain of follow-ups, over the argument's scope (the question it follows was
+    # asked there whatever the argument said).
+    chained = assistant.answer(
+        "那加班工资呢？", history=[first, "那么每日工作时间呢？"], scope={"kinds": ["resolution"]}
+    )
+    assert chained.scope is not None and chained.scope.documents == (law,)
+    assert {h.doc_id for h in chained.hits} == {law}
+
+
+def test_follow_up_stating_a_scope_overrides_and_a_new_question_starts_over(
+    assistant: rag.Assistant,
+) -> None:
+    first = "只在《示范劳动法》中，试用期最长多久？"
+    leave = doc_of(assistant, "年休假")
+    own = assistant.answer("那么在《职工示范年休假条例》里呢？年休假几天", history=[first])
+    assert own.scope is not None and own.scope.documents == (leave,) and not own.scope.inherited
+    # Not a follow-up: the whole collection (or the argument's scope), nothing inherited.
+    fresh = assistant.answer("上海的城市精神是什么？", history=[first])
+    assert fresh.scope is None and {h.doc_id for h in fresh.hits} >= {RESOLUTION}
+    chosen = assistant.answer("上海的城市精神是什么？", history=[first], scope={"kinds": ["决议"]})
+    assert chosen.scope is not None and chosen.scope.kinds == ("resolution",)
+    # A question in between that states none and is no follow-up breaks the chain.
+    broken = assistant.answer("那么工作时间呢？", history=[first, "上海的城市精神是什么？"])
+    assert broken.scope is None
+    # A follow-up of a question scoped to an unknown title inherits nothing.
+    unknown = assistant.answer("那么工作时间呢？", history=["只在《不存在的法》中，试用期多久？"])
+    assert unknown.scope is None
+    # And the argument's scope still applies to a follow-up of an unscoped question.
+    plain = assistant.answer(
+        "那城市品格呢？", history=["上海的城市精神是什么？"], scope={"kinds": ["决议"]}
+    )
+    assert plain.scope is not None and not plain.scope.inherited
