@@ -24,29 +24,7 @@ LAW = "《中华人民共和国示范劳动法》"
 
 # Two small statutes that share words with each other (and 工作 with the resolution), so a
 # scoped question must find its passages below those of the other documents.
-LABOUR = """# 中华人民共和国示范劳动法
-
-## 第一章 总则
-
-第一条 为了保护劳动者的合法权益，调整劳动关系，制定本法。
-
-第二条 劳动者每日工作时间不超过八小时。用人单位应当保证劳动者每周至少休息一日。
-
-第三条 劳动合同可以约定试用期。试用期最长不得超过六个月。
-
-第四条 用人单位安排劳动者延长工作时间的，应当支付不低于工资的百分之一百五十的工资报酬。
-"""
-
-LEAVE = """# 职工示范年休假条例
-
-第一条 为了维护职工休息休假权利，调动职工工作积极性，制定本条例。
-
-第二条 职工连续工作1年以上的，享受带薪年休假。单位应当保证职工享受年休假。
-
-第三条 职工累计工作已满1年不满10年的，年休假5天；已满10年的，年休假10天。
-
-第四条 单位确因工作需要不能安排职工休年休假的，应当按照该职工日工资收入的300%支付年休假工资报酬。
-"""
+STATUTES = Path(__file__).resolve().parent / "fixtures" / "scope"
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +32,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("scope_src")
     for f in SOURCE.iterdir():
         shutil.copy(f, root / f.name)
-    (root / "示范劳动法.md").write_text(LABOUR, encoding="utf-8")
-    (root / "示范年休假条例.md").write_text(LEAVE, encoding="utf-8")
+    for f in STATUTES.iterdir():
+        shutil.copy(f, root / f.name)
     return root
 
 

@@ -477,6 +477,7 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                         interactive=True,
                         filterable=True,
                         scale=4,
+                        min_width=300,
                     )
                     scope_all = gr.Button(
                         SCOPE_ALL_BUTTON,
