@@ -8,6 +8,7 @@ are printed and written to ``artifacts/ui_timings.json``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -498,12 +499,25 @@ def upload_server(tmp_path_factory: pytest.TempPathFactory):
     running.close()
 
 
-def test_upload_shows_progress_and_the_new_document_answers(browser, upload_server, tmp_path):
+@contextlib.contextmanager
+def _desktop(browser):
+    """A desktop page of its own (for a server other than ``server``), guarded as ``page``."""
     context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
     guard = Guard()
     context.route("**/*", guard.route)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+    guard.assert_clean()
+
+
+def test_upload_shows_progress_and_the_new_document_answers(browser, upload_server, tmp_path):
+    with _desktop(browser) as page:
+        _check_upload(page, upload_server, tmp_path)
+
+
+def _check_upload(page, upload_server, tmp_path) -> None:
     _open(page, upload_server)
     page.locator("#rag-library").get_by_text("收录的文件").first.click()
     table = page.locator("#rag-doc-list table")
@@ -548,8 +562,6 @@ def test_upload_shows_progress_and_the_new_document_answers(browser, upload_serv
     row.get_by_role("button", name="删除").click()
     row.get_by_role("button", name="确认删除").click()
     expect(table.locator("tbody tr")).to_have_count(2, timeout=120_000)
-    context.close()
-    guard.assert_clean()
 
 
 # -- phone, accessibility, contrast -----------------------------------------------------------
@@ -862,11 +874,11 @@ def _cited_titles(page, bubble) -> list[str]:
 def test_scope_of_two_documents_kept_with_each_conversation(
     browser, scope_server, axe_source: str
 ) -> None:
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
-    guard = Guard()
-    context.route("**/*", guard.route)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
+    with _desktop(browser) as page:
+        _check_scopes_kept(page, scope_server, axe_source)
+
+
+def _check_scopes_kept(page, scope_server, axe_source: str) -> None:
     _open(page, scope_server)
     page.evaluate("localStorage.clear()")
     page.reload()
@@ -934,5 +946,3 @@ def test_scope_of_two_documents_kept_with_each_conversation(
     _open(page, scope_server)
     _pick_conversation(page, question)
     expect(_scope_tokens(page)).to_have_text([f"《{LEAVE_RULES}》"])
-    context.close()
-    guard.assert_clean()
