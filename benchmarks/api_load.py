@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     reports = {}
     cpu_ms: dict[str, float] = {}
-    with serving(Path(args.source), args.model) as served:
+    with serving(Path(args.source), args.model, ready="api/openapi.json") as served:
         url, pid = served.url, served.process.pid
         if args.warmup:
             run_api_load(url, 10, max(1, args.warmup // 10), args.timeout)

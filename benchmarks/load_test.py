@@ -248,14 +248,17 @@ def _rag(*args: str) -> list[str]:
     return [sys.executable, "-m", "rag", *args]
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def _wait_until_up(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float, ready: str = "config"
+) -> None:
+    """Wait until ``url + ready`` answers (SystemExit when the server exits or is too slow)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
             raise SystemExit(f"`rag serve` exited with code {proc.returncode}:\n" + "\n".join(tail))
         try:
-            with urllib.request.urlopen(url + "config", timeout=2):
+            with urllib.request.urlopen(url + ready, timeout=2):
                 return
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
@@ -326,12 +329,15 @@ def serving(
     *,
     index: str | Path | None = None,
     start_timeout: float = 120.0,
+    ready: str = "config",
 ) -> Iterator[Served]:
     """``rag serve`` on a free loopback port over a temporary index, stopped on exit.
 
     The index is a copy of ``index``, or built from ``source`` with ``model``. The server
     runs without a login (``RAG_AUTH`` removed) and writes its feedback and log into the
-    temporary directory; on leaving, it gets SIGINT, then SIGKILL after 30 s.
+    temporary directory; on leaving, it gets SIGINT, then SIGKILL after 30 s. It is up
+    when the path ``ready`` answers (the JSON API is mounted after the page: a load on
+    ``/api`` waits for ``api/openapi.json``).
     """
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     env.pop("RAG_AUTH", None)
@@ -369,7 +375,7 @@ def serving(
                 env={**env, "RAG_FEEDBACK_PATH": str(Path(tmp) / "feedback.jsonl")},
             )
             try:
-                _wait_until_up(url, server, log, timeout=start_timeout)
+                _wait_until_up(url, server, log, timeout=start_timeout, ready=ready)
                 yield Served(url, server, served, env)
             finally:  # the server goes whatever happened
                 server.send_signal(signal.SIGINT)

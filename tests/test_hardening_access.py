@@ -462,7 +462,8 @@ def test_api_load_script_against_rag_serve(capsys: pytest.CaptureFixture[str]) -
     argv = ["--clients", "4", "--questions", "5", "--warmup", "0", "--json"]
     code = api_load.main(argv)
     reports = json.loads(capsys.readouterr().out)
-    assert code == 0 and set(reports) == {"api_answer", "gradio_ask"}
+    assert set(reports) == {"api_answer", "gradio_ask"}
+    assert code == 0, {k: (r["errors"], r["error_samples"]) for k, r in reports.items()}
     for report in reports.values():
         assert report["requests"] == 20 and report["errors"] == 0 and not report["inconsistent"]
         assert report["throughput_rps"] > 0 and report["server_cpu_ms_per_answer"] > 0
