@@ -51,7 +51,6 @@ API_CONCURRENCY = 4
 MAX_INPUT_CHARS = render.INPUT_LIMIT
 MAX_CONVERSATIONS = 30
 MAX_STORED_MESSAGES = 60
-SCOPE_ALL_BUTTON = "全部文件"
 
 
 @dataclass
@@ -480,7 +479,7 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                         min_width=300,
                     )
                     scope_all = gr.Button(
-                        SCOPE_ALL_BUTTON,
+                        render.SCOPE_ALL,
                         variant="secondary",
                         scale=0,
                         min_width=110,
