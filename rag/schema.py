@@ -375,12 +375,15 @@ class Scope:
         kinds: Document kinds, keys of :data:`KIND_LABELS` (``law``, ``resolution``…).
         label: How the answer names it, e.g. ``《劳动合同法》`` or ``决议`` (set on resolving).
         stated: True when the question itself said it (只在《劳动合同法》中…).
+        inherited: True when an earlier question of the conversation said it and this
+            follow-up (那么违约金呢？) keeps it (``stated`` is then True as well).
     """
 
     documents: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     label: str = ""
     stated: bool = False
+    inherited: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.documents or self.kinds)
@@ -391,6 +394,7 @@ class Scope:
             "kinds": list(self.kinds),
             "label": self.label,
             "stated": self.stated,
+            "inherited": self.inherited,
         }
 
 

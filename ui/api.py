@@ -147,6 +147,9 @@ class AnsweredScopeModel(BaseModel):
     kinds: list[str]
     label: str
     stated: bool = Field(description="true：范围出自问题本身（只在《…》中）")
+    inherited: bool = Field(
+        False, description="true：追问沿用前面问题中指定的范围（stated 也为 true）"
+    )
 
 
 class AnswerModel(BaseModel):
