@@ -288,7 +288,7 @@ def asked_units(question: str) -> tuple[str, ...]:
 _NUMBER_IN = r"(?:\d+(?:\.\d+)?|[零〇一二三四五六七八九十百千万亿两半]+)\s*(?:个)?"
 
 
-def states_unit(text: str, units: Sequence[str]) -> bool:
+def states_unit(text: str, units: tuple[str, ...]) -> bool:
     """The text states a number in one of ``units`` (60日, 三十日, 两年, 5人)."""
     if not units:
         return False
