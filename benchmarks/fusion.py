@@ -73,7 +73,7 @@ def rankings(name: str, model: str, work: Path) -> dict[str, Any]:
         report = rag.build_index(corpus, index, model=model, workers=2)
         build_s = time.perf_counter() - clock
         print(f"{name}: built {report.chunks} passages in {build_s:.1f} s", flush=True)
-    assistant = rag.load(index, model=model)
+    assistant = rag.load(index, model=model, answer_cache=0)
     state = assistant._state  # benchmark code: reads the generation the assistant serves
     gen, retriever = state.generation, state.retriever
     items = [json.loads(line) for line in qa.open(encoding="utf-8")]

@@ -57,7 +57,9 @@ def main() -> None:
         out["milvus_db_bytes"] = sum(
             p.stat().st_size for p in ([lite] if lite.is_file() else lite.rglob("*")) if p.is_file()
         )
-    assistants = {b: rag.load(index, backend=b, **common) for b in ("local", "milvus")}
+    assistants = {
+        b: rag.load(index, backend=b, answer_cache=0, **common) for b in ("local", "milvus")
+    }
     for mode in modes:
         for backend, assistant in assistants.items():
             assistant.answer(items[0].question, mode=mode)  # warm-up

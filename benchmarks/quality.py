@@ -109,8 +109,8 @@ def main() -> None:
         report = rag.build_index(source, work / name, model=args.model)
         builds[name] = {"seconds": round(time.perf_counter() - t, 1), "chunks": report.chunks,
                         "model": report.model}  # fmt: skip
-    seed = rag.load(work / "seed", model=args.model)
-    cmrc = rag.load(work / "cmrc", model=args.model)
+    seed = rag.load(work / "seed", model=args.model, answer_cache=0)
+    cmrc = rag.load(work / "cmrc", model=args.model, answer_cache=0)
     cmrc_items = read_qa(CMRC / "qa.jsonl")[: args.limit]
     sets: list[tuple[str, rag.Assistant, list[QAItem]]] = [
         ("seed", seed, read_qa(SEED_QA)),

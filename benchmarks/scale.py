@@ -331,7 +331,7 @@ def child_lexical(index: str, n_questions: int, n_answers: int) -> None:
     rng = np.random.default_rng(1)
     sample = [questions[i] for i in rng.choice(len(questions), n_questions, replace=False)]
     start = time.perf_counter()
-    assistant = rag.load(index, model="none", mode="lexical")
+    assistant = rag.load(index, model="none", mode="lexical", answer_cache=0)
     load_s = time.perf_counter() - start
     rss_loaded = psutil.Process().memory_info().rss
     start = time.perf_counter()

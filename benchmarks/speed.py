@@ -100,7 +100,7 @@ def main() -> None:
     rag.build_index(data / "corpus.jsonl", Path(tmp.name) / "index", model="none")
     builds["rag (build_index, 2 processes)"] = time.perf_counter() - t
     t = time.perf_counter()
-    assistant = rag.load(Path(tmp.name) / "index", model="none", mode="lexical")
+    assistant = rag.load(Path(tmp.name) / "index", model="none", mode="lexical", answer_cache=0)
     builds["rag (load)"] = time.perf_counter() - t
 
     dense: dict[str, Any] = {}
@@ -112,7 +112,7 @@ def main() -> None:
             builds[f"rag (build_index, {args.model})"] = time.perf_counter() - t
         for label in ("search lexical", "answer lexical", "search hybrid", "answer hybrid"):
             t = time.perf_counter()
-            dense[label] = rag.load(dense_index, model=args.model)
+            dense[label] = rag.load(dense_index, model=args.model, answer_cache=0)
             builds[f"rag (load, {args.model}, {label})"] = time.perf_counter() - t
 
     t = time.perf_counter()

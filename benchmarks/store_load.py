@@ -78,6 +78,7 @@ def replicate(source_gen: Path, target: Path, times: int) -> Path:
         _strings(src, dst, name, times, suffix=False)
     _strings(src, dst, "doc_ids", times, suffix=True)
     _strings(src, dst, "chunk_ids", times, suffix=True)
+    _strings(src, dst, "chunk_cite", times, suffix=False)
     chunk_doc = np.load(src / "chunk_doc.npy")
     np.save(dst / "chunk_doc.npy", np.concatenate([chunk_doc + k * n_docs for k in range(times)]))
     span = np.load(src / "chunk_span.npy")
@@ -121,7 +122,7 @@ def child(index: str) -> None:
 
     questions = [json.loads(line)["question"] for line in (CMRC / "qa.jsonl").open()][:220]
     start = time.perf_counter()
-    assistant = rag.load(index, model="none", mode="lexical")
+    assistant = rag.load(index, model="none", mode="lexical", answer_cache=0)
     load_s = time.perf_counter() - start
     rss_loaded = psutil.Process().memory_info().rss
     start = time.perf_counter()

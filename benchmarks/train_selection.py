@@ -471,7 +471,7 @@ def main() -> None:
             where = work / f"{name}{suffix}"
             if not (where / "CURRENT").exists() and not any(where.glob("gen-*")):
                 rag.build_index(source, where, model=model)
-            assistants[name] = rag.load(where, model=model)
+            assistants[name] = rag.load(where, model=model, answer_cache=0)
         examples = collect_all(assistants, mode, f)
         print(
             f"{label}: features of {len(examples)} questions in "

@@ -24,6 +24,7 @@ from .answering import AnswerSelector, Selection, build_answer, escape_markdown
 from .backends import open_backend
 from .errors import ArgumentError, IndexMismatchError, ModelUnavailableError
 from .locate import MAX_PASSAGE_CHARS, PassageLocator, located_answer
+from .lru import LRUCache
 from .questions import clean_question, resolve_followup
 from .retrieval import Retriever
 from .schema import Answer, Document, Hit, IndexInfo, Scope
@@ -52,6 +53,9 @@ class _State:
     dense_note: str
     locator: PassageLocator
     scopes: ScopeCatalogue
+    # Answers of this generation by question, history, k, mode and scope: an answer depends on
+    # nothing else, and a new generation starts with an empty cache.
+    answers: LRUCache
 
 
 class Assistant:
@@ -78,7 +82,10 @@ class Assistant:
         )
         locator = PassageLocator(generation.documents)
         scopes = ScopeCatalogue(generation.documents)
-        return _State(generation, retriever, AnswerSelector(retriever), note, locator, scopes)
+        answers = LRUCache(self.settings.answer_cache)
+        return _State(
+            generation, retriever, AnswerSelector(retriever), note, locator, scopes, answers
+        )
 
     def _query_embedder(self, generation: store.Generation) -> tuple[Embedder | None, str]:
         dense = generation.manifest["dense"]
@@ -214,7 +221,7 @@ class Assistant:
             if within is None
             else state.retriever.rank(tokens, stated.question, count, self._mode(mode), within)
         )
-        return [state.retriever.hit(r) for r in ranked]
+        return state.retriever.hits(ranked)
 
     @staticmethod
     def _within(scope: Scope | None, state: _State) -> Any:
@@ -259,6 +266,26 @@ class Assistant:
         count = self._k(k)
         earlier = _history(history)
         requested = state.scopes.resolve(scope)
+        retrieval = self._mode(mode)
+        key = _answer_key(question, earlier, count, retrieval, requested)
+        if key is not None:
+            cached = state.answers.get(key)
+            if cached is not None:
+                return cached
+        answer = self._answer(state, question, earlier, count, retrieval, requested)
+        if key is not None:
+            state.answers.put(key, answer)
+        return answer
+
+    def _answer(
+        self,
+        state: _State,
+        question: str,
+        earlier: list[Any],
+        count: int,
+        retrieval: RetrievalMode,
+        requested: Scope | None,
+    ) -> Answer:
         cleaned = clean_question(question, self.settings.max_question_chars)
         stated = state.scopes.from_question(cleaned.text) if cleaned.searchable else None
         if stated is not None and stated.unknown:
@@ -290,9 +317,9 @@ class Assistant:
             )
         within = self._within(effective, state)
         if within is None:
-            selection = state.selector.select(resolved, tokens, count, self._mode(mode))
+            selection = state.selector.select(resolved, tokens, count, retrieval)
         else:
-            selection = state.selector.select(resolved, tokens, count, self._mode(mode), within)
+            selection = state.selector.select(resolved, tokens, count, retrieval, within)
         answer = build_answer(
             cleaned.text,
             resolved,
@@ -385,6 +412,18 @@ def passage_count(k: Any) -> int:
     if value < 0:
         raise ArgumentError(f"k must be 0 or more passages, got {k!r}")
     return int(value)
+
+
+def _answer_key(
+    question: Any, earlier: list[Any], count: int, mode: RetrievalMode, scope: Scope | None
+) -> tuple[Any, ...] | None:
+    """What decides an answer within one generation, or None when it cannot be a key."""
+    key = (question, tuple(earlier), count, mode, scope)
+    try:
+        hash(key)
+    except TypeError:  # e.g. a list inside the history: answered, not cached
+        return None
+    return key
 
 
 def _history(history: Any) -> list[Any]:

@@ -33,6 +33,7 @@ import numpy as np
 from . import buildcache, integrity, store
 from .buildcache import BuildCache, FileEntry
 from .chunking import chunk_documents
+from .citations import cite
 from .columnar import write_corpus
 from .errors import ModelUnavailableError, RagError
 from .parsing import Corpus, load_documents, source_hashes
@@ -648,7 +649,17 @@ def _write(tmp: Path, **kw: Any) -> Path:
         synced.add(path)
 
     tokens, indptr = kw["sentence_tokens"]
-    write_corpus(tmp / store.CORPUS, kw["documents"], kw["chunks"], tokens, indptr, write=write)
+    by_id = {doc.doc_id: doc for doc in kw["documents"]}
+    citations = [cite(by_id[c.doc_id], c.paragraphs[0]) for c in kw["chunks"]]
+    write_corpus(
+        tmp / store.CORPUS,
+        kw["documents"],
+        kw["chunks"],
+        tokens,
+        indptr,
+        citations=citations,
+        write=write,
+    )
     write(tmp / store.TERMS, ["\n".join(kw["terms"]).encode("utf-8")])
     synced.update(
         _write_dictionary(tmp / store.TOKENIZER, kw["tokenizer"], kw["dictionary"], write)

@@ -23,6 +23,8 @@ sentences)::
     sentences.npy, sentences.indptr.npy    int64 (s, 2) sentence spans, CSR by passage
     tokens.npy, tokens.indptr.npy          int32 lexical token ids of each sentence, CSR by
                                            sentence (the strings are the BM25 vocabulary's)
+    chunk_cite.utf8, chunk_cite.offsets.npy the citation of each passage's first paragraph
+                                           (what a search hit shows, without a Document built)
     chunk_extra.utf8, .offsets.npy          only when a passage has fields beyond these, JSON
 
 A passage's text is never stored twice: it is the byte range of its document's text.
@@ -41,7 +43,6 @@ import dataclasses
 import io
 import itertools
 import json
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from threading import Lock
@@ -50,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexMismatchError, RagError
+from .lru import LRUCache
 from .schema import Chunk, Document
 from .textnorm import normalize
 
@@ -78,7 +80,15 @@ _CHUNK_COLUMNS = (
 # own column so that listing 10^5 documents by title or kind decodes four blobs instead of
 # building every Document from its JSON (a scoped question at 10^6 passages took 63 s).
 _CATALOGUE = ("doc_kind", "doc_title", "doc_subtitle", "doc_title_key")
-_STRINGS = ("doc_text", "doc_ids", "doc_meta", "chunk_ids", "sections", *_CATALOGUE)
+_STRINGS = (
+    "doc_text",
+    "doc_ids",
+    "doc_meta",
+    "chunk_ids",
+    "chunk_cite",
+    "sections",
+    *_CATALOGUE,
+)
 _ARRAYS = (
     "chunk_doc",
     "chunk_span",
@@ -148,6 +158,7 @@ def write_corpus(
     sentence_tokens: np.ndarray,
     sentence_indptr: np.ndarray,
     *,
+    citations: Sequence[str],
     write: Write,
 ) -> None:
     """Write documents, passages and the token ids of every sentence as columns.
@@ -159,12 +170,16 @@ def write_corpus(
         sentence_tokens: int32 lexical token ids of all sentences of all passages, in order.
         sentence_indptr: int64, one more than the number of sentences: sentence ``j`` holds
             ``sentence_tokens[sentence_indptr[j]:sentence_indptr[j + 1]]``.
+        citations: The citation of each passage's first paragraph, in passage order (a
+            search hit shows it; reading it builds no Document).
         write: Writes one file from byte blocks and checks it on disk.
 
     Raises:
-        RagError: A passage's text is not its document's text at its span, or the sentence
-            token arrays do not fit the passages.
+        RagError: A passage's text is not its document's text at its span, the sentence
+            token arrays do not fit the passages, or there is not one citation per passage.
     """
+    if len(citations) != len(chunks):
+        raise RagError(f"{len(citations)} citations for {len(chunks)} passages")
     directory.mkdir(parents=True, exist_ok=True)
     row_of: dict[str, int] = {}
     texts, ids, metas = _Strings(), _Strings(), _Strings()
@@ -231,6 +246,11 @@ def write_corpus(
     if len(sentence_indptr) != len(sentences) + 1 or sentence_indptr[-1] != len(sentence_tokens):
         raise RagError("sentence tokens do not fit the passages' sentences")
     chunk_ids.write(write, directory, "chunk_ids")
+    cites = _Strings()
+    for citation in citations:
+        cites.add(citation.encode("utf-8"))
+    cites.write(write, directory, "chunk_cite")
+    del cites
     if any_extra:
         extras.write(write, directory, "chunk_extra")
     section_table = _Strings()
@@ -260,13 +280,16 @@ class _Column:
 
     def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
         self._blob = blob
+        # Slicing a memoryview and decoding it in place is a third cheaper than slicing the
+        # array and copying it out (every string read of every hit goes through here).
+        self._view = blob.data
         self._offsets = offsets
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
     def bytes_at(self, start: int, end: int) -> str:
-        return self._blob[start:end].tobytes().decode("utf-8")
+        return str(self._view[start:end], "utf-8")
 
     def all(self) -> list[str]:
         """Every string of the column (one pass over the blob, not one lookup per row)."""
@@ -276,33 +299,14 @@ class _Column:
 
     def __getitem__(self, i: int) -> str:
         start, end = self._offsets[i : i + 2].tolist()
-        return self._blob[start:end].tobytes().decode("utf-8")
+        return str(self._view[start:end], "utf-8")
 
-
-class _Cache:
-    """A small thread-safe LRU of built records (hot passages and documents)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[int, Any] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, key: int) -> Any:
-        # Without the lock: each OrderedDict call is atomic under the GIL, and a key evicted
-        # between the two calls only loses its move to the end (the hot path of every answer).
-        value = self._items.get(key)
-        if value is not None:
-            try:  # noqa: SIM105 (contextlib.suppress costs a µs, on every passage read)
-                self._items.move_to_end(key)
-            except KeyError:
-                pass
-        return value
-
-    def put(self, key: int, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            if len(self._items) > self._size:
-                self._items.popitem(last=False)
+    def take(self, rows: np.ndarray) -> list[str]:
+        """Strings ``rows`` (int64 positions, checked by the caller), with one gather of the
+        offsets for all of them."""
+        view = self._view
+        starts, ends = self._offsets[rows].tolist(), self._offsets[rows + 1].tolist()
+        return [str(view[a:b], "utf-8") for a, b in zip(starts, ends, strict=True)]
 
 
 class CorpusColumns:
@@ -367,6 +371,9 @@ class CorpusColumns:
         self.doc_meta = _Column(*strings("doc_meta"))
         self.chunk_ids = _Column(*strings("chunk_ids"))
         p = len(self.chunk_ids)
+        self.chunk_cite = _Column(*strings("chunk_cite"))
+        if len(self.chunk_cite) != p:
+            raise fail("are inconsistent: chunk_cite has another length")
         self.catalogue = {name: _Column(*strings(name)) for name in _CATALOGUE}
         if len(self.doc_ids) != n or len(self.doc_meta) != n:
             raise fail("are inconsistent: document columns differ in length")
@@ -436,7 +443,7 @@ class DocumentTable(Mapping[str, Document]):
     def __init__(self, columns: CorpusColumns, cache: int = 4096) -> None:
         self._c = columns
         self._rows: dict[str, int] | None = None
-        self._cache = _Cache(cache)
+        self._cache = LRUCache(cache)
         self._lock = Lock()
 
     def row(self, doc_id: str) -> int | None:
@@ -472,8 +479,8 @@ class DocumentTable(Mapping[str, Document]):
         return list(zip(*cols, strict=True))
 
     def title_at(self, row: int) -> str:
-        """A document's title (from the cache, or its metadata)."""
-        return self.at(row).title
+        """A document's title, from the catalogue column (no Document is built)."""
+        return self._c.catalogue["doc_title"][row]
 
     def __getitem__(self, doc_id: str) -> Document:
         row = self.row(doc_id)
@@ -497,10 +504,16 @@ class ChunkTable(Sequence[Chunk]):
     def __init__(self, columns: CorpusColumns, documents: DocumentTable, cache: int = 65536):
         self._c = columns
         self._docs = documents
-        self._cache = _Cache(cache)
+        self._cache = LRUCache(cache)
+        # Section paths by row, parsed once: passages of one section share its tuple.
+        self._sections: dict[int, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._c.chunk_ids)
+
+    def citation(self, i: int) -> str:
+        """The citation of passage ``i``'s first paragraph, as the build computed it."""
+        return self._c.chunk_cite[i]
 
     def __getitem__(self, i: int) -> Chunk:  # type: ignore[override]
         if type(i) is int:  # a cached passage is a valid position: no checks needed
@@ -512,13 +525,27 @@ class ChunkTable(Sequence[Chunk]):
         i = int(i)
         if i < 0:
             i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        chunk = self._cache.get(i)
-        if chunk is None:
-            chunk = self._build(i)
-            self._cache.put(i, chunk)
-        return chunk
+        return self.take([i])[0]
+
+    def take(self, rows: Sequence[int]) -> list[Chunk]:
+        """The passages at ``rows``, in that order: cached ones from the cache, the others
+        read in one pass over the columns (one gather per column, not one lookup per row
+        and column: the hit list of a search).
+
+        Raises:
+            IndexError: A row is not a passage position (0 <= row < ``len(self)``).
+        """
+        out: list[Chunk | None] = [self._cache.get(r) for r in rows]
+        missing = [k for k, chunk in enumerate(out) if chunk is None]
+        if missing:
+            wanted = np.fromiter((rows[k] for k in missing), dtype=np.int64, count=len(missing))
+            if wanted.min() < 0 or wanted.max() >= len(self):
+                bad = next(int(r) for r in wanted if not 0 <= r < len(self))
+                raise IndexError(bad)
+            for k, chunk in zip(missing, self._build(wanted), strict=True):
+                self._cache.put(int(rows[k]), chunk)
+                out[k] = chunk
+        return out  # type: ignore[return-value]
 
     def document_rows(self) -> np.ndarray:
         """The document row (:meth:`DocumentTable.row`) of every passage (no record built)."""
@@ -533,34 +560,50 @@ class ChunkTable(Sequence[Chunk]):
         start, end = self._c.chunk_span[i, 2:4].tolist()
         return self._c.doc_text.bytes_at(start, end)
 
-    def _build(self, i: int) -> Chunk:
+    def _build(self, rows: np.ndarray) -> list[Chunk]:
         c = self._c
-        row = int(c.chunk_doc[i])
-        start, end, byte_start, byte_end = c.chunk_span[i].tolist()
-        p0, p1 = c.paragraph_indptr[i : i + 2].tolist()
-        s0, s1 = c.sentence_indptr[i : i + 2].tolist()
-        try:
-            section = tuple(json.loads(c.sections[int(c.chunk_section[i])]))
-            extra = (
-                json.loads(raw) if c.chunk_extra is not None and (raw := c.chunk_extra[i]) else {}
-            )
-        except ValueError as exc:
-            raise IndexMismatchError(
-                f"passage {i} in {c.directory} is damaged ({exc}); {_FIX}"
-            ) from None
-        doc_title = extra.pop("doc_title", None)
-        chunk = Chunk(
-            c.chunk_ids[i],
-            c.doc_ids[row],
-            self._docs.title_at(row) if doc_title is None else doc_title,
-            section,
-            tuple(c.paragraphs[p0:p1].tolist()),
-            start,
-            end,
-            c.doc_text.bytes_at(byte_start, byte_end),
-            tuple(map(tuple, c.sentences[s0:s1].tolist())),
+        doc_rows = c.chunk_doc[rows].astype(np.int64)
+        spans = c.chunk_span[rows].tolist()
+        par = zip(
+            c.paragraph_indptr[rows].tolist(), c.paragraph_indptr[rows + 1].tolist(), strict=True
         )
-        return dataclasses.replace(chunk, **extra) if extra else chunk
+        sent = zip(
+            c.sentence_indptr[rows].tolist(), c.sentence_indptr[rows + 1].tolist(), strict=True
+        )
+        chunk_ids = c.chunk_ids.take(rows)
+        doc_ids = c.doc_ids.take(doc_rows)
+        titles = c.catalogue["doc_title"].take(doc_rows)
+        extras = c.chunk_extra.take(rows) if c.chunk_extra is not None else None
+        out = []
+        for k, (i, section_row, (p0, p1), (s0, s1)) in enumerate(
+            zip(rows.tolist(), c.chunk_section[rows].tolist(), par, sent, strict=True)
+        ):
+            start, end, byte_start, byte_end = spans[k]
+            try:
+                section = self._sections.get(section_row)
+                if section is None:
+                    section = self._sections[section_row] = tuple(
+                        json.loads(c.sections[section_row])
+                    )
+                extra = json.loads(extras[k]) if extras is not None and extras[k] else {}
+            except ValueError as exc:
+                raise IndexMismatchError(
+                    f"passage {i} in {c.directory} is damaged ({exc}); {_FIX}"
+                ) from None
+            doc_title = extra.pop("doc_title", None)
+            chunk = Chunk(
+                chunk_ids[k],
+                doc_ids[k],
+                titles[k] if doc_title is None else doc_title,
+                section,
+                tuple(c.paragraphs[p0:p1].tolist()),
+                start,
+                end,
+                c.doc_text.bytes_at(byte_start, byte_end),
+                tuple(map(tuple, c.sentences[s0:s1].tolist())),
+            )
+            out.append(dataclasses.replace(chunk, **extra) if extra else chunk)
+        return out
 
     def __iter__(self) -> Iterator[Chunk]:
         return (self[i] for i in range(len(self)))
@@ -572,7 +615,7 @@ class SentenceTokens(Sequence[list[str]]):
     def __init__(self, columns: CorpusColumns, words: Callable[[], list[str]]) -> None:
         self._c = columns
         self._words = words
-        self._cache = _Cache(65536)
+        self._cache = LRUCache(65536)
 
     def __len__(self) -> int:
         return len(self._c.chunk_ids)

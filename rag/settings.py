@@ -99,6 +99,9 @@ class Settings:
             at most this many MB, 1..1024 (``RAG_MAX_UPLOAD_MB``; never more than
             ``max_source_mb``, which the build would refuse). The server holds an upload in
             memory while it checks it.
+        answer_cache: Answers kept per loaded generation, by question, history, k, mode
+            and scope (``RAG_ANSWER_CACHE``; 0 = none): the same question asked again is
+            answered from memory until a new generation is loaded.
     """
 
     source: Path = Path("source")
@@ -126,6 +129,7 @@ class Settings:
     milvus_alias: str = "rag"
     max_source_mb: int = 200
     max_upload_mb: int = 2
+    answer_cache: int = 1024
 
     def __post_init__(self) -> None:
         # Coerce the loosely typed values that come from the environment or the CLI.
@@ -156,6 +160,8 @@ class Settings:
             raise RagError(f"max_source_mb must not be negative, got {self.max_source_mb}")
         if not 1 <= self.max_upload_mb <= 1024:
             raise RagError(f"max_upload_mb must be between 1 and 1024, got {self.max_upload_mb}")
+        if self.answer_cache < 0:
+            raise RagError(f"answer_cache must not be negative, got {self.answer_cache}")
         if self.workers < 0:
             raise RagError(f"workers must not be negative, got {self.workers}")
         object.__setattr__(self, "backend", str(self.backend).strip().lower())

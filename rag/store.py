@@ -47,13 +47,15 @@ from .errors import BuildLockedError, IndexMismatchError, IndexNotBuiltError, Ra
 from .schema import Chunk, Document, IndexInfo
 
 if TYPE_CHECKING:
+    from .columnar import ChunkTable
     from .lexical import LexicalIndex
     from .tokenization import Tokenizer
     from .vectors import VectorIndex
 
 # 2: the corpus as memory-mapped columns (corpus/) instead of documents.json + chunks.jsonl.
 # 3: the tokenizer dictionary as narrow (<U4) and wide word arrays with tag codes (44 -> 11 MB).
-FORMAT_VERSION = 3
+# 4: each passage's citation as a column (corpus/chunk_cite): a search hit reads no Document.
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 MANIFEST = "manifest.json"
@@ -271,7 +273,7 @@ class Generation:
     path: Path
     manifest: dict[str, Any]
     documents: Mapping[str, Document]
-    chunks: Sequence[Chunk]
+    chunks: ChunkTable
     sentence_tokens: Sequence[list[str]]
     tokenizer: Tokenizer
     lexical: LexicalIndex

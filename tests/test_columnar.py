@@ -150,12 +150,16 @@ def test_new_record_fields_round_trip_without_a_format_change(tmp_path: Path) ->
         [chunk],
         tokens,
         np.array([0, 2, 3], dtype=np.int64),
+        citations=["《标题》第一章 第3段"],
         write=store.write_checked,
     )
     columns = CorpusColumns(tmp_path, vocabulary_size=3)
     docs = DocumentTable(columns)
     assert docs[doc.doc_id] == doc
-    assert ChunkTable(columns, docs)[0] == chunk
+    assert docs.title_at(0) == doc.title
+    table = ChunkTable(columns, docs)
+    assert table[0] == chunk
+    assert table.citation(0) == "《标题》第一章 第3段"
 
 
 def _damage(generation: Path, name: str, change) -> None:

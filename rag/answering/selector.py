@@ -158,7 +158,7 @@ class AnswerSelector:
         examined = self.examine(question, tokens, k, mode, within)
         if examined is None:
             return Selection((), (), 0.0)
-        hits = tuple(self.retriever.hit(r) for r in examined.ranked[:k])
+        hits = tuple(self.retriever.hits(examined.ranked[:k]))
         if not examined.candidates:
             return Selection((), hits, 0.0)
         model = self.model.variant(examined.semantic)

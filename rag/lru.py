@@ -1,0 +1,49 @@
+"""A small thread-safe least-recently-used cache: hot passages and documents of the store,
+and the answers of one generation."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from threading import Lock
+from typing import Any
+
+__all__ = ["LRUCache"]
+
+
+class LRUCache:
+    """At most ``size`` values by key; the least recently read or written goes first.
+
+    ``size`` 0 keeps nothing (every ``get`` misses). ``None`` cannot be stored: ``get``
+    returns it for a miss.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = max(0, int(size))
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: Hashable) -> Any:
+        """The value of ``key``, or None."""
+        # Without the lock: each OrderedDict call is atomic under the GIL, and a key evicted
+        # between the two calls only loses its move to the end (the hot path of every answer).
+        value = self._items.get(key)
+        if value is not None:
+            try:  # noqa: SIM105 (contextlib.suppress costs a µs, on every passage read)
+                self._items.move_to_end(key)
+            except KeyError:
+                pass
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Keep ``value`` under ``key`` (nothing when the size is 0)."""
+        if not self._size:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)

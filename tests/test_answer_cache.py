@@ -1,0 +1,89 @@
+"""The answer cache: a repeated question is answered from memory, only within one generation,
+and only when everything that decides the answer is the same."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.errors import ArgumentError
+from rag.lru import LRUCache
+
+SOURCE = Path(__file__).resolve().parent.parent / "source"
+
+QUESTION = "上海的城市精神是什么？"
+
+
+def test_a_repeated_question_is_the_same_answer(seed_index: Path) -> None:
+    assistant = rag.load(seed_index, model="none")
+    first = assistant.answer(QUESTION)
+    assert assistant.answer(QUESTION) is first
+    assert first.found
+
+
+def test_anything_that_decides_the_answer_is_part_of_the_key(seed_index: Path) -> None:
+    assistant = rag.load(seed_index, model="none")
+    first = assistant.answer(QUESTION)
+    assert assistant.answer(QUESTION, k=2) is not first
+    assert len(assistant.answer(QUESTION, k=2).hits) == 2
+    follow = assistant.answer("那城市品格呢？", history=[QUESTION])
+    assert follow is not assistant.answer("那城市品格呢？")
+    assert follow.resolved_question != assistant.answer("那城市品格呢？").resolved_question
+    scoped = assistant.answer(QUESTION, scope={"kinds": ["resolution"]})
+    assert scoped is not first and scoped.scope is not None
+    # An unhashable history entry is answered as before, and not cached.
+    odd = [["not", "a", "question"]]
+    assert assistant.answer(QUESTION, history=odd) is not assistant.answer(QUESTION, history=odd)
+
+
+def test_invalid_arguments_still_raise(seed_index: Path) -> None:
+    assistant = rag.load(seed_index, model="none")
+    assistant.answer(QUESTION)
+    with pytest.raises(ArgumentError):
+        assistant.answer(QUESTION, k=-1)
+    with pytest.raises(ArgumentError):
+        assistant.answer(QUESTION, history=42)
+
+
+def test_no_cache_when_turned_off(seed_index: Path) -> None:
+    assistant = rag.load(seed_index, model="none", answer_cache=0)
+    first = assistant.answer(QUESTION)
+    again = assistant.answer(QUESTION)
+    assert again is not first and again == first
+
+
+def test_a_new_generation_starts_with_an_empty_cache(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(SOURCE, source)
+    index = tmp_path / "index"
+    rag.build_index(source, index, model="none", workers=1)
+    assistant = rag.load(index, model="none")
+    before = assistant.answer(QUESTION)
+    extra = "上海的城市精神是海纳百川、追求卓越、开明睿智、大气谦和。这是一份测试用的新增文件。\n"
+    (source / "新增.txt").write_text(extra, encoding="utf-8")
+    rag.build_index(source, index, model="none", workers=1)
+    assert assistant.refresh()
+    after = assistant.answer(QUESTION)
+    assert after is not before
+    assert after.build_id != before.build_id
+
+
+def test_negative_cache_size_is_refused() -> None:
+    with pytest.raises(rag.RagError, match="answer_cache"):
+        rag.Settings.load(answer_cache=-1)
+
+
+def test_lru_keeps_the_most_recent() -> None:
+    cache = LRUCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # a is now the most recent
+    cache.put("c", 3)
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
+    assert len(cache) == 2
+    empty = LRUCache(0)
+    empty.put("a", 1)
+    assert empty.get("a") is None and len(empty) == 0
