@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import rag
+import rag.settings
 from rag.answering.analysis import TermWeights, analyze, asked_units, states_unit
 from rag.answering.naming import TitleNames, aliases
 from rag.schema import Document
@@ -35,6 +36,9 @@ def test_aliases_of_a_title() -> None:
     assert "中华人民共和国宪法" in aliases("中华人民共和国宪法（2018年修正）")
     assert aliases("通知") == set()
     assert aliases("信访工作条例") == {"信访工作条例"}
+    assert "城市软实力建设促进办法" in aliases("上海市城市软实力建设促进办法")
+    assert aliases("上海市民的一天") == {"上海市民的一天"}  # not a regulation: no place dropped
+    assert aliases("城市规划条例") == {"城市规划条例"}
 
 
 def _doc(doc_id: str, title: str, kind: str) -> Document:
@@ -98,3 +102,20 @@ def test_permission_questions(laws: rag.Assistant) -> None:
     assert query("房东可以扣押我的居民身份证吗？").asks_permission
     assert query("物业公司能不能改变共用部位的用途？").asks_permission
     assert not query("业主委员会什么时候选举？").asks_permission
+
+
+def test_passages_of_the_named_law_join_the_pool(laws: rag.Assistant) -> None:
+    state = laws._state
+    gen, selector = state.generation, state.selector
+    question = "物业服务示例条例对居民身份证有什么规定？"
+    tokens = gen.tokenizer.tokenize(question)
+    examined = selector.examine(question, tokens, 5, rag.settings.RetrievalMode.LEXICAL)
+    assert examined is not None and examined.query.named == ("statute_other",)
+    named = selector.in_named(examined.query, tokens, question, None)
+    assert named and all(gen.chunks[r.index].doc_id == "statute_other" for r in named)
+    assert any(gen.chunks[c.passage].doc_id == "statute_other" for c in examined.candidates)
+    # A question that names no law adds nothing.
+    lexical = rag.settings.RetrievalMode.LEXICAL
+    plain = selector.examine("居民身份证有什么规定？", tokens, 5, lexical)
+    assert plain is not None and plain.query.named == ()
+    assert selector.in_named(plain.query, tokens, "居民身份证有什么规定？", None) == []

@@ -214,8 +214,9 @@ class CandidateGenerator:
                     chosen.append((cheap_of.get((at, j), 0.0), at, j))
         seeds = [(pool[at][0], pool[at][1], j, score, pool[at][2]) for score, at, j in chosen]
         if query.article:
-            # An article the question names by number is an exact hit, whatever BM25 says.
-            seeds.extend((p, r, j, sc, 1.0) for p, r, j, sc in self._article_seeds(query))
+            # An article the question names by number is an exact hit, whatever BM25 says
+            # (first, so that a retrieved copy of it counts as looked up).
+            seeds[:0] = [(p, r, j, sc, 1.0) for p, r, j, sc in self._article_seeds(query)]
         out: list[Candidate] = []
         seen: set[tuple[int, int, str]] = set()
         for passage, rank, j, score, retrieval in seeds:

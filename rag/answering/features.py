@@ -46,7 +46,7 @@ FEATURES = (
     "list_q_enumeration",  # a list question, a candidate enumerating (、；)
     "numbered",  # “五个坚持”: the stem appears as often as the number says
     "article_hit",  # the article the question names by number
-    "article_q_list",  # asked by number, the whole article
+    "article_q_list",  # asked by number, that article with its items and 款
     "why_next",  # a why-question, with the sentence after
     "said_next",  # who-said-what, with the sentence after
     "restates_next",  # a restating first sentence, with the sentence after
@@ -260,7 +260,7 @@ class FeatureExtractor:
             float(query.wants_list) * enumeration,
             numbered,
             article_hit,
-            float(bool(query.article)) * is_list,
+            article_hit * is_list,
             float(query.asks_why) * is_next,
             float(query.asks_said) * extended,
             restates * extended,

@@ -30,6 +30,10 @@ from ..textnorm import normalize
 _PREFIXES = ("中华人民共和国",)
 # A trailing revision note: 中华人民共和国宪法（2018年修正）.
 _REVISION = re.compile(r"[（(][^（）()]*[修正订改][^（）()]*[）)]$")
+# A local regulation is named without its place (上海市城市软实力建设促进办法 → 城市软实力建设
+# 促进办法) when its title ends as a regulation does.
+_PLACE = re.compile(r"^[\u4e00-\u9fff]{2,7}?(?:省|市|自治区|特别行政区|自治州|自治县)")
+_RULE_ENDINGS = ("法", "法典", "条例", "办法", "规定", "细则", "规则", "实施意见")
 # A short name of two characters names a law only when it is one (宪法, 刑法); other short
 # names need three (物业管理条例, 民法典): two characters of a resolution's title are a word.
 _LAW_ENDINGS = ("法", "法典", "条例")
@@ -37,7 +41,7 @@ _LAW_ENDINGS = ("法", "法典", "条例")
 
 def aliases(title: str) -> set[str]:
     """The names a document's (normalised) title is known by: itself, without a revision
-    note, and without 中华人民共和国."""
+    note, without 中华人民共和国, and a local regulation without its place (上海市…办法)."""
     out: set[str] = set()
     base = _REVISION.sub("", title).strip()
     for name in {title.strip(), base}:
@@ -49,6 +53,9 @@ def aliases(title: str) -> set[str]:
                 len(short) >= 3 or (len(short) == 2 and short.endswith(_LAW_ENDINGS))
             ):
                 out.add(short)
+        place = _PLACE.match(name)
+        if place and name.endswith(_RULE_ENDINGS) and len(name) - place.end() >= 4:
+            out.add(name[place.end() :])
     return out
 
 
