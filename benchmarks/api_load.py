@@ -22,10 +22,7 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -39,10 +36,8 @@ from load_test import (  # a sibling script, not a package
     Result,
     _check_loopback,
     _fingerprint,
-    _free_port,
-    _rag,
-    _wait_until_up,
     run_load,
+    serving,
     summarise,
 )
 
@@ -145,62 +140,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
     args = parser.parse_args(argv)
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    env.pop("RAG_AUTH", None)
     reports = {}
     cpu_ms: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="rag-api-load-") as tmp:
-        index = Path(tmp) / "index"
-        subprocess.run(
-            _rag("build", "--index", str(index), "--source", args.source, "--model", args.model),
-            check=True,
-            capture_output=True,
-            env=env,
-        )
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}/"
-        log = Path(tmp) / "serve.log"
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(
-                _rag(
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--index",
-                    str(index),
-                    "--source",
-                    args.source,
-                    "--model",
-                    args.model,
-                ),
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                env={**env, "RAG_FEEDBACK_PATH": str(Path(tmp) / "feedback.jsonl")},
+    with serving(Path(args.source), args.model, ready="api/openapi.json") as served:
+        url, pid = served.url, served.process.pid
+        if args.warmup:
+            run_api_load(url, 10, max(1, args.warmup // 10), args.timeout)
+        cpu = _cpu_seconds(pid)
+        reports["api_answer"], _ = run_api_load(url, args.clients, args.questions, args.timeout)
+        cpu_ms["api_answer"] = (_cpu_seconds(pid) - cpu) * 1000
+        if not args.skip_ask:
+            cpu = _cpu_seconds(pid)
+            reports["gradio_ask"], _ = run_load(
+                url, args.clients, args.questions, timeout=args.timeout
             )
-            try:
-                _wait_until_up(url, server, log, timeout=120)
-                if args.warmup:
-                    run_api_load(url, 10, max(1, args.warmup // 10), args.timeout)
-                cpu = _cpu_seconds(server.pid)
-                reports["api_answer"], _ = run_api_load(
-                    url, args.clients, args.questions, args.timeout
-                )
-                cpu_ms["api_answer"] = (_cpu_seconds(server.pid) - cpu) * 1000
-                if not args.skip_ask:
-                    cpu = _cpu_seconds(server.pid)
-                    reports["gradio_ask"], _ = run_load(
-                        url, args.clients, args.questions, timeout=args.timeout
-                    )
-                    cpu_ms["gradio_ask"] = (_cpu_seconds(server.pid) - cpu) * 1000
-            finally:
-                server.send_signal(signal.SIGINT)
-                try:
-                    server.wait(30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait(30)
+            cpu_ms["gradio_ask"] = (_cpu_seconds(pid) - cpu) * 1000
     # Server CPU per answer does not depend on what else runs on the machine: on 2 free cores
     # one server process (one GIL) can give at most 1000 / (CPU ms per answer) answers/s.
     per_answer = {k: cpu_ms[k] / max(1, r.requests) for k, r in reports.items()}

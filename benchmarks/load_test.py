@@ -35,7 +35,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -248,14 +248,17 @@ def _rag(*args: str) -> list[str]:
     return [sys.executable, "-m", "rag", *args]
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def _wait_until_up(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float, ready: str = "config"
+) -> None:
+    """Wait until ``url + ready`` answers (SystemExit when the server exits or is too slow)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
             raise SystemExit(f"`rag serve` exited with code {proc.returncode}:\n" + "\n".join(tail))
         try:
-            with urllib.request.urlopen(url + "config", timeout=2):
+            with urllib.request.urlopen(url + ready, timeout=2):
                 return
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
@@ -309,6 +312,80 @@ class Rebuilder(threading.Thread):
         self._halt.set()
 
 
+@dataclass
+class Served:
+    """A running ``rag serve`` (see :func:`serving`)."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    index: Path  # the temporary index it serves
+    env: dict[str, str]  # the environment it runs in (for `rag build` on the same index)
+
+
+@contextlib.contextmanager
+def serving(
+    source: Path,
+    model: str = "none",
+    *,
+    index: str | Path | None = None,
+    start_timeout: float = 120.0,
+    ready: str = "config",
+) -> Iterator[Served]:
+    """``rag serve`` on a free loopback port over a temporary index, stopped on exit.
+
+    The index is a copy of ``index``, or built from ``source`` with ``model``. The server
+    runs without a login (``RAG_AUTH`` removed) and writes its feedback and log into the
+    temporary directory; on leaving, it gets SIGINT, then SIGKILL after 30 s. It is up
+    when the path ``ready`` answers (the JSON API is mounted after the page: a load on
+    ``/api`` waits for ``api/openapi.json``).
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    env.pop("RAG_AUTH", None)
+    with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
+        served = Path(tmp) / "index"
+        if index:
+            shutil.copytree(index, served)
+        else:
+            subprocess.run(
+                _rag("build", "--index", str(served), "--source", str(source), "--model", model),
+                check=True,
+                capture_output=True,
+                env=env,
+            )
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}/"
+        log = Path(tmp) / "serve.log"
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(
+                _rag(
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--index",
+                    str(served),
+                    "--source",
+                    str(source),
+                    "--model",
+                    model,
+                ),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env={**env, "RAG_FEEDBACK_PATH": str(Path(tmp) / "feedback.jsonl")},
+            )
+            try:
+                _wait_until_up(url, server, log, timeout=start_timeout, ready=ready)
+                yield Served(url, server, served, env)
+            finally:  # the server goes whatever happened
+                server.send_signal(signal.SIGINT)
+                try:
+                    server.wait(30)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait(30)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50)
@@ -334,51 +411,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.clients < 1 or args.questions < 1:
         parser.error("--clients and --questions must be at least 1")
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    env.pop("RAG_AUTH", None)
-    with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
-        index = Path(tmp) / "index"
-        if args.index:
-            shutil.copytree(args.index, index)
-        else:
-            subprocess.run(
-                _rag(
-                    "build", "--index", str(index), "--source", args.source, "--model", args.model
-                ),
-                check=True,
-                capture_output=True,
-                env=env,
-            )
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}/"
-        log = Path(tmp) / "serve.log"
-        log_file = log.open("wb")
-        server = subprocess.Popen(
-            _rag(
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--index",
-                str(index),
-                "--source",
-                args.source,
-                "--model",
-                args.model,
-            ),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**env, "RAG_FEEDBACK_PATH": str(Path(tmp) / "feedback.jsonl")},
-        )
-        rebuilder = None
+    rebuilder = None
+    with serving(
+        Path(args.source), args.model, index=args.index, start_timeout=args.start_timeout
+    ) as served:
         try:
-            _wait_until_up(url, server, log, timeout=args.start_timeout)
             if args.rebuild:
-                rebuilder = Rebuilder(index, Path(args.source), args.model, env, args.rebuilds)
+                rebuilder = Rebuilder(
+                    served.index, Path(args.source), args.model, served.env, args.rebuilds
+                )
                 rebuilder.start()
             report, results = run_load(
-                url, args.clients, args.questions, timeout=args.timeout, deadline=args.deadline
+                served.url,
+                args.clients,
+                args.questions,
+                timeout=args.timeout,
+                deadline=args.deadline,
             )
             rounds = 1
             # With a number of rebuilds asked for, keep the load going until all have run
@@ -390,7 +438,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 and report.seconds < args.deadline
             ):
                 more, extra = run_load(
-                    url, args.clients, args.questions, timeout=args.timeout, deadline=args.deadline
+                    served.url,
+                    args.clients,
+                    args.questions,
+                    timeout=args.timeout,
+                    deadline=args.deadline,
                 )
                 results += extra
                 rounds += 1
@@ -400,19 +452,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.questions * rounds,
                     sum(r.seconds for r in (report, more)),
                 )
-        finally:
-            try:
-                if rebuilder is not None:
-                    rebuilder.stop()
-                    rebuilder.join(600)
-            finally:  # the server goes whatever happened above
-                server.send_signal(signal.SIGINT)
-                try:
-                    server.wait(30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait(30)
-                log_file.close()
+        finally:  # the builds stop before the server does
+            if rebuilder is not None:
+                rebuilder.stop()
+                rebuilder.join(600)
     if rebuilder is not None:
         report.rebuilds = rebuilder.done
         report.rebuild_waits = rebuilder.waits

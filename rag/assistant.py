@@ -25,7 +25,7 @@ from .backends import open_backend
 from .errors import ArgumentError, IndexMismatchError, ModelUnavailableError
 from .locate import MAX_PASSAGE_CHARS, PassageLocator, located_answer
 from .lru import LRUCache
-from .questions import clean_question, resolve_followup
+from .questions import clean_question, is_followup, resolve_followup
 from .retrieval import Retriever
 from .schema import Answer, Document, Hit, IndexInfo, Scope
 from .scope import ScopeCatalogue, scope_note
@@ -248,7 +248,10 @@ class Assistant:
                 quotes are still chosen from the best passages).
             mode: Retrieval mode, as for :meth:`search`.
             scope: Only these documents and/or kinds, as for :meth:`search`; the answer's
-                ``scope`` and a note in its Markdown say where it looked.
+                ``scope`` and a note in its Markdown say where it looked. A scope stated in
+                the question comes first; a follow-up stating none (那么违约金呢？) keeps the
+                scope stated in the question it follows (``Scope.inherited``, see
+                :meth:`rag.scope.ScopeCatalogue.inherited`); ``scope`` applies otherwise.
 
         Returns:
             An Answer; ``found`` is False when the documents do not answer the question
@@ -293,7 +296,17 @@ class Assistant:
             return self._empty(
                 cleaned.text, UNKNOWN_TITLE.format(titles=titles), cleaned.notes, state
             )
-        effective = (stated.scope if stated is not None else None) or requested
+        past = [
+            c.text
+            for c in (clean_question(h, self.settings.max_question_chars) for h in earlier)
+            if c.searchable
+        ]
+        inherited = (
+            state.scopes.inherited(past)
+            if stated is not None and stated.scope is None and past and is_followup(stated.question)
+            else None
+        )
+        effective = (stated.scope if stated is not None else None) or inherited or requested
         located = self._located(question, state, effective)
         if located is not None:
             return located
@@ -304,11 +317,7 @@ class Assistant:
         if effective is not None and not stated.question:
             return self._empty(cleaned.text, EMPTY_PROMPT, notes, state, scope=effective)
         tokenizer = state.generation.tokenizer
-        past = [
-            state.scopes.from_question(c.text).question
-            for c in (clean_question(h, self.settings.max_question_chars) for h in earlier)
-            if c.searchable
-        ]
+        past = [state.scopes.from_question(p).question for p in past]
         resolved = resolve_followup(stated.question, past, tokenizer.cut)
         tokens = tokenizer.tokenize(resolved)
         if not tokens:

@@ -4,7 +4,9 @@ Statutes: ``《中华人民共和国劳动合同法》第三十九条第（二�
 (款 counted within the article and named only when the article has more than one),
 ``…第十七条之一``. Other numbered documents: ``《标题》三、（二）``, ``《标题》第二章 第十条``;
 unnumbered text: ``《标题》第3段`` or ``《标题》「小标题」第3段``; picture captions and
-credits: ``《标题》图片说明``.
+credits: ``《标题》图片说明``; headings quoted for themselves: ``《标题》标题`` (the title, a
+kicker or subtitle), ``《标题》「小标题」标题``, ``《中华人民共和国劳动合同法》第二章 标题``,
+``《决议》三、 标题``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def cite(doc: Document, paragraph: int) -> str:
     head = f"《{full_title(doc)}》"
     if para.role in _ROLE_LABELS:
         return f"{head}{_ROLE_LABELS[para.role]}"
+    if para.role == "heading":
+        return f"{head}{_heading_place(para)}标题"
     statute = _statute_path(doc, para)
     if statute:
         return f"{head}{statute}"
@@ -59,6 +63,16 @@ def cite(doc: Document, paragraph: int) -> str:
     if titled:
         return f"{head}「{titled[-1]}」第{paragraph}段"
     return f"{head}第{paragraph}段"
+
+
+def _heading_place(para: Paragraph) -> str:
+    """Where a heading stands: the numbered path it opens (``第二章 ``), or the unnumbered
+    heading itself (``「小标题」``); nothing for the document's title."""
+    numbered = [ref.label for ref in para.section if ref.label]
+    if numbered:
+        return " ".join(numbered) + " "
+    titled = [ref.title for ref in para.section if ref.title]
+    return f"「{titled[-1]}」" if titled else ""
 
 
 def _statute_path(doc: Document, para: Paragraph) -> str:

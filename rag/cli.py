@@ -362,6 +362,9 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         counted = Counter(r.kind for r in changes)
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(counted.items()))
         print(f"changes to the text, all reported by `rag inspect`: {kinds}")
+        skipped = sum(len(r.lines) for r in changes if r.kind == "contents_skipped")
+        if skipped:
+            print(f"{skipped} lines skipped as 目录 (table of contents), counted as reported above")
     return EXIT_OK if report.ok else EXIT_ERROR
 
 

@@ -258,13 +258,13 @@ NEAR_MATCH_NOTE = "粘贴的文字与原文不完全一致（约 {share}% 的字
 
 
 def location_quotes(doc: Document, location: Location) -> tuple[Quote, ...]:
-    """The located text as verbatim quotes, one per body paragraph it touches.
+    """The located text as verbatim quotes, one per paragraph it touches, in reading order.
 
-    Heading lines inside the place (a pasted chapter title) are not body paragraphs and are
-    shown by the document view, not quoted.
+    A heading line inside the place (a pasted chapter title) is quoted too, cited as the
+    标题 it is.
     """
     quotes = []
-    for para in doc.paragraphs:
+    for para in sorted(doc.paragraphs, key=lambda p: p.start):
         lo, hi = max(para.start, location.start), min(para.end, location.end)
         if not doc.text[lo:hi].strip():
             continue
@@ -299,9 +299,11 @@ def located_answer(
         return None
     if not location.exact:
         notes = (*notes, NEAR_MATCH_NOTE.format(share=round(location.coverage * 100)))
-    where = quotes[0].citation
-    if len(quotes) > 1:
-        where += f"至第{quotes[-1].paragraph}段"
+    # The place is named by its body paragraphs (headings and captions have no 段 number).
+    body = [q for q in quotes if doc.paragraph(q.paragraph).role == "body"] or list(quotes)
+    where = body[0].citation
+    if len(body) > 1:
+        where += f"至第{body[-1].paragraph}段"
     head = f"这段文字出自{escape_markdown(where)}。"
     parts = [*(f"*{escape_markdown(n)}*" for n in notes), head, format_answer(quotes, gen)]
     info = gen.info

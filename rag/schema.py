@@ -54,8 +54,10 @@ class Paragraph:
         clause: In a statute, the 款 of its article this paragraph belongs to (1-based; items
             belong to the 款 they follow); 0 outside articles.
         role: ``body`` for text paragraphs; ``caption`` (图片说明) and ``credit`` (图片署名)
-            for the words around a picture. Non-body paragraphs are numbered after the body
-            paragraphs, so body numbers stay 1..n.
+            for the words around a picture; ``heading`` (标题) for the title, 引题, subtitle
+            and section headings, quotable text over the same span as their :class:`Heading`
+            (``section`` is the path the heading opens). Non-body paragraphs are numbered
+            after the body paragraphs (captions, then headings), so body numbers stay 1..n.
         page: 1-based page of the source (PDF), when known.
     """
 
@@ -89,7 +91,8 @@ class Heading:
 class Repair:
     """One repair of layout damage, or a flag where no safe repair exists.
 
-    ``kind`` is ``duplicate_dropped``, ``joined`` or ``fragment_flagged``.
+    ``kind`` is ``duplicate_dropped``, ``joined``, ``markup_removed``, ``contents_skipped``
+    (a table of contents, 目录, left out of the text) or ``fragment_flagged``.
     """
 
     kind: str
@@ -140,7 +143,7 @@ class Document:
 
     @property
     def body_paragraphs(self) -> tuple[Paragraph, ...]:
-        """The text paragraphs (captions and credits left out), numbered 1..n."""
+        """The text paragraphs (captions, credits and headings left out), numbered 1..n."""
         return tuple(p for p in self.paragraphs if p.role == "body")
 
     @property
@@ -372,12 +375,15 @@ class Scope:
         kinds: Document kinds, keys of :data:`KIND_LABELS` (``law``, ``resolution``…).
         label: How the answer names it, e.g. ``《劳动合同法》`` or ``决议`` (set on resolving).
         stated: True when the question itself said it (只在《劳动合同法》中…).
+        inherited: True when an earlier question of the conversation said it and this
+            follow-up (那么违约金呢？) keeps it (``stated`` is then True as well).
     """
 
     documents: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     label: str = ""
     stated: bool = False
+    inherited: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.documents or self.kinds)
@@ -388,6 +394,7 @@ class Scope:
             "kinds": list(self.kinds),
             "label": self.label,
             "stated": self.stated,
+            "inherited": self.inherited,
         }
 
 

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .citations import full_title, title_with_subtitle
 from .errors import ArgumentError
+from .questions import is_followup
 from .schema import KIND_LABELS, Document, Scope
 from .textnorm import normalize
 
@@ -81,6 +82,8 @@ class StatedScope:
 
 def scope_note(scope: Scope) -> str:
     """The line an answer shows about its scope (user-facing Chinese)."""
+    if scope.inherited:
+        return f"只在{scope.label}中查找（沿用前面问题中指定的范围）。"
     return f"只在{scope.label}中查找。"
 
 
@@ -257,6 +260,28 @@ class ScopeCatalogue:
         return StatedScope(
             rest, Scope(doc_ids, kind_keys, self._label(doc_ids, kind_keys), stated=True)
         )
+
+    def inherited(self, history: Sequence[str]) -> Scope | None:
+        """The scope a follow-up keeps from the questions before it.
+
+        A follow-up (那么违约金呢？) means the question it follows with one part changed, so
+        it is asked where that question was: the scope the last question stated, or, when
+        that one was itself a follow-up stating none, the scope of the one before, and so
+        on. A question that is not a follow-up and states no scope ends the search.
+
+        Args:
+            history: Earlier (cleaned) questions, oldest first.
+
+        Returns:
+            That scope marked ``inherited``, or None.
+        """
+        for earlier in reversed(history):
+            stated = self.from_question(earlier)
+            if stated.scope is not None:
+                return replace(stated.scope, inherited=True)
+            if stated.unknown or not is_followup(stated.question):
+                return None
+        return None
 
     def _by_title(self, title: str) -> list[str]:
         """Documents a title in 《》 names: the exact title, the title without 中华人民共和国,

@@ -289,7 +289,7 @@ def _read(path: Path, rel: str, max_bytes: int | None = None) -> SourceFile:
         raise _BadFile(str(exc)) from None
     format_ = _format_of(path) or "text"
     if document.blocks:
-        text = "\n\n".join(_block_text(b.text, b.kind) for b in document.blocks) + "\n"
+        text = "\n\n".join(_block_text(b.text, b.kind, b.level) for b in document.blocks) + "\n"
     else:
         text = document.text
     digest = hashlib.sha256(raw)
@@ -307,9 +307,15 @@ def _read(path: Path, rel: str, max_bytes: int | None = None) -> SourceFile:
     )
 
 
-def _block_text(text: str, kind: str) -> str:
-    """A reader's block as the text parser reads it: titles and headings as Markdown."""
-    return f"## {text}" if kind in _HEADING_KINDS else text
+def _block_text(text: str, kind: str, level: int = 0) -> str:
+    """A reader's block as the text parser reads it: titles and headings as Markdown, a
+    heading one level under the title per level of its own (Heading 2, a 节 under its 章,
+    stays inside the 章)."""
+    if kind == "title":
+        return f"## {text}"
+    if kind in _HEADING_KINDS:
+        return f"{'#' * min(6, 1 + max(level, 1))} {text}"
+    return text
 
 
 __all__ = [

@@ -20,6 +20,7 @@ from ui.server import start
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 QUESTION = "上海的城市精神是什么？"
+IDLE = "() => !document.querySelector('[data-testid=status-tracker]:not(.hide)')"
 VIEWS = {
     "desktop": {"viewport": {"width": 1400, "height": 900}},
     "phone": {
@@ -48,7 +49,9 @@ def main() -> None:
                     page.set_default_timeout(60_000)
                     page.goto(running.url)
                     page.locator(".rag-status").wait_for()
-                    page.wait_for_timeout(1500)
+                    # Every load event done: no progress overlay left (a busy machine is slow).
+                    page.wait_for_function(IDLE)
+                    page.wait_for_timeout(500)
                     page.screenshot(path=str(OUT / f"{name}-first.png"))
                     box = page.locator("#rag-question textarea")
                     box.fill(QUESTION)

@@ -341,3 +341,151 @@ def numbered_docx() -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+# --------------------------------------------------------------------- a statute with 目录
+
+CONTENTS_STATUTE = Path(__file__).resolve().parent / "fixtures" / "statute_contents.txt"
+
+
+def statute_docx_with_contents() -> bytes:
+    """The statute of ``fixtures/statute_contents.txt`` as Word writes it: the title, the 题注,
+    then a table of contents as Word's TOC field inside a content control (``目录`` in the TOC
+    Heading style, entries in the ``toc 1``/``toc 2`` styles, each a hyperlink with a tab and
+    a PAGEREF page number), then the chapters in Heading 1/2 styles and the articles."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    lines = [x.strip("\u3000") for x in CONTENTS_STATUTE.read_text(encoding="utf-8").splitlines()]
+    start = lines.index("目　　录")
+    body_at = lines.index(lines[start + 1], start + 2)
+    entries = lines[start + 1 : body_at]
+    ns = nsdecls("w")
+    document = docx.Document()
+    document.add_heading(lines[0], level=0)
+    document.add_paragraph(lines[1])
+
+    def entry(k: int, text: str) -> str:
+        level = 2 if "节" in text.split("\u3000")[0] else 1
+        anchor = f"_Toc{k:04d}"
+        return (
+            f'<w:p {ns}><w:pPr><w:pStyle w:val="TOC{level}"/>'
+            '<w:tabs><w:tab w:val="right" w:leader="dot" w:pos="8296"/></w:tabs></w:pPr>'
+            + (
+                '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+                '<w:r><w:instrText xml:space="preserve"> TOC \\o "1-3" \\h \\z \\u </w:instrText></w:r>'
+                '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+                if k == 0
+                else ""
+            )
+            + f'<w:hyperlink w:anchor="{anchor}" w:history="1"><w:r><w:t>{text}</w:t></w:r>'
+            "<w:r><w:tab/></w:r>"
+            '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+            f'<w:r><w:instrText xml:space="preserve"> PAGEREF {anchor} \\h </w:instrText></w:r>'
+            '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+            f"<w:r><w:t>{k + 1}</w:t></w:r>"
+            '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:hyperlink>'
+            + ('<w:r><w:fldChar w:fldCharType="end"/></w:r>' if k == len(entries) - 1 else "")
+            + "</w:p>"
+        )
+
+    toc = parse_xml(
+        f'<w:sdt {ns}><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/>'
+        "<w:docPartUnique/></w:docPartObj></w:sdtPr><w:sdtContent>"
+        f'<w:p><w:pPr><w:pStyle w:val="TOCHeading"/></w:pPr><w:r><w:t>{lines[start]}</w:t></w:r></w:p>'
+        + "".join(entry(k, text) for k, text in enumerate(entries))
+        + "</w:sdtContent></w:sdt>"
+    )
+    document.element.body.insert(len(document.element.body) - 1, toc)
+    for line in lines[body_at:]:
+        marker = line.split("\u3000")[0]
+        if marker.endswith("章"):
+            document.add_heading(line, level=1)
+        elif marker.endswith("节"):
+            document.add_heading(line, level=2)
+        else:
+            document.add_paragraph(line)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def statute_pdf_with_contents() -> bytes:
+    """The statute of ``fixtures/statute_contents.txt`` as a printed PDF: the title and 题注
+    centred, a 目录 page whose entries run into dot leaders and a right-aligned page number,
+    then the text from a new page (chapter headings centred, articles indented two characters
+    and wrapping), a page number at the foot of every page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    lines = [x.strip("\u3000") for x in CONTENTS_STATUTE.read_text(encoding="utf-8").splitlines()]
+    start = lines.index("目　　录")
+    body_at = lines.index(lines[start + 1], start + 2)
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    font, size, leading, per_line = "STSong-Light", 14, 24, 28
+    width, height = A4
+    left = (width - per_line * size) / 2
+    right = width - left
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    state = {"y": height - 90.0, "page": 1}
+
+    def new_page() -> None:
+        pdf.setFont(font, 10)
+        pdf.drawCentredString(width / 2, 50, f"- {state['page']} -")
+        pdf.showPage()
+        state["page"] += 1
+        state["y"] = height - 90
+
+    def feed() -> None:
+        state["y"] -= leading
+        if state["y"] < 90:
+            new_page()
+
+    def wrapped(text: str, indent: int) -> None:
+        first = True
+        while text:
+            room = (per_line - (indent if first else 0)) * size
+            cut = 1
+            while cut < len(text) and pdfmetrics.stringWidth(text[: cut + 1], font, size) <= room:
+                cut += 1
+            pdf.setFont(font, size)
+            pdf.drawString(left + (indent * size if first else 0), state["y"], text[:cut])
+            text, first = text[cut:], False
+            feed()
+
+    pdf.setFont(font, 20)
+    pdf.drawCentredString(width / 2, state["y"], lines[0])
+    feed()
+    feed()
+    wrapped(lines[1], 0)
+    feed()
+    pdf.setFont(font, 16)
+    pdf.drawCentredString(width / 2, state["y"], lines[start])
+    feed()
+    for k, entry in enumerate(lines[start + 1 : body_at]):
+        indent = 2 * size if "节" in entry.split("\u3000")[0] else 0
+        pdf.setFont(font, size)
+        pdf.drawString(left + indent, state["y"], entry)
+        number = str(k + 2)
+        pdf.drawRightString(right, state["y"], number)
+        dots_from = left + indent + pdfmetrics.stringWidth(entry, font, size) + 6
+        dots_to = right - pdfmetrics.stringWidth(number, font, size) - 6
+        count = int((dots_to - dots_from) / pdfmetrics.stringWidth("…", font, size))
+        pdf.drawString(dots_from, state["y"], "…" * max(count, 0))
+        feed()
+    new_page()
+    for line in lines[body_at:]:
+        marker = line.split("\u3000")[0]
+        if marker.endswith(("章", "节")):
+            pdf.setFont(font, size)
+            pdf.drawCentredString(width / 2, state["y"], line)
+            feed()
+        else:
+            wrapped(line, 2)
+    new_page()
+    pdf.save()
+    return out.getvalue()

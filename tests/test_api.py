@@ -85,7 +85,13 @@ def test_scoped_answer_and_search(client, served):
         "kinds": ["resolution"],
         "label": "决议",
         "stated": True,
+        "inherited": False,
     }
+    # A follow-up keeps the scope its history stated.
+    body = {"question": "那城市品格呢？", "history": ["只看决议原文，城市精神是什么？"]}
+    data = client.post("/api/answer", json=body).json()
+    assert data["scope"]["inherited"] and data["scope"]["kinds"] == ["resolution"]
+    assert {h["doc_id"] for h in data["hits"]} == {RESOLUTION}
     assert "只在决议中查找" in data["markdown"] and data["found"]
     assert {q["doc_id"] for q in data["quotes"]} == {RESOLUTION}
 

@@ -414,13 +414,17 @@ def test_no_outbound_connection_while_building_serving_and_answering(
 # -- load ---------------------------------------------------------------------------------------
 
 
-def _load_test_module():
-    spec = importlib.util.spec_from_file_location("load_test", ROOT / "benchmarks/load_test.py")
+def _benchmark_module(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / f"benchmarks/{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    sys.modules["load_test"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _load_test_module():
+    return _benchmark_module("load_test")
 
 
 def test_bounded_load_has_no_errors_and_consistent_answers(seed_assistant) -> None:
@@ -450,3 +454,16 @@ def test_load_script_against_rag_serve_during_rebuilds(capsys: pytest.CaptureFix
     assert report["errors"] == 0 and report["inconsistent"] == 0, outcome
     assert report["requests"] >= 50 and report["requests"] % 50 == 0
     assert report["rebuilds"] >= 1 and not report["rebuild_errors"], outcome
+
+
+@pytest.mark.slow
+def test_api_load_script_against_rag_serve(capsys: pytest.CaptureFixture[str]) -> None:
+    api_load = _benchmark_module("api_load")
+    argv = ["--clients", "4", "--questions", "5", "--warmup", "0", "--json"]
+    code = api_load.main(argv)
+    reports = json.loads(capsys.readouterr().out)
+    assert set(reports) == {"api_answer", "gradio_ask"}
+    assert code == 0, {k: (r["errors"], r["error_samples"]) for k, r in reports.items()}
+    for report in reports.values():
+        assert report["requests"] == 20 and report["errors"] == 0 and not report["inconsistent"]
+        assert report["throughput_rps"] > 0 and report["server_cpu_ms_per_answer"] > 0

@@ -24,29 +24,7 @@ LAW = "《中华人民共和国示范劳动法》"
 
 # Two small statutes that share words with each other (and 工作 with the resolution), so a
 # scoped question must find its passages below those of the other documents.
-LABOUR = """# 中华人民共和国示范劳动法
-
-## 第一章 总则
-
-第一条 为了保护劳动者的合法权益，调整劳动关系，制定本法。
-
-第二条 劳动者每日工作时间不超过八小时。用人单位应当保证劳动者每周至少休息一日。
-
-第三条 劳动合同可以约定试用期。试用期最长不得超过六个月。
-
-第四条 用人单位安排劳动者延长工作时间的，应当支付不低于工资的百分之一百五十的工资报酬。
-"""
-
-LEAVE = """# 职工示范年休假条例
-
-第一条 为了维护职工休息休假权利，调动职工工作积极性，制定本条例。
-
-第二条 职工连续工作1年以上的，享受带薪年休假。单位应当保证职工享受年休假。
-
-第三条 职工累计工作已满1年不满10年的，年休假5天；已满10年的，年休假10天。
-
-第四条 单位确因工作需要不能安排职工休年休假的，应当按照该职工日工资收入的300%支付年休假工资报酬。
-"""
+STATUTES = Path(__file__).resolve().parent / "fixtures" / "scope"
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +32,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("scope_src")
     for f in SOURCE.iterdir():
         shutil.copy(f, root / f.name)
-    (root / "示范劳动法.md").write_text(LABOUR, encoding="utf-8")
-    (root / "示范年休假条例.md").write_text(LEAVE, encoding="utf-8")
+    for f in STATUTES.iterdir():
+        shutil.copy(f, root / f.name)
     return root
 
 
@@ -279,3 +257,48 @@ def test_cli_ask_and_search_take_a_scope(
     assert code == 0 and answer["scope"]["documents"] == [RESOLUTION]
     assert main(["ask", "城市精神", "--kind", "poem", *args]) == 1
     assert "unknown document kind 'poem'" in capsys.readouterr().err
+
+
+def test_follow_up_keeps_the_scope_stated_before(assistant: rag.Assistant) -> None:
+    first = "只在《示范劳动法》中，试用期最长多久？"
+    answer = assistant.answer("那么每日工作时间呢？", history=[first])
+    assert answer.scope is not None and answer.scope.inherited and answer.scope.stated
+    assert answer.scope.label == LAW
+    assert "只在《中华人民共和国示范劳动法》中查找（沿用前面问题中指定的范围）" in answer.markdown
+    law = doc_of(assistant, "示范劳动法")
+    assert answer.hits and {h.doc_id for h in answer.hits} == {law}
+    assert answer.found and {q.doc_id for q in answer.quotes} == {law}
+    assert any("八小时" in q.text for q in answer.quotes)
+    assert answer.to_dict()["scope"]["inherited"] is True
+    # Through a chain of follow-ups, over the argument's scope (the question it follows was
+    # asked there whatever the argument said).
+    chained = assistant.answer(
+        "那加班工资呢？", history=[first, "那么每日工作时间呢？"], scope={"kinds": ["resolution"]}
+    )
+    assert chained.scope is not None and chained.scope.documents == (law,)
+    assert {h.doc_id for h in chained.hits} == {law}
+
+
+def test_follow_up_stating_a_scope_overrides_and_a_new_question_starts_over(
+    assistant: rag.Assistant,
+) -> None:
+    first = "只在《示范劳动法》中，试用期最长多久？"
+    leave = doc_of(assistant, "年休假")
+    own = assistant.answer("那么在《职工示范年休假条例》里呢？年休假几天", history=[first])
+    assert own.scope is not None and own.scope.documents == (leave,) and not own.scope.inherited
+    # Not a follow-up: the whole collection (or the argument's scope), nothing inherited.
+    fresh = assistant.answer("上海的城市精神是什么？", history=[first])
+    assert fresh.scope is None and {h.doc_id for h in fresh.hits} >= {RESOLUTION}
+    chosen = assistant.answer("上海的城市精神是什么？", history=[first], scope={"kinds": ["决议"]})
+    assert chosen.scope is not None and chosen.scope.kinds == ("resolution",)
+    # A question in between that states none and is no follow-up breaks the chain.
+    broken = assistant.answer("那么工作时间呢？", history=[first, "上海的城市精神是什么？"])
+    assert broken.scope is None
+    # A follow-up of a question scoped to an unknown title inherits nothing.
+    unknown = assistant.answer("那么工作时间呢？", history=["只在《不存在的法》中，试用期多久？"])
+    assert unknown.scope is None
+    # And the argument's scope still applies to a follow-up of an unscoped question.
+    plain = assistant.answer(
+        "那城市品格呢？", history=["上海的城市精神是什么？"], scope={"kinds": ["决议"]}
+    )
+    assert plain.scope is not None and not plain.scope.inherited

@@ -77,7 +77,7 @@ def assert_spans_exact(doc: Document, blocks_joined: bool = True) -> None:
         assert doc.text[h.start : h.end] == h.text
     if blocks_joined:
         spans = sorted(
-            [(h.start, h.end) for h in doc.headings] + [(p.start, p.end) for p in doc.paragraphs]
+            {(h.start, h.end) for h in doc.headings} | {(p.start, p.end) for p in doc.paragraphs}
         )
         assert "\n\n".join(doc.text[s:e] for s, e in spans) == doc.text
 
@@ -94,7 +94,7 @@ def test_seed_has_two_documents(seed: Corpus) -> None:
 
 def test_resolution_paragraphs_exactly(resolution: Document) -> None:
     assert texts(resolution) == list(RESOLUTION_PARAGRAPHS)
-    assert [p.number for p in resolution.paragraphs] == list(range(1, 9))
+    assert [p.number for p in resolution.body_paragraphs] == list(range(1, 9))
     assert resolution.paragraph(6).source_lines == (17, 19)
     assert all(p.section == () for p in resolution.paragraphs)
 
@@ -175,7 +175,7 @@ def test_no_layout_block_is_a_body_paragraph(seed: Corpus) -> None:
 def test_side_report_captions_are_quotable_text(side: Document) -> None:
     # Captions and credits are text of the page (issue 10 item 5): in the stored text, in
     # reading order, as paragraphs of their own role numbered after the body paragraphs.
-    extra = [p for p in side.paragraphs if p.role != "body"]
+    extra = [p for p in side.paragraphs if p.role in ("caption", "credit")]
     assert [p.number for p in extra] == list(range(20, 20 + len(extra)))
     assert tuple(side.text[p.start : p.end] for p in extra) == (
         "在昨天十一届市委十一次全会上，市委委员庄木弟、沈炜、杭迎伟、贺东风、陈虹(从左至右)在发言。",
@@ -244,7 +244,7 @@ def policies() -> Corpus:
 
 
 def paths(doc: Document) -> list[str]:
-    return [" ".join(s.display for s in p.section) for p in doc.paragraphs]
+    return [" ".join(s.display for s in p.section) for p in doc.body_paragraphs]
 
 
 def test_policy_fixture_documents(policies: Corpus) -> None:
@@ -410,7 +410,10 @@ def test_heading_group_after_body_starts_a_document(tmp_path: Path) -> None:
     )
     assert [h.role for h in second.headings] == ["title", "kicker", "subtitle", "section"]
     # A deeper markdown heading inside a document is a section, not a new document.
-    assert [p.section[0].title if p.section else "" for p in second.paragraphs] == ["", "小标题"]
+    assert [p.section[0].title if p.section else "" for p in second.body_paragraphs] == [
+        "",
+        "小标题",
+    ]
     assert second.headings[-1].level == 3
 
 
@@ -447,13 +450,13 @@ def test_adjacent_fragment_without_word_evidence_is_not_joined(tmp_path: Path) -
         + "所以它只能停在这里，停在一个完整的词语而且"
     )
     (doc,) = parse_text(tmp_path, f"## 标题\n\n{fragment}\n\n第二段是另一件事。\n")
-    assert len(doc.paragraphs) == 2
+    assert len(doc.body_paragraphs) == 2
     assert [r.kind for r in doc.repairs] == ["fragment_flagged"]
 
 
 def test_short_repeats_are_kept(tmp_path: Path) -> None:
     (doc,) = parse_text(tmp_path, "## 标题\n\n正文一。\n\n好的。\n\n正文二。\n\n好的。\n")
-    assert len(doc.paragraphs) == 4 and doc.repairs == ()
+    assert len(doc.body_paragraphs) == 4 and doc.repairs == ()
 
 
 def test_file_without_paragraphs_is_an_error(tmp_path: Path) -> None:
@@ -492,7 +495,7 @@ def test_captions_around_a_picture_gap(tmp_path: Path) -> None:
     )
     (doc,) = parse_text(tmp_path, page)
     assert texts(doc) == ["正文第一段。", "正文第二段。"]
-    captions = [(p.role, doc.text[p.start : p.end]) for p in doc.paragraphs[2:]]
+    captions = [(p.role, doc.text[p.start : p.end]) for p in doc.paragraphs[2:5]]
     assert captions == [
         ("caption", "图片上方的说明文字"),
         ("caption", "新建成的滨江绿地。"),

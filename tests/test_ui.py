@@ -422,6 +422,27 @@ def test_document_view_numbers_paragraphs_shows_headings_and_marks_target() -> N
     assert inspect(render.document_view(doc, 5, 10**6)).marks == []
 
 
+def test_document_view_marks_a_quoted_heading_and_its_place_in_the_outline() -> None:
+    from rag.parsing import load_documents
+
+    seed = Path(__file__).resolve().parent.parent / "source"
+    side = next(d for d in load_documents(seed).documents if d.kind == "side_report")
+    head = next(
+        p for p in side.paragraphs if side.text[p.start : p.end] == "做优软实力，就要凸显上海之“新”"
+    )
+    view = render.document_view(side, head.start, head.end)
+    found = inspect(view)
+    assert found.marks == ["做优软实力，就要凸显上海之“新”"]
+    assert found.mark_ids == [f"rag-hl:{render.cite_key(side.doc_id, head.start, head.end)}"]
+    # Shown as the heading it is, carrying its passage's anchor; no number of its own.
+    assert f'<h4 class="rag-h-section" id="{render._anchor(side, head.number)}">' in view
+    assert view.count('class="rag-pno"') == len(side.body_paragraphs)
+    # The outline marks the section the heading opens, and lists body places only.
+    assert 'rag-outline-here">做优软实力，就要凸显上海之“新”</a>' in html.unescape(view)
+    assert [e[2] for e in render.outline(side)] == sorted(e[2] for e in render.outline(side))
+    assert all(n <= len(side.body_paragraphs) for _, _, n in render.outline(side))
+
+
 # -- bubbles ------------------------------------------------------------------------------------
 
 
@@ -480,25 +501,48 @@ def test_ask_refreshes_first_and_passes_history(fake: FakeAssistant) -> None:
 
 def test_scope_choices_and_the_scope_they_pass(fake: FakeAssistant) -> None:
     choices = render.scope_choices(DOCS)
-    assert choices[0] == ("全部文件", "")
     labels = dict(choices)
-    assert labels["只看决议（1 份）"] == "kind:resolution"
-    assert labels["只看《决议标题》"] == "doc:a/resolution"
-    assert render.scope_of("") is None and render.scope_of("junk") is None
-    assert render.scope_of("kind:resolution") == {"kinds": ["resolution"]}
-    assert render.scope_of("doc:a/side:report") == {"documents": ["a/side:report"]}
+    assert labels["决议类（1 份）"] == "kind:resolution"
+    assert labels["《决议标题》"] == "doc:a/resolution"
+    assert render.scope_of("") is None and render.scope_of([]) is None
+    assert render.scope_of(["junk"]) is None
+    assert render.scope_of("kind:resolution") == {"documents": [], "kinds": ["resolution"]}
+    # Several documents and kinds at once, each once.
+    chosen = ["doc:a/side:report", "kind:resolution", "doc:a/resolution", "doc:a/side:report"]
+    assert render.scope_of(chosen) == {
+        "documents": ["a/side:report", "a/resolution"],
+        "kinds": ["resolution"],
+    }
+    assert render.scope_label(chosen, DOCS) == "《侧记<标题>》、决议类、《决议标题》"
+    assert "<标题>" not in render.scope_line(chosen, DOCS)  # titles stay text
+    assert render.scope_label([], DOCS) == "全部文件"
+    assert "检索范围：全部文件" in render.scope_line(None, DOCS)
+    line = html.unescape(render.scope_line(["kind:resolution"], DOCS, "《某法》"))
+    assert "检索范围：决议类" in line and "沿用上一问指定的《某法》" in line
     service = ChatService(fake)
-    service.ask("上海的城市精神是什么？", scope="doc:a/side:report")
-    assert fake.scopes[-1] == {"documents": ["a/side:report"]}
-    service.ask("上海的城市精神是什么？", scope="")
+    service.ask("上海的城市精神是什么？", scope=["doc:a/side:report", "kind:resolution"])
+    assert fake.scopes[-1] == {"documents": ["a/side:report"], "kinds": ["resolution"]}
+    service.ask("上海的城市精神是什么？", scope=[])
     assert fake.scopes[-1] is None
-    # A document removed meanwhile: said in Chinese, nothing asked.
+    # A document removed meanwhile: said in Chinese, nothing asked; a stored scope drops it.
     calls = len(fake.calls)
-    turn = service.ask("上海的城市精神是什么？", scope="doc:gone")
+    turn = service.ask("上海的城市精神是什么？", scope=["doc:a/resolution", "doc:gone"])
     assert "所选的检索范围已不在索引中" in html.unescape(turn.messages[-1]["content"])
     assert len(fake.calls) == calls
+    assert service.known_scope(["doc:a/resolution", "doc:gone"]) == ["doc:a/resolution"]
     # One document only: no choice to offer.
-    assert render.scope_choices({"a/resolution": DOCS["a/resolution"]}) == [("全部文件", "")]
+    assert render.scope_choices({"a/resolution": DOCS["a/resolution"]}) == []
+
+
+def test_conversation_store_keeps_its_scope() -> None:
+    from ui.app import _store_scope, _store_turn
+
+    saved = _store_turn(None, "c1", [], ["只在《某法》中，试用期多久？"], {}, ["kind:law"])
+    saved = _store_turn(saved, "c2", [], ["城市精神？"], {}, None)
+    assert [c["scope"] for c in saved["items"]] == [[], ["kind:law"]]
+    changed = _store_scope(saved, "c1", ["doc:x", "doc:y"])
+    assert changed["items"][1]["scope"] == ["doc:x", "doc:y"]
+    assert changed["items"][0]["scope"] == [] and changed["current"] == "c2"
 
 
 def test_ask_survives_refresh_and_library_errors(fake: FakeAssistant) -> None:

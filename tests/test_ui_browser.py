@@ -8,6 +8,7 @@ are printed and written to ``artifacts/ui_timings.json``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -204,7 +205,7 @@ def test_answer_quotes_verbatim_and_citation_opens_document(page, server, assist
     expect(mark).to_have_text(quote.text)
     expect(mark).to_be_in_viewport()
     doc = assistant.document(quote.doc_id)
-    expect(page.locator("#rag-document .rag-pno")).to_have_count(len(doc.paragraphs))
+    expect(page.locator("#rag-document .rag-pno")).to_have_count(len(doc.body_paragraphs))
     expect(page.locator("#rag-document .rag-doc-head")).to_contain_text(doc.title)
     assert page.url.split("#")[0] == server.url.split("#")[0]  # no navigation
     page.screenshot(path=str(ARTIFACTS / "document.png"), full_page=True)
@@ -213,6 +214,21 @@ def test_answer_quotes_verbatim_and_citation_opens_document(page, server, assist
     page.locator("#rag-document").evaluate("el => el.scrollTop = 0")
     page.locator("#rag-sources a.rag-cite").first.click()
     expect(mark).to_have_text(expected.quotes[0].text)
+
+
+def test_a_quoted_heading_is_cited_as_heading_and_highlighted(page, server, assistant) -> None:
+    question = "做强软实力要持守上海的什么？"
+    expected = assistant.answer(question)
+    quote = expected.quotes[0]
+    assert quote.citation.endswith("」标题"), quote.citation
+    _open(page, server)
+    bubble, _ = _ask(page, question, kind=".rag-found")
+    expect(bubble.locator("a.rag-cite").first).to_have_text(quote.citation)
+    bubble.locator("a.rag-cite").first.click()
+    mark = page.locator("#rag-document h4.rag-h-section mark.rag-quote")
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_text(quote.text)
+    expect(mark).to_be_in_viewport()
 
 
 def test_refusal_is_distinct_and_offers_related_passages(page, server) -> None:
@@ -498,12 +514,25 @@ def upload_server(tmp_path_factory: pytest.TempPathFactory):
     running.close()
 
 
-def test_upload_shows_progress_and_the_new_document_answers(browser, upload_server, tmp_path):
+@contextlib.contextmanager
+def _desktop(browser):
+    """A desktop page of its own (for a server other than ``server``), guarded as ``page``."""
     context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
     guard = Guard()
     context.route("**/*", guard.route)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+    guard.assert_clean()
+
+
+def test_upload_shows_progress_and_the_new_document_answers(browser, upload_server, tmp_path):
+    with _desktop(browser) as page:
+        _check_upload(page, upload_server, tmp_path)
+
+
+def _check_upload(page, upload_server, tmp_path) -> None:
     _open(page, upload_server)
     page.locator("#rag-library").get_by_text("收录的文件").first.click()
     table = page.locator("#rag-doc-list table")
@@ -548,8 +577,6 @@ def test_upload_shows_progress_and_the_new_document_answers(browser, upload_serv
     row.get_by_role("button", name="删除").click()
     row.get_by_role("button", name="确认删除").click()
     expect(table.locator("tbody tr")).to_have_count(2, timeout=120_000)
-    context.close()
-    guard.assert_clean()
 
 
 # -- phone, accessibility, contrast -----------------------------------------------------------
@@ -743,13 +770,32 @@ def test_lost_connection_is_said_in_chinese(page, server) -> None:
 
 
 SIDE_REPORT_TITLE = "发挥软实力“加速器”作用"
+STATUTES = ROOT / "tests" / "fixtures" / "scope"
+LABOUR_LAW = "中华人民共和国示范劳动法"
+LEAVE_RULES = "职工示范年休假条例"
 
 
-def _choose_scope(page, label: str) -> None:
+def _choose_scope(page, *labels: str) -> None:
+    """Add choices to the 检索范围 control, each found by typing part of its label."""
     box = page.locator("#rag-scope input")
-    box.click()
-    page.locator("ul[role=listbox] li", has_text=label).first.click()
-    expect(box).to_have_value(label)
+    for label in labels:
+        box.click()
+        box.fill(label.strip("《》").split("（")[0][-4:])  # searchable: a few characters
+        page.locator("ul[role=listbox] li", has_text=label).first.click()
+        expect(page.locator("#rag-scope .token", has_text=label)).to_have_count(1)
+    box.press("Escape")
+
+
+def _scope_tokens(page):
+    return page.locator("#rag-scope .token")
+
+
+def _pick_conversation(page, title: str) -> None:
+    picker = page.locator("#rag-history input")
+    picker.click()
+    picker.fill(title)
+    picker.press("Enter")
+    expect(page.locator("#rag-chat .rag-user").first).to_have_text(title)
 
 
 def test_scope_control_and_scope_stated_in_the_question(page, server, assistant) -> None:
@@ -758,21 +804,26 @@ def test_scope_control_and_scope_stated_in_the_question(page, server, assistant)
     control = page.locator("#rag-scope")
     expect(control).to_contain_text("检索范围")
     expect(page.locator("#rag-scope input")).to_have_attribute("aria-label", re.compile("检索范围"))
+    expect(page.locator("#rag-scope-line")).to_have_text("检索范围：全部文件")
     # One kind: only the side report is searched and cited.
-    _choose_scope(page, "只看侧记（1 份）")
+    _choose_scope(page, "侧记类（1 份）")
+    expect(page.locator("#rag-scope-line")).to_have_text("检索范围：侧记类")
     bubble, _ = _ask(page, "软实力 城市")
     expect(bubble).to_contain_text("只在侧记中查找")
     expect(page.locator("#rag-sources a.rag-cite").first).to_be_visible()
     cites = page.locator("#rag-sources a.rag-cite").all_text_contents()
     assert cites and all(SIDE_REPORT_TITLE in c for c in cites), cites
-    # One document, chosen by title.
+    # One document, chosen by title, after going back to every document.
+    page.locator("#rag-scope-all").click()
+    expect(_scope_tokens(page)).to_have_count(0)
     resolution = next(d for d in assistant.documents.values() if d.kind == "resolution")
-    _choose_scope(page, f"只看《{resolution.title}》")
+    _choose_scope(page, f"《{resolution.title}》")
     bubble, _ = _ask(page, CITY_SPIRIT, kind=".rag-found")
     expect(bubble).to_contain_text(f"只在《{resolution.title}》中查找")
     expect(bubble).to_contain_text(SPIRIT_WORDS)
     # Back to every document; the question itself says where to look.
-    _choose_scope(page, "全部文件")
+    page.locator("#rag-scope-all").click()
+    expect(page.locator("#rag-scope-line")).to_have_text("检索范围：全部文件")
     bubble, _ = _ask(page, "只看决议原文，上海的城市精神是什么？", kind=".rag-found")
     expect(bubble).to_contain_text("只在决议中查找")
     expect(bubble).to_contain_text(SPIRIT_WORDS)
@@ -790,9 +841,123 @@ def test_scope_control_on_the_phone(phone, server) -> None:
     block = page.locator("#rag-scope").bounding_box()
     assert size["height"] >= 44 and block["width"] > 300, (size, block)
     control.tap()
-    option = page.locator("ul[role=listbox] li", has_text="只看决议（1 份）").first
+    option = page.locator("ul[role=listbox] li", has_text="决议类（1 份）").first
     expect(option).to_be_visible()
     option.tap()
-    expect(control).to_have_value("只看决议（1 份）")
+    expect(_scope_tokens(page)).to_have_text(["决议类（1 份）"])
+    page.keyboard.press("Escape")
+    # Every control of the scope is a 44 px target: each token's remove button, the
+    # control's own clear button and 全部文件.
+    for target in page.locator("#rag-scope .token-remove, #rag-scope-all").all():
+        box = target.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44, box
+    expect(page.locator("#rag-scope .token .token-remove")).to_have_attribute(
+        "aria-label", "移除决议类（1 份）"
+    )
     bubble, _ = _ask(page, CITY_SPIRIT, kind=".rag-found")
     expect(bubble).to_contain_text("只在决议中查找")
+    page.locator("#rag-scope-all").tap()
+    expect(_scope_tokens(page)).to_have_count(0)
+
+
+@pytest.fixture(scope="module")
+def scope_server(tmp_path_factory: pytest.TempPathFactory):
+    """The seed documents and two small statutes, so that two of four can be chosen."""
+    from ui.server import start
+
+    tmp = tmp_path_factory.mktemp("scoped")
+    source = tmp / "source"
+    source.mkdir()
+    for path in [*SOURCE.iterdir(), *STATUTES.iterdir()]:
+        (source / path.name).write_bytes(path.read_bytes())
+    index = tmp / "index"
+    rag.build_index(source=source, index=index, model="none", workers=1)
+    running = start(rag.load(index, model="none"), host="127.0.0.1", port=0)
+    yield running
+    running.close()
+
+
+def _cited_titles(page, bubble) -> list[str]:
+    cites = [
+        *bubble.locator("a.rag-cite").all_text_contents(),
+        *page.locator("#rag-sources a.rag-cite").all_text_contents(),
+    ]
+    assert cites
+    return cites
+
+
+def test_scope_of_two_documents_kept_with_each_conversation(
+    browser, scope_server, axe_source: str
+) -> None:
+    with _desktop(browser) as page:
+        _check_scopes_kept(page, scope_server, axe_source)
+
+
+def _check_scopes_kept(page, scope_server, axe_source: str) -> None:
+    _open(page, scope_server)
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    _open(page, scope_server)
+    line = page.locator("#rag-scope-line")
+    assistant = scope_server.app.rag_service.assistant
+    question = "职工和劳动者的工作时间与休息有什么规定？"
+    # Unscoped, the resolution and the side report have passages for these words too.
+    everywhere = {h.doc_title for h in assistant.search(question, k=20)}
+    assert everywhere - {LABOUR_LAW, LEAVE_RULES}, everywhere
+
+    # Two documents, found by typing part of their titles.
+    _choose_scope(page, f"《{LABOUR_LAW}》", f"《{LEAVE_RULES}》")
+    expect(line).to_have_text(f"检索范围：《{LABOUR_LAW}》、《{LEAVE_RULES}》")
+    bubble, _ = _ask(page, question)
+    expect(bubble).to_contain_text(f"只在《{LABOUR_LAW}》、《{LEAVE_RULES}》中查找")
+    expect(page.locator("#rag-sources a.rag-cite").first).to_be_visible()
+    cites = _cited_titles(page, bubble)
+    assert all(LABOUR_LAW in c or LEAVE_RULES in c for c in cites), cites
+    # Chosen documents keep the page accessible and legible.
+    violations = _axe(page, axe_source)
+    assert violations == [], "\n".join(violations)
+    assert page.evaluate(CONTRAST_JS) == []
+    page.wait_for_timeout(500)  # the store is written after the answer
+
+    # A reload restores the conversation with its scope.
+    page.reload()
+    _open(page, scope_server)
+    expect(page.locator("#rag-chat .rag-user")).to_have_text([question])
+    expect(_scope_tokens(page)).to_have_text([f"《{LABOUR_LAW}》", f"《{LEAVE_RULES}》"])
+    expect(line).to_have_text(f"检索范围：《{LABOUR_LAW}》、《{LEAVE_RULES}》")
+
+    # A new conversation starts unscoped; a scope stated in words is kept by a follow-up.
+    page.locator("#rag-new").click()
+    expect(_scope_tokens(page)).to_have_count(0)
+    expect(line).to_have_text("检索范围：全部文件")
+    stated = "只在《示范劳动法》中，试用期最长多久？"
+    bubble, _ = _ask(page, stated, kind=".rag-found")
+    expect(bubble).to_contain_text(f"只在《{LABOUR_LAW}》中查找")
+    expect(line).to_contain_text(f"沿用上一问指定的《{LABOUR_LAW}》")
+    bubble, _ = _ask(page, "那么每日工作时间呢？", kind=".rag-found")
+    expect(bubble).to_contain_text(f"只在《{LABOUR_LAW}》中查找（沿用前面问题中指定的范围）")
+    expect(bubble).to_contain_text("八小时")
+    cites = _cited_titles(page, bubble)
+    assert all(LABOUR_LAW in c for c in cites), cites
+    page.wait_for_timeout(500)
+
+    # Switching conversations switches scopes.
+    _pick_conversation(page, question)
+    expect(_scope_tokens(page)).to_have_text([f"《{LABOUR_LAW}》", f"《{LEAVE_RULES}》"])
+    _pick_conversation(page, stated)
+    expect(_scope_tokens(page)).to_have_count(0)
+    expect(line).to_contain_text(f"沿用上一问指定的《{LABOUR_LAW}》")
+    # A follow-up asked there still keeps the stated scope (its history is restored).
+    bubble, _ = _ask(page, "那么试用期呢？", kind=".rag-found")
+    expect(bubble).to_contain_text("沿用前面问题中指定的范围")
+
+    # A changed scope is saved at once; 全部文件 clears it for that conversation only.
+    _pick_conversation(page, question)
+    page.locator("#rag-scope-all").click()
+    expect(_scope_tokens(page)).to_have_count(0)
+    _choose_scope(page, f"《{LEAVE_RULES}》")
+    page.wait_for_timeout(500)
+    page.reload()
+    _open(page, scope_server)
+    _pick_conversation(page, question)
+    expect(_scope_tokens(page)).to_have_text([f"《{LEAVE_RULES}》"])

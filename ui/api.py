@@ -1,7 +1,8 @@
 """The JSON API beside the chat page: ``/api/answer``, ``/api/search``, ``/api/documents``.
 
-The routes form a small FastAPI app mounted at ``/api`` inside Gradio's app (see
-:func:`mount`), so the server's access middleware (login, host and origin checks, body cap)
+The routes form a small FastAPI app (:func:`create_api`) that ``ui/server.py`` mounts at
+``/api`` as the first route of Gradio's app, before it listens, so the server's access
+middleware (login, host and origin checks, body cap)
 covers them like the page. A question is answered by a plain route, directly on the server's
 event loop, without Gradio's queue or a thread hand-off: the engine needs under a millisecond
 per question and the queue's bookkeeping would cost a thousand times more.
@@ -37,7 +38,6 @@ import orjson
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.routing import Mount
 
 import rag
 from rag.schema import KIND_LABELS
@@ -147,6 +147,9 @@ class AnsweredScopeModel(BaseModel):
     kinds: list[str]
     label: str
     stated: bool = Field(description="true：范围出自问题本身（只在《…》中）")
+    inherited: bool = Field(
+        False, description="true：追问沿用前面问题中指定的范围（stated 也为 true）"
+    )
 
 
 class AnswerModel(BaseModel):
@@ -371,15 +374,4 @@ def create_api(service: ChatService, *, uploads_allowed: bool) -> FastAPI:
     return api
 
 
-def mount(app: Any, service: ChatService, *, uploads_allowed: bool) -> FastAPI:
-    """Mount the API at ``/api`` in Gradio's FastAPI ``app``, before Gradio's own routes.
-
-    Middleware added to ``app`` (the server's access gate) wraps the whole router and so
-    these routes too.
-    """
-    api = create_api(service, uploads_allowed=uploads_allowed)
-    app.router.routes.insert(0, Mount("/api", app=api))
-    return api
-
-
-__all__ = ["AnswerRequest", "SearchRequest", "create_api", "mount"]
+__all__ = ["AnswerRequest", "SearchRequest", "create_api"]

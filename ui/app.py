@@ -162,14 +162,14 @@ class ChatService:
         k: float | None = None,
         mode: str | None = None,
         show_scores: bool = False,
-        scope: str | None = None,
+        scope: str | list[str] | None = None,
     ) -> Turn:
         """Answer ``message`` as the next turn of a chat.
 
         Earlier user questions are passed as history so that follow-ups (那城市品格呢？)
-        resolve. ``scope`` is a value of :func:`ui.render.scope_choices` (one kind or one
-        document; empty: all). Library errors become a visible message in the chat, never an
-        exception.
+        resolve, and keep a scope an earlier question stated (只在《…》中). ``scope`` is the
+        values of :func:`ui.render.scope_choices` chosen (kinds and/or documents; none: all).
+        Library errors become a visible message in the chat, never an exception.
         """
         messages = list(messages or [])
         questions = list(questions or [])
@@ -185,7 +185,7 @@ class ChatService:
             for _attempt in range(3):
                 generation = self.info.build_id
                 with self._lock:
-                    if chosen is not None and not self._scope_exists(scope):
+                    if chosen is not None and not self.scope_exists(scope):
                         raise rag.RagError(SCOPE_GONE)
                     answer = self.assistant.answer(
                         question,
@@ -219,8 +219,20 @@ class ChatService:
         """The 检索范围 choices for the current documents."""
         return render.scope_choices(self.assistant.documents)
 
-    def _scope_exists(self, value: str | None) -> bool:
-        return any(v == value for _, v in self.scope_choices())
+    def scope_exists(self, value: str | list[str] | None) -> bool:
+        """True when every chosen value is still a choice (no document removed meanwhile)."""
+        present = {v for _, v in self.scope_choices()}
+        return all(v in present for v in render.scope_values(value))
+
+    def known_scope(self, value: Any) -> list[str]:
+        """The chosen values that are still choices (a stored scope, after removals)."""
+        present = {v for _, v in self.scope_choices()}
+        return [v for v in render.scope_values(value) if v in present]
+
+    def scope_line(self, value: Any, stated: str = "") -> str:
+        """The 检索范围：… line for the chosen values (and the scope the last question
+        stated, which a follow-up keeps)."""
+        return render.scope_line(value, self.assistant.documents, stated)
 
     def _key_terms(self, answer: Answer) -> list[str]:
         try:
@@ -295,8 +307,12 @@ def _store_turn(
     messages: list[dict[str, str]],
     questions: list[str],
     records: dict[int, dict[str, Any]],
+    scope: Any = None,
+    last: tuple[Answer, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """The browser's conversation store with ``conversation`` updated (newest first)."""
+    """The browser's conversation store with ``conversation`` updated (newest first); its
+    chosen scope (values of the 检索范围 control) and the scope its last question stated
+    are kept with it."""
     items = [c for c in (store or {}).get("items", []) if c.get("id") != conversation]
     item = {
         "id": conversation,
@@ -304,9 +320,33 @@ def _store_turn(
         "messages": messages[-MAX_STORED_MESSAGES:],
         "questions": questions[-MAX_STORED_MESSAGES:],
         "records": {str(k): v for k, v in records.items()},
+        "scope": render.scope_values(scope),
+        "stated": _stated(last),
         "updated": time.time(),
     }
     return {"current": conversation, "items": [item, *items][:MAX_CONVERSATIONS]}
+
+
+def _stated(last: tuple[Answer, list[str]] | None) -> str:
+    """The label of the scope the last answered question stated (or kept), else ""."""
+    scope = last[0].scope if last else None
+    return scope.label if scope is not None and scope.stated else ""
+
+
+def _stated_in(store: dict[str, Any] | None, conversation: str | None) -> str:
+    return str((_find(store, conversation) or {}).get("stated") or "")
+
+
+def _store_scope(store: dict[str, Any] | None, conversation: str, scope: Any) -> Any:
+    """The store with the scope of a stored conversation changed (skip: not stored yet)."""
+    item = _find(store, conversation)
+    if item is None:
+        return gr.skip()
+    items = [
+        {**c, "scope": render.scope_values(scope)} if c is item else c
+        for c in (store or {}).get("items", [])
+    ]
+    return {**(store or {}), "items": items}
 
 
 def _find(store: dict[str, Any] | None, conversation: str | None) -> dict[str, Any] | None:
@@ -331,7 +371,7 @@ def _history_choices(store: dict[str, Any] | None) -> list[tuple[str, str]]:
 
 def _scope_update(choices: list[tuple[str, str]]) -> Any:
     # The value is kept; a document removed meanwhile is reported when a question is asked.
-    return gr.Dropdown(choices=choices, visible=len(choices) > 1)
+    return gr.Dropdown(choices=choices, visible=bool(choices))
 
 
 def _new_id() -> str:
@@ -422,17 +462,29 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 counter = gr.HTML(
                     render.input_hint(0, settings.max_question_chars), elem_id="rag-counter"
                 )
+                scope_line = gr.HTML(service.scope_line([]), elem_id="rag-scope-line")
                 scope_choices = service.scope_choices()
-                scope_box = gr.Dropdown(
-                    choices=scope_choices,
-                    value="",
-                    label="检索范围",
-                    info="只在一类文件或一份文件中查找；也可在问题里写“只在《…》中”",
-                    elem_id="rag-scope",
-                    interactive=True,
-                    visible=len(scope_choices) > 1,
-                    filterable=True,
-                )
+                with gr.Row(elem_id="rag-scope-row", visible=bool(scope_choices)) as scope_row:
+                    scope_box = gr.Dropdown(
+                        choices=scope_choices,
+                        value=[],
+                        multiselect=True,
+                        label="检索范围",
+                        info="可选多类、多份文件，输入书名可筛选；不选即全部文件。"
+                        "也可在问题里写“只在《…》中”",
+                        elem_id="rag-scope",
+                        interactive=True,
+                        filterable=True,
+                        scale=4,
+                        min_width=300,
+                    )
+                    scope_all = gr.Button(
+                        render.SCOPE_ALL,
+                        variant="secondary",
+                        scale=0,
+                        min_width=110,
+                        elem_id="rag-scope-all",
+                    )
                 example_buttons = []
                 if example_questions:
                     gr.Markdown(
@@ -510,6 +562,7 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                     skip,
                     skip,
                     skip,
+                    skip,
                 )
                 return
             shown = [
@@ -531,10 +584,13 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 busy,
                 skip,
                 skip,
+                skip,
             )
             turn = service.ask(text, messages, questions, records, k, mode, scores, scope)
             conversation = conversation or _new_id()
-            saved = _store_turn(saved, conversation, turn.messages, turn.questions, turn.records)
+            saved = _store_turn(
+                saved, conversation, turn.messages, turn.questions, turn.records, scope, turn.last
+            )
             yield (
                 turn.messages,
                 turn.messages,
@@ -548,6 +604,7 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 gr.Button(interactive=True, value="提问"),
                 saved,
                 gr.Dropdown(choices=_history_choices(saved), value=conversation),
+                service.scope_line(scope, _stated(turn.last)),
             )
 
         ask_inputs = [
@@ -575,10 +632,14 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
             send,
             store,
             history,
+            scope_line,
         ]
 
-        def remember(conversation, saved):
-            return (saved or {}).get("current") or conversation
+        def remember(conversation, saved, scope):
+            """The conversation now stored, with the scope chosen now (it may have been
+            changed while the answer was pending)."""
+            conversation = (saved or {}).get("current") or conversation
+            return conversation, _store_scope(saved, conversation, scope)
 
         # One event for Enter and the button, so that Enter followed by a click while the
         # answer is pending sends once ("once": no new submission while one is pending).
@@ -590,11 +651,12 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
             trigger_mode="once",
             **private,
         )
-        asked.then(remember, [conversation_state, store], [conversation_state], **private)
+        remembered = ([conversation_state, store, scope_box], [conversation_state, store])
+        asked.then(remember, *remembered, **private)
         for button in example_buttons:
             button.click(
                 on_ask, [button, *ask_inputs[1:]], ask_outputs, trigger_mode="once", **private
-            ).then(remember, [conversation_state, store], [conversation_state], **private)
+            ).then(remember, *remembered, **private)
 
         def on_clear():
             return [], [], [], {}, None, render.SOURCES_EMPTY, render.DOCUMENT_EMPTY, ""
@@ -611,10 +673,17 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
         ]
 
         def on_new(saved):
-            # The question box is left alone: what was typed meanwhile is not lost.
-            return (*on_clear()[:-1], "", gr.Dropdown(choices=_history_choices(saved), value=None))
+            # The question box is left alone: what was typed meanwhile is not lost. A new
+            # conversation searches every document.
+            return (
+                *on_clear()[:-1],
+                "",
+                [],
+                service.scope_line([]),
+                gr.Dropdown(choices=_history_choices(saved), value=None),
+            )
 
-        new_outputs = [*clear_outputs[:-1], conversation_state, history]
+        new_outputs = [*clear_outputs[:-1], conversation_state, scope_box, scope_line, history]
         new_chat.click(on_new, [store], new_outputs, **private)
         clear.click(on_new, [store], new_outputs, **private)
         # The chat's own trash icon clears its messages; start a new conversation too.
@@ -623,8 +692,9 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
         def on_pick(conversation, saved):
             item = _find(saved, conversation)
             if item is None:
-                return (gr.skip(),) * 8
+                return (gr.skip(),) * 10
             messages = list(item.get("messages") or [])
+            scope = service.known_scope(item.get("scope"))
             return (
                 messages,
                 messages,
@@ -634,6 +704,8 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 render.SOURCES_EMPTY,
                 render.DOCUMENT_EMPTY,
                 conversation,
+                scope,
+                service.scope_line(scope, _stated_in(saved, conversation)),
             )
 
         history.input(on_pick, [history, store], new_outputs[:-1], **private)
@@ -654,6 +726,28 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
 
         bridge.cite(on_cite, [bridge], [document], **private)
 
+        def on_scope(scope, saved, conversation):
+            return service.scope_line(scope, _stated_in(saved, conversation))
+
+        scope_inputs = [scope_box, store, conversation_state]
+        scope_box.change(on_scope, scope_inputs, [scope_line], **private)
+
+        def on_scope_input(scope, saved, conversation):
+            return _store_scope(saved, conversation, scope)
+
+        scope_box.input(on_scope_input, scope_inputs, [store], **private)
+
+        def on_scope_all(saved, conversation):
+            return (
+                [],
+                service.scope_line([], _stated_in(saved, conversation)),
+                _store_scope(saved, conversation, []),
+            )
+
+        scope_all.click(
+            on_scope_all, [store, conversation_state], [scope_box, scope_line, store], **private
+        )
+
         def on_library(_value, evt: gr.EventData):
             service.refresh(wait=True)
             return (
@@ -661,9 +755,12 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
                 service.status(),
                 render.document_table(service.assistant.documents, removable=True),
                 _scope_update(service.scope_choices()),
+                gr.Row(visible=bool(service.scope_choices())),
             )
 
-        bridge.library(on_library, [bridge], [header, status, library, scope_box], **private)
+        bridge.library(
+            on_library, [bridge], [header, status, library, scope_box, scope_row], **private
+        )
 
         def on_load():
             service.refresh()
@@ -678,9 +775,12 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
         demo.load(on_load, None, [header, status, mode_radio, library], **private)
         # The choices of the documents now indexed, without a spinner over the control.
         demo.load(
-            lambda: _scope_update(service.scope_choices()),
+            lambda: (
+                _scope_update(service.scope_choices()),
+                gr.Row(visible=bool(service.scope_choices())),
+            ),
             None,
-            [scope_box],
+            [scope_box, scope_row],
             show_progress="hidden",
             **private,
         )
@@ -689,14 +789,17 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
             """The conversation the browser was on, unless a question was asked meanwhile."""
             item = _find(saved, (saved or {}).get("current"))
             if shown:
-                return (gr.skip(),) * 5 + (gr.Dropdown(choices=_history_choices(saved)),)
+                return (gr.skip(),) * 7 + (gr.Dropdown(choices=_history_choices(saved)),)
             messages = list((item or {}).get("messages") or [])
+            scope = service.known_scope((item or {}).get("scope"))
             return (
                 messages,
                 messages,
                 list((item or {}).get("questions") or []),
                 _records(item),
                 (item or {}).get("id", ""),
+                scope,
+                service.scope_line(scope, str((item or {}).get("stated") or "")),
                 gr.Dropdown(choices=_history_choices(saved), value=(item or {}).get("id")),
             )
 
@@ -704,7 +807,16 @@ def build_app(assistant: Assistant, *, settings: Settings | None = None) -> gr.B
         demo.load(
             on_restore,
             [store, messages_state],
-            [chatbot, messages_state, questions_state, records_state, conversation_state, history],
+            [
+                chatbot,
+                messages_state,
+                questions_state,
+                records_state,
+                conversation_state,
+                scope_box,
+                scope_line,
+                history,
+            ],
             **private,
         )
 

@@ -76,8 +76,14 @@ CSS = """
 @keyframes rag-spin { to { transform: rotate(360deg); } }
 @media (prefers-reduced-motion: reduce) { .rag-spinner { animation: none; } }
 #rag-counter { margin-top: -.4rem; }
-/* The 检索范围 choice: a 44 px tap target with text at 4.5:1. */
+/* The 检索范围 choice (several documents and kinds): 44 px tap targets, text at 4.5:1. */
+#rag-scope-row { flex-wrap: wrap; align-items: flex-end; gap: .5rem; }
 #rag-scope input { min-height: 44px; }
+#rag-scope .token { min-height: 44px; }
+#rag-scope .token-remove { box-sizing: border-box; min-width: 44px; min-height: 44px;
+  padding: 14px; margin: 0; }
+#rag-scope-all { min-height: 44px; }
+.rag-scope-line { margin: 0; font-size: .9rem; color: var(--body-text-color); }
 #rag-scope .info, #rag-scope [data-testid="block-info"] + div { color: #374151; }
 .rag-hint { font-size: .82rem; color: var(--body-text-color-subdued); margin: 0; }
 .rag-hint-over .rag-count { color: #b45309; font-weight: 600; }
@@ -423,6 +429,21 @@ if (!bridge.bound) {
         if (el.getAttribute(attr) !== value) el.setAttribute(attr, value);
       });
     }
+    // The scope's chosen documents: each remove button named by what it removes.
+    document.querySelectorAll("#rag-scope .token").forEach((token) => {
+      const remove = token.querySelector(".token-remove");
+      const name = "移除" + (token.textContent || "").trim();
+      if (remove && remove.getAttribute("aria-label") !== name) {
+        remove.setAttribute("aria-label", name);
+        remove.setAttribute("title", name);
+      }
+    });
+    document.querySelectorAll("#rag-scope .remove-all").forEach((el) => {
+      if (el.getAttribute("aria-label") !== "清除检索范围") {
+        el.setAttribute("aria-label", "清除检索范围");
+        el.setAttribute("title", "清除检索范围（全部文件）");
+      }
+    });
     // 赞 before 踩, in reading and tab order too (Gradio puts 踩 first).
     document.querySelectorAll("#rag-chat button[aria-label='赞']").forEach((like) => {
       const prev = like.previousElementSibling;

@@ -408,7 +408,7 @@ def outline(doc: Document) -> list[tuple[int, str, int]]:
     """
     entries: list[tuple[int, str, int]] = []
     previous: tuple[tuple[str, str], ...] = ()
-    for para in doc.paragraphs:
+    for para in doc.body_paragraphs:
         path = tuple((ref.label, ref.title) for ref in para.section)
         for depth, (label, title) in enumerate(path):
             if previous[: depth + 1] == path[: depth + 1]:
@@ -461,13 +461,20 @@ def document_view(doc: Document, start: int | None = None, end: int | None = Non
     current = None
     if start is not None and end is not None and 0 <= start < end <= len(text):
         target = [Span(start, end, cite_key(doc.doc_id, start, end))]
-        current = next((p.number for p in doc.paragraphs if p.start <= start < p.end), None)
+        # The body paragraph that holds the span, or for a quoted heading the first body
+        # paragraph under it (the outline marks the section the heading opens).
+        body = doc.body_paragraphs
+        current = next((p.number for p in body if p.start <= start < p.end), None)
+        if current is None:
+            current = next((p.number for p in body if p.start >= start), None)
     blocks: list[tuple[int, int, str, str]] = [
         (h.start, h.end, "heading", h.role) for h in doc.headings
     ]
     blocks += [(p.start, p.end, "paragraph", str(p.number)) for p in doc.paragraphs]
     blocks.sort(key=lambda b: (b[0], -b[1]))
     roles = {p.number: p.role for p in doc.paragraphs}
+    # A heading shown as a heading is also a quotable passage: it carries that passage's anchor.
+    heading_passage = {(p.start, p.end): p.number for p in doc.paragraphs if p.role == "heading"}
 
     def marked(lo: int, hi: int) -> str:
         nonlocal target
@@ -487,7 +494,9 @@ def document_view(doc: Document, start: int | None = None, end: int | None = Non
             out.append(f'<p class="rag-other">{marked(cursor, lo)}</p>')
         if kind == "heading":
             element, cls = _HEADING_TAGS.get(tag, ("div", "rag-h-other"))
-            out.append(f'<{element} class="{cls}">{marked(lo, hi)}</{element}>')
+            number = heading_passage.get((lo, hi))
+            anchor = f' id="{_anchor(doc, number)}"' if number else ""
+            out.append(f'<{element} class="{cls}"{anchor}>{marked(lo, hi)}</{element}>')
         elif roles.get(int(tag), "body") != "body":
             # A caption, credit or heading is text but not a numbered paragraph: labelled
             # for what it is, as its citation says.
@@ -623,24 +632,63 @@ SCOPE_ALL = "全部文件"
 
 
 def scope_choices(documents: Mapping[str, Document]) -> list[tuple[str, str]]:
-    """The choices of the 检索范围 control: every document, each kind present (with its
-    count), then each document (by title); values are ``""``, ``kind:{kind}``, ``doc:{id}``."""
+    """The choices of the 检索范围 control (several may be chosen; none is every document):
+    each kind present with its count, then each document by title; values are
+    ``kind:{kind}`` and ``doc:{id}``. Empty with one document (nothing to choose)."""
     docs = list(documents.values())
+    if len(docs) < 2:
+        return []
     kinds = Counter(d.kind for d in docs)
     labels = {d.kind: d.kind_label for d in docs}
-    out = [(SCOPE_ALL, "")]
-    if len(docs) > 1:
-        out += [(f"只看{labels[k]}（{n} 份）", f"kind:{k}") for k, n in kinds.most_common()]
-        out += [(f"只看《{d.title}》", f"doc:{d.doc_id}") for d in docs]
-    return out
+    out = [(f"{labels[k]}类（{n} 份）", f"kind:{k}") for k, n in kinds.most_common()]
+    return out + [(f"《{d.title}》", f"doc:{d.doc_id}") for d in docs]
 
 
-def scope_of(value: str | None) -> dict[str, list[str]] | None:
-    """The ``scope`` argument of ``Assistant.answer`` for a value of :func:`scope_choices`."""
-    kind, _, key = str(value or "").partition(":")
-    if not key or kind not in ("kind", "doc"):
+def scope_values(value: str | Iterable[str] | None) -> list[str]:
+    """The control's value as a list of choice values (one string is one choice)."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    return [v for v in dict.fromkeys(items) if isinstance(v, str) and v]
+
+
+def scope_of(value: str | Iterable[str] | None) -> dict[str, list[str]] | None:
+    """The ``scope`` argument of ``Assistant.answer`` for values of :func:`scope_choices`
+    (None: every document)."""
+    documents: list[str] = []
+    kinds: list[str] = []
+    for item in scope_values(value):
+        kind, _, key = item.partition(":")
+        if key and kind in ("kind", "doc"):
+            (kinds if kind == "kind" else documents).append(key)
+    if not documents and not kinds:
         return None
-    return {"kinds": [key]} if kind == "kind" else {"documents": [key]}
+    return {"documents": documents, "kinds": kinds}
+
+
+def scope_label(value: str | Iterable[str] | None, documents: Mapping[str, Document]) -> str:
+    """How the chosen scope is named to the reader: 全部文件, or 决议类、《…》、《…》."""
+    parts = []
+    kind_labels = {d.kind: d.kind_label for d in documents.values()}
+    for item in scope_values(value):
+        kind, _, key = item.partition(":")
+        if kind == "kind":
+            parts.append(f"{kind_labels.get(key, key)}类")
+        elif kind == "doc":
+            doc = documents.get(key)
+            parts.append(f"《{doc.title}》" if doc is not None else f"（已删除的文件 {key}）")
+    return "、".join(parts) or SCOPE_ALL
+
+
+def scope_line(
+    value: str | Iterable[str] | None, documents: Mapping[str, Document], stated: str = ""
+) -> str:
+    """The line above the scope control naming where the next question is searched;
+    ``stated`` is the scope the last question stated (只在《…》中), which follow-ups keep."""
+    text = f"检索范围：{scope_label(value, documents)}"
+    if stated:
+        text += f"；追问（如“那么……呢？”）沿用上一问指定的{stated}"
+    return f'<p class="rag-scope-line">{inert(text)}</p>'
 
 
 def header(documents: Mapping[str, Document]) -> str:
@@ -681,6 +729,11 @@ __all__ = [
     "outline",
     "parse_cite_key",
     "plain_text",
+    "scope_choices",
+    "scope_label",
+    "scope_line",
+    "scope_of",
+    "scope_values",
     "sources_panel",
     "status_line",
     "upload_form",

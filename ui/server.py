@@ -38,6 +38,7 @@ disable_telemetry()
 
 import gradio as gr  # noqa: E402  (after the telemetry switches, on purpose)
 from starlette.middleware import Middleware  # noqa: E402
+from starlette.routing import Mount  # noqa: E402
 
 import rag  # noqa: E402
 
@@ -147,6 +148,15 @@ def start(
     policy = access_policy(host, auth, allowed_hosts, allowed_origins, limiter, trusted_proxies)
     resolved = _assistant(assistant, settings)
     app = build_app(resolved, settings=settings)
+    # The JSON API (ui/api.py) is one of the app's routes from the start, before Gradio's own
+    # (a FastAPI `routes` argument), so it answers as soon as the port does and the access
+    # gate wraps it like every other route. Adding documents needs a login off loopback.
+    from .api import create_api
+
+    api = create_api(
+        app.rag_service,  # type: ignore[attr-defined]
+        uploads_allowed=policy.auth_required or is_loopback(host),
+    )
     with uvicorn_configured(uvicorn_options(policy, header_timeout)):
         _, url, _ = app.launch(
             server_name=host,
@@ -156,6 +166,7 @@ def start(
             quiet=quiet,
             app_kwargs={
                 "middleware": [Middleware(AccessGate, policy=policy)],
+                "routes": [Mount("/api", app=api)],
                 # The gate caps every other body at MAX_BODY_BYTES; an upload (PUT
                 # /api/documents) is capped by ui/api.py at Settings.max_upload_mb, with a
                 # message; this outer cap (plain 413) only stops what is far larger.
@@ -165,16 +176,6 @@ def start(
             },
             **launch_options(),
         )
-    # -- JSON API mount hook (issue 13, ui/api.py): routes under /api inside Gradio's app, so
-    # the AccessGate middleware above covers them. Adding documents needs a login off loopback.
-    from .api import mount as mount_api
-
-    mount_api(
-        app.server_app,
-        app.rag_service,  # type: ignore[attr-defined]
-        uploads_allowed=policy.auth_required or is_loopback(host),
-    )
-    # -- end of the API mount hook
     running = Running(app, url, policy)
     if build is not None:
         running.builder = threading.Thread(

@@ -375,9 +375,15 @@ def _next_sentence(
     if sentences[j][1] < para.end - 1 or para.number >= len(doc.paragraphs):
         return None
     nxt = doc.paragraph(para.number + 1)
-    if nxt.section != para.section or not nxt.sentences:
+    # Only into the next paragraph of the same kind that follows in the text (the body's
+    # numbers end where the captions' and headings' begin).
+    if nxt.section != para.section or not nxt.sentences or not _follows(para, nxt):
         return None
     return nxt.sentences[0].end, nxt.number
+
+
+def _follows(para: Paragraph, nxt: Paragraph) -> bool:
+    return nxt.role == para.role and nxt.start > para.start
 
 
 def _items_end(doc: Document, para: Paragraph, start: int, whole_article: bool) -> Paragraph | None:
@@ -391,6 +397,8 @@ def _items_end(doc: Document, para: Paragraph, start: int, whole_article: bool) 
         para.number + 1, min(len(doc.paragraphs), para.number + LIST_MAX_PARAGRAPHS) + 1
     ):
         p = doc.paragraph(n)
+        if not _follows(para, p):
+            break
         nested = len(p.section) > len(path) and p.section[: len(path)] == path
         same = whole_article and p.section == path
         if not (nested or same) or p.end - start > LIST_MAX_CHARS:

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from ..errors import SourceError
-from ..schema import Document, Heading, Paragraph, Repair, Sentence
+from ..schema import Document, Heading, Paragraph, Repair, SectionRef, Sentence
 from ..sentences import split_sentences
 from . import news, repairs, statute
 from .blocks import Markup, excerpt, lines_label, split_units
+from .contents import Contents, skip_contents
 from .genre import detect_kind, genre_of, stated_kind
 from .intake import RawDocument, line_pages
 from .news import Block, Draft
@@ -24,6 +25,9 @@ from .numbering import ARTICLE_RANK, SectionStack
 
 # Head blocks come first in the canonical text, in this order.
 _HEAD_ORDER = ("title", "kicker", "subtitle", "dateline", "history", "byline")
+# Head blocks that are headings, quotable as text (role ``heading``, cited as 标题); the
+# dateline, history and byline are metadata about the document.
+_QUOTABLE_HEAD = frozenset({"title", "kicker", "subtitle"})
 
 
 def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
@@ -41,6 +45,7 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         SourceError: The file holds no body paragraph, or its stated kind is unknown.
     """
     units, markups = split_units(raw.text)
+    units, contents = skip_contents(units)
     gap = news.classify(units)
     drafts = [d for d in news.drafts(units, gap) if d.has_paragraphs]
     if not drafts:
@@ -54,6 +59,8 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
     documents = []
     kinds: Counter[str] = Counter()
     markup_repairs = [_markup_repair(m, rel) for m in markups]
+    if contents is not None:
+        markup_repairs.append(_contents_repair(contents, rel))
     pages = line_pages(raw)
     for number, draft in enumerate(drafts):
         title, subtitle = _head_text(draft, "title"), _head_text(draft, "subtitle")
@@ -102,6 +109,17 @@ def _markup_repair(markup: Markup, rel: str) -> Repair:
         rel,
         (markup.line,),
         f"{lines_label((markup.line,))} is a markup comment, not text; removed: {markup.text}",
+    )
+
+
+def _contents_repair(contents: Contents, rel: str) -> Repair:
+    first, last = contents.lines[0], contents.lines[-1]
+    return Repair(
+        "contents_skipped",
+        rel,
+        contents.lines,
+        f"lines {first}-{last} are the table of contents (目录: {contents.entries} entries, "
+        f"{len(contents.lines)} lines), not text; skipped",
     )
 
 
@@ -157,9 +175,13 @@ def _assemble(
         return start, start + len(text)
 
     headings: list[Heading] = []
+    # Headings as passages: span, source lines and the section path each heading opens.
+    titled: list[tuple[int, int, tuple[int, ...], tuple[SectionRef, ...]]] = []
     for block in sorted(draft.head, key=lambda b: _HEAD_ORDER.index(b.role)):
         start, end = add(block.text)
         headings.append(Heading(block.role, block.text, start, end, block.level))
+        if block.role in _QUOTABLE_HEAD:
+            titled.append((start, end, block.lines, ()))
     stack = SectionStack(statute=genre == "statute")
     body_paragraphs: list[Paragraph] = []
     extra: list[tuple[str, int, int, tuple[int, ...]]] = []
@@ -170,6 +192,7 @@ def _assemble(
             stack.heading(block.marker, block.text, block.level)
             level = block.level or len(stack.entries)
             headings.append(Heading("section", block.text, start, end, level))
+            titled.append((start, end, block.lines, stack.path()))
             clause = 0
             continue
         if block.role in ("caption", "credit"):
@@ -203,6 +226,23 @@ def _assemble(
         page = pages.get(lines[0]) if pages else None
         paragraphs.append(
             Paragraph(len(paragraphs) + 1, start, end, (), sentences, lines, role=role, page=page)
+        )
+    # Headings are text too: numbered after the body and the captions, so body numbers stay
+    # 1..n, each with the section path it opens (a 第二章 heading is in 第二章).
+    for start, end, lines, section in titled:
+        sentences = tuple(Sentence(s, e) for s, e in split_sentences(text, start, end))
+        page = pages.get(lines[0]) if pages and lines else None
+        paragraphs.append(
+            Paragraph(
+                len(paragraphs) + 1,
+                start,
+                end,
+                section,
+                sentences,
+                lines,
+                role="heading",
+                page=page,
+            )
         )
     dateline = _head_text(draft, "dateline")
     date = statute.history_date(list(history)) if history else ""

@@ -57,6 +57,10 @@ _LIST_MARKERS = (
     (re.compile(r"^[①-⑳]"), 90),
 )
 LIST_RANK_MIN = 50
+# A line wholly in brackets under a title is its 题注 or dateline, not the title's tail.
+_WRAPPED_RE = re.compile(r"^[（(][^（()）]*(?:[（(][^（()）]*[）)][^（()）]*)*[）)]$")
+# The heading of a table of contents: 目录, 目 录, 目　　录.
+_CONTENTS_RE = re.compile(r"^目\s*[录次]$|^contents$", re.IGNORECASE)
 
 
 @dataclass
@@ -165,6 +169,9 @@ def _split_run(run: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
         line = item[1]
         if (
             COMPLETE_RE.search(prev_text)
+            or is_contents_heading(prev_text)
+            or is_contents_heading(line)
+            or (_WRAPPED_RE.match(line.strip()) is not None and is_heading_like(prev_text))
             or line[:1] in ("\u3000", "\t")
             or line.startswith("  ")
             or marker_of(line.strip()) is not None
@@ -195,6 +202,11 @@ def marker_of(text: str) -> Marker | None:
             label = match.group()
             return Marker(label, rank, text[len(label) :].strip())
     return None
+
+
+def is_contents_heading(line: str) -> bool:
+    """``目录`` / ``目　　录`` alone on a line: the heading of a table of contents."""
+    return bool(_CONTENTS_RE.match(re.sub(f"[{INVISIBLE}#]", "", line)))
 
 
 def is_credit_line(line: str) -> bool:
@@ -249,6 +261,7 @@ __all__ = [
     "Unit",
     "is_blank",
     "is_byline",
+    "is_contents_heading",
     "is_credit_line",
     "is_heading_like",
     "marker_of",

@@ -3,7 +3,7 @@
 The check proves that parsing lost nothing: every non-blank line of every source file (its
 markdown heading marks aside) occurs in the stored text of that file's documents at least as
 often as in the file, or is accounted for by a reported change (a dropped layout repeat, a
-removed markup comment, a signature moved to metadata).
+removed markup comment, a skipped table of contents, a signature moved to metadata).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from .blocks import is_blank, is_credit_line, lines_label
 
 _MD_MARK_RE = re.compile(r"^ {0,3}#{1,6}(?!#)[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
 _SNIPPET = 36
+# Changes that take whole source lines out of the stored text.
+_LINES_OUT = ("duplicate_dropped", "markup_removed", "contents_skipped")
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def _reported_lines(text: str, docs: list[Document]) -> list[str]:
     for doc in docs:
         out.extend(doc.metadata)
         for repair in doc.repairs:
-            if repair.kind in ("duplicate_dropped", "markup_removed"):
+            if repair.kind in _LINES_OUT:
                 out.extend(lines[n - 1].strip() for n in repair.lines if 0 < n <= len(lines))
     return out
 
@@ -153,9 +155,13 @@ def _describe_document(doc: Document) -> list[str]:
         out.append(f"  history ({len(doc.history)}):")
         out.extend(f"    {line}" for line in doc.history)
     sections = [h for h in doc.headings if h.role == "section"]
-    out.append(f"  outline ({len(sections)} headings, {len(body)} paragraphs):")
+    quotable = sum(p.role == "heading" for p in doc.paragraphs)
+    out.append(
+        f"  outline ({len(sections)} headings, {len(body)} paragraphs; "
+        f"{quotable} headings indexed as 标题):"
+    )
     section_at = {h.start: h for h in sections}
-    paragraph_at = {p.start: p for p in doc.paragraphs}
+    paragraph_at = {p.start: p for p in doc.paragraphs if p.role != "heading"}
     for start in sorted(section_at.keys() | paragraph_at.keys()):
         if start in section_at:
             h = section_at[start]

@@ -52,6 +52,8 @@ _PAGE_NUMBER_RE = re.compile(
     r"|(?:page|页码)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?)$",
     re.IGNORECASE,
 )
+# A line ending in a dot leader and a page number: an entry of a table of contents.
+_LEADER_END_RE = re.compile(r"(?:[.．·…‥]{3,}|…{2,}|[.．·]\s?[.．·]\s?[.．·])\s*\d{1,4}$")
 _CJK_RE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
 
@@ -228,6 +230,8 @@ def _starts_paragraph(
     size = max(body_size, 1.0)
     if abs(prev.size - line.size) >= 0.5:
         return True
+    if _LEADER_END_RE.search(prev.text):
+        return True  # a contents entry (第一章 总则……1) reaches the margin but ends there
     if line.x0 > left + INDENT_CHARS * size:
         return True  # first-line indent, or a centred line
     if prev.x1 < right - SHORT_LINE_CHARS * size:
