@@ -56,6 +56,11 @@ _WHY_Q = re.compile(r"为什么|为何|什么原因|原因是|缘何|何以")
 _CONDITION_Q = re.compile(
     r"除外|例外|不得|不能|不可以|禁止|情形|情况下|条件|前提|但是|是否可以|能否|可以不"
 )
+# Whether something is allowed (能把烟卖给初中生吗, 可以扣押…吗, 有权…吗): answered by a rule
+# (不得, 禁止, 可以, 有权…), whatever words the asker used.
+_PERMISSION_Q = re.compile(
+    r"(?:可以|能|能够|有权|允许|准许|必须|需要|应该|要).{0,24}[吗么]|能不能|可不可以|能否|是否(?:可以|能|有权|必须|需要|应当)|有没有权"
+)
 _SAID_Q = re.compile(r"认为|表示|指出|强调|提出|说|称|介绍|谈到|看来")
 # 第三十九条, 第二百九十一条之一: the article asked for by number.
 ARTICLE = re.compile(r"第[零〇一二三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?")
@@ -67,6 +72,14 @@ _LATIN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 _NUMERAL = re.compile(
     r"^第?[零〇一二三四五六七八九十百千万亿两]+[次届年月日号条款章节项个位名期批轮季集]?$"
 )
+# The unit a number question asks in (几次 → 次, 多少日内 → 日, 多少名学生 → 名): the answer
+# states a number in it (60日内, 5人 does not answer 几次).
+_UNIT_Q = re.compile(
+    r"(?:几|多少|多长|多久)(?:个)?(小时|分钟|公里|平方米|万元|周岁|工作日|"
+    r"[天日月年周次名人元岁项条倍种家位届期批户])"
+)
+_TIME_Q = re.compile(r"多长时间|多久|多少时间|期限是多长|几年|几个月|几天")
+_TIME_UNITS = ("日", "天", "月", "年", "小时", "工作日")
 _CN_DIGITS = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
@@ -95,6 +108,7 @@ class Query:
         numbered: For “N个X”: the number and the slogan's stem (5, 坚持).
         asks_why: A 为什么 question.
         asks_condition: Conditions and exceptions (除外, 不得, 什么情形).
+        asks_permission: Whether something is allowed or required (可以…吗, 能不能).
         asks_said: Who said what (认为, 表示).
         article: The article asked for by number (第三十九条), or "".
         names_title: A term of the question is in some document's title (劳动合同法).
@@ -102,6 +116,10 @@ class Query:
             answer, which the text need not repeat.
         missing: Terms no document holds (heads left out).
         missing_entity: A name or number is among them.
+        named: Documents the question names by title or short name (劳动合同法), see
+            :mod:`rag.answering.naming`.
+        units: The units a number question asks in (几次 → 次; 多久 → 日, 月, 年…), empty
+            when it asks none.
     """
 
     question: str
@@ -119,12 +137,15 @@ class Query:
     numbered: tuple[int, str] | None
     asks_why: bool
     asks_condition: bool
+    asks_permission: bool
     asks_said: bool
     article: str
     names_title: bool
     heads: frozenset[str]
     missing: tuple[str, ...]
     missing_entity: bool
+    named: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
 
 
 class TermWeights:
@@ -192,13 +213,16 @@ class TermWeights:
 _VARIANTS = (("甚么", "什么"), ("为甚么", "为什么"))
 
 
-def analyze(question: str, tokens: list[str], weights: TermWeights) -> Query:
+def analyze(
+    question: str, tokens: list[str], weights: TermWeights, named: tuple[str, ...] = ()
+) -> Query:
     """Analyse a question once for all candidates.
 
     Args:
         question: The cleaned question.
         tokens: Its search tokens (folded to Simplified script).
         weights: The generation's term weights.
+        named: The documents it names (:meth:`rag.answering.naming.TitleNames.named`).
     """
     for variant, standard in _VARIANTS[:2]:
         question = question.replace(variant, standard)
@@ -234,6 +258,7 @@ def analyze(question: str, tokens: list[str], weights: TermWeights) -> Query:
         numbered=numbered,
         asks_why=bool(_WHY_Q.search(question)),
         asks_condition=bool(_CONDITION_Q.search(question)),
+        asks_permission=bool(_PERMISSION_Q.search(question)),
         asks_said=bool(_SAID_Q.search(question)),
         article=article.group(0) if article else "",
         names_title=bool(article) and weights.names_title(terms),
@@ -241,7 +266,42 @@ def analyze(question: str, tokens: list[str], weights: TermWeights) -> Query:
         missing=missing,
         missing_entity=bool(missing)
         and (any(weights.is_entity(t) for t in missing) or unknown_name(terms, missing)),
+        named=named,
+        units=asked_units(question),
     )
+
+
+def asked_units(question: str) -> tuple[str, ...]:
+    """The units a number question asks in: 几次 → (次,), 多少日内 → (日, 天),
+    多长时间 → the units of time."""
+    units: list[str] = []
+    for m in _UNIT_Q.finditer(question):
+        unit = m.group(1)
+        units.extend(_TIME_UNITS if unit in ("日", "天") else (unit,))
+        if unit in ("人", "名", "位"):
+            units.extend(("人", "名", "位"))
+    if _TIME_Q.search(question):
+        units.extend(_TIME_UNITS)
+    return tuple(dict.fromkeys(units))
+
+
+_NUMBER_IN = r"(?:\d+(?:\.\d+)?|[零〇一二三四五六七八九十百千万亿两半]+)\s*(?:个)?"
+
+
+def states_unit(text: str, units: tuple[str, ...]) -> bool:
+    """The text states a number in one of ``units`` (60日, 三十日, 两年, 5人)."""
+    if not units:
+        return False
+    pattern = _UNIT_CACHE.get(units)
+    if pattern is None:
+        if len(_UNIT_CACHE) > 1000:
+            _UNIT_CACHE.clear()
+        alternatives = "|".join(sorted(map(re.escape, units), key=len, reverse=True))
+        pattern = _UNIT_CACHE[units] = re.compile(f"{_NUMBER_IN}(?:{alternatives})")
+    return pattern.search(text) is not None
+
+
+_UNIT_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 
 def answer_type_heads(question: str, terms: Sequence[str]) -> frozenset[str]:
@@ -300,4 +360,12 @@ def adjacent_pairs(terms: Sequence[str]) -> list[str]:
     return [a + b for a, b in itertools.pairwise(words)]
 
 
-__all__ = ["ARTICLE", "Query", "TermWeights", "analyze", "starts_with_anaphor"]
+__all__ = [
+    "ARTICLE",
+    "Query",
+    "TermWeights",
+    "analyze",
+    "asked_units",
+    "starts_with_anaphor",
+    "states_unit",
+]

@@ -24,12 +24,16 @@ from dataclasses import dataclass, field
 from ..retrieval import Ranked
 from ..schema import Document, Paragraph
 from ..store import Generation
+from ..textnorm import normalize
 from .analysis import Query, defines
+from .naming import aliases
 
 PASSAGES_CONSIDERED = 6
 # Passages of the dense ranking added to the lexical ones, and sentences added to the
 # shortlist by their similarity to the question (when the index has sentence vectors).
 DENSE_PASSAGES = 4
+# Passages of the documents a question names (劳动合同法…) added to the pool.
+NAMED_PASSAGES = 3
 SEMANTIC_SHORTLIST = 2
 # Sentences that get variants and full features after the cheap pass.
 SHORTLIST = 4
@@ -121,13 +125,22 @@ class CandidateGenerator:
             if len(self._titles) > 50_000:
                 self._titles.clear()
             title = self.gen.documents[doc_id].title
-            tokens = self._titles[doc_id] = frozenset(self.gen.tokenizer.tokenize(title))
+            words = set(self.gen.tokenizer.tokenize(title))
+            for name in aliases(normalize(title)):
+                # The short name segments on its own (中华人民共和国宪法 is one word to jieba).
+                words.update(self.gen.tokenizer.tokenize(name))
+            tokens = self._titles[doc_id] = frozenset(words)
         return tokens
 
     def generate(
-        self, query: Query, ranked: list[Ranked], semantic: Semantic | None = None
+        self,
+        query: Query,
+        ranked: list[Ranked],
+        semantic: Semantic | None = None,
+        named: list[Ranked] | None = None,
     ) -> list[Candidate]:
-        """Candidates for a question from its ranked passages (and the dense side, if any)."""
+        """Candidates for a question from its ranked passages (and the dense side, if any;
+        ``named``: the best passages of the documents the question names)."""
         chunks, documents = self.gen.chunks, self.gen.documents
         top_score = ranked[0].score or 1.0
         weights, terms = query.weights, query.terms
@@ -143,6 +156,12 @@ class CandidateGenerator:
             for p in semantic.dense[:DENSE_PASSAGES]:
                 if p not in have:
                     pool.append((p, len(pool), 0.0))
+        if named:
+            have = {p for p, _, _ in pool}
+            for item in named[:NAMED_PASSAGES]:
+                if item.index not in have:
+                    score = item.score / top_score if top_score > 0 else 0.0
+                    pool.append((item.index, len(pool), score))
         rough: list[tuple[float, int, int]] = []
         for at, (passage, _, retrieval) in enumerate(pool):
             chunk = chunks[passage]
@@ -195,8 +214,9 @@ class CandidateGenerator:
                     chosen.append((cheap_of.get((at, j), 0.0), at, j))
         seeds = [(pool[at][0], pool[at][1], j, score, pool[at][2]) for score, at, j in chosen]
         if query.article:
-            # An article the question names by number is an exact hit, whatever BM25 says.
-            seeds.extend((p, r, j, sc, 1.0) for p, r, j, sc in self._article_seeds(query))
+            # An article the question names by number is an exact hit, whatever BM25 says
+            # (first, so that a retrieved copy of it counts as looked up).
+            seeds[:0] = [(p, r, j, sc, 1.0) for p, r, j, sc in self._article_seeds(query)]
         out: list[Candidate] = []
         seen: set[tuple[int, int, str]] = set()
         for passage, rank, j, score, retrieval in seeds:
@@ -297,14 +317,18 @@ class CandidateGenerator:
             self._index_articles()
         assert self._articles is not None and self._chunk_of is not None
         places = self._articles.get(query.article, [])
-        named = [
-            (doc_id, n)
-            for doc_id, n in places
-            if any(len(t) >= 2 and t in self.title_tokens(doc_id) for t in query.terms)
-            or any(len(t) >= 3 and t in self.gen.documents[doc_id].title for t in query.terms)
-        ]
+        if query.named:
+            # The law is named: its article, or none (宪法第三百条 is not another law's).
+            named = [(doc_id, n) for doc_id, n in places if doc_id in query.named]
+        else:
+            named = [
+                (doc_id, n)
+                for doc_id, n in places
+                if any(len(t) >= 2 and t in self.title_tokens(doc_id) for t in query.terms)
+                or any(len(t) >= 3 and t in self.gen.documents[doc_id].title for t in query.terms)
+            ] or places
         seeds = []
-        for doc_id, number in (named or places)[:3]:
+        for doc_id, number in named[:3]:
             passage = self._chunk_of.get((doc_id, number))
             if passage is None:
                 continue
@@ -453,6 +477,7 @@ def strip_trailing_mark(text: str, start: int, end: int) -> int:
 __all__ = [
     "DENSE_PASSAGES",
     "KINDS",
+    "NAMED_PASSAGES",
     "PASSAGES_CONSIDERED",
     "Candidate",
     "CandidateGenerator",

@@ -21,7 +21,7 @@ import unicodedata
 from ..schema import AUTHORITATIVE_KINDS, Document
 from ..store import Generation
 from ..textnorm import normalize
-from .analysis import Query, defines, starts_with_anaphor
+from .analysis import Query, defines, starts_with_anaphor, states_unit
 from .candidates import Candidate, CandidateGenerator
 
 FEATURES = (
@@ -46,13 +46,17 @@ FEATURES = (
     "list_q_enumeration",  # a list question, a candidate enumerating (、；)
     "numbered",  # “五个坚持”: the stem appears as often as the number says
     "article_hit",  # the article the question names by number
-    "article_q_list",  # asked by number, the whole article
+    "article_q_list",  # asked by number, that article with its items and 款
     "why_next",  # a why-question, with the sentence after
     "said_next",  # who-said-what, with the sentence after
     "restates_next",  # a restating first sentence, with the sentence after
     "anaphor_next",  # the added sentence opens with a pronoun (continues the first)
     "condition",  # a condition question, a candidate with 但是/除外/不得
     "whole_article",  # spans one whole statute article (every 款 and 项)
+    "named_doc",  # from a document the question names (劳动合同法 → 中华人民共和国劳动合同法)
+    "named_other",  # the question names documents, this is none of them
+    "permission",  # a may-I question, a candidate stating a rule (不得, 禁止, 可以, 有权)
+    "unit",  # a number question: states a number in the unit asked (几次 → 3次)
     # The dense side (0 on an index without sentence vectors; a model of its own is fitted
     # for indexes with them, see rag.answering.model).
     "semantic",  # cosine of the question with the candidate's sentence(s)
@@ -83,11 +87,15 @@ CONFIDENCE_FEATURES = (
     "typed_focus",  # the asked kind next to the asked word (几位 → 2人)
     "log_terms",
     "semantic",  # the best candidate's cosine with the question (0 without vectors)
+    "unit_missing",  # a number question whose best candidate states no number in its unit
+    "dense_rank",  # the best candidate's passage in the dense ranking (0 without vectors)
+    "article_miss",  # an article asked for by number, the best candidate is not in it
 )
 
 _ENUMERATION = re.compile(r"[、；;]")
 _CONDITION_A = re.compile(r"但是|但|除外|不得|不适用|例外|除.{1,20}外|情形之一")
 _TITLE = re.compile(r"《[^》]*》")
+_RULE = re.compile(r"不得|禁止|严禁|可以|有权|无权|应当|必须|不予|不准|准许|允许")
 
 
 def with_gaps(rows: list[list[float]]) -> list[list[float]]:
@@ -220,7 +228,10 @@ class FeatureExtractor:
             count, stem = query.numbered
             numbered = min(1.0, text.count(stem) / count)
         article_hit = 0.0
-        if query.article and (title_cov > 0 or not query.names_title):
+        in_named = doc.doc_id in query.named
+        if query.article and (
+            in_named if query.named else (title_cov > 0 or not query.names_title)
+        ):
             section = doc.paragraph(cand.paragraph).section
             article_hit = float(any(ref.label == query.article for ref in section))
         anaphor_next = 0.0
@@ -249,13 +260,17 @@ class FeatureExtractor:
             float(query.wants_list) * enumeration,
             numbered,
             article_hit,
-            float(bool(query.article)) * is_list,
+            article_hit * is_list,
             float(query.asks_why) * is_next,
             float(query.asks_said) * extended,
             restates * extended,
             anaphor_next,
             float(query.asks_condition and bool(_CONDITION_A.search(text))),
             float(whole_article(doc, cand)),
+            float(in_named),
+            float(bool(query.named) and not in_named),
+            float(query.asks_permission and bool(_RULE.search(text))),
+            float(states_unit(text, query.units)),
             cand.semantic,
             cand.dense_rank,
             0.0,
@@ -307,6 +322,12 @@ class FeatureExtractor:
             typed_focus,
             math.log1p(len(query.terms)),
             best.semantic,
+            float(bool(query.units) and not states_unit(text, query.units)),
+            best.dense_rank,
+            float(
+                bool(query.article)
+                and all(ref.label != query.article for ref in doc.paragraph(best.paragraph).section)
+            ),
         ]
 
 

@@ -12,6 +12,7 @@ from ..textnorm import normalize
 from .analysis import Query, TermWeights, analyze
 from .candidates import (
     DENSE_PASSAGES,
+    NAMED_PASSAGES,
     PASSAGES_CONSIDERED,
     Candidate,
     CandidateGenerator,
@@ -19,6 +20,7 @@ from .candidates import (
 )
 from .features import FeatureExtractor
 from .model import SelectionModel, default_model
+from .naming import TitleNames
 from .quotes import Selection, pick_quotes
 
 
@@ -55,6 +57,7 @@ class AnswerSelector:
         self._model = model
         self.gen = retriever.generation
         self.weights = TermWeights(self.gen)
+        self.names = TitleNames(self.gen.documents)
         self.candidates = CandidateGenerator(self.gen)
         self.extractor = FeatureExtractor(self.gen, self.candidates)
 
@@ -88,13 +91,27 @@ class AnswerSelector:
                 if ranked
                 else None
             )
-        query = analyze(normalize(question), tokens, self.weights)
+        folded = normalize(question)
+        query = analyze(folded, tokens, self.weights, self.names.named(folded))
         semantic = self.semantic(question, tokens, mode, within)
-        cands = self.candidates.generate(query, ranked, semantic)
+        cands = self.candidates.generate(
+            query, ranked, semantic, self.in_named(query, tokens, question, within)
+        )
         if within is not None:  # articles looked up by number may lie outside the scope
             cands = [c for c in cands if c.passage in within]
         features = self.extractor.all_features(query, cands)
         return Examined(query, ranked, cands, features, semantic is not None)
+
+    def in_named(
+        self, query: Query, tokens: list[str], question: str, within: Within | None
+    ) -> list[Ranked]:
+        """The best passages of the documents the question names (劳动合同法…), lexically:
+        a question that names its law is answered from that law even when other laws share
+        more of its words. Empty when it names none, or states a scope of its own."""
+        if not query.named or within is not None:
+            return []
+        scope = self.retriever.within(query.named)
+        return self.retriever.rank(tokens, question, NAMED_PASSAGES, RetrievalMode.LEXICAL, scope)
 
     def semantic(
         self,

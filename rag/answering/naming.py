@@ -1,0 +1,126 @@
+"""Documents a question names: by full title or by the short name readers use.
+
+A reader asks 劳动合同法第三十九条规定了什么？ or 宪法第三十三条…, not 《中华人民共和国劳动合同法》:
+the title without 中华人民共和国 is how laws are named in speech and in other laws. Every
+official document (:data:`rag.schema.AUTHORITATIVE_KINDS`) is known by its normalised title
+and by that short name; a question names a document when one of them stands in it (in 《》 or
+not). A name found inside a longer name found around it does not count on its own (the
+longer match wins).
+
+The names are read once per generation from the store's catalogue columns (no Document is
+built), and only official documents are indexed: a corpus of news or Wikipedia records costs
+nothing here.
+
+Example:
+    >>> names = TitleNames(generation.documents)
+    >>> names.named("劳动合同法第三十九条规定了什么？")
+    ('laws/劳动合同法(2012-12-28).md',)
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+
+from ..schema import AUTHORITATIVE_KINDS, Document
+from ..textnorm import normalize
+
+# Prefixes a law's title carries that its short name drops.
+_PREFIXES = ("中华人民共和国",)
+# A trailing revision note: 中华人民共和国宪法（2018年修正）.
+_REVISION = re.compile(r"[（(][^（）()]*[修正订改][^（）()]*[）)]$")
+# A local regulation is named without its place (上海市城市软实力建设促进办法 → 城市软实力建设
+# 促进办法) when its title ends as a regulation does.
+_PLACE = re.compile(r"^[\u4e00-\u9fff]{2,7}?(?:省|市|自治区|特别行政区|自治州|自治县)")
+_RULE_ENDINGS = ("法", "法典", "条例", "办法", "规定", "细则", "规则", "实施意见")
+# A short name of two characters names a law only when it is one (宪法, 刑法); other short
+# names need three (物业管理条例, 民法典): two characters of a resolution's title are a word.
+_LAW_ENDINGS = ("法", "法典", "条例")
+
+
+def aliases(title: str) -> set[str]:
+    """The names a document's (normalised) title is known by: itself, without a revision
+    note, without 中华人民共和国, and a local regulation without its place (上海市…办法)."""
+    out: set[str] = set()
+    base = _REVISION.sub("", title).strip()
+    for name in {title.strip(), base}:
+        if len(name) >= 3:
+            out.add(name)
+        for prefix in _PREFIXES:
+            short = name.removeprefix(prefix)
+            if short != name and (
+                len(short) >= 3 or (len(short) == 2 and short.endswith(_LAW_ENDINGS))
+            ):
+                out.add(short)
+        place = _PLACE.match(name)
+        if place and name.endswith(_RULE_ENDINGS) and len(name) - place.end() >= 4:
+            out.add(name[place.end() :])
+    return out
+
+
+class TitleNames:
+    """The official documents of one generation by their names (built on first use,
+    shared between threads).
+
+    Args:
+        documents: The generation's documents by id.
+    """
+
+    def __init__(self, documents: Mapping[str, Document]) -> None:
+        self._documents = documents
+        self._lock = threading.Lock()
+        self._names: dict[str, tuple[str, ...]] | None = None
+        self._longest = 0
+
+    def _cards(self) -> Iterable[tuple[str, str, str]]:
+        """``(doc_id, kind, normalised title)`` of every document."""
+        catalogue = getattr(self._documents, "catalogue", None)
+        if callable(catalogue):
+            return ((i, kind, key) for i, kind, _, _, key in catalogue())
+        return ((i, d.kind, normalize(d.title)) for i, d in self._documents.items())
+
+    def _load(self) -> dict[str, tuple[str, ...]]:
+        if self._names is None:
+            with self._lock:
+                if self._names is None:
+                    names: dict[str, list[str]] = {}
+                    for doc_id, kind, title in self._cards():
+                        if kind not in AUTHORITATIVE_KINDS or not title:
+                            continue
+                        for name in aliases(title):
+                            names.setdefault(name, []).append(doc_id)
+                    self._longest = max(map(len, names), default=0)
+                    self._names = {k: tuple(dict.fromkeys(v)) for k, v in names.items()}
+        return self._names
+
+    def named(self, question: str) -> tuple[str, ...]:
+        """The documents the (normalised) question names, in the order it names them.
+
+        Args:
+            question: The question, normalised (:func:`rag.textnorm.normalize`).
+
+        Returns:
+            Document ids, each once; empty when it names none.
+        """
+        names = self._load()
+        if not names:
+            return ()
+        found: list[tuple[int, int, tuple[str, ...]]] = []
+        n = len(question)
+        for i in range(n - 1):
+            for length in range(min(self._longest, n - i), 1, -1):
+                ids = names.get(question[i : i + length])
+                if ids is not None:
+                    found.append((i, i + length, ids))
+                    break
+        # A name inside a longer one found around it is part of that name (民法 in 民法典).
+        kept = [
+            ids
+            for s, e, ids in found
+            if not any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for s2, e2, _ in found)
+        ]
+        return tuple(dict.fromkeys(i for ids in kept for i in ids))
+
+
+__all__ = ["TitleNames", "aliases"]
