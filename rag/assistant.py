@@ -318,7 +318,7 @@ class Assistant:
             return self._empty(cleaned.text, EMPTY_PROMPT, notes, state, scope=effective)
         tokenizer = state.generation.tokenizer
         past = [state.scopes.from_question(p).question for p in past]
-        resolved = resolve_followup(stated.question, past, tokenizer.cut)
+        resolved = resolve_followup(stated.question, past, tokenizer.cut, tokenizer.word_tag)
         tokens = tokenizer.tokenize(resolved)
         if not tokens:
             return self._empty(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # Control, format (zero-width, bidi) and surrogate code points: never meaningful in a question.
@@ -27,6 +27,11 @@ _WHITESPACE = re.compile(r"\s+")
 _FOLLOWUP_HEAD = re.compile(r"^(?:那么|那|还有|另外|以及|而|再说说|说说)")
 _FOLLOWUP_TAIL = re.compile(r"(?:呢|怎么样|如何|又是什么|又如何)?[？?。！!\s]*$")
 _FOLLOWUP_MAX_CHARS = 16
+# Part-of-speech tags of a question's opening topic: nouns (n, nr, ns, nt, nz …), verbal
+# nouns, set phrases (l), abbreviations (j); "x?" stands for a word jieba has no tag for (a
+# term the documents taught it, 软实力).
+_NOUNISH = re.compile(r"^(?:n\w*|vn|l|j|x\?)$")
+_WORD = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True)
@@ -88,21 +93,30 @@ def is_followup(question: str) -> bool:
     return bool(_FOLLOWUP_HEAD.match(q)) or q.rstrip("？?。！! ").endswith("呢")
 
 
-def resolve_followup(question: str, history: Sequence[str], cut: object) -> str:
+def resolve_followup(
+    question: str,
+    history: Sequence[str],
+    cut: object,
+    tag: Callable[[str], str] | None = None,
+) -> str:
     """Expand an elliptical follow-up using the previous questions.
 
     After 上海的城市精神是什么？ the follow-up 那城市品格呢？ becomes 上海的城市品格是什么？: the
     run of words in the previous question that shares a word with the fragment is replaced
-    by the fragment. Without such an anchor the fragment is prefixed to the previous question.
+    by the fragment. Without such an anchor, 那X呢 asks the previous question about X: the
+    noun phrase the previous question opens with (its topic, by part-of-speech ``tag``) is
+    replaced by the fragment (试用期最长多久？, 那么每日工作时间呢？ → 每日工作时间最长多久？);
+    a previous question that opens otherwise, or no ``tag``, gets the fragment prefixed.
 
     Args:
         question: The new question.
         history: Earlier user questions, oldest first.
         cut: A callable splitting text into words (keeps every character, e.g. jieba's cut).
+        tag: A word's part-of-speech tag (jieba's: ``n``, ``ns``, ``v`` …; ``""`` unknown).
     """
     if not history or not is_followup(question):
         return question
-    previous = resolve_followup(history[-1], history[:-1], cut)
+    previous = resolve_followup(history[-1], history[:-1], cut, tag)
     fragment = _FOLLOWUP_TAIL.sub("", _FOLLOWUP_HEAD.sub("", question.strip())).strip()
     if not fragment:
         return previous
@@ -115,7 +129,24 @@ def resolve_followup(question: str, history: Sequence[str], cut: object) -> str:
             start = max(0, i - frag_words.index(word))
             end = min(len(words), start + len(frag_words))
             return "".join([*words[:start], fragment, *words[end:]])
+    topic = _topic_length(words, tag) if tag is not None else 0
+    if topic:
+        return "".join([fragment, *words[topic:]])
     return f"{fragment} {previous}"
+
+
+def _topic_length(words: Sequence[str], tag: Callable[[str], str]) -> int:
+    """How many words of ``words`` form the noun phrase a question opens with (nouns, set
+    phrases, unknown terms, joined by 的), or 0 when it opens otherwise or is nothing else."""
+    n = 0
+    while n < len(words) and (
+        words[n] == "的" or (_WORD.search(words[n]) and _NOUNISH.match(tag(words[n]) or "x?"))
+    ):
+        n += 1
+    while n and words[n - 1] == "的":
+        n -= 1
+    rest = [w for w in words[n:] if _WORD.search(w)]
+    return n if n and rest else 0
 
 
 __all__ = ["CleanQuestion", "clean_question", "is_followup", "resolve_followup"]

@@ -47,3 +47,24 @@ def test_followup_chains_and_falls_back() -> None:
     assert resolve_followup("那城市精神呢？", history, cut) == "上海的城市精神是什么？"
     assert resolve_followup("那锦江呢？", ["全会由谁主持？"], cut) == "锦江 全会由谁主持？"
     assert resolve_followup("全会由谁主持？", ["上海的城市精神是什么？"], cut) == "全会由谁主持？"
+
+
+def test_followup_asks_the_previous_question_about_the_new_topic() -> None:
+    from rag.tokenization import Tokenizer
+
+    tokenizer = Tokenizer(user_terms=["软实力"])
+    tag = tokenizer.word_tag
+
+    def ask(question: str, previous: str) -> str:
+        return resolve_followup(question, [previous], tokenizer.cut, tag)
+
+    # No shared word: the previous question's opening noun phrase is the topic, replaced.
+    assert ask("那么每日工作时间呢？", "试用期最长多久？") == "每日工作时间最长多久？"
+    assert ask("那加班费呢？", "劳动合同的试用期最长多久？") == "加班费最长多久？"
+    assert ask("那锦江呢？", "全会由谁主持？") == "锦江由谁主持？"
+    # A shared word still anchors the replacement.
+    assert ask("那城市品格呢？", "上海的城市精神是什么？") == "上海的城市品格是什么？"
+    # A previous question that does not open with a noun phrase gets the fragment prefixed.
+    assert ask("那年休假呢？", "如何计算加班费？") == "年休假 如何计算加班费？"
+    # A question that is only a noun phrase has no predicate to keep: prefixed.
+    assert ask("那年休假呢？", "试用期？") == "年休假 试用期？"
