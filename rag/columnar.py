@@ -19,7 +19,7 @@ sentences)::
                                            text, byte start, end in ``doc_text.utf8``
     chunk_section.npy                      int32 (p,): row in ``sections``
     sections.utf8, sections.offsets.npy     each distinct section path once, as JSON
-    chunk_paragraphs.npy, .indptr.npy      body-paragraph numbers, CSR by passage
+    chunk_paragraphs.npy, .indptr.npy      paragraph numbers (body, captions, headings), CSR
     sentences.npy, sentences.indptr.npy    int64 (s, 2) sentence spans, CSR by passage
     tokens.npy, tokens.indptr.npy          int32 lexical token ids of each sentence, CSR by
                                            sentence (the strings are the BM25 vocabulary's)
