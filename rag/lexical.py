@@ -52,6 +52,24 @@ import numpy as np
 from . import guards
 from .errors import IndexMismatchError, RagError
 
+
+def _read_vocabulary(path: Path) -> Any:
+    """The vocabulary (token → column), decoded by orjson: with the character-bigram field it
+    holds ~140,000 tokens on CMRC, and ``json.loads`` of it was a quarter of a one-shot
+    ``rag ask`` (0.17 of ~0.8 s; orjson: 0.03-0.07 s). It is the build's own file, checked by
+    the manifest's checksum before it is read, and holds one flat object (no nesting).
+
+    Raises:
+        guards.BoundedJSONError: Not a JSON document (a ``ValueError``).
+    """
+    import orjson
+
+    try:
+        return orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise guards.BoundedJSONError(_VOCAB, f"invalid JSON ({exc})") from None
+
+
 __all__ = ["FORMAT", "LexicalIndex"]
 
 FORMAT = "rag-lexical/1"
@@ -510,7 +528,7 @@ class LexicalIndex:
         try:
             meta = guards.loads((directory / _META).read_bytes(), what=_META, max_depth=0)
             params = guards.loads((directory / _PARAMS).read_bytes(), what=_PARAMS, max_depth=0)
-            vocab = guards.loads((directory / _VOCAB).read_bytes(), what=_VOCAB, max_depth=0)
+            vocab = _read_vocabulary(directory / _VOCAB)
             # Plain ndarrays over the mappings (slicing a np.memmap builds a memmap object).
             data = np.load(directory / _DATA, mmap_mode="r", allow_pickle=False).view(np.ndarray)
             indices = np.load(directory / _INDICES, mmap_mode="r", allow_pickle=False).view(
