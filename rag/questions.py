@@ -28,9 +28,9 @@ _FOLLOWUP_HEAD = re.compile(r"^(?:那么|那|还有|另外|以及|而|再说说|
 _FOLLOWUP_TAIL = re.compile(r"(?:呢|怎么样|如何|又是什么|又如何)?[？?。！!\s]*$")
 _FOLLOWUP_MAX_CHARS = 16
 # Part-of-speech tags of a question's opening topic: nouns (n, nr, ns, nt, nz …), verbal
-# nouns, set phrases (l), abbreviations (j); "x?" stands for a word jieba has no tag for (a
-# term the documents taught it, 软实力).
-_NOUNISH = re.compile(r"^(?:n\w*|vn|l|j|x\?)$")
+# nouns, set phrases (l), abbreviations (j); a word jieba has no tag for (a term the documents
+# taught it, 软实力) counts as a noun too.
+_NOUN_TAGS = re.compile(r"^(?:n\w*|vn|l|j)$")
 _WORD = re.compile(r"[^\W_]")
 
 
@@ -135,12 +135,16 @@ def resolve_followup(
     return f"{fragment} {previous}"
 
 
+def _nounish(tag: str) -> bool:
+    return not tag or _NOUN_TAGS.match(tag) is not None
+
+
 def _topic_length(words: Sequence[str], tag: Callable[[str], str]) -> int:
     """How many words of ``words`` form the noun phrase a question opens with (nouns, set
     phrases, unknown terms, joined by 的), or 0 when it opens otherwise or is nothing else."""
     n = 0
     while n < len(words) and (
-        words[n] == "的" or (_WORD.search(words[n]) and _NOUNISH.match(tag(words[n]) or "x?"))
+        words[n] == "的" or (_WORD.search(words[n]) and _nounish(tag(words[n])))
     ):
         n += 1
     while n and words[n - 1] == "的":

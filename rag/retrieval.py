@@ -341,8 +341,9 @@ class Retriever:
     def hits(self, ranked: Sequence[Ranked]) -> list[Hit]:
         """Ranked passages as Hits with their citations, fetched together (one read of the
         columns for the whole list)."""
-        chunks = self.backend.fetch([r.index for r in ranked])
-        cites = self.generation.chunks.citation
+        rows = [r.index for r in ranked]
+        chunks = self.backend.fetch(rows)
+        cites = self.generation.chunks.citations(rows)
         # Positional: a frozen dataclass is built noticeably faster that way (hot path). The
         # citation is the one the build stored for the passage: no Document is read.
         return [
@@ -356,9 +357,9 @@ class Retriever:
                 chunk.start,
                 chunk.end,
                 chunk.chunk_id,
-                cites(r.index),
+                citation,
             )
-            for r, chunk in zip(ranked, chunks, strict=True)
+            for r, chunk, citation in zip(ranked, chunks, cites, strict=True)
         ]
 
     def citation(self, doc_id: str, paragraph: int) -> str:

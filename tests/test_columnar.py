@@ -159,7 +159,7 @@ def test_new_record_fields_round_trip_without_a_format_change(tmp_path: Path) ->
     assert docs.title_at(0) == doc.title
     table = ChunkTable(columns, docs)
     assert table[0] == chunk
-    assert table.citation(0) == "《标题》第一章 第3段"
+    assert table.citations([0]) == ["《标题》第一章 第3段"]
 
 
 def _damage(generation: Path, name: str, change) -> None:
