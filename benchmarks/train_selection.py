@@ -199,7 +199,7 @@ def predict(params: dict, x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(z, -30, 30)))
 
 
-def ranker_data(examples: list[Example], set_weight: dict[str, float]):
+def pointwise_data(examples: list[Example], set_weight: dict[str, float]):
     xs, ys, ws = [], [], []
     for ex in examples:
         if ex.x is None or not ex.answerable or ex.y is None or not ex.y.any():
@@ -210,15 +210,69 @@ def ranker_data(examples: list[Example], set_weight: dict[str, float]):
     return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
 
 
-def confidence_rows(examples: list[Example], probs: dict[int, np.ndarray]):
+def fit_ranker(examples: list[Example], set_weight: dict[str, float], c: float) -> dict:
+    """The ranker: a pairwise logistic regression (a candidate holding the answer against
+    one of the same question that does not), then a one-feature logistic regression of
+    the labels on its score, so that the ranker still gives probabilities (the confidence
+    model reads them). Both fold into one linear model, so prediction stays a dot product.
+
+    Pairs compare candidates of one question only, so the ranker learns what decides
+    *within* a question (held out, CMRC trial 797 → 829 best candidates right against the
+    pointwise fit of the same features). Each question weighs as its set says, spread over
+    its pairs."""
+    from sklearn.linear_model import LogisticRegression
+
+    diffs, weights = [], []
+    for ex in examples:
+        if ex.x is None or not ex.answerable or ex.y is None or not ex.y.any() or ex.y.all():
+            continue
+        pos, neg = ex.x[ex.y == 1], ex.x[ex.y == 0]
+        d = (pos[:, None, :] - neg[None, :, :]).reshape(-1, ex.x.shape[1])
+        diffs.append(d)
+        weights.append(np.full(len(d), set_weight[ex.set] / len(d)))
+    d = np.vstack(diffs)
+    w = np.concatenate(weights)
+    scale = d.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    # Both orders of every pair: the two classes are symmetric, no intercept.
+    pairwise = LogisticRegression(C=c, max_iter=2000, fit_intercept=False)
+    pairwise.fit(
+        np.vstack([d / scale, -d / scale]),
+        np.concatenate([np.ones(len(d)), np.zeros(len(d))]),
+        sample_weight=np.concatenate([w, w]),
+    )
+    direction = pairwise.coef_[0]
+    # Calibration: P(holds the answer | score), pointwise over the same questions.
+    xs, ys, ws = [], [], []
+    for ex in examples:
+        if ex.x is None or not ex.answerable or ex.y is None or not ex.y.any():
+            continue
+        xs.append((ex.x / scale) @ direction)
+        ys.append(ex.y)
+        ws.append(np.full(len(ex.y), set_weight[ex.set] / len(ex.y)))
+    calib = LogisticRegression(C=c, max_iter=2000)
+    calib.fit(np.concatenate(xs)[:, None], np.concatenate(ys), sample_weight=np.concatenate(ws))
+    a = float(calib.coef_[0][0])
+    return {
+        "mean": [0.0] * len(scale),
+        "scale": scale.tolist(),
+        "coef": (a * direction).tolist(),
+        "intercept": float(calib.intercept_[0]),
+    }
+
+
+def confidence_rows(
+    examples: list[Example], probs: dict[int, np.ndarray], absolute: dict[int, np.ndarray]
+):
     rows, labels, keep = [], [], []
     for i, ex in enumerate(examples):
         if ex.x is None:
             continue
         scored = rank_candidates(list(probs[i]), ex.candidates)
         assert ex.selector is not None and ex.query is not None and ex.y is not None
-        rows.append(ex.selector.confidence_features(ex.query, scored))
         best = scored[0][1]
+        own = float(absolute[i][ex.candidates.index(best)])
+        rows.append(ex.selector.confidence_features(ex.query, scored, own))
         labels.append(int(bool(ex.y[ex.candidates.index(best)])))
         keep.append(i)
     return np.asarray(rows), np.asarray(labels), keep
@@ -254,6 +308,7 @@ class Fitted:
 
     ranker: dict
     confidence: dict
+    absolute: dict
     threshold: float
     auroc: float
     report: dict[str, dict]
@@ -285,13 +340,16 @@ def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -
 
     # -- held-out ranker predictions --------------------------------------------------------
     oof: dict[int, np.ndarray] = {}
+    oof_abs: dict[int, np.ndarray] = {}
     for k in range(f):
         train = [ex for ex in examples if ex.fold != k]
-        params = fit_lr(*ranker_data(train, set_weight), c=args.c)
+        params = fit_ranker(train, set_weight, c=args.c)
+        pointwise = fit_lr(*pointwise_data(train, set_weight), c=args.c)
         for i, ex in enumerate(examples):
             if ex.fold == k and ex.x is not None:
                 oof[i] = predict(params, ex.x)
-    xc, yc, keep = confidence_rows(examples, oof)
+                oof_abs[i] = predict(pointwise, ex.x)
+    xc, yc, keep = confidence_rows(examples, oof, oof_abs)
     if drop_conf:
         xc[:, drop_conf] = 0.0
     wc = np.asarray([set_weight[examples[i].set] for i in keep])
@@ -391,14 +449,16 @@ def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -
             )
 
     # -- the shipped pair: fitted on everything ---------------------------------------------
-    ranker = fit_lr(*ranker_data(examples, set_weight), c=args.c)
+    ranker = fit_ranker(examples, set_weight, c=args.c)
+    absolute = fit_lr(*pointwise_data(examples, set_weight), c=args.c)
     all_probs = {i: predict(ranker, ex.x) for i, ex in enumerate(examples) if ex.x is not None}
-    xa, ya, keep_a = confidence_rows(examples, all_probs)
+    all_abs = {i: predict(absolute, ex.x) for i, ex in enumerate(examples) if ex.x is not None}
+    xa, ya, keep_a = confidence_rows(examples, all_probs, all_abs)
     if drop_conf:
         xa[:, drop_conf] = 0.0
     wa = np.asarray([set_weight[examples[i].set] for i in keep_a])
     conf = fit_lr(xa, ya, wa, c=args.c)
-    return Fitted(ranker, conf, best_t, auroc, report, counts)
+    return Fitted(ranker, conf, absolute, best_t, auroc, report, counts)
 
 
 def read_kinds(path: Path) -> dict[str, str]:
@@ -483,10 +543,10 @@ def main() -> None:
 
     lexical = fitted["lexical"]
     today = datetime.date.today().isoformat()
-    parts = [lexical.ranker, lexical.confidence]
+    parts = [lexical.ranker, lexical.confidence, lexical.absolute]
     dense = fitted.get("dense")
     if dense is not None:
-        parts += [dense.ranker, dense.confidence]
+        parts += [dense.ranker, dense.confidence, dense.absolute]
     digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
     heldout = {
         "threshold": lexical.threshold,
@@ -496,7 +556,8 @@ def main() -> None:
     artifact = {
         "format": MODEL_FORMAT,
         "version": f"{today}-lr-{digest[:8]}",
-        "kind": "logistic regression (scikit-learn), ranker + confidence; lexical and dense pairs",
+        "kind": "logistic regression (scikit-learn): pairwise ranker (calibrated) + confidence; "
+        "lexical and dense pairs",
         "trained_on": lexical.counts,
         "folds": f,
         "C": args.c,
@@ -504,6 +565,7 @@ def main() -> None:
         "heldout": heldout,
         "ranker": {"features": list(FEATURES), **lexical.ranker},
         "confidence": {"features": list(CONFIDENCE_FEATURES), **lexical.confidence},
+        "absolute": {"features": list(FEATURES), **lexical.absolute},
     }
     if dense is not None:
         heldout["dense"] = {
@@ -516,6 +578,7 @@ def main() -> None:
             "model": rag.settings.DEFAULT_MODEL,
             "threshold_fitted": dense.threshold,
             "ranker": {"features": list(FEATURES), **dense.ranker},
+            "absolute": {"features": list(FEATURES), **dense.absolute},
             "confidence": {
                 "features": list(CONFIDENCE_FEATURES),
                 **shift_to(dense.confidence, dense.threshold, lexical.threshold),

@@ -6,7 +6,12 @@ JSON and versioned: its ``version`` and training data are recorded in every inde
 At run time prediction is a dot product, so answering needs neither scikit-learn nor numpy.
 
 * the **ranker** maps a candidate's :data:`~rag.answering.features.FEATURES` to the
-  probability that it holds the answer;
+  probability that it holds the answer: fitted pairwise (a candidate that holds the answer
+  against one of the same question that does not), then calibrated on its score, so it
+  orders the candidates of a question;
+* the **absolute** model maps the same features to that probability fitted pointwise (each
+  candidate on its own): it says how good the best candidate is in itself, which the
+  ordering does not, and the confidence model reads it;
 * the **confidence model** maps :data:`~rag.answering.features.CONFIDENCE_FEATURES` of the
   best candidate to the probability that the answer is right; the refusal threshold reads it.
 
@@ -81,6 +86,8 @@ class SelectionModel:
         version: The artifact's version string (recorded in manifests and answers).
         ranker: Candidate features → probability of holding the answer.
         confidence: Question features → probability that the answer is right.
+        absolute: Candidate features → probability of holding the answer, fitted pointwise
+            (None in an artifact without it: the confidence model then reads 0).
         threshold: The refusal threshold chosen on held-out data.
         meta: Training data and held-out figures, as written by the training script.
     """
@@ -91,6 +98,7 @@ class SelectionModel:
     threshold: float
     meta: dict[str, Any]
     dense: SelectionModel | None = None
+    absolute: LinearModel | None = None
 
     def variant(self, semantic: bool) -> SelectionModel:
         """The pair to use: the dense one when the semantic features are measured."""
@@ -109,12 +117,21 @@ class SelectionModel:
                 "refit it with benchmarks/train_selection.py"
             )
         dense = data.get("dense")
+
+        def absolute(part: dict[str, Any]) -> LinearModel | None:
+            return LinearModel.from_dict(part["absolute"], FEATURES) if "absolute" in part else None
+
         return cls(
             version=str(data["version"]),
             ranker=LinearModel.from_dict(data["ranker"], FEATURES),
             confidence=LinearModel.from_dict(data["confidence"], CONFIDENCE_FEATURES),
             threshold=float(data["threshold"]),
-            meta={k: v for k, v in data.items() if k not in ("ranker", "confidence", "dense")},
+            meta={
+                k: v
+                for k, v in data.items()
+                if k not in ("ranker", "confidence", "dense", "absolute")
+            },
+            absolute=absolute(data),
             dense=None
             if dense is None
             else cls(
@@ -123,6 +140,7 @@ class SelectionModel:
                 confidence=LinearModel.from_dict(dense["confidence"], CONFIDENCE_FEATURES),
                 threshold=float(data["threshold"]),
                 meta={},
+                absolute=absolute(dense),
             ),
         )
 

@@ -168,16 +168,19 @@ class AnswerSelector:
         quotes = pick_quotes(scored, self.retriever)
         if not quotes:
             return Selection((), hits, 0.0)
-        x = self.confidence_features(examined.query, scored)
+        best = examined.features[examined.candidates.index(scored[0][1])]
+        absolute = model.absolute.probability(best) if model.absolute is not None else 0.0
+        x = self.confidence_features(examined.query, scored, absolute)
         return Selection(quotes, hits, round(model.confidence.probability(x), 4))
 
     def confidence_features(
-        self, query: Query, scored: list[tuple[float, Candidate]]
+        self, query: Query, scored: list[tuple[float, Candidate]], absolute: float = 0.0
     ) -> list[float]:
-        """The confidence model's input for candidates ranked best first."""
+        """The confidence model's input for candidates ranked best first (``absolute``: the
+        best one's probability by the pointwise model)."""
         best_p, best = scored[0]
         runner_up = next((p for p, c in scored[1:] if c.paragraph != best.paragraph), 0.0)
-        return self.extractor.confidence_features(query, best, best_p, runner_up)
+        return self.extractor.confidence_features(query, best, best_p, runner_up, absolute)
 
 
 def rank_candidates(
