@@ -29,6 +29,7 @@ Usage::
 
     .venv/bin/python benchmarks/train_selection.py [--work /tmp/rag-train] [--json OUT]
         [--out rag/data/selection_model.json] [--misses SET…] [--drop FEATURE…]
+        [--ranker pairwise|pointwise]
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from rag.answering.analysis import ARTICLE, Query  # noqa: E402
 from rag.answering.candidates import Candidate  # noqa: E402
 from rag.answering.features import CONFIDENCE_FEATURES, FEATURES  # noqa: E402
 from rag.answering.model import MODEL_FORMAT  # noqa: E402
-from rag.answering.selector import AnswerSelector, rank_candidates  # noqa: E402
+from rag.answering.selector import AnswerSelector, answerability, rank_candidates  # noqa: E402
 from rag.evaluation import QAItem, confidence_auroc, read_qa  # noqa: E402
 from rag.questions import clean_question  # noqa: E402
 
@@ -210,7 +211,9 @@ def pointwise_data(examples: list[Example], set_weight: dict[str, float]):
     return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
 
 
-def fit_ranker(examples: list[Example], set_weight: dict[str, float], c: float) -> dict:
+def fit_ranker(
+    examples: list[Example], set_weight: dict[str, float], c: float, pairwise: bool = True
+) -> dict:
     """The ranker: a pairwise logistic regression (a candidate holding the answer against
     one of the same question that does not), then a one-feature logistic regression of
     the labels on its score, so that the ranker still gives probabilities (the confidence
@@ -219,8 +222,11 @@ def fit_ranker(examples: list[Example], set_weight: dict[str, float], c: float) 
     Pairs compare candidates of one question only, so the ranker learns what decides
     *within* a question (held out, CMRC trial 797 → 829 best candidates right against the
     pointwise fit of the same features). Each question weighs as its set says, spread over
-    its pairs."""
+    its pairs. ``pairwise=False``: the pointwise fit (the absolute model) ranks as well."""
     from sklearn.linear_model import LogisticRegression
+
+    if not pairwise:
+        return fit_lr(*pointwise_data(examples, set_weight), c=c)
 
     diffs, weights = [], []
     for ex in examples:
@@ -271,8 +277,8 @@ def confidence_rows(
         scored = rank_candidates(list(probs[i]), ex.candidates)
         assert ex.selector is not None and ex.query is not None and ex.y is not None
         best = scored[0][1]
-        own = float(absolute[i][ex.candidates.index(best)])
-        rows.append(ex.selector.confidence_features(ex.query, scored, own))
+        by_own = rank_candidates(list(absolute[i]), ex.candidates)
+        rows.append(answerability(ex.selector.extractor, ex.query, by_own))
         labels.append(int(bool(ex.y[ex.candidates.index(best)])))
         keep.append(i)
     return np.asarray(rows), np.asarray(labels), keep
@@ -343,7 +349,7 @@ def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -
     oof_abs: dict[int, np.ndarray] = {}
     for k in range(f):
         train = [ex for ex in examples if ex.fold != k]
-        params = fit_ranker(train, set_weight, c=args.c)
+        params = fit_ranker(train, set_weight, c=args.c, pairwise=args.ranker == "pairwise")
         pointwise = fit_lr(*pointwise_data(train, set_weight), c=args.c)
         for i, ex in enumerate(examples):
             if ex.fold == k and ex.x is not None:
@@ -449,7 +455,7 @@ def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -
             )
 
     # -- the shipped pair: fitted on everything ---------------------------------------------
-    ranker = fit_ranker(examples, set_weight, c=args.c)
+    ranker = fit_ranker(examples, set_weight, c=args.c, pairwise=args.ranker == "pairwise")
     absolute = fit_lr(*pointwise_data(examples, set_weight), c=args.c)
     all_probs = {i: predict(ranker, ex.x) for i, ex in enumerate(examples) if ex.x is not None}
     all_abs = {i: predict(absolute, ex.x) for i, ex in enumerate(examples) if ex.x is not None}
@@ -509,6 +515,12 @@ def main() -> None:
         "--misses", nargs="*", default=[], help="list held-out misses of these sets"
     )
     parser.add_argument("--cap", type=float, default=20.0, help="largest weight of a small set")
+    parser.add_argument(
+        "--ranker",
+        choices=("pairwise", "pointwise"),
+        default="pairwise",
+        help="how the ranker is fitted (pointwise: the absolute model orders the candidates)",
+    )
     parser.add_argument("--drop", nargs="*", default=[], help="features to leave out (ablation)")
     parser.add_argument(
         "--no-dense",

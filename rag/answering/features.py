@@ -80,8 +80,8 @@ RELATIVE = ("coverage", "context", "retrieval", "focus", "semantic", "bigrams")
 CROSS = ("official_echo", "official_alt")
 
 CONFIDENCE_FEATURES = (
-    "probability",  # the ranker's probability for the best candidate
-    "margin",  # minus the runner-up's
+    "probability",  # the best candidate's probability on its own (the pointwise model)
+    "margin",  # minus the runner-up's (by the same model)
     "specific_coverage",  # the question's specific words in the best sentence and context
     "passage_coverage",  # the same in its passage
     "missing_share",  # share of the specific weight on words no document holds
@@ -93,7 +93,6 @@ CONFIDENCE_FEATURES = (
     "unit_missing",  # a number question whose best candidate states no number in its unit
     "dense_rank",  # the best candidate's passage in the dense ranking (0 without vectors)
     "article_miss",  # an article asked for by number, the best candidate is not in it
-    "absolute",  # the best candidate's probability on its own (the pointwise model)
 )
 
 _ENUMERATION = re.compile(r"[、；;]")
@@ -291,10 +290,9 @@ class FeatureExtractor:
         best: Candidate,
         probability: float,
         runner_up: float,
-        absolute: float = 0.0,
     ) -> list[float]:
         """The question-level vector, in the order of :data:`CONFIDENCE_FEATURES`
-        (``absolute``: the best candidate's probability by the pointwise model)."""
+        (``probability`` and ``runner_up`` by the pointwise model)."""
         gen = self.gen
         chunk = gen.chunks[best.passage]
         doc = gen.documents[chunk.doc_id]
@@ -342,7 +340,6 @@ class FeatureExtractor:
                 bool(query.article)
                 and all(ref.label != query.article for ref in doc.paragraph(best.paragraph).section)
             ),
-            absolute,
         ]
 
 
@@ -400,4 +397,11 @@ def coverage_of(
     return got / total, (got + extra) / total
 
 
-__all__ = ["CONFIDENCE_FEATURES", "FEATURES", "FeatureExtractor", "coverage_of", "with_gaps"]
+__all__ = [
+    "CONFIDENCE_FEATURES",
+    "FEATURES",
+    "FeatureExtractor",
+    "coverage_of",
+    "typed_near",
+    "with_gaps",
+]

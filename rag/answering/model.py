@@ -1,6 +1,6 @@
 """The fitted selection model: load it from its artifact and predict, nothing else.
 
-``benchmarks/train_selection.py`` fits two logistic regressions offline (scikit-learn) and
+``benchmarks/train_selection.py`` fits logistic regressions offline (scikit-learn) and
 writes their coefficients to ``rag/data/selection_model.json`` (the artifact is small, plain
 JSON and versioned: its ``version`` and training data are recorded in every index manifest).
 At run time prediction is a dot product, so answering needs neither scikit-learn nor numpy.
@@ -13,9 +13,10 @@ At run time prediction is a dot product, so answering needs neither scikit-learn
   candidate on its own): it says how good the best candidate is in itself, which the
   ordering does not, and the confidence model reads it;
 * the **confidence model** maps :data:`~rag.answering.features.CONFIDENCE_FEATURES` of the
-  best candidate to the probability that the answer is right; the refusal threshold reads it.
+  absolute model's best candidate to the probability that the answer is right; the refusal
+  threshold reads it.
 
-The artifact holds a second pair under ``dense``, fitted on indexes with sentence vectors
+The artifact holds a second set under ``dense``, fitted on indexes with sentence vectors
 (the default USE embedder), where the semantic features are measured; an index built with
 ``--model none`` uses the lexical pair, fitted with those features absent. An artifact
 without ``dense`` uses the lexical pair everywhere. The dense confidence model is shifted so
