@@ -108,7 +108,7 @@ class Vocabulary:
         encoded = [w.encode("utf-8") for w in words]
         if any(not b or b"\n" in b for b in encoded):
             raise ValueError("a token is empty or holds a line break")
-        if len(set(encoded)) != len(encoded):
+        if len(set(words)) != len(words):  # str hashes are cached: cheaper than the bytes
             raise ValueError("a token repeats")
         tokens, table = Path(directory) / TOKENS, Path(directory) / TABLE
         tokens.write_bytes(b"\n".join(encoded))
