@@ -423,8 +423,9 @@ class LexicalIndex:
         top = (cand_scores[order] + self._constant(token_ids)).astype(np.float32)
         return ids, top
 
-    def words(self) -> list[str]:
-        """Every token, in id order (the inverse of the vocabulary; built on first use)."""
+    def words(self) -> Sequence[str]:
+        """Every token, in id order (the inverse of the vocabulary; built on first use, or
+        decoded token by token from a loaded index's vocabulary file)."""
         if isinstance(self._vocab, Vocabulary):
             return self._vocab.words()
         words = self._words
@@ -501,8 +502,10 @@ class LexicalIndex:
             path = directory / name
             path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
             written.append(path)
+        vocab = self._vocab
+        words = vocab.split() if isinstance(vocab, Vocabulary) else list(self.words())
         try:
-            written += Vocabulary.write(directory, self.words())
+            written += Vocabulary.write(directory, words)
         except ValueError as exc:
             raise RagError(f"the vocabulary cannot be saved: {exc}") from None
         return written

@@ -29,6 +29,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,6 @@ class Vocabulary:
         self._table = table
         self._slots = table.data
         self._mask = len(table) - 1
-        self._words: list[str] | None = None
         self._memo: dict[str, int | None] = {}
 
     @classmethod
@@ -178,13 +178,36 @@ class Vocabulary:
                 return int(column)
             slot = (slot + 1) & mask
 
-    def words(self) -> list[str]:
-        """Every token in column order (split on first use, then kept)."""
-        if self._words is None:
-            text = self._blob.decode("utf-8")
-            self._words = text.split("\n") if text else []
-        return self._words
+    def words(self) -> Sequence[str]:
+        """Every token in column order, each decoded when it is read: answer selection reads
+        the tokens of a few passages' sentences, and splitting the whole list would cost
+        ~20 ms on CMRC and ~0.3 s and ~150 MB at 10^6 passages."""
+        return _Tokens(self._blob, self._starts, self._ends, self._count)
+
+    def split(self) -> list[str]:
+        """Every token in column order, as a list."""
+        text = self._blob.decode("utf-8")
+        return text.split("\n") if text else []
 
     def as_dict(self) -> dict[str, int]:
         """Token → column as a dictionary (e.g. to combine or re-save an index)."""
-        return {w: i for i, w in enumerate(self.words())}
+        return {w: i for i, w in enumerate(self.split())}
+
+
+class _Tokens(Sequence[str]):
+    """The tokens of a vocabulary by column, decoded on access."""
+
+    def __init__(self, blob: bytes, starts: memoryview, ends: memoryview, count: int) -> None:
+        self._blob, self._starts, self._ends, self._count = blob, starts, ends, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._count))]
+        if i < 0:
+            i += self._count
+        if not 0 <= i < self._count:
+            raise IndexError(i)
+        return self._blob[self._starts[i] : self._ends[i]].decode("utf-8")

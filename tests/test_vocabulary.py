@@ -28,7 +28,10 @@ def test_every_token_finds_its_column_and_others_none(tmp_path: Path) -> None:
     vocab = Vocabulary.read(tmp_path)
     assert len(vocab) == len(words)
     assert all(vocab.get(w) == i for i, w in enumerate(words))
-    assert vocab.words() == words
+    assert list(vocab.words()) == words == vocab.split()
+    assert vocab.words()[-1] == "🙂" and vocab.words()[1:3] == words[1:3]
+    with pytest.raises(IndexError):
+        vocab.words()[len(words)]
     assert vocab.as_dict() == {w: i for i, w in enumerate(words)}
     for unknown in ("北京大学城", "", "b", "软实", "软实力 ", "\ud800"):
         assert vocab.get(unknown) is None
@@ -55,7 +58,7 @@ def test_the_table_depends_only_on_the_tokens_and_their_order(tmp_path: Path) ->
 def test_an_empty_vocabulary(tmp_path: Path) -> None:
     Vocabulary.write(tmp_path, [])
     vocab = Vocabulary.read(tmp_path)
-    assert len(vocab) == 0 and vocab.get("上海") is None and vocab.words() == []
+    assert len(vocab) == 0 and vocab.get("上海") is None and list(vocab.words()) == []
 
 
 @pytest.mark.parametrize("words", [["上海", ""], ["上海", "城\n市"], ["上海", "上海"]])
