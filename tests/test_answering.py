@@ -12,17 +12,17 @@ import pytest
 
 import rag
 from rag.answering import SelectionModel, default_model, verify_quote
-from rag.answering.analysis import TermWeights, analyze, han_bigrams
+from rag.answering.analysis import TermWeights, analyze
 from rag.answering.candidates import Candidate
 from rag.answering.features import (
     CONFIDENCE_FEATURES,
     FEATURES,
     RELATIVE,
-    typed_near,
     whole_article,
     with_context,
 )
 from rag.answering.model import LinearModel
+from rag.answering.selector import rank_candidates
 from rag.errors import RagError
 from rag.evaluation import cites_article, confidence_auroc
 from rag.parsing import load_documents
@@ -182,36 +182,28 @@ def test_report_candidates_learn_of_the_official_text_saying_the_same() -> None:
     assert alone[0][echo] == alone[0][alt] == 0.0
 
 
-def test_question_bigrams_leave_out_the_question_word() -> None:
-    grams = han_bigrams("伊维菌素在哪一年被人发现？")
-    # The name whatever jieba makes of it (伊维 + 菌素), in order, and the verb after it.
-    assert {"伊维", "维菌", "菌素", "发现"} <= set(grams)
-    assert not any("哪" in g or g == "一年" for g in grams)
-    assert han_bigrams("什么？") == ()
-
-
-def test_typed_near_wants_the_asked_kind_next_to_the_question_words(
-    seed_assistant: rag.Assistant,
-) -> None:
-    gen = seed_assistant._state.generation
-    question = "全会在哪一年召开？"
-    query = analyze(question, gen.tokenizer.tokenize(question), TermWeights(gen))
-    assert "召开" in query.focus and query.answer_types
-    near = "中国共产党上海市第十一届委员会于2021年6月22日召开第十一次全体会议。"
-    assert typed_near(near, query) == 1.0
-    far = "全会召开期间，与会同志围绕城市软实力建设深入讨论，形成共识，并回顾了1921年以来的历程。"
-    assert typed_near(far, query) == 0.0
-    # A question asking no kind of thing gets 0 whatever the text.
-    what = "全会审议了什么？"
-    plain = analyze(what, gen.tokenizer.tokenize(what), TermWeights(gen))
-    assert typed_near(near, plain) == 0.0
-
-
-def test_absolute_model_is_read_and_optional(tmp_path: Path) -> None:
+def test_absolute_model_is_read_and_optional(seed_assistant: rag.Assistant) -> None:
     data = json.loads((Path(rag.__file__).parent / "data" / "selection_model.json").read_text())
+    # The shipped ranker is pointwise: no absolute model, the ranker's scores judge refusal.
+    assert "absolute" not in data and SelectionModel.from_dict(data).absolute is None
+    # A pairwise artifact carries one (here the ranker itself): read for both pairs, and
+    # then it is what the confidence is computed from, with the same result.
+    data["absolute"] = data["ranker"]
+    if "dense" in data:
+        data["dense"]["absolute"] = data["dense"]["ranker"]
     model = SelectionModel.from_dict(data)
-    # The shipped artifact holds the pointwise model beside the pairwise ranker, both pairs.
     assert model.absolute is not None and model.absolute.features == FEATURES
-    assert model.dense is not None and model.dense.absolute is not None
-    del data["absolute"]
-    assert SelectionModel.from_dict(data).absolute is None
+    assert model.dense is None or model.dense.absolute is not None
+    selector = seed_assistant._state.selector
+    question = "上海的城市精神是什么？"
+    tokens = seed_assistant._state.generation.tokenizer.tokenize(question)
+    examined = selector.examine(question, tokens, 5, rag.settings.RetrievalMode.LEXICAL)
+    assert examined is not None and examined.candidates
+    plain = SelectionModel.from_dict({k: v for k, v in data.items() if k != "absolute"})
+    scored = rank_candidates(
+        [plain.ranker.probability(f) for f in examined.features], examined.candidates
+    )
+    query = examined.query
+    assert selector.confidence_features(query, scored, examined, model) == pytest.approx(
+        selector.confidence_features(query, scored, examined, plain)
+    )

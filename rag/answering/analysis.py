@@ -120,9 +120,6 @@ class Query:
             :mod:`rag.answering.naming`.
         units: The units a number question asks in (几次 → 次; 多久 → 日, 月, 年…), empty
             when it asks none.
-        bigrams: The question's character bigrams of Chinese text, question words left out:
-            its wording in order, whatever the segmentation (伊维菌素 is 伊维 + 菌素 to
-            jieba, 伊维 菌素 维菌 to the bigrams).
     """
 
     question: str
@@ -149,7 +146,6 @@ class Query:
     missing_entity: bool
     named: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
-    bigrams: tuple[str, ...] = ()
 
 
 class TermWeights:
@@ -272,7 +268,6 @@ def analyze(
         and (any(weights.is_entity(t) for t in missing) or unknown_name(terms, missing)),
         named=named,
         units=asked_units(question),
-        bigrams=han_bigrams(question),
     )
 
 
@@ -358,26 +353,6 @@ def near_wh(question: str, terms: Sequence[str], reach: int = 4) -> tuple[str, .
     return tuple(near)
 
 
-# The question word whose place the answer takes (not 吗/呢/是否, which ask yes or no),
-# with the measure word it carries (哪一年, 几个).
-_WH_WORD = re.compile(
-    r"什么|哪[一]?[个位年天里儿些种家所条次国座]?|几[个位名种项条次年天月]?|多少|谁|何[时地处人]?|"
-    r"怎样|怎么|如何"
-)
-_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
-
-
-def han_bigrams(question: str) -> tuple[str, ...]:
-    """Distinct character bigrams of the question's runs of Chinese characters, without
-    those touching a question word (什么, 哪一年…)."""
-    masked = _WH_WORD.sub(" ", question)
-    grams: dict[str, None] = {}
-    for run in _HAN_RUN.findall(masked):
-        for i in range(len(run) - 1):
-            grams[run[i : i + 2]] = None
-    return tuple(grams)
-
-
 def adjacent_pairs(terms: Sequence[str]) -> list[str]:
     """Concatenations of neighbouring question terms (search mode also emits a word's parts;
     a part and its whole are not neighbours)."""
@@ -391,7 +366,6 @@ __all__ = [
     "TermWeights",
     "analyze",
     "asked_units",
-    "han_bigrams",
     "starts_with_anaphor",
     "states_unit",
 ]

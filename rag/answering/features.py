@@ -57,8 +57,6 @@ FEATURES = (
     "named_other",  # the question names documents, this is none of them
     "permission",  # a may-I question, a candidate stating a rule (不得, 禁止, 可以, 有权)
     "unit",  # a number question: states a number in the unit asked (几次 → 3次)
-    "typed_near",  # what is asked for (a date for 哪一年) next to a word near the question word
-    "bigrams",  # share of the question's character bigrams in the candidate (its wording)
     # The dense side (0 on an index without sentence vectors; a model of its own is fitted
     # for indexes with them, see rag.answering.model).
     "semantic",  # cosine of the question with the candidate's sentence(s)
@@ -73,15 +71,14 @@ FEATURES = (
     "retrieval_gap",
     "focus_gap",
     "semantic_gap",
-    "bigrams_gap",
 )
-RELATIVE = ("coverage", "context", "retrieval", "focus", "semantic", "bigrams")
+RELATIVE = ("coverage", "context", "retrieval", "focus", "semantic")
 # Filled by :func:`with_context` (the per-candidate pass leaves them 0).
 CROSS = ("official_echo", "official_alt")
 
 CONFIDENCE_FEATURES = (
-    "probability",  # the best candidate's probability on its own (the pointwise model)
-    "margin",  # minus the runner-up's (by the same model)
+    "probability",  # the ranker's probability for the best candidate
+    "margin",  # minus the runner-up's
     "specific_coverage",  # the question's specific words in the best sentence and context
     "passage_coverage",  # the same in its passage
     "missing_share",  # share of the specific weight on words no document holds
@@ -274,10 +271,6 @@ class FeatureExtractor:
             float(bool(query.named) and not in_named),
             float(query.asks_permission and bool(_RULE.search(text))),
             float(states_unit(text, query.units)),
-            typed_near(text, query),
-            sum(1 for g in query.bigrams if g in text) / len(query.bigrams)
-            if query.bigrams
-            else 0.0,
             cand.semantic,
             cand.dense_rank,
             0.0,
@@ -285,14 +278,9 @@ class FeatureExtractor:
         ]
 
     def confidence_features(
-        self,
-        query: Query,
-        best: Candidate,
-        probability: float,
-        runner_up: float,
+        self, query: Query, best: Candidate, probability: float, runner_up: float
     ) -> list[float]:
-        """The question-level vector, in the order of :data:`CONFIDENCE_FEATURES`
-        (``probability`` and ``runner_up`` by the pointwise model)."""
+        """The question-level vector, in the order of :data:`CONFIDENCE_FEATURES`."""
         gen = self.gen
         chunk = gen.chunks[best.passage]
         doc = gen.documents[chunk.doc_id]
@@ -343,25 +331,6 @@ class FeatureExtractor:
         ]
 
 
-# How far from a word next to the question word the asked kind may stand (发现于1975年).
-_TYPED_REACH = 12
-
-
-def typed_near(text: str, query: Query) -> float:
-    """1.0 when what the question asks for (a number, a date…) stands within
-    :data:`_TYPED_REACH` characters of a term next to the question word."""
-    if not query.answer_types or not query.focus:
-        return 0.0
-    for t in query.focus:
-        i = text.find(t)
-        while i >= 0:
-            piece = text[max(0, i - _TYPED_REACH) : i + len(t) + _TYPED_REACH]
-            if any(a.search(piece) for a in query.answer_types):
-                return 1.0
-            i = text.find(t, i + 1)
-    return 0.0
-
-
 def coverage_of(
     query: Query,
     tokens: set[str],
@@ -397,11 +366,4 @@ def coverage_of(
     return got / total, (got + extra) / total
 
 
-__all__ = [
-    "CONFIDENCE_FEATURES",
-    "FEATURES",
-    "FeatureExtractor",
-    "coverage_of",
-    "typed_near",
-    "with_gaps",
-]
+__all__ = ["CONFIDENCE_FEATURES", "FEATURES", "FeatureExtractor", "coverage_of", "with_gaps"]

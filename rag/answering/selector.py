@@ -168,18 +168,26 @@ class AnswerSelector:
         quotes = pick_quotes(scored, self.retriever)
         if not quotes:
             return Selection((), hits, 0.0)
-        x = self.confidence_features(examined.query, examined, model)
+        x = self.confidence_features(examined.query, scored, examined, model)
         return Selection(quotes, hits, round(model.confidence.probability(x), 4))
 
     def confidence_features(
-        self, query: Query, examined: Examined, model: SelectionModel
+        self,
+        query: Query,
+        scored: list[tuple[float, Candidate]],
+        examined: Examined,
+        model: SelectionModel,
     ) -> list[float]:
-        """The confidence model's input. Whether the question is answered at all is judged
-        on the candidate the pointwise model likes best on its own, and its margin over the
-        best of another paragraph (the ranker's calibrated probabilities say how a
-        candidate compares with the question's others, not how good it is: with them the
-        held-out confidence AUROC fell from 0.79 to 0.70 on CMRC trial)."""
-        own = model.absolute or model.ranker
+        """The confidence model's input for candidates ``scored`` by the ranker. Whether the
+        question is answered at all is judged on the candidate the pointwise (absolute)
+        model likes best on its own, and its margin over the best of another paragraph:
+        a pairwise ranker's calibrated probabilities say how a candidate compares with the
+        question's others, not how good it is (fed to the confidence model, the held-out
+        AUROC fell from 0.79 to 0.70 on CMRC trial). With a pointwise ranker (no absolute
+        model in the artifact) the ranker's own scores are used."""
+        own = model.absolute
+        if own is None:  # the ranker was fitted pointwise: it is the absolute model
+            return answerability(self.extractor, query, scored)
         probabilities = [own.probability(f) for f in examined.features]
         return answerability(
             self.extractor, query, rank_candidates(probabilities, examined.candidates)
