@@ -184,16 +184,16 @@ def test_report_candidates_learn_of_the_official_text_saying_the_same() -> None:
 
 def test_absolute_model_is_read_and_optional(seed_assistant: rag.Assistant) -> None:
     data = json.loads((Path(rag.__file__).parent / "data" / "selection_model.json").read_text())
-    # The shipped ranker is pointwise: no absolute model, the ranker's scores judge refusal.
-    assert "absolute" not in data and SelectionModel.from_dict(data).absolute is None
-    # A pairwise artifact carries one (here the ranker itself): read for both pairs, and
-    # then it is what the confidence is computed from, with the same result.
+    # The shipped ranker is pairwise: it carries the pointwise (absolute) model, both pairs.
+    shipped = SelectionModel.from_dict(data)
+    assert shipped.absolute is not None and shipped.absolute.features == FEATURES
+    assert shipped.dense is not None and shipped.dense.absolute is not None
+    # An artifact without one reads None; with the ranker itself as the absolute model the
+    # confidence is computed from it, with the same result as from the ranker's scores.
+    data = {k: v for k, v in data.items() if k not in ("absolute", "dense")}
+    assert SelectionModel.from_dict(data).absolute is None
     data["absolute"] = data["ranker"]
-    if "dense" in data:
-        data["dense"]["absolute"] = data["dense"]["ranker"]
     model = SelectionModel.from_dict(data)
-    assert model.absolute is not None and model.absolute.features == FEATURES
-    assert model.dense is None or model.dense.absolute is not None
     selector = seed_assistant._state.selector
     question = "上海的城市精神是什么？"
     tokens = seed_assistant._state.generation.tokenizer.tokenize(question)
