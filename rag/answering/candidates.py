@@ -176,17 +176,18 @@ class CandidateGenerator:
                     title_weight += weights[t]
                 elif t in joined:
                     present.append(t)
+            # A definition of the asked phrase, or the sentence that enumerates a numbered
+            # slogan (“六个让” → 让…、让…), must not fall off the shortlist.
+            doc_text = documents[chunk.doc_id].text if query.defined or query.numbered else ""
             for j, toks in enumerate(strings):
                 cheap = title_weight
                 for t in present:
                     if t in toks:
                         cheap += weights[t]
                 score = cheap / query.total + 0.2 * retrieval
-                if query.defined or query.numbered:
-                    # A definition of the asked phrase, or the sentence that enumerates a
-                    # numbered slogan (“六个让” → 让…、让…), must not fall off the shortlist.
+                if doc_text:
                     s_, e_ = chunk.sentences[j]
-                    text = documents[chunk.doc_id].text[s_:e_]
+                    text = doc_text[s_:e_]
                     if query.defined:
                         score += 0.15 * defines(text, query.defined)
                     if query.numbered:

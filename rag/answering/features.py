@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from ..schema import AUTHORITATIVE_KINDS, Document
 from ..store import Generation
@@ -75,6 +76,9 @@ FEATURES = (
 RELATIVE = ("coverage", "context", "retrieval", "focus", "semantic")
 # Filled by :func:`with_context` (the per-candidate pass leaves them 0).
 CROSS = ("official_echo", "official_alt")
+_OFFICIAL = FEATURES.index("authoritative")
+_COVERAGE = FEATURES.index("coverage")
+_ECHO, _ALT = FEATURES.index("official_echo"), FEATURES.index("official_alt")
 
 CONFIDENCE_FEATURES = (
     "probability",  # the ranker's probability for the best candidate
@@ -107,23 +111,41 @@ def with_gaps(rows: list[list[float]]) -> list[list[float]]:
     return [r + [r[i] - b for i, b in zip(at, best, strict=True)] for r in rows]
 
 
-def with_context(rows: list[list[float]], texts: list[str]) -> list[list[float]]:
+def with_context(rows: list[list[float]], texts: Sequence[str]) -> list[list[float]]:
     """Fill :data:`CROSS`: whether a report's candidate says what an official candidate of
     the same question says (its character bigrams found there) or covers no more of the
-    question than one. Official candidates keep 0."""
-    official = FEATURES.index("authoritative")
-    cov = FEATURES.index("coverage")
-    echo, alt = FEATURES.index("official_echo"), FEATURES.index("official_alt")
-    grams = [{t[i : i + 2] for i in range(len(t) - 1)} for t in texts]
-    sources = [n for n, r in enumerate(rows) if r[official]]
-    if not sources:
+    question than one. Official candidates keep 0. ``texts`` (the candidates' folded
+    spans) is read only when the question has candidates of both kinds."""
+    sources = [n for n, r in enumerate(rows) if r[_OFFICIAL]]
+    reports = [n for n, r in enumerate(rows) if not r[_OFFICIAL]]
+    if not sources or not reports:  # nothing to compare (a corpus of one kind): no bigrams
         return rows
-    for n, row in enumerate(rows):
-        if row[official] or not grams[n]:
+    grams = {n: _bigrams(texts[n]) for n in (*sources, *reports)}
+    for n in reports:
+        row, own = rows[n], grams[n]
+        if not own:
             continue
-        row[echo] = max(len(grams[n] & grams[m]) / len(grams[n]) for m in sources)
-        row[alt] = float(any(rows[m][cov] >= row[cov] for m in sources))
+        row[_ECHO] = max(len(own & grams[m]) / len(own) for m in sources)
+        row[_ALT] = float(any(rows[m][_COVERAGE] >= row[_COVERAGE] for m in sources))
     return rows
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+class _Spans(Sequence[str]):
+    """The candidates' folded spans, each folded when first read (most questions read none)."""
+
+    def __init__(self, extractor: FeatureExtractor, cands: list[Candidate]) -> None:
+        self._extractor = extractor
+        self._cands = cands
+
+    def __len__(self) -> int:
+        return len(self._cands)
+
+    def __getitem__(self, n: int) -> str:  # type: ignore[override]
+        return self._extractor._span(self._cands[n])
 
 
 def whole_article(doc: Document, cand: Candidate) -> bool:
@@ -170,8 +192,7 @@ class FeatureExtractor:
         gaps included."""
         memo: dict[tuple[int, int], tuple] = {}
         rows = [self.features(query, c, memo) for c in cands]
-        texts = [self._span(c) for c in cands]
-        return with_gaps(with_context(rows, texts))
+        return with_gaps(with_context(rows, _Spans(self, cands)))
 
     def _span(self, cand: Candidate) -> str:
         doc_id = self.gen.chunks[cand.passage].doc_id
@@ -182,12 +203,18 @@ class FeatureExtractor:
     ) -> list[float]:
         """The feature vector of one candidate, in the order of :data:`FEATURES` without the
         gaps (:func:`with_gaps` adds them over all candidates of the question). ``memo``
-        shares the first sentence's work between the variants of one sentence."""
+        shares the first sentence's work between the variants of one sentence (and the
+        passage's records between its candidates)."""
         gen = self.gen
-        chunk = gen.chunks[cand.passage]
-        doc = gen.documents[chunk.doc_id]
-        strings = gen.sentence_tokens[cand.passage]
+        place = memo.get((cand.passage, -1)) if memo is not None else None
+        if place is None:
+            chunk = gen.chunks[cand.passage]
+            place = (chunk, gen.documents[chunk.doc_id], gen.sentence_tokens[cand.passage])
+            if memo is not None:
+                memo[(cand.passage, -1)] = place
+        chunk, doc, strings = place
         hs, he = chunk.sentences[cand.sentence]
+        paragraph = doc.paragraph(cand.paragraph)
         key = (cand.passage, cand.sentence)
         cached = memo.get(key) if memo is not None else None
         if cached is None:
@@ -232,7 +259,7 @@ class FeatureExtractor:
         if query.article and (
             in_named if query.named else (title_cov > 0 or not query.names_title)
         ):
-            section = doc.paragraph(cand.paragraph).section
+            section = paragraph.section
             article_hit = float(any(ref.label == query.article for ref in section))
         anaphor_next = 0.0
         if is_next and cand.sentence + 1 < len(chunk.sentences):
@@ -248,7 +275,7 @@ class FeatureExtractor:
             float(any(a.search(text) for a in query.answer_types)),
             restates,
             focus,
-            float(hs == doc.paragraph(cand.paragraph).start),
+            float(hs == paragraph.start),
             cand.retrieval,
             1.0 / (1 + cand.rank) if cand.rank >= 0 else 1.0,
             float(doc.kind in AUTHORITATIVE_KINDS),
