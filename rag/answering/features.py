@@ -17,8 +17,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from ..lru import LRUCache
 from ..schema import AUTHORITATIVE_KINDS, Document
 from ..store import Generation
 from ..textnorm import normalize
@@ -96,6 +97,10 @@ CONFIDENCE_FEATURES = (
     "article_miss",  # an article asked for by number, the best candidate is not in it
 )
 
+# Sentences (token sets and folded text) and candidate spans (bigrams) kept between questions.
+SENTENCE_CACHE = 16384
+BIGRAM_CACHE = 4096
+
 _ENUMERATION = re.compile(r"[、；;]")
 _CONDITION_A = re.compile(r"但是|但|除外|不得|不适用|例外|除.{1,20}外|情形之一")
 _TITLE = re.compile(r"《[^》]*》")
@@ -111,16 +116,22 @@ def with_gaps(rows: list[list[float]]) -> list[list[float]]:
     return [r + [r[i] - b for i, b in zip(at, best, strict=True)] for r in rows]
 
 
-def with_context(rows: list[list[float]], texts: Sequence[str]) -> list[list[float]]:
+def with_context(
+    rows: list[list[float]],
+    texts: Sequence[str],
+    bigrams: Callable[[int], frozenset[str]] | None = None,
+) -> list[list[float]]:
     """Fill :data:`CROSS`: whether a report's candidate says what an official candidate of
     the same question says (its character bigrams found there) or covers no more of the
     question than one. Official candidates keep 0. ``texts`` (the candidates' folded
-    spans) is read only when the question has candidates of both kinds."""
+    spans) is read only when the question has candidates of both kinds; ``bigrams(n)``,
+    when given, gives candidate ``n``'s bigrams instead (from a cache)."""
     sources = [n for n, r in enumerate(rows) if r[_OFFICIAL]]
     reports = [n for n, r in enumerate(rows) if not r[_OFFICIAL]]
     if not sources or not reports:  # nothing to compare (a corpus of one kind): no bigrams
         return rows
-    grams = {n: _bigrams(texts[n]) for n in (*sources, *reports)}
+    of = bigrams or (lambda n: span_bigrams(texts[n]))
+    grams = {n: of(n) for n in (*sources, *reports)}
     for n in reports:
         row, own = rows[n], grams[n]
         if not own:
@@ -130,8 +141,9 @@ def with_context(rows: list[list[float]], texts: Sequence[str]) -> list[list[flo
     return rows
 
 
-def _bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)}
+def span_bigrams(text: str) -> frozenset[str]:
+    """The character bigrams of a text."""
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
 class _Spans(Sequence[str]):
@@ -174,6 +186,10 @@ class FeatureExtractor:
         self.candidates = candidates
 
         self._traditional: dict[str, bool] = {}
+        # Question-independent work on the passages, kept between questions (this extractor
+        # belongs to one generation: a new generation starts with empty caches).
+        self._sentences = LRUCache(SENTENCE_CACHE)
+        self._bigrams = LRUCache(BIGRAM_CACHE)
 
     def fold(self, doc_id: str, text: str) -> str:
         """A document's text folded for matching: lower case, and Simplified script when
@@ -192,7 +208,34 @@ class FeatureExtractor:
         gaps included."""
         memo: dict[tuple[int, int], tuple] = {}
         rows = [self.features(query, c, memo) for c in cands]
-        return with_gaps(with_context(rows, _Spans(self, cands)))
+        return with_gaps(
+            with_context(rows, _Spans(self, cands), lambda n: self.span_bigrams(cands[n]))
+        )
+
+    def span_bigrams(self, cand: Candidate) -> frozenset[str]:
+        """The bigrams of a candidate's folded span (cached by span)."""
+        key = (cand.passage, cand.start, cand.end)
+        grams = self._bigrams.get(key)
+        if grams is None:
+            grams = span_bigrams(self._span(cand))
+            self._bigrams.put(key, grams)
+        return grams
+
+    def sentence(self, passage: int, j: int) -> tuple[frozenset[str], str]:
+        """Sentence ``j`` of a passage: its stored tokens as a set and its folded text
+        (cached by sentence)."""
+        key = (passage, j)
+        value = self._sentences.get(key)
+        if value is None:
+            gen = self.gen
+            chunk = gen.chunks[passage]
+            s, e = chunk.sentences[j]
+            value = (
+                frozenset(gen.sentence_tokens[passage][j].split()),
+                self.fold(chunk.doc_id, gen.documents[chunk.doc_id].text[s:e]),
+            )
+            self._sentences.put(key, value)
+        return value
 
     def _span(self, cand: Candidate) -> str:
         doc_id = self.gen.chunks[cand.passage].doc_id
@@ -218,8 +261,7 @@ class FeatureExtractor:
         key = (cand.passage, cand.sentence)
         cached = memo.get(key) if memo is not None else None
         if cached is None:
-            head_tokens = set(strings[cand.sentence].split())
-            head = self.fold(doc.doc_id, doc.text[hs:he])
+            head_tokens, head = self.sentence(cand.passage, cand.sentence)
             title = self.candidates.title_tokens(doc.doc_id)
             context = title
             if cand.sentence > 0 and starts_with_anaphor(head):
@@ -234,7 +276,7 @@ class FeatureExtractor:
         text = head if same else self.fold(doc.doc_id, doc.text[cand.start : cand.end])
         tokens = head_tokens
         if cand.kind == "next" and cand.sentence + 1 < len(strings):
-            tokens = head_tokens | set(strings[cand.sentence + 1].split())
+            tokens = head_tokens | self.sentence(cand.passage, cand.sentence + 1)[0]
         coverage, in_context = head_pair if same else coverage_of(query, tokens, text, context)
         head_cov = head_pair[0]
         pairs = sum(1 for p in query.pairs if p in text) / len(query.pairs) if query.pairs else 0.0
@@ -360,7 +402,7 @@ class FeatureExtractor:
 
 def coverage_of(
     query: Query,
-    tokens: set[str],
+    tokens: set[str] | frozenset[str],
     text: str,
     context: frozenset[str] | set[str] = frozenset(),
     weights: dict[str, float] | None = None,

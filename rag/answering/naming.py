@@ -71,7 +71,8 @@ class TitleNames:
         self._documents = documents
         self._lock = threading.Lock()
         self._names: dict[str, tuple[str, ...]] | None = None
-        self._longest = 0
+        self._firsts: frozenset[str] = frozenset()
+        self._lengths: list[int] = []
 
     def _cards(self) -> Iterable[tuple[str, str, str]]:
         """``(doc_id, kind, normalised title)`` of every document."""
@@ -90,7 +91,10 @@ class TitleNames:
                             continue
                         for name in aliases(title):
                             names.setdefault(name, []).append(doc_id)
-                    self._longest = max(map(len, names), default=0)
+                    # Only where a name can start, only lengths some name has: the longest
+                    # name at each place is found as a scan of every length would find it.
+                    self._firsts = frozenset(name[0] for name in names)
+                    self._lengths = sorted({len(name) for name in names if len(name) > 1})[::-1]
                     self._names = {k: tuple(dict.fromkeys(v)) for k, v in names.items()}
         return self._names
 
@@ -108,8 +112,13 @@ class TitleNames:
             return ()
         found: list[tuple[int, int, tuple[str, ...]]] = []
         n = len(question)
+        firsts, lengths = self._firsts, self._lengths
         for i in range(n - 1):
-            for length in range(min(self._longest, n - i), 1, -1):
+            if question[i] not in firsts:
+                continue
+            for length in lengths:
+                if length > n - i:
+                    continue
                 ids = names.get(question[i : i + length])
                 if ids is not None:
                     found.append((i, i + length, ids))
