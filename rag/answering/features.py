@@ -291,7 +291,8 @@ class FeatureExtractor:
         is_next = float(cand.kind == "next")
         is_list = float(cand.kind == "list")
         extended = is_next or is_list
-        enumeration = min(1.0, len(_ENUMERATION.findall(text)) / 4)
+        # Read only by a list question (the feature is 0 for any other).
+        enumeration = min(1.0, len(_ENUMERATION.findall(text)) / 4) if query.wants_list else 0.0
         numbered = 0.0
         if query.numbered:
             count, stem = query.numbered
