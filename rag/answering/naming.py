@@ -20,11 +20,11 @@ Example:
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
+from ..columnar import catalogue
+from ..lru import Once
 from ..schema import AUTHORITATIVE_KINDS, Document
-from ..textnorm import normalize
 
 # Prefixes a law's title carries that its short name drops.
 _PREFIXES = ("中华人民共和国",)
@@ -59,6 +59,23 @@ def aliases(title: str) -> set[str]:
     return out
 
 
+_Names = tuple[dict[str, tuple[str, ...]], frozenset[str], list[int]]
+
+
+def _names(documents: Mapping[str, Document]) -> _Names:
+    """Every name of every authoritative document (name → doc ids), the characters a name
+    starts with and the lengths of names (longest first, two characters or more)."""
+    names: dict[str, list[str]] = {}
+    for doc_id, kind, _, _, title in catalogue(documents):
+        if kind not in AUTHORITATIVE_KINDS or not title:
+            continue
+        for name in aliases(title):
+            names.setdefault(name, []).append(doc_id)
+    firsts = frozenset(name[0] for name in names)
+    lengths = sorted({len(name) for name in names if len(name) > 1}, reverse=True)
+    return {k: tuple(dict.fromkeys(v)) for k, v in names.items()}, firsts, lengths
+
+
 class TitleNames:
     """The official documents of one generation by their names (built on first use,
     shared between threads).
@@ -68,35 +85,10 @@ class TitleNames:
     """
 
     def __init__(self, documents: Mapping[str, Document]) -> None:
-        self._documents = documents
-        self._lock = threading.Lock()
-        self._names: dict[str, tuple[str, ...]] | None = None
-        self._firsts: frozenset[str] = frozenset()
-        self._lengths: list[int] = []
+        self._names = Once(lambda: _names(documents))
 
-    def _cards(self) -> Iterable[tuple[str, str, str]]:
-        """``(doc_id, kind, normalised title)`` of every document."""
-        catalogue = getattr(self._documents, "catalogue", None)
-        if callable(catalogue):
-            return ((i, kind, key) for i, kind, _, _, key in catalogue())
-        return ((i, d.kind, normalize(d.title)) for i, d in self._documents.items())
-
-    def _load(self) -> dict[str, tuple[str, ...]]:
-        if self._names is None:
-            with self._lock:
-                if self._names is None:
-                    names: dict[str, list[str]] = {}
-                    for doc_id, kind, title in self._cards():
-                        if kind not in AUTHORITATIVE_KINDS or not title:
-                            continue
-                        for name in aliases(title):
-                            names.setdefault(name, []).append(doc_id)
-                    # Only where a name can start, only lengths some name has: the longest
-                    # name at each place is found as a scan of every length would find it.
-                    self._firsts = frozenset(name[0] for name in names)
-                    self._lengths = sorted({len(name) for name in names if len(name) > 1})[::-1]
-                    self._names = {k: tuple(dict.fromkeys(v)) for k, v in names.items()}
-        return self._names
+    def _load(self) -> _Names:
+        return self._names.get()
 
     def named(self, question: str) -> tuple[str, ...]:
         """The documents the (normalised) question names, in the order it names them.
@@ -107,12 +99,13 @@ class TitleNames:
         Returns:
             Document ids, each once; empty when it names none.
         """
-        names = self._load()
+        names, firsts, lengths = self._load()
         if not names:
             return ()
         found: list[tuple[int, int, tuple[str, ...]]] = []
         n = len(question)
-        firsts, lengths = self._firsts, self._lengths
+        # Only where a name can start, only lengths some name has: the longest name at each
+        # place is found as a scan of every length would find it.
         for i in range(n - 1):
             if question[i] not in firsts:
                 continue
