@@ -40,6 +40,7 @@ SEMANTIC_SHORTLIST = 2
 SHORTLIST = 4
 QUOTE_MAX_CHARS = 160
 CLAUSE_CACHE = 4096
+PASSAGE_CACHE = 8192
 # A lead-in with its items, or a whole article, may be longer than one sentence.
 LIST_MAX_CHARS = 800
 LIST_MAX_PARAGRAPHS = 12
@@ -121,6 +122,7 @@ class CandidateGenerator:
         self._chunk_of: dict[tuple[str, int], int] | None = None
         # Clauses of long sentences, kept between questions (a generation has its own).
         self._clauses = LRUCache(CLAUSE_CACHE)
+        self._joined = LRUCache(PASSAGE_CACHE)
 
     def title_tokens(self, doc_id: str) -> frozenset[str]:
         """Tokens of a document's title (cached)."""
@@ -135,6 +137,14 @@ class CandidateGenerator:
                 words.update(self.gen.tokenizer.tokenize(name))
             tokens = self._titles[doc_id] = frozenset(words)
         return tokens
+
+    def passage_tokens(self, passage: int) -> str:
+        """The stored tokens of a passage's sentences, space-joined (cached)."""
+        joined = self._joined.get(passage)
+        if joined is None:
+            joined = " ".join(self.gen.sentence_tokens[passage])
+            self._joined.put(passage, joined)
+        return joined
 
     def generate(
         self,
@@ -174,7 +184,7 @@ class CandidateGenerator:
             # Terms the title gives every sentence alike, then the few the passage holds.
             title_weight = 0.0
             present = []
-            joined = " ".join(strings)
+            joined = self.passage_tokens(passage)
             for t in terms:
                 if t in title:
                     title_weight += weights[t]

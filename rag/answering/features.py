@@ -100,6 +100,7 @@ CONFIDENCE_FEATURES = (
 # Sentences (token sets and folded text) and candidate spans (bigrams) kept between questions.
 SENTENCE_CACHE = 16384
 BIGRAM_CACHE = 4096
+PASSAGE_CACHE = 4096
 
 _ENUMERATION = re.compile(r"[、；;]")
 _CONDITION_A = re.compile(r"但是|但|除外|不得|不适用|例外|除.{1,20}外|情形之一")
@@ -190,6 +191,7 @@ class FeatureExtractor:
         # belongs to one generation: a new generation starts with empty caches).
         self._sentences = LRUCache(SENTENCE_CACHE)
         self._bigrams = LRUCache(BIGRAM_CACHE)
+        self._passages = LRUCache(PASSAGE_CACHE)
 
     def fold(self, doc_id: str, text: str) -> str:
         """A document's text folded for matching: lower case, and Simplified script when
@@ -220,6 +222,16 @@ class FeatureExtractor:
             grams = span_bigrams(self._span(cand))
             self._bigrams.put(key, grams)
         return grams
+
+    def passage(self, passage: int) -> tuple[str, str]:
+        """A passage's stored tokens (space-joined) and its folded text (cached)."""
+        value = self._passages.get(passage)
+        if value is None:
+            gen = self.gen
+            chunk = gen.chunks[passage]
+            value = (self.candidates.passage_tokens(passage), self.fold(chunk.doc_id, chunk.text))
+            self._passages.put(passage, value)
+        return value
 
     def sentence(self, passage: int, j: int) -> tuple[frozenset[str], str]:
         """Sentence ``j`` of a passage: its stored tokens as a set and its folded text
@@ -360,7 +372,7 @@ class FeatureExtractor:
         context = self.candidates.title_tokens(doc.doc_id)
         if best.sentence > 0 and starts_with_anaphor(doc.text[hs:he]):
             context = context | set(strings[best.sentence - 1].split())
-        tokens = set(strings[best.sentence].split())
+        tokens = self.sentence(best.passage, best.sentence)[0]
         specific = query.specific
         if query.heads:
             # The kind of answer asked for (什么文件) need not be named by the answer.
@@ -371,7 +383,7 @@ class FeatureExtractor:
             }
         total = sum(specific.values()) or 1.0
         _, in_context = coverage_of(query, tokens, text, context, specific)
-        joined, passage_text = " ".join(strings), self.fold(doc.doc_id, chunk.text)
+        joined, passage_text = self.passage(best.passage)
         passage_cov = (
             sum(s for t, s in specific.items() if t in joined or t in passage_text) / total
         )
