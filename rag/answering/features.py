@@ -101,6 +101,7 @@ CONFIDENCE_FEATURES = (
 SENTENCE_CACHE = 16384
 BIGRAM_CACHE = 4096
 PASSAGE_CACHE = 4096
+ECHO_CACHE = 16384
 
 _ENUMERATION = re.compile(r"[、；;]")
 _CONDITION_A = re.compile(r"但是|但|除外|不得|不适用|例外|除.{1,20}外|情形之一")
@@ -120,24 +121,32 @@ def with_gaps(rows: list[list[float]]) -> list[list[float]]:
 def with_context(
     rows: list[list[float]],
     texts: Sequence[str],
-    bigrams: Callable[[int], frozenset[str]] | None = None,
+    echo: Callable[[int, int], float | None] | None = None,
 ) -> list[list[float]]:
     """Fill :data:`CROSS`: whether a report's candidate says what an official candidate of
     the same question says (its character bigrams found there) or covers no more of the
-    question than one. Official candidates keep 0. ``texts`` (the candidates' folded
-    spans) is read only when the question has candidates of both kinds; ``bigrams(n)``,
-    when given, gives candidate ``n``'s bigrams instead (from a cache)."""
+    question than one. Official candidates keep 0.
+
+    ``texts`` (the candidates' folded spans) is read only when the question has candidates
+    of both kinds. ``echo(n, m)``, when given, is the share of candidate ``n``'s bigrams
+    found in candidate ``m`` (None when ``n`` has none), from a cache; by default it is
+    computed from ``texts``."""
     sources = [n for n, r in enumerate(rows) if r[_OFFICIAL]]
     reports = [n for n, r in enumerate(rows) if not r[_OFFICIAL]]
     if not sources or not reports:  # nothing to compare (a corpus of one kind): no bigrams
         return rows
-    of = bigrams or (lambda n: span_bigrams(texts[n]))
-    grams = {n: of(n) for n in (*sources, *reports)}
+    if echo is None:
+        grams = {n: span_bigrams(texts[n]) for n in (*sources, *reports)}
+
+        def echo(n: int, m: int) -> float | None:
+            return len(grams[n] & grams[m]) / len(grams[n]) if grams[n] else None
+
     for n in reports:
-        row, own = rows[n], grams[n]
-        if not own:
+        shares = [echo(n, m) for m in sources]
+        if shares[0] is None:  # a span too short for a bigram
             continue
-        row[_ECHO] = max(len(own & grams[m]) / len(own) for m in sources)
+        row = rows[n]
+        row[_ECHO] = max(share or 0.0 for share in shares)
         row[_ALT] = float(any(rows[m][_COVERAGE] >= row[_COVERAGE] for m in sources))
     return rows
 
@@ -192,6 +201,7 @@ class FeatureExtractor:
         self._sentences = LRUCache(SENTENCE_CACHE)
         self._bigrams = LRUCache(BIGRAM_CACHE)
         self._passages = LRUCache(PASSAGE_CACHE)
+        self._echoes = LRUCache(ECHO_CACHE)
 
     def fold(self, doc_id: str, text: str) -> str:
         """A document's text folded for matching: lower case, and Simplified script when
@@ -211,8 +221,21 @@ class FeatureExtractor:
         memo: dict[tuple[int, int], tuple] = {}
         rows = [self.features(query, c, memo) for c in cands]
         return with_gaps(
-            with_context(rows, _Spans(self, cands), lambda n: self.span_bigrams(cands[n]))
+            with_context(rows, _Spans(self, cands), lambda n, m: self.echo(cands[n], cands[m]))
         )
+
+    def echo(self, report: Candidate, source: Candidate) -> float | None:
+        """Share of ``report``'s span bigrams found in ``source``'s span, None when it has
+        none (cached by the pair of spans)."""
+        key = (report.passage, report.start, report.end, source.passage, source.start, source.end)
+        share = self._echoes.get(key)
+        if share is None:
+            own = self.span_bigrams(report)
+            if not own:
+                return None
+            share = len(own & self.span_bigrams(source)) / len(own)
+            self._echoes.put(key, share)
+        return share
 
     def span_bigrams(self, cand: Candidate) -> frozenset[str]:
         """The bigrams of a candidate's folded span (cached by span)."""
