@@ -57,7 +57,11 @@ from load_test import (  # a sibling script, not a package
     summarise,
 )
 
-SHARED_EVAL = ROOT.parent / "shared" / "eval"
+# ../shared beside the clone (as CI has it), else the machine's shared data.
+SHARED_EVAL = next(
+    (p for p in (ROOT.parent / "shared" / "eval", Path("/work/shared/eval")) if p.exists()),
+    ROOT.parent / "shared" / "eval",
+)
 SEED_POOL = (
     SHARED_EVAL / "seed_qa.jsonl",
     SHARED_EVAL / "seed_dev.jsonl",
