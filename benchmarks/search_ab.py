@@ -25,7 +25,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CMRC = ROOT.parent / "shared" / "bench" / "cmrc2018_dev"
+# ../shared beside the clone, else the machine's shared data (a worktree elsewhere).
+CMRC = next(
+    (
+        p
+        for p in (
+            ROOT.parent / "shared" / "bench" / "cmrc2018_dev",
+            Path("/work/shared/bench/cmrc2018_dev"),
+        )
+        if p.exists()
+    ),
+    ROOT.parent / "shared" / "bench" / "cmrc2018_dev",
+)
 
 
 def child(index: str, n: int, call: str = "search") -> None:
