@@ -31,7 +31,7 @@ from .questions import is_followup
 from .schema import KIND_LABELS, Document, Scope
 from .textnorm import normalize
 
-__all__ = ["ScopeCatalogue", "StatedScope", "scope_note"]
+__all__ = ["ScopeCatalogue", "StatedScope", "inherited_scope", "scope_note"]
 
 # Kinds a question may name (文件 and 文档 would mean every document, not a kind).
 _STATED_KINDS = {
@@ -275,13 +275,12 @@ class ScopeCatalogue:
         Returns:
             That scope marked ``inherited``, or None.
         """
+        chain: list[StatedScope] = []
         for earlier in reversed(history):
-            stated = self.from_question(earlier)
-            if stated.scope is not None:
-                return replace(stated.scope, inherited=True)
-            if stated.unknown or not is_followup(stated.question):
-                return None
-        return None
+            chain.append(self.from_question(earlier))
+            if chain[-1].scope is not None or not is_followup(chain[-1].question):
+                break
+        return inherited_scope(chain[::-1])
 
     def _by_title(self, title: str) -> list[str]:
         """Documents a title in 《》 names: the exact title, the title without 中华人民共和国,
@@ -295,6 +294,22 @@ class ScopeCatalogue:
         if len(wanted) < 2:
             return []
         return [i for i, t, _ in self._titles if wanted in t]
+
+
+def inherited_scope(chain: Sequence[StatedScope]) -> Scope | None:
+    """The scope a follow-up keeps (see :meth:`ScopeCatalogue.inherited`), from the earlier
+    questions as :meth:`ScopeCatalogue.from_question` read them, oldest first.
+
+    Returns:
+        The scope of the last question that stated one, marked ``inherited``, when only
+        follow-ups stating none come after it; else None.
+    """
+    for stated in reversed(chain):
+        if stated.scope is not None:
+            return replace(stated.scope, inherited=True)
+        if stated.unknown or not is_followup(stated.question):
+            return None
+    return None
 
 
 _LABEL_KINDS = {label: kind for kind, label in KIND_LABELS.items()}
