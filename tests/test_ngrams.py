@@ -249,3 +249,17 @@ def test_a_build_records_the_reference_scheme_and_finds_the_article(tmp_path: Pa
     assert assistant._state.generation.lexical.field_weight(FIELD) == 1.0
     hits = assistant.search("示例法第二条规定了什么？", k=2, mode="lexical")
     assert hits[0].text.startswith("第二条")
+
+
+def test_a_new_bigram_scheme_makes_the_index_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "示例法.md"
+    source.write_text(
+        "# 中华人民共和国示例法\n\n第一条　为了规范示例工作，制定本法。\n", encoding="utf-8"
+    )
+    index = tmp_path / "index"
+    assert not rag.build_index(source, index, model="none", workers=1).up_to_date
+    assert rag.build_index(source, index, model="none", workers=1).up_to_date
+    monkeypatch.setattr("rag.ngrams.FIELD", "bigrams-next")
+    assert not rag.build_index(source, index, model="none", workers=1).up_to_date
