@@ -23,7 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CMRC = ROOT.parent / "shared" / "bench" / "cmrc2018_dev"
+SHARED = ROOT.parent / "shared"
+if not SHARED.is_dir():  # a worktree outside the checkout's folder
+    SHARED = Path("/work/shared")
+CMRC = SHARED / "bench" / "cmrc2018_dev"
 
 
 def child(index: str, n: int) -> None:
