@@ -236,15 +236,22 @@ def test_a_question_about_an_article_scores_no_article_ending_in_its_number() ->
         assert scores[1] > 0
 
 
-def test_a_build_records_the_reference_scheme_and_finds_the_article(tmp_path: Path) -> None:
+LAW = (
+    "# 中华人民共和国示例法\n\n第二条　本法所称示例，是指无偿提供咨询的制度。\n\n"
+    "第五十二条　示例机构应当按照规定办理。\n"
+)
+
+
+def _build_law(tmp_path: Path) -> tuple[Path, Path, rag.BuildReport]:
+    """A two-article statute in tmp_path, built lexical: (source, index, report)."""
     source = tmp_path / "示例法.md"
-    source.write_text(
-        "# 中华人民共和国示例法\n\n第二条　本法所称示例，是指无偿提供咨询的制度。\n\n"
-        "第五十二条　示例机构应当按照规定办理。\n",
-        encoding="utf-8",
-    )
+    source.write_text(LAW, encoding="utf-8")
     index = tmp_path / "index"
-    rag.build_index(source, index, model="none", workers=1)
+    return source, index, rag.build_index(source, index, model="none", workers=1)
+
+
+def test_a_build_records_the_reference_scheme_and_finds_the_article(tmp_path: Path) -> None:
+    _, index, _ = _build_law(tmp_path)
     assistant = rag.load(index)
     assert assistant._state.generation.lexical.field_weight(FIELD) == 1.0
     hits = assistant.search("示例法第二条规定了什么？", k=2, mode="lexical")
@@ -254,12 +261,8 @@ def test_a_build_records_the_reference_scheme_and_finds_the_article(tmp_path: Pa
 def test_a_new_bigram_scheme_makes_the_index_stale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = tmp_path / "示例法.md"
-    source.write_text(
-        "# 中华人民共和国示例法\n\n第一条　为了规范示例工作，制定本法。\n", encoding="utf-8"
-    )
-    index = tmp_path / "index"
-    assert not rag.build_index(source, index, model="none", workers=1).up_to_date
+    source, index, first = _build_law(tmp_path)
+    assert not first.up_to_date
     assert rag.build_index(source, index, model="none", workers=1).up_to_date
     monkeypatch.setattr("rag.ngrams.FIELD", "bigrams-next")
     assert not rag.build_index(source, index, model="none", workers=1).up_to_date
