@@ -624,7 +624,7 @@ class ChunkTable(Sequence[Chunk]):
 class SentenceTokens(Sequence[list[str]]):
     """``tokens[i]``: the token strings of each sentence of passage ``i``, space-joined."""
 
-    def __init__(self, columns: CorpusColumns, words: Callable[[], list[str]]) -> None:
+    def __init__(self, columns: CorpusColumns, words: Callable[[], Sequence[str]]) -> None:
         self._c = columns
         self._words = words
         self._cache = LRUCache(65536)

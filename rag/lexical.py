@@ -29,9 +29,9 @@ saved index too:
 * ``data.csc.index.npy``, ``indices.csc.index.npy``, ``indptr.csc.index.npy``: the CSC
   score matrix;
 * ``vocab.index.json``: token → column (for bm25s; this module does not read it);
-* ``vocab.tokens.txt``: the tokens in column order, one per line: what :meth:`load` reads,
-  since splitting one string and numbering it is faster than decoding a JSON object, and
-  gives the token of every column (:meth:`words`) for nothing;
+* ``vocab.tokens.txt`` and ``vocab.table.npy``: the tokens in column order and a hash table
+  of them (:mod:`rag.vocabulary`), what :meth:`load` reads: no dictionary of the tokens is
+  built on load;
 * ``params.index.json``: BM25 parameters, exactly the keys bm25s writes;
 * ``meta.json``: our format version and counts, checked on load.
 
@@ -54,21 +54,7 @@ import numpy as np
 
 from . import guards
 from .errors import IndexMismatchError, RagError
-
-
-def _read_tokens(path: Path) -> list[str]:
-    """The tokens in column order, from ``vocab.tokens.txt`` (one per line; none is empty or
-    holds a line break). On CMRC with the character-bigram field it holds ~140,000 tokens:
-    splitting and numbering them takes ~35 ms, where decoding the JSON object took 45-80 ms
-    and inverting it for :meth:`LexicalIndex.words` another ~18 ms, in a one-shot ``rag ask``
-    of ~0.6 s.
-
-    Raises:
-        UnicodeDecodeError: The file is not UTF-8 (a ``ValueError``).
-    """
-    text = path.read_bytes().decode("utf-8")
-    return text.split("\n") if text else []
-
+from .vocabulary import Vocabulary
 
 __all__ = ["FORMAT", "LexicalIndex"]
 
@@ -78,7 +64,6 @@ _DATA = "data.csc.index.npy"
 _INDICES = "indices.csc.index.npy"
 _INDPTR = "indptr.csc.index.npy"
 _VOCAB = "vocab.index.json"
-_TOKENS = "vocab.tokens.txt"
 _PARAMS = "params.index.json"
 _META = "meta.json"
 _NONOCCURRENCE = "nonoccurrence_array.index.npy"
@@ -102,7 +87,7 @@ class LexicalIndex:
         data: np.ndarray,
         indices: np.ndarray,
         indptr: np.ndarray,
-        vocab: dict[str, int],
+        vocab: dict[str, int] | Vocabulary,
         num_docs: int,
         params: dict[str, Any],
         meta: dict[str, Any],
@@ -270,11 +255,12 @@ class LexicalIndex:
             raise RagError("a lexical field must cover the same passages")
         if not (weight > 0 and math.isfinite(weight)):
             raise RagError(f"a lexical field needs a positive weight, got {weight}")
-        if "fields" in self._meta or not self._vocab.keys().isdisjoint(other._vocab):
+        mine, theirs = self._vocab_dict(), other._vocab_dict()
+        if "fields" in self._meta or not mine.keys().isdisjoint(theirs):
             raise RagError("lexical fields must have disjoint vocabularies")
-        offset = len(self._vocab)
-        vocab = dict(self._vocab)
-        for token, tid in other._vocab.items():
+        offset = len(mine)
+        vocab = dict(mine)
+        for token, tid in theirs.items():
             vocab[token] = tid + offset
         data = np.concatenate([self._data, np.asarray(other._data) * np.float32(weight)])
         indptr = np.concatenate([self._indptr, other._indptr[1:] + self._indptr[-1]])
@@ -311,6 +297,10 @@ class LexicalIndex:
             nonoccurrence=nonoccurrence,
             idf=idf,
         )
+
+    def _vocab_dict(self) -> dict[str, int]:
+        vocab = self._vocab
+        return vocab.as_dict() if isinstance(vocab, Vocabulary) else vocab
 
     def field_weight(self, name: str) -> float:
         """The weight of a second field (:meth:`with_field`), 0.0 when the index has none."""
@@ -433,8 +423,11 @@ class LexicalIndex:
         top = (cand_scores[order] + self._constant(token_ids)).astype(np.float32)
         return ids, top
 
-    def words(self) -> list[str]:
-        """Every token, in id order (the inverse of the vocabulary; built on first use)."""
+    def words(self) -> Sequence[str]:
+        """Every token, in id order (the inverse of the vocabulary; built on first use, or
+        decoded token by token from a loaded index's vocabulary file)."""
+        if isinstance(self._vocab, Vocabulary):
+            return self._vocab.words()
         words = self._words
         if words is None:
             words = list(self._vocab)
@@ -501,16 +494,20 @@ class LexicalIndex:
             path = directory / name
             np.save(path, array, allow_pickle=False)
             written.append(path)
-        for name, obj in ((_VOCAB, self._vocab), (_PARAMS, self._params), (_META, self._meta)):
+        for name, obj in (
+            (_VOCAB, self._vocab_dict()),
+            (_PARAMS, self._params),
+            (_META, self._meta),
+        ):
             path = directory / name
             path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
             written.append(path)
-        words = self.words()
-        if any(not w or "\n" in w for w in words):
-            raise RagError("a token is empty or holds a line break; it cannot be saved")
-        path = directory / _TOKENS
-        path.write_bytes("\n".join(words).encode("utf-8"))
-        written.append(path)
+        vocab = self._vocab
+        words = vocab.split() if isinstance(vocab, Vocabulary) else list(self.words())
+        try:
+            written += Vocabulary.write(directory, words)
+        except ValueError as exc:
+            raise RagError(f"the vocabulary cannot be saved: {exc}") from None
         return written
 
     @classmethod
@@ -535,7 +532,7 @@ class LexicalIndex:
         try:
             meta = guards.loads((directory / _META).read_bytes(), what=_META, max_depth=0)
             params = guards.loads((directory / _PARAMS).read_bytes(), what=_PARAMS, max_depth=0)
-            words = _read_tokens(directory / _TOKENS)
+            vocab = Vocabulary.read(directory)
             # Plain ndarrays over the mappings (slicing a np.memmap builds a memmap object).
             data = np.load(directory / _DATA, mmap_mode="r", allow_pickle=False).view(np.ndarray)
             indices = np.load(directory / _INDICES, mmap_mode="r", allow_pickle=False).view(
@@ -563,10 +560,7 @@ class LexicalIndex:
         num_docs = meta.get("num_docs")
         if not isinstance(num_docs, int) or num_docs <= 0:
             raise fail("has no passage count")
-        vocab = dict(zip(words, range(len(words)), strict=True))
-        n_vocab = len(words)
-        if len(vocab) != n_vocab or (n_vocab and not all(words)):
-            raise fail("has a damaged vocabulary (an empty or repeated token)")
+        n_vocab = len(vocab)
         checks = [
             (params.get("num_docs") == num_docs, "passage counts disagree"),
             (params.get("method") in METHODS, "has an unknown BM25 method"),
@@ -608,7 +602,7 @@ class LexicalIndex:
             raise fail("has an invalid max_idf")
         if not math.isfinite(float(params.get("k1", math.nan))):
             raise fail("has invalid BM25 parameters")
-        index = cls(
+        return cls(
             data=data,
             indices=indices,
             indptr=indptr,
@@ -619,8 +613,6 @@ class LexicalIndex:
             nonoccurrence=nonoccurrence,
             idf=idf,
         )
-        index._words = words
-        return index
 
 
 def _idf_array(df: np.ndarray, num_docs: int, method: str) -> np.ndarray:

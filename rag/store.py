@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 # 2: the corpus as memory-mapped columns (corpus/) instead of documents.json + chunks.jsonl.
 # 3: the tokenizer dictionary as narrow (<U4) and wide word arrays with tag codes (44 -> 11 MB).
 # 4: each passage's citation as a column (corpus/chunk_cite): a search hit reads no Document.
-# 5: the BM25 vocabulary read from a token list (lexical/vocab.tokens.txt), not from JSON.
+# 5: the BM25 vocabulary as a token list and a hash table (rag.vocabulary), not JSON.
 FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
@@ -378,6 +378,7 @@ _LEXICAL_FILES = tuple(
         "indptr.csc.index.npy",
         "vocab.index.json",
         "vocab.tokens.txt",
+        "vocab.table.npy",
         "params.index.json",
         "meta.json",
     )

@@ -124,6 +124,7 @@ GENERATION_FILES = [
     "lexical/indptr.csc.index.npy",
     "lexical/vocab.index.json",
     "lexical/vocab.tokens.txt",
+    "lexical/vocab.table.npy",
     "lexical/params.index.json",
     "lexical/meta.json",
 ]
@@ -321,6 +322,7 @@ LOAD_PATH_MODULES = [
     "store.py",
     "columnar.py",
     "lexical.py",
+    "vocabulary.py",
     "vectors.py",
     "assistant.py",
     "retrieval.py",

@@ -115,7 +115,7 @@ def test_save_load_round_trip_without_pickle(index: LexicalIndex, tmp_path: Path
 
     loaded = LexicalIndex.load(tmp_path / "lexical")
     assert len(loaded) == len(index) and loaded.vocab_size == index.vocab_size
-    assert loaded.words() == index.words()
+    assert list(loaded.words()) == list(index.words())
     assert all(loaded.token_ids([w]) == [i] for i, w in enumerate(index.words()))
     for query in (["上海", "软实力"], ["城市", "包容"]):
         np.testing.assert_array_equal(loaded.scores(query), index.scores(query))
