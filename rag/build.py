@@ -446,19 +446,27 @@ def _file_entries(corpus: Corpus) -> dict[str, FileEntry]:
 
 
 def _chunks(settings: Settings, entries: dict[str, FileEntry], cache: BuildCache) -> list[Chunk]:
-    """Passages of every file in corpus order: an unchanged file's from the cache when the
-    passage settings are the same (chunking is deterministic), the others chunked."""
+    """Passages of every file in corpus order, and the citation of each: an unchanged
+    file's from the cache when the passage settings (and the citation code) are the same
+    (chunking and citing are deterministic), the others chunked and cited."""
     chunk_key = buildcache.token_key(
         {}, {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "v": PIPELINE_VERSION}
     )
+    cite_key = _code_digest("citations.py")
     out: list[Chunk] = []
     for rel, entry in entries.items():
         chunks = cache.chunks(rel, entry.key, chunk_key)
+        citations = cache.citations(rel, entry.key, chunk_key, cite_key)
         if chunks is None:
             chunks = chunk_documents(
                 entry.documents, size=settings.chunk_size, overlap=settings.chunk_overlap
             )
+            citations = None
+        if citations is None or len(citations) != len(chunks):
+            by_id = {doc.doc_id: doc for doc in entry.documents}
+            citations = [cite(by_id[c.doc_id], c.paragraphs[0]) for c in chunks]
         entry.chunk_key, entry.chunks = chunk_key, chunks
+        entry.cite_key, entry.citations = cite_key, citations
         out.extend(chunks)
     return out
 
@@ -591,13 +599,18 @@ def _bigram_scheme() -> str:
     the Traditional → Simplified tables), so a change to either invalidates cached blocks."""
     from importlib import metadata
 
-    from . import ngrams, textnorm
-
-    digest = hashlib.sha256()
-    for module in (ngrams, textnorm):
-        digest.update(Path(module.__file__ or "").read_bytes())
+    opencc = ""
     with contextlib.suppress(metadata.PackageNotFoundError):
-        digest.update(metadata.version("opencc").encode())
+        opencc = metadata.version("opencc")
+    return _code_digest("ngrams.py", "textnorm.py", extra=opencc)
+
+
+def _code_digest(*modules: str, extra: str = "") -> str:
+    """Digest of rag modules' source: what a cached result computed by them depends on
+    (a change to the code, in this tree or another version, makes it stale)."""
+    digest = hashlib.sha256(extra.encode())
+    for name in modules:
+        digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -660,8 +673,7 @@ def _write(tmp: Path, **kw: Any) -> Path:
         synced.add(path)
 
     tokens, indptr = kw["sentence_tokens"]
-    by_id = {doc.doc_id: doc for doc in kw["documents"]}
-    citations = [cite(by_id[c.doc_id], c.paragraphs[0]) for c in kw["chunks"]]
+    citations = [c for e in kw["cache_entries"].values() for c in e.citations]
     write_corpus(
         tmp / store.CORPUS,
         kw["documents"],

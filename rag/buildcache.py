@@ -55,6 +55,9 @@ class FileEntry:
     # The passages of the file's documents under the passage settings named by chunk_key.
     chunk_key: str = ""
     chunks: list[Chunk] | None = None
+    # The citation of each passage's first paragraph, by the citation code named by cite_key.
+    cite_key: str = ""
+    citations: list[str] | None = None
     # Where this entry was read from: an unchanged entry is linked, not written again.
     origin: Path | None = None
 
@@ -90,7 +93,9 @@ class BuildCache:
             return None
         if old.token_key != entry.token_key or (old.block is None) != (entry.block is None):
             return None
-        if old.chunk_key != entry.chunk_key:
+        if old.chunk_key != entry.chunk_key or old.cite_key != entry.cite_key:
+            return None
+        if (old.citations is None) != (entry.citations is None):
             return None
         return old.origin
 
@@ -113,6 +118,14 @@ class BuildCache:
         if entry is None or entry.key != key or entry.chunk_key != chunk_key:
             return None
         return entry.chunks
+
+    def citations(self, rel: str, key: str, chunk_key: str, cite_key: str) -> list[str] | None:
+        """The citations of an unchanged file's passages (same passages, same citation
+        code)."""
+        entry = self.entries.get(rel)
+        if entry is None or entry.key != key or entry.chunk_key != chunk_key:
+            return None
+        return entry.citations if entry.cite_key == cite_key else None
 
     def block(self, rel: str, key: str, token_key: str) -> FileBlock | None:
         """The lexical block of an unchanged file under the same tokenizer, passage
@@ -183,6 +196,8 @@ def write(
             "postings": postings,
             "chunk_key": entry.chunk_key,
             "chunks": _chunks_to_json(entry) if entry.chunks is not None else None,
+            "cite_key": entry.cite_key,
+            "citations": entry.citations,
         }
         write_checked(target / name, [json.dumps(payload, ensure_ascii=False).encode("utf-8")])
     index = {"version": CACHE_VERSION, "files": names}
@@ -239,6 +254,8 @@ def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntr
             counts=_counts_from_json(counts) if counts is not None else None,
             token_key=data.get("token_key", ""),
             block=block,
+            cite_key=data.get("cite_key", ""),
+            citations=data.get("citations"),
             origin=generation / path,
         )
     return entries
