@@ -283,15 +283,18 @@ def _build_locked(
         dictionary = None
         tokenizer = Tokenizer(user_terms=terms)
     workers = pool.workers if pool is not None else 1
-    say(f"tokenizing {len(chunks)} passages ({workers} process(es))")
     bigrams = settings.bigram_weight > 0
     tkey = buildcache.token_key(
         tokenizer.describe(),
         {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "v": PIPELINE_VERSION},
         bigrams=_bigram_scheme() if bigrams else None,
     )
-    _tokenize(entries, tokenizer, pool, cache=cache, token_key=tkey, bigrams=bigrams,
-              report=report)  # fmt: skip
+    todo = _reuse_blocks(entries, cache, tkey)
+    say(
+        f"tokenizing {sum(len(e.chunks or ()) for e in todo)} passages of {len(todo)} file(s) "
+        f"({workers} process(es)); {len(entries) - len(todo)} unchanged file(s) reused"
+    )
+    _tokenize(todo, tokenizer, pool, bigrams=bigrams, report=report)
     if pool is not None:
         pool.close()  # the workers' memory is better spent on the steps that follow
     timings["tokenize"] = time.perf_counter() - clock
@@ -497,18 +500,28 @@ def _terms(
     return terms_from_counts(add_counts(parts), tokenizer=counter) if parts else []
 
 
+def _reuse_blocks(
+    entries: dict[str, FileEntry], cache: BuildCache, token_key: str
+) -> list[FileEntry]:
+    """Give each unchanged file its cached lexical block under the same token key; returns
+    the files left to tokenize."""
+    todo: list[FileEntry] = []
+    for rel, entry in entries.items():
+        entry.token_key, entry.block = token_key, cache.block(rel, entry.key, token_key)
+        if entry.block is None:
+            todo.append(entry)
+    return todo
+
+
 def _tokenize(
-    entries: dict[str, FileEntry],
+    todo: list[FileEntry],
     tokenizer: Any,
     pool: WorkerPool | None,
     *,
-    cache: BuildCache | None = None,
-    token_key: str = "",
     bigrams: bool = True,
     report: Progress | None = None,
 ) -> None:
-    """Give every file its lexical block (:class:`rag.postings.FileBlock`): an unchanged
-    file's from the cache under the same token key, the others' from their tokens.
+    """Give each of these files its lexical block (:class:`rag.postings.FileBlock`).
 
     Sentences are tokenized once (all new files' together, spread over the workers); a
     passage's words are its document title's and section path's tokens, which carry the
@@ -518,12 +531,6 @@ def _tokenize(
     from .ngrams import passage_bigrams
     from .postings import FileBlock
 
-    todo: list[FileEntry] = []
-    for rel, entry in entries.items():
-        block = cache.block(rel, entry.key, token_key) if cache is not None else None
-        entry.token_key, entry.block = token_key, block
-        if block is None:
-            todo.append(entry)
     texts: list[str] = []
     for entry in todo:
         by_id = {d.doc_id: d for d in entry.documents}

@@ -78,6 +78,8 @@ def test_incremental_build_equals_full_build(tmp_path: Path) -> None:
     messages: list[str] = []
     incremental = _build(source, index, log=messages.append)
     assert any("2 file(s) read, 2 unchanged reused" in m for m in messages)
+    # Only the changed and the added file are tokenized; the others' blocks are reused.
+    assert any(" of 2 file(s) " in m and "; 2 unchanged file(s) reused" in m for m in messages)
     # The key terms came out the same, so the dictionary was linked, not written again.
     dictionary = incremental.generation / "tokenizer" / "dictionary.short.npy"
     assert (
