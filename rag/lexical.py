@@ -602,7 +602,12 @@ class LexicalIndex:
             path = directory / name
             np.save(path, array, allow_pickle=False)
             written.append(path)
-        for name, obj in ((_VOCAB, self._vocab), (_PARAMS, self._params), (_META, self._meta)):
+        import orjson
+
+        # The vocabulary (~200,000 tokens with the bigram field) by orjson, as it is read.
+        (directory / _VOCAB).write_bytes(orjson.dumps(self._vocab))
+        written.append(directory / _VOCAB)
+        for name, obj in ((_PARAMS, self._params), (_META, self._meta)):
             path = directory / name
             path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
             written.append(path)

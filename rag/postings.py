@@ -203,14 +203,14 @@ def assemble(fields: Sequence[Field]) -> Assembled:
         order over the corpus), and each file's map from its local ids.
     """
     vocab: dict[str, int] = {}
-    number = vocab.setdefault
     remaps: list[np.ndarray] = []
     rows, cols = [], []
     offset = 0
     for field in fields:
-        remap = np.fromiter(
-            (number(t, len(vocab)) for t in field.vocab), dtype=np.int64, count=len(field.vocab)
-        )
+        # The file's tokens not seen before, numbered in the file's order (one pass in C).
+        new = [t for t in field.vocab if t not in vocab]
+        vocab.update(zip(new, range(len(vocab), len(vocab) + len(new)), strict=True))
+        remap = np.fromiter(map(vocab.__getitem__, field.vocab), np.int64, len(field.vocab))
         remaps.append(remap)
         n = len(field.lengths)
         rows.append(np.repeat(np.arange(offset, offset + n, dtype=np.int64), field.counts))
