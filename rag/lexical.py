@@ -198,12 +198,7 @@ class LexicalIndex:
 
         if not corpus_ids:
             raise RagError("cannot build a lexical index over zero passages")
-        if method not in METHODS:
-            raise RagError(f"unknown BM25 method {method!r}; allowed: {', '.join(METHODS)}")
-        if k1 < 0 or not 0.0 <= b <= 1.0:
-            raise RagError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
-        if not vocab:
-            raise RagError("cannot build a lexical index: the passages contain no tokens")
+        _check_parameters(method, k1, b, vocab)
         if sorted(vocab.values()) != list(range(len(vocab))):
             raise RagError("token ids must number the vocabulary 0..n-1")
         top = max((max(doc) for doc in corpus_ids if doc), default=-1)
@@ -216,28 +211,12 @@ class LexicalIndex:
             show_progress=False,
         )
         avg_doc_len = float(np.mean([len(doc) for doc in corpus_ids]))
-        params = {
-            "k1": float(k1),
-            "b": float(b),
-            "delta": float(delta),
-            "method": method,
-            "idf_method": method,
-            "dtype": "float32",
-            "int_dtype": "int32",
-            "num_docs": len(corpus_ids),
-            "version": bm25s.__version__,
-            "backend": "numpy",
-        }
-        meta = {
-            "format": FORMAT,
-            "num_docs": len(corpus_ids),
-            "vocab_size": len(vocab),
-            "nnz": len(scores["data"]),
-            "avg_doc_len": avg_doc_len,
-        }
+        params, meta = _describe(
+            len(corpus_ids), len(vocab), len(scores["data"]), avg_doc_len,
+            k1=k1, b=b, method=method, delta=delta, version=bm25s.__version__,
+        )  # fmt: skip
         nonoccurrence = model.nonoccurrence_array
         df = np.diff(scores["indptr"]).astype(np.int64)
-        meta["max_idf"] = float(_IDF_OF[method](1, len(corpus_ids)))
         return cls(
             data=np.ascontiguousarray(scores["data"], dtype=np.float32),
             indices=np.ascontiguousarray(scores["indices"], dtype=np.int32),
@@ -286,17 +265,12 @@ class LexicalIndex:
         n_docs, n_vocab = len(lengths), len(vocab)
         if not n_docs:
             raise RagError("cannot build a lexical index over zero passages")
-        if method not in METHODS:
-            raise RagError(f"unknown BM25 method {method!r}; allowed: {', '.join(METHODS)}")
-        if k1 < 0 or not 0.0 <= b <= 1.0:
-            raise RagError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
-        if not vocab:
-            raise RagError("cannot build a lexical index: the passages contain no tokens")
+        _check_parameters(method, k1, b, vocab)
         numbers = np.fromiter(vocab.values(), dtype=np.int64, count=n_vocab)
         if numbers.min() != 0 or numbers.max() != n_vocab - 1 or len(np.unique(numbers)) != n_vocab:
             raise RagError("token ids must number the vocabulary 0..n-1")
-        rows = np.asarray(rows, dtype=np.int64)
-        cols = np.asarray(cols, dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.int32)
+        cols = np.asarray(cols, dtype=np.int32)
         tf = np.asarray(tf)
         lengths = np.asarray(lengths, dtype=np.int64)
         if not len(rows) == len(cols) == len(tf):
@@ -314,39 +288,32 @@ class LexicalIndex:
         # stored as float32 and used as such for the scores.
         avg_doc_len = lengths.mean()
         idf = _idf_array(df, n_docs, method)
-        tfc = _tfc(method, tf.astype(np.float32), lengths[rows].astype(np.float64), avg_doc_len,
-                   k1, b, delta)  # fmt: skip
-        scores = idf.astype(np.float32)[cols] * tfc
+        idf32 = idf.astype(np.float32)
         nonoccurrence = None
         if method in ("bm25l", "bm25+"):
             # Non-occurrence: bm25s's idf (unrounded) times the tfc of tf 0 at average length.
             zero = _tfc(method, 0, avg_doc_len, avg_doc_len, k1, b, delta)
             nonoccurrence = np.where(df != 0, idf * zero, 0.0).astype(np.float32)
-            scores = scores - nonoccurrence[cols]
+        lengths64 = lengths.astype(np.float64)
+        scores = np.empty(len(cols), dtype=np.float32)
+        # In float64 as bm25s computes each passage's, a slice at a time (bounded memory).
+        for start in range(0, len(cols), _SLICE):
+            part = slice(start, start + _SLICE)
+            c = cols[part]
+            tfc = _tfc(method, tf[part].astype(np.float32), lengths64[rows[part]], avg_doc_len,
+                       k1, b, delta)  # fmt: skip
+            value = idf32[c] * tfc
+            if nonoccurrence is not None:
+                value -= nonoccurrence[c]
+            scores[part] = value
         # bm25s's CSC: postings by token, each token's passages in order (rows are sorted).
         order = np.argsort(cols, kind="stable")
         indptr = np.zeros(n_vocab + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        params = {
-            "k1": float(k1),
-            "b": float(b),
-            "delta": float(delta),
-            "method": method,
-            "idf_method": method,
-            "dtype": "float32",
-            "int_dtype": "int32",
-            "num_docs": n_docs,
-            "version": _BM25S_VERSION,
-            "backend": "numpy",
-        }
-        meta = {
-            "format": FORMAT,
-            "num_docs": n_docs,
-            "vocab_size": n_vocab,
-            "nnz": len(cols),
-            "avg_doc_len": float(avg_doc_len),
-            "max_idf": float(_IDF_OF[method](1, n_docs)),
-        }
+        params, meta = _describe(
+            n_docs, n_vocab, len(cols), float(avg_doc_len),
+            k1=k1, b=b, method=method, delta=delta, version=_BM25S_VERSION,
+        )  # fmt: skip
         return cls(
             data=np.ascontiguousarray(scores[order], dtype=np.float32),
             indices=np.ascontiguousarray(rows[order], dtype=np.int32),
@@ -731,6 +698,55 @@ class LexicalIndex:
             nonoccurrence=nonoccurrence,
             idf=idf,
         )
+
+
+def _check_parameters(method: str, k1: float, b: float, vocab: dict[str, int]) -> None:
+    if method not in METHODS:
+        raise RagError(f"unknown BM25 method {method!r}; allowed: {', '.join(METHODS)}")
+    if k1 < 0 or not 0.0 <= b <= 1.0:
+        raise RagError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
+    if not vocab:
+        raise RagError("cannot build a lexical index: the passages contain no tokens")
+
+
+def _describe(
+    n_docs: int,
+    n_vocab: int,
+    nnz: int,
+    avg_doc_len: float,
+    *,
+    k1: float,
+    b: float,
+    method: str,
+    delta: float,
+    version: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``params.index.json`` (exactly the keys bm25s writes) and our ``meta.json``."""
+    params = {
+        "k1": float(k1),
+        "b": float(b),
+        "delta": float(delta),
+        "method": method,
+        "idf_method": method,
+        "dtype": "float32",
+        "int_dtype": "int32",
+        "num_docs": n_docs,
+        "version": version,
+        "backend": "numpy",
+    }
+    meta = {
+        "format": FORMAT,
+        "num_docs": n_docs,
+        "vocab_size": n_vocab,
+        "nnz": nnz,
+        "avg_doc_len": avg_doc_len,
+        "max_idf": float(_IDF_OF[method](1, n_docs)),
+    }
+    return params, meta
+
+
+# Postings scored at a time by from_postings.
+_SLICE = 1 << 22
 
 
 def _idf_lucene(df: int, n: int) -> float:

@@ -213,16 +213,16 @@ def assemble(fields: Sequence[Field]) -> Assembled:
         remap = np.fromiter(map(vocab.__getitem__, field.vocab), np.int64, len(field.vocab))
         remaps.append(remap)
         n = len(field.lengths)
-        rows.append(np.repeat(np.arange(offset, offset + n, dtype=np.int64), field.counts))
-        cols.append(remap[field.terms])
+        rows.append(np.repeat(np.arange(offset, offset + n, dtype=np.int32), field.counts))
+        cols.append(remap.astype(np.int32)[field.terms])
         offset += n
 
     def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
         return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype)
 
     return Assembled(
-        rows=cat(rows, np.int64),
-        cols=cat(cols, np.int64),
+        rows=cat(rows, np.int32),
+        cols=cat(cols, np.int32),
         tf=cat([f.tf for f in fields], np.int32),
         lengths=cat([f.lengths for f in fields], np.int64),
         vocab=vocab,
