@@ -237,7 +237,8 @@ def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntr
             if arrays is None:
                 continue
             try:
-                flat = np.load(io.BytesIO(arrays), allow_pickle=False)
+                buffer = io.BytesIO(arrays)
+                flat = np.load(buffer, allow_pickle=False)
                 if flat.dtype != np.int32 or flat.ndim != 1:
                     continue
                 block = FileBlock.from_parts(data["postings"], flat)
