@@ -25,10 +25,16 @@ from .backends import open_backend
 from .errors import ArgumentError, IndexMismatchError, ModelUnavailableError
 from .locate import MAX_PASSAGE_CHARS, PassageLocator, located_answer
 from .lru import LRUCache
-from .questions import clean_question, is_followup, resolve_followup
+from .questions import (
+    MAX_HISTORY,
+    CleanQuestion,
+    clean_question,
+    is_followup,
+    resolve_followup,
+)
 from .retrieval import Retriever
 from .schema import Answer, Document, Hit, IndexInfo, Scope
-from .scope import ScopeCatalogue, scope_note
+from .scope import ScopeCatalogue, StatedScope, inherited_scope, scope_note
 from .settings import RetrievalMode, Settings
 
 if TYPE_CHECKING:
@@ -270,42 +276,59 @@ class Assistant:
         earlier = _history(history)
         requested = state.scopes.resolve(scope)
         retrieval = self._mode(mode)
-        key = _answer_key(question, earlier, count, retrieval, requested)
+        cleaned = clean_question(question, self.settings.max_question_chars)
+        stated = state.scopes.from_question(cleaned.text) if cleaned.searchable else None
+        chain = (
+            self._chain(state, earlier)
+            if stated is not None and not stated.unknown and is_followup(stated.question)
+            else []
+        )
+        # Only the question and the follow-up chain it ends decide the answer.
+        key = _answer_key(question, chain, count, retrieval, requested)
         if key is not None:
             cached = state.answers.get(key)
             if cached is not None:
                 return cached
-        answer = self._answer(state, question, earlier, count, retrieval, requested)
+        answer = self._answer(state, question, cleaned, stated, chain, count, retrieval, requested)
         if key is not None:
             state.answers.put(key, answer)
         return answer
+
+    def _chain(self, state: _State, earlier: list[Any]) -> list[StatedScope]:
+        """The earlier questions a follow-up reads, oldest first: back from the last one to
+        the first that is not itself a follow-up (nothing before it can change the answer),
+        at most :data:`MAX_HISTORY`; questions with nothing to search are passed over."""
+        chain: list[StatedScope] = []
+        for raw in reversed(earlier):
+            if len(chain) == MAX_HISTORY:
+                break
+            cleaned = clean_question(raw, self.settings.max_question_chars)
+            if not cleaned.searchable:
+                continue
+            stated = state.scopes.from_question(cleaned.text)
+            chain.append(stated)
+            if not is_followup(stated.question):
+                break
+        chain.reverse()
+        return chain
 
     def _answer(
         self,
         state: _State,
         question: str,
-        earlier: list[Any],
+        cleaned: CleanQuestion,
+        stated: StatedScope | None,
+        chain: list[StatedScope],
         count: int,
         retrieval: RetrievalMode,
         requested: Scope | None,
     ) -> Answer:
-        cleaned = clean_question(question, self.settings.max_question_chars)
-        stated = state.scopes.from_question(cleaned.text) if cleaned.searchable else None
         if stated is not None and stated.unknown:
             titles = "、".join(f"《{t}》" for t in stated.unknown)
             return self._empty(
                 cleaned.text, UNKNOWN_TITLE.format(titles=titles), cleaned.notes, state
             )
-        past = [
-            c.text
-            for c in (clean_question(h, self.settings.max_question_chars) for h in earlier)
-            if c.searchable
-        ]
-        inherited = (
-            state.scopes.inherited(past)
-            if stated is not None and stated.scope is None and past and is_followup(stated.question)
-            else None
-        )
+        inherited = inherited_scope(chain) if stated is not None and stated.scope is None else None
         effective = (stated.scope if stated is not None else None) or inherited or requested
         located = self._located(question, state, effective)
         if located is not None:
@@ -317,7 +340,7 @@ class Assistant:
         if effective is not None and not stated.question:
             return self._empty(cleaned.text, EMPTY_PROMPT, notes, state, scope=effective)
         tokenizer = state.generation.tokenizer
-        past = [state.scopes.from_question(p).question for p in past]
+        past = [earlier.question for earlier in chain]
         resolved = resolve_followup(stated.question, past, tokenizer.cut, tokenizer.word_tag)
         tokens = tokenizer.tokenize(resolved)
         if not tokens:
@@ -424,10 +447,14 @@ def passage_count(k: Any) -> int:
 
 
 def _answer_key(
-    question: Any, earlier: list[Any], count: int, mode: RetrievalMode, scope: Scope | None
+    question: Any,
+    chain: list[StatedScope],
+    count: int,
+    mode: RetrievalMode,
+    scope: Scope | None,
 ) -> tuple[Any, ...] | None:
     """What decides an answer within one generation, or None when it cannot be a key."""
-    key = (question, tuple(earlier), count, mode, scope)
+    key = (question, tuple(chain), count, mode, scope)
     try:
         hash(key)
     except TypeError:  # e.g. a list inside the history: answered, not cached

@@ -63,6 +63,7 @@ __all__ = [
     "CorpusColumns",
     "DocumentTable",
     "SentenceTokens",
+    "catalogue",
 ]
 
 CORPUS = "corpus"
@@ -497,6 +498,16 @@ class DocumentTable(Mapping[str, Document]):
 
     def __len__(self) -> int:
         return self._c.documents
+
+
+def catalogue(documents: Mapping[str, Document]) -> Iterable[tuple[str, str, str, str, str]]:
+    """Every document's ``(doc_id, kind, title, subtitle, normalised title)``: from the
+    catalogue columns when ``documents`` is a stored table (:meth:`DocumentTable.catalogue`),
+    else built from the Documents."""
+    stored = getattr(documents, "catalogue", None)
+    if callable(stored):
+        return stored()
+    return ((i, d.kind, d.title, d.subtitle, normalize(d.title)) for i, d in documents.items())
 
 
 class ChunkTable(Sequence[Chunk]):

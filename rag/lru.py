@@ -1,14 +1,49 @@
-"""A small thread-safe least-recently-used cache: hot passages and documents of the store,
-and the answers of one generation."""
+"""A small thread-safe least-recently-used cache (hot passages and documents of the store,
+the answers of one generation), and a value computed once on first use (:class:`Once`)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from threading import Lock
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-__all__ = ["LRUCache"]
+__all__ = ["LRUCache", "Once"]
+
+_T = TypeVar("_T")
+
+
+class Once(Generic[_T]):
+    """A value computed by ``make`` on the first :meth:`get`, once, however many threads ask
+    at the same time (double-checked under a lock); later calls return it without locking.
+
+    Example:
+        >>> calls = []
+        >>> value = Once(lambda: calls.append(1) or len(calls))
+        >>> value.get(), value.get(), calls
+        (1, 1, [1])
+    """
+
+    def __init__(self, make: Callable[[], _T]) -> None:
+        self._make: Callable[[], _T] | None = make
+        self._value: _T | None = None
+        self._lock = Lock()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the value has been computed."""
+        return self._make is None
+
+    def get(self) -> _T:
+        """The value (computed now when it is the first call)."""
+        make = self._make
+        if make is not None:
+            with self._lock:
+                make = self._make
+                if make is not None:
+                    self._value = make()
+                    self._make = None
+        return self._value  # type: ignore[return-value]
 
 
 class LRUCache:

@@ -153,4 +153,9 @@ def _topic_length(words: Sequence[str], tag: Callable[[str], str]) -> int:
     return n if n and rest else 0
 
 
-__all__ = ["CleanQuestion", "clean_question", "is_followup", "resolve_followup"]
+__all__ = ["MAX_HISTORY", "CleanQuestion", "clean_question", "is_followup", "resolve_followup"]
+
+MAX_HISTORY = 20
+"""Earlier questions a follow-up can reach back through: a chain of follow-ups (那么…呢？)
+is read back to the question that started it, at most this many questions; the web chat and
+the JSON API send at most this many."""

@@ -20,18 +20,19 @@ Example:
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .citations import full_title, title_with_subtitle
+from .columnar import catalogue
 from .errors import ArgumentError
+from .lru import Once
 from .questions import is_followup
 from .schema import KIND_LABELS, Document, Scope
 from .textnorm import normalize
 
-__all__ = ["ScopeCatalogue", "StatedScope", "scope_note"]
+__all__ = ["ScopeCatalogue", "StatedScope", "inherited_scope", "scope_note"]
 
 # Kinds a question may name (文件 and 文档 would mean every document, not a kind).
 _STATED_KINDS = {
@@ -87,6 +88,18 @@ def scope_note(scope: Scope) -> str:
     return f"只在{scope.label}中查找。"
 
 
+def _read_catalogue(
+    documents: Mapping[str, Document],
+) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str, str]]]:
+    """Document ids by kind, and ``(doc id, normalised title, full title)`` of every one."""
+    kinds: dict[str, list[str]] = {}
+    titles = []
+    for doc_id, kind, title, subtitle, key in catalogue(documents):
+        kinds.setdefault(kind, []).append(doc_id)
+        titles.append((doc_id, key, title_with_subtitle(title, subtitle)))
+    return {k: tuple(v) for k, v in kinds.items()}, titles
+
+
 class ScopeCatalogue:
     """Titles and kinds of one generation's documents, to check and read scopes.
 
@@ -98,32 +111,16 @@ class ScopeCatalogue:
 
     def __init__(self, documents: Mapping[str, Document]) -> None:
         self._documents = documents
-        self._lock = threading.Lock()
-        self._kinds: dict[str, tuple[str, ...]] | None = None
-        self._titles: list[tuple[str, str, str]] = []  # doc id, normalised title, full title
+        self._catalogue = Once(lambda: _read_catalogue(documents))
 
     def _load(self) -> dict[str, tuple[str, ...]]:
-        if self._kinds is None:
-            with self._lock:
-                if self._kinds is None:
-                    kinds: dict[str, list[str]] = {}
-                    titles = []
-                    for doc_id, kind, title, subtitle, key in self._cards():
-                        kinds.setdefault(kind, []).append(doc_id)
-                        titles.append((doc_id, key, title_with_subtitle(title, subtitle)))
-                    self._titles = titles
-                    self._kinds = {k: tuple(v) for k, v in kinds.items()}
-        return self._kinds
+        """Document ids by kind."""
+        return self._catalogue.get()[0]
 
-    def _cards(self) -> Iterable[tuple[str, str, str, str, str]]:
-        """``(doc_id, kind, title, subtitle, normalised title)`` of every document: from the
-        store's catalogue columns when the documents are a stored table, else built."""
-        catalogue = getattr(self._documents, "catalogue", None)
-        if callable(catalogue):
-            return catalogue()
-        return (
-            (i, d.kind, d.title, d.subtitle, normalize(d.title)) for i, d in self._documents.items()
-        )
+    @property
+    def _titles(self) -> list[tuple[str, str, str]]:
+        """``(doc id, normalised title, full title)`` of every document, in index order."""
+        return self._catalogue.get()[1]
 
     def kinds(self) -> dict[str, int]:
         """Number of documents of each kind in the index."""
@@ -241,7 +238,7 @@ class ScopeCatalogue:
                 continue
             label = match.group("kind") or match.group("kind2")
             kind = _STATED_KINDS[label]
-            if kind in (self._kinds or {}):
+            if kind in self._load():
                 spans.append(match.span())
                 kinds[kind] = None
         if not spans:
@@ -275,13 +272,12 @@ class ScopeCatalogue:
         Returns:
             That scope marked ``inherited``, or None.
         """
+        chain: list[StatedScope] = []
         for earlier in reversed(history):
-            stated = self.from_question(earlier)
-            if stated.scope is not None:
-                return replace(stated.scope, inherited=True)
-            if stated.unknown or not is_followup(stated.question):
-                return None
-        return None
+            chain.append(self.from_question(earlier))
+            if chain[-1].scope is not None or not is_followup(chain[-1].question):
+                break
+        return inherited_scope(chain[::-1])
 
     def _by_title(self, title: str) -> list[str]:
         """Documents a title in 《》 names: the exact title, the title without 中华人民共和国,
@@ -295,6 +291,22 @@ class ScopeCatalogue:
         if len(wanted) < 2:
             return []
         return [i for i, t, _ in self._titles if wanted in t]
+
+
+def inherited_scope(chain: Sequence[StatedScope]) -> Scope | None:
+    """The scope a follow-up keeps (see :meth:`ScopeCatalogue.inherited`), from the earlier
+    questions as :meth:`ScopeCatalogue.from_question` read them, oldest first.
+
+    Returns:
+        The scope of the last question that stated one, marked ``inherited``, when only
+        follow-ups stating none come after it; else None.
+    """
+    for stated in reversed(chain):
+        if stated.scope is not None:
+            return replace(stated.scope, inherited=True)
+        if stated.unknown or not is_followup(stated.question):
+            return None
+    return None
 
 
 _LABEL_KINDS = {label: kind for kind, label in KIND_LABELS.items()}

@@ -55,7 +55,8 @@ if TYPE_CHECKING:
 # 2: the corpus as memory-mapped columns (corpus/) instead of documents.json + chunks.jsonl.
 # 3: the tokenizer dictionary as narrow (<U4) and wide word arrays with tag codes (44 -> 11 MB).
 # 4: each passage's citation as a column (corpus/chunk_cite): a search hit reads no Document.
-FORMAT_VERSION = 4
+# 5: the BM25 vocabulary read from a token list (lexical/vocab.tokens.txt), not from JSON.
+FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 MANIFEST = "manifest.json"
@@ -376,6 +377,7 @@ _LEXICAL_FILES = tuple(
         "indices.csc.index.npy",
         "indptr.csc.index.npy",
         "vocab.index.json",
+        "vocab.tokens.txt",
         "params.index.json",
         "meta.json",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,9 +35,22 @@ def test_anything_that_decides_the_answer_is_part_of_the_key(seed_index: Path) -
     assert follow.resolved_question != assistant.answer("那城市品格呢？").resolved_question
     scoped = assistant.answer(QUESTION, scope={"kinds": ["resolution"]})
     assert scoped is not first and scoped.scope is not None
-    # An unhashable history entry is answered as before, and not cached.
-    odd = [["not", "a", "question"]]
-    assert assistant.answer(QUESTION, history=odd) is not assistant.answer(QUESTION, history=odd)
+    # An unhashable question is answered as before (politely refused), and not cached.
+    odd: Any = ["not", "a", "question"]
+    assert assistant.answer(odd) is not assistant.answer(odd)
+    assert not assistant.answer(odd).found
+
+
+def test_only_the_follow_up_chain_is_part_of_the_key(seed_index: Path) -> None:
+    assistant = rag.load(seed_index, model="none")
+    # A question that is no follow-up does not read the history at all.
+    first = assistant.answer(QUESTION)
+    assert assistant.answer(QUESTION, history=["全会由谁主持？", "那么时间呢？"]) is first
+    # A follow-up reads back to the question that started its chain, and no further.
+    follow = assistant.answer("那城市品格呢？", history=[QUESTION])
+    longer = ["全会由谁主持？", ["not", "a", "question"], QUESTION]
+    assert assistant.answer("那城市品格呢？", history=longer) is follow
+    assert follow.resolved_question == "上海的城市品格是什么？"
 
 
 def test_invalid_arguments_still_raise(seed_index: Path) -> None:

@@ -123,6 +123,7 @@ GENERATION_FILES = [
     "lexical/indices.csc.index.npy",
     "lexical/indptr.csc.index.npy",
     "lexical/vocab.index.json",
+    "lexical/vocab.tokens.txt",
     "lexical/params.index.json",
     "lexical/meta.json",
 ]

@@ -111,12 +111,12 @@ def test_a_manifest_without_its_checksum_is_refused(index: Path) -> None:
 
 def test_a_file_left_out_of_the_manifest_is_refused(index: Path) -> None:
     generation = generation_of(index)
-    vocab = generation / "lexical" / "vocab.index.json"
-    words = json.loads(vocab.read_text(encoding="utf-8"))
-    words = {w: (i + 1) % len(words) for w, i in words.items()}  # a modified, unchecked file
-    vocab.write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
-    reseal(generation, lambda m: m["files"].pop("lexical/vocab.index.json"))
-    with pytest.raises(IndexMismatchError, match=r"vocab\.index\.json is not listed"):
+    vocab = generation / "lexical" / "vocab.tokens.txt"
+    words = vocab.read_text(encoding="utf-8").split("\n")
+    words = words[1:] + words[:1]  # a modified, unchecked file
+    vocab.write_text("\n".join(words), encoding="utf-8")
+    reseal(generation, lambda m: m["files"].pop("lexical/vocab.tokens.txt"))
+    with pytest.raises(IndexMismatchError, match=r"vocab\.tokens\.txt is not listed"):
         rag.load(index, model="none")
 
 
@@ -132,6 +132,7 @@ def test_an_unlisted_extra_file_is_refused(index: Path) -> None:
 def test_the_complete_file_set_is_required() -> None:
     manifest = {"dense": {"model": None}}
     assert "lexical/vocab.index.json" in store.required_files(manifest)
+    assert "lexical/vocab.tokens.txt" in store.required_files(manifest)
     assert "vectors.faiss" not in store.required_files(manifest)
     assert "vectors.faiss" in store.required_files({"dense": {"model": "m"}})
 

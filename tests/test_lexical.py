@@ -115,6 +115,8 @@ def test_save_load_round_trip_without_pickle(index: LexicalIndex, tmp_path: Path
 
     loaded = LexicalIndex.load(tmp_path / "lexical")
     assert len(loaded) == len(index) and loaded.vocab_size == index.vocab_size
+    assert loaded.words() == index.words()
+    assert all(loaded.token_ids([w]) == [i] for i, w in enumerate(index.words()))
     for query in (["上海", "软实力"], ["城市", "包容"]):
         np.testing.assert_array_equal(loaded.scores(query), index.scores(query))
         for a, b in zip(loaded.search(query, 3), index.search(query, 3), strict=True):
@@ -143,12 +145,15 @@ def _saved(index: LexicalIndex, tmp_path: Path) -> Path:
     [
         lambda d: (d / "indices.csc.index.npy").unlink(),
         lambda d: (d / "meta.json").unlink(),
-        lambda d: (d / "vocab.index.json").write_text("{not json", encoding="utf-8"),
+        lambda d: (d / "vocab.tokens.txt").write_bytes(b"\xff\xfe"),
+        lambda d: (d / "vocab.tokens.txt").unlink(),
         lambda d: (d / "data.csc.index.npy").write_bytes(b"garbage"),
         lambda d: np.save(d / "indices.csc.index.npy", np.zeros(3, dtype=np.int32)),
         lambda d: np.save(d / "indptr.csc.index.npy", np.zeros(2, dtype=np.int64)),
         lambda d: np.save(d / "indices.csc.index.npy", np.full(16, 99, dtype=np.int32)),
-        lambda d: (d / "vocab.index.json").write_text('{"上海": 0}', encoding="utf-8"),
+        lambda d: (d / "vocab.tokens.txt").write_text("上海", encoding="utf-8"),
+        lambda d: (d / "vocab.tokens.txt").write_text("上海\n上海\n城市\n北京", encoding="utf-8"),
+        lambda d: (d / "vocab.tokens.txt").write_text("上海\n\n城市\n北京", encoding="utf-8"),
         lambda d: (d / "meta.json").write_text('{"format": "other/9"}', encoding="utf-8"),
     ],
 )

@@ -13,6 +13,7 @@ import pytest
 
 import rag
 from rag.embedding import HashingEmbedder
+from rag.questions import MAX_HISTORY
 from rag.schema import Scope
 from rag.scope import ScopeCatalogue
 from rag.vectors import VectorIndex
@@ -277,6 +278,24 @@ def test_follow_up_keeps_the_scope_stated_before(assistant: rag.Assistant) -> No
     )
     assert chained.scope is not None and chained.scope.documents == (law,)
     assert {h.doc_id for h in chained.hits} == {law}
+    # However long the chain (the web chat sends up to MAX_HISTORY questions).
+    chain = [first, *["那么每日工作时间呢？", "那加班工资呢？"] * 6]
+    long = assistant.answer("那么试用期呢？", history=chain)
+    assert long.scope is not None and long.scope.inherited and long.scope.documents == (law,)
+
+
+def test_a_history_of_any_length_reads_back_at_most_max_history(
+    assistant: rag.Assistant,
+) -> None:
+    first = "只在《示范劳动法》中，试用期最长多久？"
+    # 5,000 follow-ups: no recursion error, and the scope stated before the last
+    # MAX_HISTORY questions is out of reach.
+    history = [first, *["那么每日工作时间呢？"] * 5000]
+    answer = assistant.answer("那加班工资呢？", history=history)
+    assert answer.scope is None
+    near = [first, *["那么每日工作时间呢？"] * (MAX_HISTORY - 1)]
+    kept = assistant.answer("那加班工资呢？", history=near)
+    assert kept.scope is not None and kept.scope.inherited
 
 
 def test_follow_up_stating_a_scope_overrides_and_a_new_question_starts_over(

@@ -40,6 +40,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 import rag
+from rag.questions import MAX_HISTORY
 from rag.schema import KIND_LABELS
 
 from .uploads import UploadError, too_large
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 
 MAX_K = 20
 MAX_QUESTION_CHARS = 20_000
-MAX_HISTORY = 20
 MAX_SCOPE = 1000
 # How often a request may look for a newly built index (a file read) at most.
 REFRESH_INTERVAL_S = 1.0

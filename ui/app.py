@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 import rag
+from rag.questions import MAX_HISTORY
 
 from . import render
 from .assets import BRIDGE_JS, CSS, theme
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HISTORY_TURNS = 6
+# Earlier questions sent with a question: a follow-up chain reaches back this far.
+HISTORY_TURNS = MAX_HISTORY
 MAX_K = 20
 MODE_LABELS = {"hybrid": "混合检索", "lexical": "仅关键词检索", "dense": "仅向量检索"}
 PLACEHOLDER = "请输入关于这些文件的问题。回答只摘录文件原文，并注明出处；点击出处可查看原文。"

@@ -20,11 +20,11 @@ Example:
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
+from ..columnar import catalogue
+from ..lru import Once
 from ..schema import AUTHORITATIVE_KINDS, Document
-from ..textnorm import normalize
 
 # Prefixes a law's title carries that its short name drops.
 _PREFIXES = ("中华人民共和国",)
@@ -59,6 +59,19 @@ def aliases(title: str) -> set[str]:
     return out
 
 
+def _names(documents: Mapping[str, Document]) -> tuple[dict[str, tuple[str, ...]], int]:
+    """Every name of every authoritative document (name → doc ids), and the longest name's
+    length."""
+    names: dict[str, list[str]] = {}
+    for doc_id, kind, _, _, title in catalogue(documents):
+        if kind not in AUTHORITATIVE_KINDS or not title:
+            continue
+        for name in aliases(title):
+            names.setdefault(name, []).append(doc_id)
+    longest = max(map(len, names), default=0)
+    return {k: tuple(dict.fromkeys(v)) for k, v in names.items()}, longest
+
+
 class TitleNames:
     """The official documents of one generation by their names (built on first use,
     shared between threads).
@@ -68,31 +81,10 @@ class TitleNames:
     """
 
     def __init__(self, documents: Mapping[str, Document]) -> None:
-        self._documents = documents
-        self._lock = threading.Lock()
-        self._names: dict[str, tuple[str, ...]] | None = None
-        self._longest = 0
+        self._names = Once(lambda: _names(documents))
 
-    def _cards(self) -> Iterable[tuple[str, str, str]]:
-        """``(doc_id, kind, normalised title)`` of every document."""
-        catalogue = getattr(self._documents, "catalogue", None)
-        if callable(catalogue):
-            return ((i, kind, key) for i, kind, _, _, key in catalogue())
-        return ((i, d.kind, normalize(d.title)) for i, d in self._documents.items())
-
-    def _load(self) -> dict[str, tuple[str, ...]]:
-        if self._names is None:
-            with self._lock:
-                if self._names is None:
-                    names: dict[str, list[str]] = {}
-                    for doc_id, kind, title in self._cards():
-                        if kind not in AUTHORITATIVE_KINDS or not title:
-                            continue
-                        for name in aliases(title):
-                            names.setdefault(name, []).append(doc_id)
-                    self._longest = max(map(len, names), default=0)
-                    self._names = {k: tuple(dict.fromkeys(v)) for k, v in names.items()}
-        return self._names
+    def _load(self) -> tuple[dict[str, tuple[str, ...]], int]:
+        return self._names.get()
 
     def named(self, question: str) -> tuple[str, ...]:
         """The documents the (normalised) question names, in the order it names them.
@@ -103,13 +95,13 @@ class TitleNames:
         Returns:
             Document ids, each once; empty when it names none.
         """
-        names = self._load()
+        names, longest = self._load()
         if not names:
             return ()
         found: list[tuple[int, int, tuple[str, ...]]] = []
         n = len(question)
         for i in range(n - 1):
-            for length in range(min(self._longest, n - i), 1, -1):
+            for length in range(min(longest, n - i), 1, -1):
                 ids = names.get(question[i : i + length])
                 if ids is not None:
                     found.append((i, i + length, ids))
