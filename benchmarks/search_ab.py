@@ -25,18 +25,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared beside the clone, else the machine's shared data (a worktree elsewhere).
-CMRC = next(
-    (
-        p
-        for p in (
-            ROOT.parent / "shared" / "bench" / "cmrc2018_dev",
-            Path("/work/shared/bench/cmrc2018_dev"),
-        )
-        if p.exists()
-    ),
-    ROOT.parent / "shared" / "bench" / "cmrc2018_dev",
-)
+SHARED = ROOT.parent / "shared"
+if not SHARED.is_dir():  # a worktree outside the checkout's folder
+    SHARED = Path("/work/shared")
+CMRC = SHARED / "bench" / "cmrc2018_dev"
 
 
 def child(index: str, n: int, call: str = "search") -> None:
