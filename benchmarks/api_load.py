@@ -13,6 +13,21 @@ Usage:
     python benchmarks/api_load.py                    # 50 clients x 20 questions, both paths
     python benchmarks/api_load.py --skip-ask --json
 
+The questions (``--pool``): by default the distinct questions of the public seed sets
+(``../shared/eval/seed_qa.jsonl``, ``seed_dev.jsonl`` and ``tests/data/seed_extra_qa.jsonl``,
+~70), spread over the requests so that each is asked about as often as the others; the
+report says how many requests were a question's first ask, which no answer cache can serve.
+``--pool fixed`` takes the 12 questions of ``load_test.py`` (a page's example questions or a
+FAQ: after the warm-up every answer comes from the cache), ``--pool FILE.jsonl …`` the
+``question`` of every line of those files (use them with ``--source`` of their corpus).
+The warm-up asks the fixed questions, never the pool's.
+
+Usage:
+    python benchmarks/api_load.py --skip-ask                       # the seed sets' questions
+    RAG_ANSWER_CACHE=0 python benchmarks/api_load.py --skip-ask    # every answer computed
+    python benchmarks/api_load.py --source ../shared/corpora/laws \
+        --pool ../shared/eval/laws_dev.jsonl --skip-ask
+
 Exit code 0 when there was no error and no inconsistent answer, 1 otherwise.
 """
 
@@ -27,6 +42,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -41,6 +57,39 @@ from load_test import (  # a sibling script, not a package
     summarise,
 )
 
+# ../shared beside the clone (as CI has it), else the machine's shared data.
+SHARED_EVAL = next(
+    (p for p in (ROOT.parent / "shared" / "eval", Path("/work/shared/eval")) if p.exists()),
+    ROOT.parent / "shared" / "eval",
+)
+SEED_POOL = (
+    SHARED_EVAL / "seed_qa.jsonl",
+    SHARED_EVAL / "seed_dev.jsonl",
+    ROOT / "tests" / "data" / "seed_extra_qa.jsonl",
+)
+
+
+def question_pool(spec: Sequence[str]) -> tuple[str, ...]:
+    """The distinct questions to ask, in file order: ``fixed`` (load_test.py's 12), ``seed``
+    (the public seed sets) or the ``question`` of every line of the given JSONL files."""
+    if list(spec) == ["fixed"]:
+        return tuple(QUESTIONS)
+    files = SEED_POOL if list(spec) == ["seed"] else tuple(Path(p) for p in spec)
+    questions: dict[str, None] = {}
+    for path in files:
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                if line.strip():
+                    questions[json.loads(line)["question"]] = None
+    if not questions:
+        raise SystemExit(f"no questions in {', '.join(map(str, files))}")
+    return tuple(questions)
+
+
+def first_asks(clients: int, questions: int, pool: Sequence[str]) -> int:
+    """Requests that ask a question for the first time (no answer cache can serve them)."""
+    return len({(n * questions + i) % len(pool) for n in range(clients) for i in range(questions)})
+
 
 async def _client(
     n: int,
@@ -50,12 +99,15 @@ async def _client(
     results: list[Result],
     start: asyncio.Event,
     timeout: float,
+    pool: Sequence[str],
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     await start.wait()
     try:
         for i in range(questions):
-            question = QUESTIONS[(n + i) % len(QUESTIONS)]
+            # Client n asks the pool from position n * questions on: every question of the
+            # pool is asked, each about as often.
+            question = pool[(n * questions + i) % len(pool)]
             body = json.dumps({"question": question}, ensure_ascii=False).encode("utf-8")
             request = (
                 f"POST /api/answer HTTP/1.1\r\nHost: {host}:{port}\r\n"
@@ -97,16 +149,17 @@ async def _client(
         writer.close()
 
 
-async def _api_load(url: str, clients: int, questions: int, timeout: float) -> tuple:
+async def _api_load(
+    url: str, clients: int, questions: int, timeout: float, pool: Sequence[str]
+) -> tuple:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     results: list[Result] = []
     start = asyncio.Event()
+    host, port = parts.hostname or "", parts.port or 80
     tasks = [
-        asyncio.create_task(
-            _client(n, parts.hostname or "", parts.port or 80, questions, results, start, timeout)
-        )
+        asyncio.create_task(_client(n, host, port, questions, results, start, timeout, pool))
         for n in range(clients)
     ]
     await asyncio.sleep(0.2)  # every connection open before the first request
@@ -122,10 +175,16 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_api_load(url: str, clients: int = 50, questions: int = 20, timeout: float = 60.0):
+def run_api_load(
+    url: str,
+    clients: int = 50,
+    questions: int = 20,
+    timeout: float = 60.0,
+    pool: Sequence[str] = QUESTIONS,
+):
     """``clients`` × ``questions`` requests to ``POST /api/answer`` at ``url`` (loopback)."""
     _check_loopback(url)
-    return asyncio.run(_api_load(url, clients, questions, timeout))
+    return asyncio.run(_api_load(url, clients, questions, timeout, pool))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,7 +197,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=200, help="API requests before measuring")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
+    parser.add_argument(
+        "--pool",
+        nargs="+",
+        default=["seed"],
+        help="questions: seed (the public seed sets, default), fixed (12 questions) or JSONL files",
+    )
     args = parser.parse_args(argv)
+    pool = question_pool(args.pool)
+    fresh = first_asks(args.clients, args.questions, pool)
 
     reports = {}
     cpu_ms: dict[str, float] = {}
@@ -147,24 +214,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.warmup:
             run_api_load(url, 10, max(1, args.warmup // 10), args.timeout)
         cpu = _cpu_seconds(pid)
-        reports["api_answer"], _ = run_api_load(url, args.clients, args.questions, args.timeout)
+        reports["api_answer"], _ = run_api_load(
+            url, args.clients, args.questions, args.timeout, pool
+        )
         cpu_ms["api_answer"] = (_cpu_seconds(pid) - cpu) * 1000
         if not args.skip_ask:
             cpu = _cpu_seconds(pid)
             reports["gradio_ask"], _ = run_load(
-                url, args.clients, args.questions, timeout=args.timeout
+                url, args.clients, args.questions, timeout=args.timeout, pool=pool
             )
             cpu_ms["gradio_ask"] = (_cpu_seconds(pid) - cpu) * 1000
     # Server CPU per answer does not depend on what else runs on the machine: on 2 free cores
     # one server process (one GIL) can give at most 1000 / (CPU ms per answer) answers/s.
     per_answer = {k: cpu_ms[k] / max(1, r.requests) for k, r in reports.items()}
     if args.json:
-        out = {
+        out: dict[str, Any] = {
             k: {**asdict(v), "server_cpu_ms_per_answer": per_answer[k]} for k, v in reports.items()
         }
-        print(json.dumps(out, indent=1))
+        out["pool"] = {"questions": len(pool), "first_asks": fresh}
+        out["answer_cache"] = os.environ.get("RAG_ANSWER_CACHE", "default")
+        print(json.dumps(out, indent=1, ensure_ascii=False))
     else:
         load = os.getloadavg()[0]
+        print(
+            f"{len(pool)} distinct questions; {fresh} of {args.clients * args.questions} "
+            f"requests ask one for the first time (answer cache: "
+            f"{os.environ.get('RAG_ANSWER_CACHE', 'default')})"
+        )
         for name, report in reports.items():
             print(f"== {name}\n{report.format()}")
             print(

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rag import store
 from rag.build import _bigram_field, build_index
-from rag.ngrams import character_bigrams
+from rag.ngrams import FIELD, LEGACY_FIELD, character_bigrams
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +53,7 @@ def _generation(name: str, bench: Path, work: Path) -> Any:
 
 def _ranks(name: str, bench: Path, work: Path) -> dict[str, Any]:
     gen = _generation(name, bench, work)
-    if gen.lexical.field_weight("bigrams") > 0:
+    if gen.lexical.field_weight(FIELD) > 0 or gen.lexical.field_weight(LEGACY_FIELD) > 0:
         raise SystemExit(f"{work / name} was built with a bigram field; remove it")
     items = [json.loads(line) for line in (bench / name / "qa.jsonl").open(encoding="utf-8")]
     bigram = _bigram_field(list(gen.chunks), dict(gen.documents.items()))

@@ -16,12 +16,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
 import shutil
 import time
-from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -184,15 +184,16 @@ def _plan(
 def _fingerprint(settings: Settings, sources: dict[str, str]) -> str:
     from importlib import resources
 
-    from . import tokenization
+    from . import ngrams, tokenization
 
-    # Tokens must agree between index and query: a new tokenizer scheme or stopword list
-    # makes the index stale even when the sources are unchanged.
+    # Tokens must agree between index and query: a new tokenizer scheme, bigram scheme or
+    # stopword list makes the index stale even when the sources are unchanged.
     stopwords = resources.files("rag").joinpath("data/stopwords.txt").read_bytes()
     key = {
         "format": store.FORMAT_VERSION,
         "pipeline": PIPELINE_VERSION,
         "tokenizer": tokenization.SCHEME,
+        "bigrams": ngrams.FIELD,
         "stopwords": hashlib.sha256(stopwords).hexdigest(),
         "sources": sources,
         "chunk_size": settings.chunk_size,
@@ -258,7 +259,6 @@ def _build_locked(
         raise RagError(f"the documents in {settings.source} contain no text to index")
     timings["chunk"] = time.perf_counter() - clock
 
-    from .lexical import LexicalIndex
     from .tokenization import Tokenizer
 
     clock = time.perf_counter()
@@ -284,32 +284,24 @@ def _build_locked(
         dictionary = None
         tokenizer = Tokenizer(user_terms=terms)
     workers = pool.workers if pool is not None else 1
-    say(f"tokenizing {len(chunks)} passages ({workers} process(es))")
+    bigrams = settings.bigram_weight > 0
     tkey = buildcache.token_key(
         tokenizer.describe(),
         {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "v": PIPELINE_VERSION},
+        bigrams=_bigram_scheme() if bigrams else None,
     )
-    sentence_tokens, passage_ids, vocab = _tokenize(
-        chunks,
-        documents,
-        tokenizer,
-        pool,
-        cache=cache,
-        entries=entries,
-        token_key=tkey,
-        report=report,
+    todo = _reuse_blocks(entries, cache, tkey)
+    say(
+        f"tokenizing {sum(len(e.chunks or ()) for e in todo)} passages of {len(todo)} file(s) "
+        f"({workers} process(es)); {len(entries) - len(todo)} unchanged file(s) reused"
     )
+    _tokenize(todo, tokenizer, pool, bigrams=bigrams, report=report)
     if pool is not None:
         pool.close()  # the workers' memory is better spent on the steps that follow
     timings["tokenize"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    lexical = LexicalIndex.from_token_ids(passage_ids, vocab)
-    del passage_ids, vocab  # the largest structure of the build; BM25 holds what counts
-    if settings.bigram_weight > 0:
-        lexical = lexical.with_field(
-            _bigram_field(chunks, documents), settings.bigram_weight, BIGRAM_FIELD
-        )
+    lexical, sentence_tokens = _lexical(entries, settings)
     timings["lexical"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -458,19 +450,27 @@ def _file_entries(corpus: Corpus) -> dict[str, FileEntry]:
 
 
 def _chunks(settings: Settings, entries: dict[str, FileEntry], cache: BuildCache) -> list[Chunk]:
-    """Passages of every file in corpus order: an unchanged file's from the cache when the
-    passage settings are the same (chunking is deterministic), the others chunked."""
+    """Passages of every file in corpus order, and the citation of each: an unchanged
+    file's from the cache when the passage settings (and the citation code) are the same
+    (chunking and citing are deterministic), the others chunked and cited."""
     chunk_key = buildcache.token_key(
         {}, {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "v": PIPELINE_VERSION}
     )
+    cite_key = _code_digest("citations.py")
     out: list[Chunk] = []
     for rel, entry in entries.items():
         chunks = cache.chunks(rel, entry.key, chunk_key)
+        citations = cache.citations(rel, entry.key, chunk_key, cite_key)
         if chunks is None:
             chunks = chunk_documents(
                 entry.documents, size=settings.chunk_size, overlap=settings.chunk_overlap
             )
+            citations = None
+        if citations is None or len(citations) != len(chunks):
+            by_id = {doc.doc_id: doc for doc in entry.documents}
+            citations = [cite(by_id[c.doc_id], c.paragraphs[0]) for c in chunks]
         entry.chunk_key, entry.chunks = chunk_key, chunks
+        entry.cite_key, entry.citations = cite_key, citations
         out.extend(chunks)
     return out
 
@@ -501,121 +501,125 @@ def _terms(
     return terms_from_counts(add_counts(parts), tokenizer=counter) if parts else []
 
 
+def _reuse_blocks(
+    entries: dict[str, FileEntry], cache: BuildCache, token_key: str
+) -> list[FileEntry]:
+    """Give each unchanged file its cached lexical block under the same token key; returns
+    the files left to tokenize."""
+    todo: list[FileEntry] = []
+    for rel, entry in entries.items():
+        entry.token_key, entry.block = token_key, cache.block(rel, entry.key, token_key)
+        if entry.block is None:
+            todo.append(entry)
+    return todo
+
+
 def _tokenize(
-    chunks: list[Chunk],
-    documents: dict[str, Document],
+    todo: list[FileEntry],
     tokenizer: Any,
     pool: WorkerPool | None,
     *,
-    cache: BuildCache | None = None,
-    entries: dict[str, FileEntry] | None = None,
-    token_key: str = "",
+    bigrams: bool = True,
     report: Progress | None = None,
-) -> tuple[tuple[np.ndarray, np.ndarray], list[list[int]], dict[str, int]]:
-    """Token ids of every sentence (kept for answer selection) and of every passage.
+) -> None:
+    """Give each of these files its lexical block (:class:`rag.postings.FileBlock`).
 
-    Sentences are tokenized once; a passage's tokens are its sentences' tokens plus the tokens
-    of its document title and section path, which carry the topic the passage often omits.
-    Both come back as ids into the returned vocabulary (numbered in first-seen order, as
-    :meth:`rag.lexical.LexicalIndex.build` numbers them): the sentences as one flat int32
-    array with its int64 row pointer, and each sentence's token list is released once it has
-    been used, so a large build never holds the passages as strings.
+    Sentences are tokenized once (all new files' together, spread over the workers); a
+    passage's words are its document title's and section path's tokens, which carry the
+    topic the passage often omits, then its sentences' tokens. Its bigram field is the
+    character bigrams of its sentences, then of its title and section path.
     """
-    entries = entries or {}
-    # Sentence and context tokens of unchanged files under the same tokenizer come from the
-    # cache; the rest is tokenized. Per file, passages are in document order, so the cache
-    # is a list.
-    reused: dict[str, tuple[list[list[list[str]]], list[list[str]]]] = {}
-    if cache is not None:
-        for rel, entry in entries.items():
-            tokens = cache.tokens(rel, entry.key, token_key)
-            if tokens is not None:
-                reused[rel] = tokens
-    per_file = {rel: 0 for rel in reused}
+    from .ngrams import passage_bigrams
+    from .postings import FileBlock
+
     texts: list[str] = []
-    for chunk in chunks:
-        doc = documents[chunk.doc_id]
-        if doc.source in reused:
-            continue
-        texts.extend(doc.text[s:e] for s, e in chunk.sentences)
-    flat: list[list[str] | None] = []
+    for entry in todo:
+        by_id = {d.doc_id: d for d in entry.documents}
+        for chunk in entry.chunks or ():
+            text = by_id[chunk.doc_id].text
+            texts.extend(text[s:e] for s, e in chunk.sentences)
+    flat: list[list[str]] = []
     # About 20 batches, for progress; each batch is still spread over the workers.
     batch = max(2000, -(-len(texts) // 20))
     for start in range(0, len(texts), batch):
         flat.extend(tokenizer.tokenize_many(texts[start : start + batch], pool=pool))
         if report is not None:
             report("tokenizing", min(len(texts), start + batch), len(texts))
-    del texts
-    keep = sum(len(d.text) for d in documents.values()) <= _WHOLE_CORPUS_CHARS
-    for entry in entries.values():
-        entry.token_key, entry.tokens = (token_key, []) if keep else ("", None)
-        entry.contexts = [] if keep else None
-    vocab: dict[str, int] = {}
-    number = vocab.setdefault
     context_cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    sentence_ids = array("i")
-    sentence_indptr = array("q", [0])
-    passage_ids: list[list[int]] = []
+    bigram_context: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     pos = 0
-    for chunk in chunks:
-        rel = documents[chunk.doc_id].source
-        cached = reused.get(rel)
-        words: list[str] | None = None
-        if cached is not None:
-            k = per_file[rel]
-            per_file[rel] = k + 1
-            chunk_tokens: list[list[str]] = cached[0][k]
-            words = cached[1][k]
-        else:
-            chunk_tokens = []
-            for i in range(pos, pos + len(chunk.sentences)):
-                toks = flat[i]
-                assert toks is not None
-                chunk_tokens.append(toks)
-                flat[i] = None
-            pos += len(chunk.sentences)
-        if words is None:
+    for entry in todo:
+        by_id = {d.doc_id: d for d in entry.documents}
+        passages: list[tuple[list[str], list[list[str]]]] = []
+        grams: list[list[str]] = []
+        for chunk in entry.chunks or ():
             key = (chunk.doc_title, chunk.section)
             words = context_cache.get(key)
             if words is None:
                 words = tokenizer.tokenize(" ".join((chunk.doc_title, *chunk.section)))
                 context_cache[key] = words
-        owner = entries.get(rel)
-        if owner is not None and owner.tokens is not None and owner.contexts is not None:
-            owner.tokens.append(chunk_tokens)
-            owner.contexts.append(words)
-        ids = [number(w, len(vocab)) for w in words]
-        for toks in chunk_tokens:
-            mine = [number(t, len(vocab)) for t in toks]
-            sentence_ids.extend(mine)
-            sentence_indptr.append(len(sentence_ids))
-            ids.extend(mine)
-        passage_ids.append(ids)
-    flat_ids = (
-        np.frombuffer(sentence_ids, dtype=np.int32) if sentence_ids else np.empty(0, np.int32)
-    )
-    return (flat_ids, np.frombuffer(sentence_indptr, dtype=np.int64)), passage_ids, vocab
+            passages.append((words, flat[pos : pos + len(chunk.sentences)]))
+            pos += len(chunk.sentences)
+            if bigrams:
+                context = bigram_context.get(key)
+                if context is None:
+                    context = bigram_context[key] = passage_bigrams(key[:1] + key[1])
+                text = by_id[chunk.doc_id].text
+                grams.append([*passage_bigrams(text[s:e] for s, e in chunk.sentences), *context])
+        entry.block = FileBlock.build(passages, grams if bigrams else None)
+        del passages, grams
 
 
-def _bigram_field(chunks: list[Chunk], documents: dict[str, Document]) -> LexicalIndex:
-    """The character-bigram BM25 field of every passage (:mod:`rag.ngrams`)."""
+def _lexical(
+    entries: dict[str, FileEntry], settings: Settings
+) -> tuple[LexicalIndex, tuple[np.ndarray, np.ndarray]]:
+    """BM25 over the files' blocks put together in corpus order, and the corpus's sentence
+    token ids (ids of the word field's vocabulary) with their row pointer."""
     from .lexical import LexicalIndex
-    from .ngrams import passage_bigrams
+    from .postings import assemble
 
-    vocab: dict[str, int] = {}
-    number = vocab.setdefault
-    context_cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    ids: list[list[int]] = []
-    for chunk in chunks:
-        text = documents[chunk.doc_id].text
-        key = (chunk.doc_title, chunk.section)
-        context = context_cache.get(key)
-        if context is None:
-            context = passage_bigrams((chunk.doc_title, *chunk.section))
-            context_cache[key] = context
-        grams = passage_bigrams(text[s:e] for s, e in chunk.sentences)
-        ids.append([number(g, len(vocab)) for g in (*grams, *context)])
-    return LexicalIndex.from_token_ids(ids, vocab)
+    blocks = [e.block for e in entries.values() if e.block is not None]
+    assert len(blocks) == len(entries)
+    words = assemble([b.words for b in blocks])
+    lexical = LexicalIndex.from_postings(
+        words.rows, words.cols, words.tf, words.lengths, words.vocab
+    )
+    sentence_ids = [remap[b.sentence_ids] for remap, b in zip(words.remaps, blocks, strict=True)]
+    tokens = (
+        np.concatenate(sentence_ids).astype(np.int32) if sentence_ids else np.empty(0, np.int32)
+    )
+    lengths = [b.sentence_lengths for b in blocks]
+    indptr = np.zeros(sum(len(x) for x in lengths) + 1, dtype=np.int64)
+    if len(indptr) > 1:
+        np.cumsum(np.concatenate(lengths), out=indptr[1:])
+    del words, sentence_ids
+    if settings.bigram_weight > 0:
+        grams = assemble([b.bigrams for b in blocks if b.bigrams is not None])
+        field = LexicalIndex.from_postings(
+            grams.rows, grams.cols, grams.tf, grams.lengths, grams.vocab
+        )
+        lexical = lexical.with_field(field, settings.bigram_weight, BIGRAM_FIELD)
+    return lexical, (tokens, indptr)
+
+
+def _bigram_scheme() -> str:
+    """What the passages' bigrams depend on: the code of rag.ngrams and rag.textnorm (and
+    the Traditional → Simplified tables), so a change to either invalidates cached blocks."""
+    from importlib import metadata
+
+    opencc = ""
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        opencc = metadata.version("opencc")
+    return _code_digest("ngrams.py", "textnorm.py", extra=opencc)
+
+
+def _code_digest(*modules: str, extra: str = "") -> str:
+    """Digest of rag modules' source: what a cached result computed by them depends on
+    (a change to the code, in this tree or another version, makes it stale)."""
+    digest = hashlib.sha256(extra.encode())
+    for name in modules:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _embed(
@@ -677,8 +681,7 @@ def _write(tmp: Path, **kw: Any) -> Path:
         synced.add(path)
 
     tokens, indptr = kw["sentence_tokens"]
-    by_id = {doc.doc_id: doc for doc in kw["documents"]}
-    citations = [cite(by_id[c.doc_id], c.paragraphs[0]) for c in kw["chunks"]]
+    citations = [c for e in kw["cache_entries"].values() for c in e.citations]
     write_corpus(
         tmp / store.CORPUS,
         kw["documents"],

@@ -1,13 +1,15 @@
 """Per-file results of the previous build, reused by the next one (incremental builds).
 
-Each generation keeps, beside its index files, one file per source file under ``parsed/``:
-the documents parsed from it, the key-term counts of its text and the tokens of the sentences
-of its passages. The next build reads them from the serving generation — after checking each
-against that generation's manifest checksums — and re-reads, re-counts and re-tokenizes only
-the files whose bytes (or sidecar, or parser version) changed. A removed file simply has no
-entry in the new generation. Tokens are reused only when the tokenizer (scheme, stopwords,
-user terms) and the passage settings are the same, so an incremental build writes exactly
-what a full build would.
+Each generation keeps, beside its index files, two files per source file under ``parsed/``:
+``NNNNN.json``, the documents parsed from it, its passages, the key-term counts of its text
+and the vocabularies of its lexical block, and ``NNNNN.npy``, the block's int32 arrays (the
+postings of both lexical fields and the word ids of its sentences, :mod:`rag.postings`).
+The next build reads them from the serving generation — after checking each against that
+generation's manifest checksums — and re-reads, re-counts and re-tokenizes only the files
+whose bytes (or sidecar, or parser version) changed. A removed file simply has no entry in
+the new generation. Blocks are reused only when the tokenizer (scheme, stopwords, user
+terms), the passage settings and the bigram field are the same, so an incremental build
+writes exactly what a full build would.
 
 Nothing here can fail a build: an unreadable, damaged or foreign cache is ignored.
 """
@@ -15,6 +17,7 @@ Nothing here can fail a build: an unreadable, damaged or foreign cache is ignore
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from collections import Counter
@@ -23,17 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import store
+from .postings import FileBlock
 from .schema import Chunk, Document
 from .sources import SourceFile
 
 CACHE_DIR = "parsed"
 # 3: the file's passages and the tokens of each passage's context (title and section path)
-# are kept too.
-CACHE_VERSION = 3
-# The sentence tokens of one file's passages, in passage order (a token never holds a space:
-# chunks.jsonl stores each sentence's tokens joined by spaces too).
-FileTokens = list[list[list[str]]]
+# are kept too. 4: the lexical block (postings of both fields, sentence word ids) instead of
+# token strings.
+CACHE_VERSION = 4
 Counts = tuple[Counter[str], Counter[str], Counter[str], Counter[Any], Counter[Any]]
 
 
@@ -44,13 +48,16 @@ class FileEntry:
     key: str
     documents: list[Document]
     counts: Counts | None = None
+    # The lexical block of the file's passages, under the tokenizer, passage settings and
+    # bigram field named by token_key.
     token_key: str = ""
-    tokens: FileTokens | None = None
-    # Per passage, the tokens of its document title and section path (same token key).
-    contexts: list[list[str]] | None = None
+    block: FileBlock | None = None
     # The passages of the file's documents under the passage settings named by chunk_key.
     chunk_key: str = ""
     chunks: list[Chunk] | None = None
+    # The citation of each passage's first paragraph, by the citation code named by cite_key.
+    cite_key: str = ""
+    citations: list[str] | None = None
     # Where this entry was read from: an unchanged entry is linked, not written again.
     origin: Path | None = None
 
@@ -79,13 +86,16 @@ class BuildCache:
             return cls()
 
     def same(self, rel: str, entry: FileEntry) -> Path | None:
-        """The cached file holding exactly ``entry`` (same file key and tokens), if any."""
+        """The cached file holding exactly ``entry`` (same file key and block), if any (its
+        ``.npy`` beside it holds the block's arrays)."""
         old = self.entries.get(rel)
         if old is None or old.origin is None or old.key != entry.key:
             return None
-        if old.token_key != entry.token_key or (old.tokens is None) != (entry.tokens is None):
+        if old.token_key != entry.token_key or (old.block is None) != (entry.block is None):
             return None
-        if (old.contexts is None) != (entry.contexts is None) or old.chunk_key != entry.chunk_key:
+        if old.chunk_key != entry.chunk_key or old.cite_key != entry.cite_key:
+            return None
+        if (old.citations is None) != (entry.citations is None):
             return None
         return old.origin
 
@@ -109,22 +119,34 @@ class BuildCache:
             return None
         return entry.chunks
 
-    def tokens(
-        self, rel: str, key: str, token_key: str
-    ) -> tuple[FileTokens, list[list[str]]] | None:
-        """The passages' sentence tokens and context tokens of an unchanged file under the
-        same tokenizer."""
+    def citations(self, rel: str, key: str, chunk_key: str, cite_key: str) -> list[str] | None:
+        """The citations of an unchanged file's passages (same passages, same citation
+        code)."""
+        entry = self.entries.get(rel)
+        if entry is None or entry.key != key or entry.chunk_key != chunk_key:
+            return None
+        return entry.citations if entry.cite_key == cite_key else None
+
+    def block(self, rel: str, key: str, token_key: str) -> FileBlock | None:
+        """The lexical block of an unchanged file under the same tokenizer, passage
+        settings and bigram field."""
         entry = self.entries.get(rel)
         if entry is None or entry.key != key or entry.token_key != token_key:
             return None
-        if entry.tokens is None or entry.contexts is None:
-            return None
-        return entry.tokens, entry.contexts
+        return entry.block
 
 
-def token_key(tokenizer_description: dict[str, Any], passage_settings: dict[str, Any]) -> str:
-    """What sentence tokens depend on besides the file: the tokenizer and the passages."""
-    data = {"tokenizer": tokenizer_description, "passages": passage_settings}
+def token_key(
+    tokenizer_description: dict[str, Any],
+    passage_settings: dict[str, Any],
+    *,
+    bigrams: str | None = None,
+) -> str:
+    """What a lexical block depends on besides the file: the tokenizer, the passages and
+    the bigram field (its scheme, None for none)."""
+    data: dict[str, Any] = {"tokenizer": tokenizer_description, "passages": passage_settings}
+    if bigrams is not None:
+        data["bigrams"] = bigrams
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -134,7 +156,8 @@ def write(
     write_checked: Callable[[Path, Iterable[bytes]], None],
     previous: BuildCache | None = None,
 ) -> list[Path]:
-    """Write one cache file per source file into ``directory/parsed/``; returns the links.
+    """Write the cache files of each source file into ``directory/parsed/``; returns the
+    links.
 
     An entry identical to one of the ``previous`` cache is hard-linked from there (its bytes
     were checked against the previous manifest when it was read, and the new manifest
@@ -148,10 +171,21 @@ def write(
     for number, (rel, entry) in enumerate(sorted(entries.items())):
         name = f"{number:05d}.json"
         names[rel] = name
+        arrays = target / name.replace(".json", ".npy")
         origin = previous.same(rel, entry) if previous is not None else None
+        if origin is not None and entry.block is not None:
+            if link(origin.with_suffix(".npy"), arrays):
+                linked.append(arrays)
+            else:
+                origin = None
         if origin is not None and link(origin, target / name):
             linked.append(target / name)
             continue
+        postings = None
+        if entry.block is not None:
+            postings, flat = entry.block.to_parts()
+            if not arrays.exists():
+                write_checked(arrays, _npy_blocks(flat))
         payload = {
             "version": CACHE_VERSION,
             "rel": rel,
@@ -159,18 +193,11 @@ def write(
             "documents": [d.to_dict() for d in entry.documents],
             "counts": _counts_to_json(entry.counts) if entry.counts is not None else None,
             "token_key": entry.token_key,
-            "tokens": (
-                [[" ".join(sentence) for sentence in chunk] for chunk in entry.tokens]
-                if entry.tokens is not None
-                else None
-            ),
-            "contexts": (
-                [" ".join(words) for words in entry.contexts]
-                if entry.contexts is not None
-                else None
-            ),
+            "postings": postings,
             "chunk_key": entry.chunk_key,
             "chunks": _chunks_to_json(entry) if entry.chunks is not None else None,
+            "cite_key": entry.cite_key,
+            "citations": entry.citations,
         }
         write_checked(target / name, [json.dumps(payload, ensure_ascii=False).encode("utf-8")])
     index = {"version": CACHE_VERSION, "files": names}
@@ -178,12 +205,20 @@ def write(
     return linked
 
 
+def _npy_blocks(array: np.ndarray) -> list[bytes]:
+    out = io.BytesIO()
+    np.save(out, np.ascontiguousarray(array), allow_pickle=False)
+    return [out.getvalue()]
+
+
 def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntry]:
+    import orjson
+
     listed = f"{CACHE_DIR}/files.json"
     raw = _checked_bytes(generation, listed, files.get(listed))
     if raw is None:
         return {}
-    index = json.loads(raw)
+    index = orjson.loads(raw)
     if index.get("version") != CACHE_VERSION:
         return {}
     entries: dict[str, FileEntry] = {}
@@ -192,12 +227,24 @@ def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntr
         raw = _checked_bytes(generation, path, files.get(path))
         if raw is None:
             continue
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         if data.get("version") != CACHE_VERSION or data.get("rel") != rel:
             continue
+        block = None
+        if data.get("postings") is not None:
+            npy = path.replace(".json", ".npy")
+            arrays = _checked_bytes(generation, npy, files.get(npy))
+            if arrays is None:
+                continue
+            try:
+                buffer = io.BytesIO(arrays)
+                flat = np.load(buffer, allow_pickle=False)
+                if flat.dtype != np.int32 or flat.ndim != 1:
+                    continue
+                block = FileBlock.from_parts(data["postings"], flat)
+            except (ValueError, KeyError, TypeError):
+                continue
         counts = data.get("counts")
-        tokens = data.get("tokens")
-        contexts = data.get("contexts")
         documents = [Document.from_dict(d) for d in data["documents"]]
         chunks = data.get("chunks")
         entries[rel] = FileEntry(
@@ -207,16 +254,9 @@ def _read_entries(generation: Path, files: dict[str, Any]) -> dict[str, FileEntr
             chunks=_chunks_from_json(documents, chunks) if chunks is not None else None,
             counts=_counts_from_json(counts) if counts is not None else None,
             token_key=data.get("token_key", ""),
-            tokens=(
-                [[sentence.split(" ") if sentence else [] for sentence in c] for c in tokens]
-                if tokens is not None
-                else None
-            ),
-            contexts=(
-                [words.split(" ") if words else [] for words in contexts]
-                if contexts is not None
-                else None
-            ),
+            block=block,
+            cite_key=data.get("cite_key", ""),
+            citations=data.get("citations"),
             origin=generation / path,
         )
     return entries

@@ -49,6 +49,7 @@ from threading import Lock
 from typing import Any
 
 import numpy as np
+import orjson
 
 from .errors import IndexMismatchError, RagError
 from .lru import LRUCache
@@ -193,7 +194,7 @@ def write_corpus(
         ids.add(doc.doc_id.encode("utf-8"))
         meta = doc.to_dict()
         del meta["text"]
-        metas.add(json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        metas.add(orjson.dumps(meta))
         card = (doc.kind, doc.title, doc.subtitle, normalize(doc.title))
         for name, value in zip(_CATALOGUE, card, strict=True):
             catalogue[name].add(value.encode("utf-8"))
@@ -256,7 +257,7 @@ def write_corpus(
         extras.write(write, directory, "chunk_extra")
     section_table = _Strings()
     for section in sections:
-        section_table.add(json.dumps(list(section), ensure_ascii=False).encode("utf-8"))
+        section_table.add(orjson.dumps(section))
     section_table.write(write, directory, "sections")
     arrays: list[tuple[str, np.ndarray]] = [
         ("chunk_doc.npy", chunk_doc),

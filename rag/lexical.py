@@ -1,8 +1,13 @@
-"""BM25 over token lists: bm25s builds the score matrix, numpy answers queries.
+"""BM25 over token lists: bm25s's score matrix, numpy answers queries.
 
-Building uses :class:`bm25s.BM25` (scores are computed by bm25s, never re-implemented
-here). bm25s stores every passage's BM25 contribution for every token it contains in a sparse
-CSC matrix (passages × vocabulary), so a query's scores are the sum of its tokens' columns.
+:meth:`LexicalIndex.build` and :meth:`LexicalIndex.from_token_ids` use :class:`bm25s.BM25`.
+bm25s stores every passage's BM25 contribution for every token it contains in a sparse CSC
+matrix (passages × vocabulary), so a query's scores are the sum of its tokens' columns. The
+index build (:mod:`rag.build`) uses :meth:`LexicalIndex.from_postings`, which computes the
+same matrix bit for bit from term frequencies with bm25s's formulas over whole arrays (tests
+compare the files for every variant): per-file term frequencies are cached, so an
+incremental build only adds them up, and neither bm25s's per-passage loop nor its import
+(scipy, ~1.2 s) is paid.
 
 Queries do not go through ``bm25s.BM25.retrieve``: measured on CMRC 2018 dev (2,808
 passages) one ``retrieve`` call costs ~250 µs, mostly per-call overhead (input checks, a
@@ -176,16 +181,10 @@ class LexicalIndex:
                 is out of range.
         """
         import bm25s
-        from bm25s.scoring import _select_idf_scorer
 
         if not corpus_ids:
             raise RagError("cannot build a lexical index over zero passages")
-        if method not in METHODS:
-            raise RagError(f"unknown BM25 method {method!r}; allowed: {', '.join(METHODS)}")
-        if k1 < 0 or not 0.0 <= b <= 1.0:
-            raise RagError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
-        if not vocab:
-            raise RagError("cannot build a lexical index: the passages contain no tokens")
+        _check_parameters(method, k1, b, vocab)
         if sorted(vocab.values()) != list(range(len(vocab))):
             raise RagError("token ids must number the vocabulary 0..n-1")
         top = max((max(doc) for doc in corpus_ids if doc), default=-1)
@@ -198,28 +197,12 @@ class LexicalIndex:
             show_progress=False,
         )
         avg_doc_len = float(np.mean([len(doc) for doc in corpus_ids]))
-        params = {
-            "k1": float(k1),
-            "b": float(b),
-            "delta": float(delta),
-            "method": method,
-            "idf_method": method,
-            "dtype": "float32",
-            "int_dtype": "int32",
-            "num_docs": len(corpus_ids),
-            "version": bm25s.__version__,
-            "backend": "numpy",
-        }
-        meta = {
-            "format": FORMAT,
-            "num_docs": len(corpus_ids),
-            "vocab_size": len(vocab),
-            "nnz": len(scores["data"]),
-            "avg_doc_len": avg_doc_len,
-        }
+        params, meta = _describe(
+            len(corpus_ids), len(vocab), len(scores["data"]), avg_doc_len,
+            k1=k1, b=b, method=method, delta=delta, version=bm25s.__version__,
+        )  # fmt: skip
         nonoccurrence = model.nonoccurrence_array
         df = np.diff(scores["indptr"]).astype(np.int64)
-        meta["max_idf"] = float(_select_idf_scorer(method)(1, N=len(corpus_ids)))
         return cls(
             data=np.ascontiguousarray(scores["data"], dtype=np.float32),
             indices=np.ascontiguousarray(scores["indices"], dtype=np.int32),
@@ -230,6 +213,103 @@ class LexicalIndex:
             meta=meta,
             nonoccurrence=None if nonoccurrence is None else np.asarray(nonoccurrence),
             idf=_idf_array(df, len(corpus_ids), method),
+        )
+
+    @classmethod
+    def from_postings(
+        cls,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        tf: np.ndarray,
+        lengths: np.ndarray,
+        vocab: dict[str, int],
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        method: str = "lucene",
+        delta: float = 0.5,
+    ) -> LexicalIndex:
+        """Build from term frequencies: the index :meth:`from_token_ids` builds, bit for bit.
+
+        bm25s scores one passage at a time in Python (a ``Counter`` per passage) and its
+        import pulls in scipy (~1.2 s); here the same formulas (:func:`_tfc`, the IDF of
+        :func:`_idf_array`, bm25s's CSC layout) run over whole arrays, so a build whose
+        per-file term frequencies are cached (:mod:`rag.postings`) only adds them up.
+        ``tests/test_lexical.py`` checks every file against :meth:`from_token_ids`.
+
+        Args:
+            rows: Passage of each posting, nondecreasing (one posting per passage and token).
+            cols: Token id of each posting.
+            tf: How often the token occurs in the passage (> 0).
+            lengths: Tokens of each passage, repeats included (its length for BM25).
+            vocab: Token → id, numbered ``0..len(vocab) - 1`` in first-seen order.
+            k1, b, method, delta: As for :meth:`build`.
+
+        Raises:
+            RagError: As :meth:`from_token_ids`, or the arrays do not fit each other.
+        """
+        n_docs, n_vocab = len(lengths), len(vocab)
+        if not n_docs:
+            raise RagError("cannot build a lexical index over zero passages")
+        _check_parameters(method, k1, b, vocab)
+        numbers = np.fromiter(vocab.values(), dtype=np.int64, count=n_vocab)
+        if numbers.min() != 0 or numbers.max() != n_vocab - 1 or len(np.unique(numbers)) != n_vocab:
+            raise RagError("token ids must number the vocabulary 0..n-1")
+        rows = np.asarray(rows, dtype=np.int32)
+        cols = np.asarray(cols, dtype=np.int32)
+        tf = np.asarray(tf)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if not len(rows) == len(cols) == len(tf):
+            raise RagError("postings arrays of different lengths")
+        if len(cols) and (cols.min() < 0 or cols.max() >= n_vocab):
+            raise RagError("a passage holds a token id outside the vocabulary")
+        if len(rows) and (rows[0] < 0 or rows[-1] >= n_docs or np.any(np.diff(rows) < 0)):
+            raise RagError("postings must come passage by passage, in passage order")
+        if len(tf) and tf.min() <= 0:
+            raise RagError("a posting has no occurrence")
+        if np.any(np.bincount(rows, weights=tf, minlength=n_docs) != lengths):
+            raise RagError("passage lengths disagree with their postings")
+        df = np.bincount(cols, minlength=n_vocab).astype(np.int64)
+        # bm25s: avg over the int64 lengths; IDF of each token from its document frequency,
+        # stored as float32 and used as such for the scores.
+        avg_doc_len = lengths.mean()
+        idf = _idf_array(df, n_docs, method)
+        idf32 = idf.astype(np.float32)
+        nonoccurrence = None
+        if method in ("bm25l", "bm25+"):
+            # Non-occurrence: bm25s's idf (unrounded) times the tfc of tf 0 at average length.
+            zero = _tfc(method, 0, avg_doc_len, avg_doc_len, k1, b, delta)
+            nonoccurrence = np.where(df != 0, idf * zero, 0.0).astype(np.float32)
+        lengths64 = lengths.astype(np.float64)
+        scores = np.empty(len(cols), dtype=np.float32)
+        # In float64 as bm25s computes each passage's, a slice at a time (bounded memory).
+        for start in range(0, len(cols), _SLICE):
+            part = slice(start, start + _SLICE)
+            c = cols[part]
+            tfc = _tfc(method, tf[part].astype(np.float32), lengths64[rows[part]], avg_doc_len,
+                       k1, b, delta)  # fmt: skip
+            value = idf32[c] * tfc
+            if nonoccurrence is not None:
+                value -= nonoccurrence[c]
+            scores[part] = value
+        # bm25s's CSC: postings by token, each token's passages in order (rows are sorted).
+        order = np.argsort(cols, kind="stable")
+        indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        params, meta = _describe(
+            n_docs, n_vocab, len(cols), float(avg_doc_len),
+            k1=k1, b=b, method=method, delta=delta, version=_BM25S_VERSION,
+        )  # fmt: skip
+        return cls(
+            data=np.ascontiguousarray(scores[order], dtype=np.float32),
+            indices=np.ascontiguousarray(rows[order], dtype=np.int32),
+            indptr=indptr,
+            vocab=vocab,
+            num_docs=n_docs,
+            params=params,
+            meta=meta,
+            nonoccurrence=nonoccurrence,
+            idf=idf,
         )
 
     def with_field(self, other: LexicalIndex, weight: float, name: str) -> LexicalIndex:
@@ -455,10 +535,7 @@ class LexicalIndex:
             return 0.0
         if self._idf is not None:
             return float(self._idf[tid])
-        from bm25s.scoring import _select_idf_scorer
-
-        scorer = _select_idf_scorer(self._params["idf_method"])
-        return float(scorer(int(self._df[tid]), N=self._num_docs))
+        return float(_IDF_OF[self._params["idf_method"]](int(self._df[tid]), self._num_docs))
 
     @property
     def max_idf(self) -> float:
@@ -466,10 +543,7 @@ class LexicalIndex:
         known = self._meta.get("max_idf")
         if isinstance(known, float):
             return known
-        from bm25s.scoring import _select_idf_scorer
-
-        scorer = _select_idf_scorer(self._params["idf_method"])
-        return float(scorer(1, N=self._num_docs))
+        return float(_IDF_OF[self._params["idf_method"]](1, self._num_docs))
 
     # ------------------------------------------------------------------ persistence
 
@@ -494,11 +568,13 @@ class LexicalIndex:
             path = directory / name
             np.save(path, array, allow_pickle=False)
             written.append(path)
-        for name, obj in (
-            (_VOCAB, self._vocab_dict()),
-            (_PARAMS, self._params),
-            (_META, self._meta),
-        ):
+        import orjson
+
+        # bm25s's vocabulary (~200,000 tokens with the bigram field; this module reads
+        # vocab.tokens.txt and vocab.table.npy), by orjson: a tenth of json.dumps's time.
+        (directory / _VOCAB).write_bytes(orjson.dumps(self._vocab_dict()))
+        written.append(directory / _VOCAB)
+        for name, obj in ((_PARAMS, self._params), (_META, self._meta)):
             path = directory / name
             path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
             written.append(path)
@@ -615,11 +691,106 @@ class LexicalIndex:
         )
 
 
+def _check_parameters(method: str, k1: float, b: float, vocab: dict[str, int]) -> None:
+    if method not in METHODS:
+        raise RagError(f"unknown BM25 method {method!r}; allowed: {', '.join(METHODS)}")
+    if k1 < 0 or not 0.0 <= b <= 1.0:
+        raise RagError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
+    if not vocab:
+        raise RagError("cannot build a lexical index: the passages contain no tokens")
+
+
+def _describe(
+    n_docs: int,
+    n_vocab: int,
+    nnz: int,
+    avg_doc_len: float,
+    *,
+    k1: float,
+    b: float,
+    method: str,
+    delta: float,
+    version: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``params.index.json`` (exactly the keys bm25s writes) and our ``meta.json``."""
+    params = {
+        "k1": float(k1),
+        "b": float(b),
+        "delta": float(delta),
+        "method": method,
+        "idf_method": method,
+        "dtype": "float32",
+        "int_dtype": "int32",
+        "num_docs": n_docs,
+        "version": version,
+        "backend": "numpy",
+    }
+    meta = {
+        "format": FORMAT,
+        "num_docs": n_docs,
+        "vocab_size": n_vocab,
+        "nnz": nnz,
+        "avg_doc_len": avg_doc_len,
+        "max_idf": float(_IDF_OF[method](1, n_docs)),
+    }
+    return params, meta
+
+
+# Postings scored at a time by from_postings.
+_SLICE = 1 << 22
+
+
+def _idf_lucene(df: int, n: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def _idf_robertson(df: int, n: int) -> float:
+    return math.log(max((n - df + 0.5) / (df + 0.5), 1))
+
+
+# bm25s's IDF formulas (bm25s.scoring._score_idf_*), term for term: importing bm25s to call
+# them costs scipy's import (~1.2 s of every build); tests/test_lexical.py compares the two.
+_IDF_OF = {
+    "lucene": _idf_lucene,
+    "robertson": _idf_robertson,
+    "atire": lambda df, n: math.log(n / df),
+    "bm25l": lambda df, n: math.log((n + 1) / (df + 0.5)),
+    "bm25+": lambda df, n: math.log((n + 1) / df),
+}
+
+
+def _tfc(method: str, tf: Any, l_d: Any, l_avg: Any, k1: float, b: float, delta: float) -> Any:
+    """bm25s's term-frequency component (bm25s.scoring._score_tfc_*), operation for
+    operation, so that float64 arrays round as its scalars do."""
+    if method in ("lucene", "robertson"):
+        return tf / (k1 * ((1 - b) + b * l_d / l_avg) + tf)
+    if method == "atire":
+        return (tf * (k1 + 1)) / (tf + k1 * (1 - b + b * l_d / l_avg))
+    if method == "bm25l":
+        c = tf / (1 - b + b * l_d / l_avg)
+        return ((k1 + 1) * (c + delta)) / (k1 + c + delta)
+    num = (k1 + 1) * tf
+    den = k1 * (1 - b + b * l_d / l_avg) + tf
+    return (num / den) + delta
+
+
+def _bm25s_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bm25s")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# What params.index.json records as the bm25s version (read from the installed package's
+# metadata, as bm25s itself does, without importing it).
+_BM25S_VERSION = _bm25s_version()
+
+
 def _idf_array(df: np.ndarray, num_docs: int, method: str) -> np.ndarray:
     """bm25s's IDF of every column, as float64 (exactly what its scalar scorer returns)."""
-    from bm25s.scoring import _select_idf_scorer
-
-    scorer = _select_idf_scorer(method)
+    scorer = _IDF_OF[method]
     values, inverse = np.unique(df, return_inverse=True)
-    table = np.array([scorer(int(v), N=num_docs) if v else 0.0 for v in values], dtype=np.float64)
+    table = np.array([scorer(int(v), num_docs) if v else 0.0 for v in values], dtype=np.float64)
     return np.ascontiguousarray(table[inverse.reshape(-1)])

@@ -61,7 +61,7 @@ from .backends.local import LocalBackend
 from .citations import cite
 from .errors import RagError
 from .ngrams import FIELD as BIGRAM_FIELD
-from .ngrams import character_bigrams
+from .ngrams import LEGACY_FIELD, character_bigrams
 from .schema import Hit
 from .settings import RetrievalMode
 from .store import Generation
@@ -119,7 +119,12 @@ class Retriever:
         self._sentence_vectors: SentenceVectors | None = None
         self._sentence_vectors_loaded = False
         self._within: dict[tuple[str, ...], Within] = {}
-        self._bigrams = generation.lexical.field_weight(BIGRAM_FIELD) > 0
+        lexical = generation.lexical
+        self._bigrams = (
+            lexical.field_weight(BIGRAM_FIELD) > 0 or lexical.field_weight(LEGACY_FIELD) > 0
+        )
+        # An index built before references were one bigram token is queried as it was built.
+        self._references = lexical.field_weight(BIGRAM_FIELD) > 0
 
     @property
     def has_dense(self) -> bool:
@@ -216,7 +221,7 @@ class Retriever:
             return []
         if self._bigrams:
             # The index's character-bigram field (rag.ngrams) scores the question's bigrams.
-            tokens = [*tokens, *character_bigrams(query)]
+            tokens = [*tokens, *character_bigrams(query, references=self._references)]
         ids, scores = (
             self.backend.lexical(tokens, k)
             if within is None

@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -76,6 +77,12 @@ def _lower(match: re.Match[str]) -> str:
     return match.group(0).lower()
 
 
+# Texts up to this length (questions, titles, sentences) are normalised once and then read
+# from a small cache: one answer normalises its question in several stages.
+_MEMO_CHARS = 512
+_MEMO_SIZE = 4096
+
+
 def normalize(text: str) -> str:
     """Normalise text for matching (index and query side alike).
 
@@ -94,6 +101,12 @@ def normalize(text: str) -> str:
     """
     if not text:
         return ""
+    if len(text) <= _MEMO_CHARS:
+        return _normalize_short(text)
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
     if text.isascii():
         # Pure ASCII needs neither NFKC nor OpenCC.
         return _INVISIBLE.sub("", text).lower()
@@ -105,3 +118,6 @@ def normalize(text: str) -> str:
         for variant, standard in _VARIANT_WORDS.items():
             text = text.replace(variant, standard)
     return _ASCII_UPPER.sub(_lower, text)
+
+
+_normalize_short = functools.lru_cache(maxsize=_MEMO_SIZE)(_normalize)

@@ -101,3 +101,48 @@ def test_lru_keeps_the_most_recent() -> None:
     empty = LRUCache(0)
     empty.put("a", 1)
     assert empty.get("a") is None and len(empty) == 0
+
+
+PASSAGE_QUESTIONS = (
+    QUESTION,
+    "上海的城市品格是什么？",
+    "全会由谁主持？",
+    "全面提升城市软实力要坚持哪些原则？",
+    "如何弘扬城市精神？",
+)
+
+
+def test_passage_caches_change_no_answer(seed_index: Path) -> None:
+    """Work kept between questions (sentence tokens, span bigrams, clauses) gives the answers
+    a fresh assistant gives: asked twice over, and in another order."""
+    warm = rag.load(seed_index, model="none", answer_cache=0)
+    first = [warm.answer(q) for q in PASSAGE_QUESTIONS]
+    assert [warm.answer(q) for q in PASSAGE_QUESTIONS] == first
+    for q, expected in reversed(list(zip(PASSAGE_QUESTIONS, first, strict=True))):
+        assert rag.load(seed_index, model="none", answer_cache=0).answer(q) == expected
+    extractor = warm._state.selector.extractor
+    assert len(extractor._sentences) > 0 and len(extractor._bigrams) > 0
+
+
+def test_a_new_generation_starts_with_empty_passage_caches(tmp_path: Path) -> None:
+    """Passage caches are keyed by passage position, which a rebuild changes: a refreshed
+    assistant answers as one loaded afresh on the new generation."""
+    source = tmp_path / "source"
+    shutil.copytree(SOURCE, source)
+    index = tmp_path / "index"
+    rag.build_index(source, index, model="none", workers=1)
+    assistant = rag.load(index, model="none", answer_cache=0)
+    for q in PASSAGE_QUESTIONS:
+        assistant.answer(q)
+    old = assistant._state.selector
+    # A document that sorts first moves every passage of the others to a new position.
+    extra = "全会强调，上海的城市品格是开放、创新、包容。城市精神要弘扬。测试用新增文件。\n"
+    (source / "0新增.txt").write_text(extra, encoding="utf-8")
+    rag.build_index(source, index, model="none", workers=1)
+    assert assistant.refresh()
+    new = assistant._state.selector
+    assert new is not old and len(new.extractor._sentences) == 0
+    assert len(new.candidates._clauses) == 0
+    fresh = rag.load(index, model="none", answer_cache=0)
+    for q in PASSAGE_QUESTIONS:
+        assert assistant.answer(q) == fresh.answer(q)

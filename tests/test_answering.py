@@ -207,3 +207,20 @@ def test_absolute_model_is_read_and_optional(seed_assistant: rag.Assistant) -> N
     assert selector.confidence_features(query, scored, examined, model) == pytest.approx(
         selector.confidence_features(query, scored, examined, plain)
     )
+
+
+def test_candidates_of_one_kind_have_their_spans_never_read() -> None:
+    """with_context reads the candidates' texts only to compare a report with an official
+    text: a corpus of one kind (every law, every CMRC article) folds no span for it."""
+    width = len(FEATURES) - len(RELATIVE)
+    official = FEATURES.index("authoritative")
+
+    class Unread(list):
+        def __getitem__(self, n):  # type: ignore[no-untyped-def]
+            raise AssertionError("a span was read")
+
+    for authoritative in (0.0, 1.0):
+        rows = [[0.0] * width for _ in range(3)]
+        for r in rows:
+            r[official] = authoritative
+        assert with_context(rows, Unread(["甲", "乙", "丙"])) == rows

@@ -78,6 +78,8 @@ def test_incremental_build_equals_full_build(tmp_path: Path) -> None:
     messages: list[str] = []
     incremental = _build(source, index, log=messages.append)
     assert any("2 file(s) read, 2 unchanged reused" in m for m in messages)
+    # Only the changed and the added file are tokenized; the others' blocks are reused.
+    assert any(" of 2 file(s) " in m and "; 2 unchanged file(s) reused" in m for m in messages)
     # The key terms came out the same, so the dictionary was linked, not written again.
     dictionary = incremental.generation / "tokenizer" / "dictionary.short.npy"
     assert (
@@ -160,3 +162,59 @@ def test_dictionary_of_other_terms_is_not_reused(saved: tuple[Path, list[str]]) 
     directory, _terms = saved
     with pytest.raises(RagError):
         Tokenizer.reuse(directory, ["别的词"])
+
+
+def test_file_changed_and_changed_back_equals_full_build(tmp_path: Path) -> None:
+    source = _corpus(tmp_path)
+    index = tmp_path / "index"
+    first = _contents(_build(source, index).generation)
+    notice = source / "notice.md"
+    notice.write_text(NOTICE + "\n各区要抓好落实。\n", encoding="utf-8")
+    changed = _build(source, index)
+    full = _build(source, tmp_path / "full", force=True)
+    _assert_same(changed.generation, full.generation)
+    assert load(index, model="none").search("抓好落实")[0].doc_id == "notice"
+    # Back to the first version: the serving cache holds the changed one, so the file is
+    # read and indexed again, and the result is the first build's again.
+    notice.write_text(NOTICE, encoding="utf-8")
+    messages: list[str] = []
+    back = _build(source, index, log=messages.append)
+    assert any(" of 1 file(s) " in m and "; 3 unchanged file(s) reused" in m for m in messages)
+    assert _contents(back.generation) == first
+    assert all(h.doc_id != "notice" for h in load(index, model="none").search("抓好落实"))
+
+
+def test_unchanged_files_lexical_blocks_are_linked(tmp_path: Path) -> None:
+    source = _corpus(tmp_path)
+    index = tmp_path / "index"
+    first = _build(source, index).generation
+    names = json.loads((first / "parsed" / "files.json").read_text("utf-8"))["files"]
+    inodes = {
+        (rel, suffix): (first / "parsed" / name.replace(".json", suffix)).stat().st_ino
+        for rel, name in names.items()
+        for suffix in (".json", ".npy")
+    }
+    (source / "notice.md").write_text(NOTICE + "\n各区要抓好落实。\n", encoding="utf-8")
+    second = _build(source, index).generation
+    for (rel, suffix), inode in inodes.items():
+        path = second / "parsed" / names[rel].replace(".json", suffix)
+        assert (path.stat().st_ino == inode) == (rel != "notice.md"), (rel, suffix)
+
+
+def test_damaged_cached_block_is_not_reused(tmp_path: Path) -> None:
+    source = _corpus(tmp_path)
+    index = tmp_path / "index"
+    first = _build(source, index)
+    names = json.loads((first.generation / "parsed" / "files.json").read_text("utf-8"))["files"]
+    block = first.generation / "parsed" / names["law.md"].replace(".json", ".npy")
+    data = bytearray(block.read_bytes())
+    data[-4:] = b"\x7f\x7f\x7f\x7f"  # a token id past the vocabulary, same size
+    block.unlink()  # a new inode: the serving generation's link is not shared
+    block.write_bytes(bytes(data))
+    (source / "notice.md").write_text(NOTICE + "\n各区要抓好落实。\n", encoding="utf-8")
+    messages: list[str] = []
+    incremental = _build(source, index, log=messages.append)
+    # The block no longer matches its manifest checksum: law.md is tokenized again.
+    assert any(" of 2 file(s) " in m for m in messages)
+    full = _build(source, tmp_path / "full", force=True)
+    _assert_same(incremental.generation, full.generation)

@@ -66,7 +66,54 @@ def test_no_word_token_can_carry_the_mark() -> None:
 
 def test_passage_bigrams_never_span_two_texts() -> None:
     tokens = passage_bigrams(["上海城市。", "精神", "决议", "第一章"])
-    assert _plain(tokens) == ["上海", "海城", "城市", "精神", "决议", "第一", "一章"]
+    assert _plain(tokens) == ["上海", "海城", "城市", "精神", "决议", "第一章"]
+
+
+def test_a_numbered_reference_is_one_token_and_no_bigram_straddles_it() -> None:
+    # 第五十二条 must not hold 第二 / 二条, or a question about 第二条 matches it.
+    expected = ["第五十二条", "用人", "人单", "单位"]
+    assert _plain(character_bigrams("第五十二条　用人单位")) == expected
+    assert _plain(character_bigrams("法律援助法第二条规定了什么？")) == [
+        "法律",
+        "律援",
+        "援助",
+        "助法",
+        "第二条",
+        "规定",
+        "定了",
+        "了什",
+        "什么",
+    ]
+    assert _plain(character_bigrams("刑法第二百九十一条之一")) == ["刑法", "第二百九十一条之一"]
+    assert _plain(character_bigrams("依照第十四条第二款处理")) == [
+        "依照",
+        "第十四条",
+        "第二款",
+        "处理",
+    ]
+    # Numerals elsewhere, and 第 not opening a reference, are bigrammed as before.
+    assert _plain(character_bigrams("诉讼时效期间为三年")) == [
+        "诉讼",
+        "讼时",
+        "时效",
+        "效期",
+        "期间",
+        "间为",
+        "为三",
+        "三年",
+    ]
+    assert _plain(character_bigrams("第一次全会")) == ["第一", "一次", "次全", "全会"]
+    # Traditional script folds first: 第五十二條 is the same token.
+    assert character_bigrams("第五十二條") == character_bigrams("第五十二条")
+
+
+def test_legacy_scheme_bigrams_references_as_the_older_indexes_hold_them() -> None:
+    assert _plain(character_bigrams("第五十二条", references=False)) == [
+        "第五",
+        "五十",
+        "十二",
+        "二条",
+    ]
 
 
 CORPUS = [["上海", "城市"], ["北京"], ["上海", "软实力"]]
@@ -178,3 +225,44 @@ def test_either_script_ranks_alike_and_hits_keep_the_documents_characters(
     assert top.text in document.text
     answer = assistant.answer("哪一颗恒星是第一颗被测出直径的？", mode="lexical")
     assert all(q.text == assistant.document(q.doc_id).text[q.start : q.end] for q in answer.quotes)
+
+
+def test_a_question_about_an_article_scores_no_article_ending_in_its_number() -> None:
+    passages = ["第五十二条　用人单位应当支付工资。", "第二条　本法所称法律援助。"]
+    for references, leaks in ((False, True), (True, False)):
+        grams = LexicalIndex.build([character_bigrams(p, references=references) for p in passages])
+        scores = grams.scores(character_bigrams("第二条", references=references))
+        assert bool(scores[0] > 0) is leaks  # 第五十二条 matched 二条 before
+        assert scores[1] > 0
+
+
+LAW = (
+    "# 中华人民共和国示例法\n\n第二条　本法所称示例，是指无偿提供咨询的制度。\n\n"
+    "第五十二条　示例机构应当按照规定办理。\n"
+)
+
+
+def _build_law(tmp_path: Path) -> tuple[Path, Path, rag.BuildReport]:
+    """A two-article statute in tmp_path, built lexical: (source, index, report)."""
+    source = tmp_path / "示例法.md"
+    source.write_text(LAW, encoding="utf-8")
+    index = tmp_path / "index"
+    return source, index, rag.build_index(source, index, model="none", workers=1)
+
+
+def test_a_build_records_the_reference_scheme_and_finds_the_article(tmp_path: Path) -> None:
+    _, index, _ = _build_law(tmp_path)
+    assistant = rag.load(index)
+    assert assistant._state.generation.lexical.field_weight(FIELD) == 1.0
+    hits = assistant.search("示例法第二条规定了什么？", k=2, mode="lexical")
+    assert hits[0].text.startswith("第二条")
+
+
+def test_a_new_bigram_scheme_makes_the_index_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, index, first = _build_law(tmp_path)
+    assert not first.up_to_date
+    assert rag.build_index(source, index, model="none", workers=1).up_to_date
+    monkeypatch.setattr("rag.ngrams.FIELD", "bigrams-next")
+    assert not rag.build_index(source, index, model="none", workers=1).up_to_date

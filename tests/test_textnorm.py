@@ -62,3 +62,17 @@ def test_variant_fold_keeps_other_words_and_the_length() -> None:
     assert normalize("甚至甚大") == "甚至甚大"
     text = "甚麼是城市軟實力？"
     assert len(normalize(text)) == len(text)
+
+
+def test_short_texts_are_normalised_once_and_alike_long_ones() -> None:
+    from rag import textnorm
+
+    short = "上海城市精神是甚麼？ＡＢＣ"
+    textnorm._normalize_short.cache_clear()
+    first = normalize(short)
+    assert normalize(short) is first  # the second call reads the cache
+    assert textnorm._normalize_short.cache_info().hits == 1
+    # A text past the cached length takes the same path uncached, with the same result.
+    long = short * (textnorm._MEMO_CHARS // len(short) + 1)
+    assert normalize(long) == first * (textnorm._MEMO_CHARS // len(short) + 1)
+    assert textnorm._normalize_short.cache_info().currsize == 1

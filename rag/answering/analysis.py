@@ -157,6 +157,7 @@ class TermWeights:
         self.idf_max = gen.lexical.max_idf
         self._weights: dict[str, float] = {}
         self._specific: dict[str, float] = {}
+        self._entities: dict[str, bool] = {}
         self._title_text: str | None = None
 
     def weight(self, token: str) -> float:
@@ -170,9 +171,16 @@ class TermWeights:
 
     def is_entity(self, token: str) -> bool:
         """A name, Latin term or number (the tokenizer's part-of-speech tag, or its shape)."""
-        if _LATIN.match(token) or _NUMERAL.match(token):
-            return True
-        return self.gen.tokenizer.word_tag(token) in _ENTITY_TAGS
+        value = self._entities.get(token)
+        if value is None:
+            if len(self._entities) > 100_000:
+                self._entities.clear()
+            value = self._entities[token] = bool(
+                _LATIN.match(token)
+                or _NUMERAL.match(token)
+                or self.gen.tokenizer.word_tag(token) in _ENTITY_TAGS
+            )
+        return value
 
     def _compute_weight(self, token: str) -> float:
         if self.gen.lexical.df(token) > 0:

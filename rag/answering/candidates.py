@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..lru import LRUCache
 from ..retrieval import Ranked
 from ..schema import Document, Paragraph
 from ..store import Generation
@@ -38,6 +39,8 @@ SEMANTIC_SHORTLIST = 2
 # Sentences that get variants and full features after the cheap pass.
 SHORTLIST = 4
 QUOTE_MAX_CHARS = 160
+CLAUSE_CACHE = 4096
+PASSAGE_CACHE = 8192
 # A lead-in with its items, or a whole article, may be longer than one sentence.
 LIST_MAX_CHARS = 800
 LIST_MAX_PARAGRAPHS = 12
@@ -117,6 +120,9 @@ class CandidateGenerator:
         self._titles: dict[str, frozenset[str]] = {}
         self._articles: dict[str, list[tuple[str, int]]] | None = None
         self._chunk_of: dict[tuple[str, int], int] | None = None
+        # Clauses of long sentences, kept between questions (a generation has its own).
+        self._clauses = LRUCache(CLAUSE_CACHE)
+        self._joined = LRUCache(PASSAGE_CACHE)
 
     def title_tokens(self, doc_id: str) -> frozenset[str]:
         """Tokens of a document's title (cached)."""
@@ -131,6 +137,14 @@ class CandidateGenerator:
                 words.update(self.gen.tokenizer.tokenize(name))
             tokens = self._titles[doc_id] = frozenset(words)
         return tokens
+
+    def passage_tokens(self, passage: int) -> str:
+        """The stored tokens of a passage's sentences, space-joined (cached)."""
+        joined = self._joined.get(passage)
+        if joined is None:
+            joined = " ".join(self.gen.sentence_tokens[passage])
+            self._joined.put(passage, joined)
+        return joined
 
     def generate(
         self,
@@ -170,23 +184,24 @@ class CandidateGenerator:
             # Terms the title gives every sentence alike, then the few the passage holds.
             title_weight = 0.0
             present = []
-            joined = " ".join(strings)
+            joined = self.passage_tokens(passage)
             for t in terms:
                 if t in title:
                     title_weight += weights[t]
                 elif t in joined:
                     present.append(t)
+            # A definition of the asked phrase, or the sentence that enumerates a numbered
+            # slogan (“六个让” → 让…、让…), must not fall off the shortlist.
+            doc_text = documents[chunk.doc_id].text if query.defined or query.numbered else ""
             for j, toks in enumerate(strings):
                 cheap = title_weight
                 for t in present:
                     if t in toks:
                         cheap += weights[t]
                 score = cheap / query.total + 0.2 * retrieval
-                if query.defined or query.numbered:
-                    # A definition of the asked phrase, or the sentence that enumerates a
-                    # numbered slogan (“六个让” → 让…、让…), must not fall off the shortlist.
+                if doc_text:
                     s_, e_ = chunk.sentences[j]
-                    text = documents[chunk.doc_id].text[s_:e_]
+                    text = doc_text[s_:e_]
                     if query.defined:
                         score += 0.15 * defines(text, query.defined)
                     if query.numbered:
@@ -258,7 +273,13 @@ class CandidateGenerator:
         para = _paragraph_at(doc, chunk.paragraphs, start)
         if para is None:
             return []
-        s, e = window(doc.text, start, end, query)
+        clauses = None
+        if end - start > QUOTE_MAX_CHARS:  # a long sentence: its clauses, from the cache
+            clauses = self._clauses.get((passage, j))
+            if clauses is None:
+                clauses = sentence_clauses(doc.text, start, end)
+                self._clauses.put((passage, j), clauses)
+        s, e = window(doc.text, start, end, query, clauses)
         make = functools.partial(
             Candidate, passage=passage, rank=rank, sentence=j, cheap=cheap, retrieval=retrieval
         )
@@ -407,44 +428,54 @@ def _items_end(doc: Document, para: Paragraph, start: int, whole_article: bool) 
     return last
 
 
-def window(text: str, start: int, end: int, query: Query) -> tuple[int, int]:
-    """The sentence itself when short; otherwise the best window of its clauses."""
+def window(
+    text: str,
+    start: int,
+    end: int,
+    query: Query,
+    clauses: tuple[list[tuple[int, int]], list[str]] | None = None,
+) -> tuple[int, int]:
+    """The sentence itself when short; otherwise the best window of its clauses.
+    ``clauses``: the sentence's :func:`sentence_clauses` when known (cached by the caller)."""
     if end - start <= QUOTE_MAX_CHARS:
         return start, end
-    clauses = _clauses(text, start, end)
-    if len(clauses) <= 1:
+    spans, pieces = clauses if clauses is not None else sentence_clauses(text, start, end)
+    if len(spans) <= 1:
         return start, end
     weights = query.weights
-    gains = []
-    for s, e in clauses:
-        piece = text[s:e].lower()
-        gains.append(sum(weights[t] for t in query.termset if t in piece))
-    best_i = max(range(len(clauses)), key=lambda i: (gains[i], -i))
+    gains = [sum(weights[t] for t in query.termset if t in piece) for piece in pieces]
+    best_i = max(range(len(spans)), key=lambda i: (gains[i], -i))
     lo = hi = best_i
     # Grow towards neighbours that add matched terms, within the size limit.
     while True:
         options = []
         if lo > 0 and gains[lo - 1] > 0:
             options.append((gains[lo - 1], lo - 1, hi))
-        if hi + 1 < len(clauses) and gains[hi + 1] > 0:
+        if hi + 1 < len(spans) and gains[hi + 1] > 0:
             options.append((gains[hi + 1], lo, hi + 1))
-        options = [o for o in options if clauses[o[2]][1] - clauses[o[1]][0] <= QUOTE_MAX_CHARS]
+        options = [o for o in options if spans[o[2]][1] - spans[o[1]][0] <= QUOTE_MAX_CHARS]
         if not options:
             break
         _, lo, hi = max(options)
     # A window that only restates the question gets the clause that follows it: that is
     # where the answer to 什么 usually stands.
-    window_text = text[clauses[lo][0] : clauses[hi][1]].lower()
+    window_text = text[spans[lo][0] : spans[hi][1]].lower()
     restates = len(window_text) < 40 and all(
         t in window_text for t in query.termset if weights[t] > 0.5
     )
     if (
         (restates or query.wants_list)
-        and hi + 1 < len(clauses)
-        and clauses[hi + 1][1] - clauses[lo][0] <= QUOTE_MAX_CHARS * 1.5
+        and hi + 1 < len(spans)
+        and spans[hi + 1][1] - spans[lo][0] <= QUOTE_MAX_CHARS * 1.5
     ):
         hi += 1
-    return clauses[lo][0], strip_trailing_mark(text, clauses[lo][0], clauses[hi][1])
+    return spans[lo][0], strip_trailing_mark(text, spans[lo][0], spans[hi][1])
+
+
+def sentence_clauses(text: str, start: int, end: int) -> tuple[list[tuple[int, int]], list[str]]:
+    """The clause spans of a sentence and each clause's text in lower case."""
+    spans = _clauses(text, start, end)
+    return spans, [text[s:e].lower() for s, e in spans]
 
 
 def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:

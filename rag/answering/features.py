@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 
+from ..lru import LRUCache
 from ..schema import AUTHORITATIVE_KINDS, Document
 from ..store import Generation
 from ..textnorm import normalize
@@ -75,6 +77,9 @@ FEATURES = (
 RELATIVE = ("coverage", "context", "retrieval", "focus", "semantic")
 # Filled by :func:`with_context` (the per-candidate pass leaves them 0).
 CROSS = ("official_echo", "official_alt")
+_OFFICIAL = FEATURES.index("authoritative")
+_COVERAGE = FEATURES.index("coverage")
+_ECHO, _ALT = FEATURES.index("official_echo"), FEATURES.index("official_alt")
 
 CONFIDENCE_FEATURES = (
     "probability",  # the ranker's probability for the best candidate
@@ -92,6 +97,12 @@ CONFIDENCE_FEATURES = (
     "article_miss",  # an article asked for by number, the best candidate is not in it
 )
 
+# Sentences (token sets and folded text) and candidate spans (bigrams) kept between questions.
+SENTENCE_CACHE = 16384
+BIGRAM_CACHE = 4096
+PASSAGE_CACHE = 4096
+ECHO_CACHE = 16384
+
 _ENUMERATION = re.compile(r"[、；;]")
 _CONDITION_A = re.compile(r"但是|但|除外|不得|不适用|例外|除.{1,20}外|情形之一")
 _TITLE = re.compile(r"《[^》]*》")
@@ -107,23 +118,56 @@ def with_gaps(rows: list[list[float]]) -> list[list[float]]:
     return [r + [r[i] - b for i, b in zip(at, best, strict=True)] for r in rows]
 
 
-def with_context(rows: list[list[float]], texts: list[str]) -> list[list[float]]:
+def with_context(
+    rows: list[list[float]],
+    texts: Sequence[str],
+    echo: Callable[[int, int], float | None] | None = None,
+) -> list[list[float]]:
     """Fill :data:`CROSS`: whether a report's candidate says what an official candidate of
     the same question says (its character bigrams found there) or covers no more of the
-    question than one. Official candidates keep 0."""
-    official = FEATURES.index("authoritative")
-    cov = FEATURES.index("coverage")
-    echo, alt = FEATURES.index("official_echo"), FEATURES.index("official_alt")
-    grams = [{t[i : i + 2] for i in range(len(t) - 1)} for t in texts]
-    sources = [n for n, r in enumerate(rows) if r[official]]
-    if not sources:
+    question than one. Official candidates keep 0.
+
+    ``texts`` (the candidates' folded spans) is read only when the question has candidates
+    of both kinds. ``echo(n, m)``, when given, is the share of candidate ``n``'s bigrams
+    found in candidate ``m`` (None when ``n`` has none), from a cache; by default it is
+    computed from ``texts``."""
+    sources = [n for n, r in enumerate(rows) if r[_OFFICIAL]]
+    reports = [n for n, r in enumerate(rows) if not r[_OFFICIAL]]
+    if not sources or not reports:  # nothing to compare (a corpus of one kind): no bigrams
         return rows
-    for n, row in enumerate(rows):
-        if row[official] or not grams[n]:
+    if echo is None:
+        grams = {n: span_bigrams(texts[n]) for n in (*sources, *reports)}
+
+        def echo(n: int, m: int) -> float | None:
+            return len(grams[n] & grams[m]) / len(grams[n]) if grams[n] else None
+
+    for n in reports:
+        shares = [echo(n, m) for m in sources]
+        if shares[0] is None:  # a span too short for a bigram
             continue
-        row[echo] = max(len(grams[n] & grams[m]) / len(grams[n]) for m in sources)
-        row[alt] = float(any(rows[m][cov] >= row[cov] for m in sources))
+        row = rows[n]
+        row[_ECHO] = max(share or 0.0 for share in shares)
+        row[_ALT] = float(any(rows[m][_COVERAGE] >= row[_COVERAGE] for m in sources))
     return rows
+
+
+def span_bigrams(text: str) -> frozenset[str]:
+    """The character bigrams of a text."""
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
+
+
+class _Spans(Sequence[str]):
+    """The candidates' folded spans, each folded when first read (most questions read none)."""
+
+    def __init__(self, extractor: FeatureExtractor, cands: list[Candidate]) -> None:
+        self._extractor = extractor
+        self._cands = cands
+
+    def __len__(self) -> int:
+        return len(self._cands)
+
+    def __getitem__(self, n: int) -> str:  # type: ignore[override]
+        return self._extractor._span(self._cands[n])
 
 
 def whole_article(doc: Document, cand: Candidate) -> bool:
@@ -152,6 +196,12 @@ class FeatureExtractor:
         self.candidates = candidates
 
         self._traditional: dict[str, bool] = {}
+        # Question-independent work on the passages, kept between questions (this extractor
+        # belongs to one generation: a new generation starts with empty caches).
+        self._sentences = LRUCache(SENTENCE_CACHE)
+        self._bigrams = LRUCache(BIGRAM_CACHE)
+        self._passages = LRUCache(PASSAGE_CACHE)
+        self._echoes = LRUCache(ECHO_CACHE)
 
     def fold(self, doc_id: str, text: str) -> str:
         """A document's text folded for matching: lower case, and Simplified script when
@@ -170,8 +220,57 @@ class FeatureExtractor:
         gaps included."""
         memo: dict[tuple[int, int], tuple] = {}
         rows = [self.features(query, c, memo) for c in cands]
-        texts = [self._span(c) for c in cands]
-        return with_gaps(with_context(rows, texts))
+        return with_gaps(
+            with_context(rows, _Spans(self, cands), lambda n, m: self.echo(cands[n], cands[m]))
+        )
+
+    def echo(self, report: Candidate, source: Candidate) -> float | None:
+        """Share of ``report``'s span bigrams found in ``source``'s span, None when it has
+        none (cached by the pair of spans)."""
+        key = (report.passage, report.start, report.end, source.passage, source.start, source.end)
+        share = self._echoes.get(key)
+        if share is None:
+            own = self.span_bigrams(report)
+            if not own:
+                return None
+            share = len(own & self.span_bigrams(source)) / len(own)
+            self._echoes.put(key, share)
+        return share
+
+    def span_bigrams(self, cand: Candidate) -> frozenset[str]:
+        """The bigrams of a candidate's folded span (cached by span)."""
+        key = (cand.passage, cand.start, cand.end)
+        grams = self._bigrams.get(key)
+        if grams is None:
+            grams = span_bigrams(self._span(cand))
+            self._bigrams.put(key, grams)
+        return grams
+
+    def passage(self, passage: int) -> tuple[str, str]:
+        """A passage's stored tokens (space-joined) and its folded text (cached)."""
+        value = self._passages.get(passage)
+        if value is None:
+            gen = self.gen
+            chunk = gen.chunks[passage]
+            value = (self.candidates.passage_tokens(passage), self.fold(chunk.doc_id, chunk.text))
+            self._passages.put(passage, value)
+        return value
+
+    def sentence(self, passage: int, j: int) -> tuple[frozenset[str], str]:
+        """Sentence ``j`` of a passage: its stored tokens as a set and its folded text
+        (cached by sentence)."""
+        key = (passage, j)
+        value = self._sentences.get(key)
+        if value is None:
+            gen = self.gen
+            chunk = gen.chunks[passage]
+            s, e = chunk.sentences[j]
+            value = (
+                frozenset(gen.sentence_tokens[passage][j].split()),
+                self.fold(chunk.doc_id, gen.documents[chunk.doc_id].text[s:e]),
+            )
+            self._sentences.put(key, value)
+        return value
 
     def _span(self, cand: Candidate) -> str:
         doc_id = self.gen.chunks[cand.passage].doc_id
@@ -182,17 +281,22 @@ class FeatureExtractor:
     ) -> list[float]:
         """The feature vector of one candidate, in the order of :data:`FEATURES` without the
         gaps (:func:`with_gaps` adds them over all candidates of the question). ``memo``
-        shares the first sentence's work between the variants of one sentence."""
+        shares the first sentence's work between the variants of one sentence (and the
+        passage's records between its candidates)."""
         gen = self.gen
-        chunk = gen.chunks[cand.passage]
-        doc = gen.documents[chunk.doc_id]
-        strings = gen.sentence_tokens[cand.passage]
+        place = memo.get((cand.passage, -1)) if memo is not None else None
+        if place is None:
+            chunk = gen.chunks[cand.passage]
+            place = (chunk, gen.documents[chunk.doc_id], gen.sentence_tokens[cand.passage])
+            if memo is not None:
+                memo[(cand.passage, -1)] = place
+        chunk, doc, strings = place
         hs, he = chunk.sentences[cand.sentence]
+        paragraph = doc.paragraph(cand.paragraph)
         key = (cand.passage, cand.sentence)
         cached = memo.get(key) if memo is not None else None
         if cached is None:
-            head_tokens = set(strings[cand.sentence].split())
-            head = self.fold(doc.doc_id, doc.text[hs:he])
+            head_tokens, head = self.sentence(cand.passage, cand.sentence)
             title = self.candidates.title_tokens(doc.doc_id)
             context = title
             if cand.sentence > 0 and starts_with_anaphor(head):
@@ -207,7 +311,7 @@ class FeatureExtractor:
         text = head if same else self.fold(doc.doc_id, doc.text[cand.start : cand.end])
         tokens = head_tokens
         if cand.kind == "next" and cand.sentence + 1 < len(strings):
-            tokens = head_tokens | set(strings[cand.sentence + 1].split())
+            tokens = head_tokens | self.sentence(cand.passage, cand.sentence + 1)[0]
         coverage, in_context = head_pair if same else coverage_of(query, tokens, text, context)
         head_cov = head_pair[0]
         pairs = sum(1 for p in query.pairs if p in text) / len(query.pairs) if query.pairs else 0.0
@@ -222,7 +326,8 @@ class FeatureExtractor:
         is_next = float(cand.kind == "next")
         is_list = float(cand.kind == "list")
         extended = is_next or is_list
-        enumeration = min(1.0, len(_ENUMERATION.findall(text)) / 4)
+        # Read only by a list question (the feature is 0 for any other).
+        enumeration = min(1.0, len(_ENUMERATION.findall(text)) / 4) if query.wants_list else 0.0
         numbered = 0.0
         if query.numbered:
             count, stem = query.numbered
@@ -232,7 +337,7 @@ class FeatureExtractor:
         if query.article and (
             in_named if query.named else (title_cov > 0 or not query.names_title)
         ):
-            section = doc.paragraph(cand.paragraph).section
+            section = paragraph.section
             article_hit = float(any(ref.label == query.article for ref in section))
         anaphor_next = 0.0
         if is_next and cand.sentence + 1 < len(chunk.sentences):
@@ -248,7 +353,7 @@ class FeatureExtractor:
             float(any(a.search(text) for a in query.answer_types)),
             restates,
             focus,
-            float(hs == doc.paragraph(cand.paragraph).start),
+            float(hs == paragraph.start),
             cand.retrieval,
             1.0 / (1 + cand.rank) if cand.rank >= 0 else 1.0,
             float(doc.kind in AUTHORITATIVE_KINDS),
@@ -290,7 +395,7 @@ class FeatureExtractor:
         context = self.candidates.title_tokens(doc.doc_id)
         if best.sentence > 0 and starts_with_anaphor(doc.text[hs:he]):
             context = context | set(strings[best.sentence - 1].split())
-        tokens = set(strings[best.sentence].split())
+        tokens = self.sentence(best.passage, best.sentence)[0]
         specific = query.specific
         if query.heads:
             # The kind of answer asked for (什么文件) need not be named by the answer.
@@ -301,7 +406,7 @@ class FeatureExtractor:
             }
         total = sum(specific.values()) or 1.0
         _, in_context = coverage_of(query, tokens, text, context, specific)
-        joined, passage_text = " ".join(strings), self.fold(doc.doc_id, chunk.text)
+        joined, passage_text = self.passage(best.passage)
         passage_cov = (
             sum(s for t, s in specific.items() if t in joined or t in passage_text) / total
         )
@@ -333,7 +438,7 @@ class FeatureExtractor:
 
 def coverage_of(
     query: Query,
-    tokens: set[str],
+    tokens: set[str] | frozenset[str],
     text: str,
     context: frozenset[str] | set[str] = frozenset(),
     weights: dict[str, float] | None = None,

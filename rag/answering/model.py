@@ -71,7 +71,8 @@ class LinearModel:
         """The linear score of one feature vector."""
         total = self.bias
         for w, v in zip(self.weights, x, strict=True):
-            total += w * v
+            if v:  # most features are 0 for most candidates; adding 0.0 changes nothing
+                total += w * v
         return total
 
     def probability(self, x: Sequence[float]) -> float:

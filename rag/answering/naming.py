@@ -59,17 +59,21 @@ def aliases(title: str) -> set[str]:
     return out
 
 
-def _names(documents: Mapping[str, Document]) -> tuple[dict[str, tuple[str, ...]], int]:
-    """Every name of every authoritative document (name → doc ids), and the longest name's
-    length."""
+_Names = tuple[dict[str, tuple[str, ...]], frozenset[str], list[int]]
+
+
+def _names(documents: Mapping[str, Document]) -> _Names:
+    """Every name of every authoritative document (name → doc ids), the characters a name
+    starts with and the lengths of names (longest first, two characters or more)."""
     names: dict[str, list[str]] = {}
     for doc_id, kind, _, _, title in catalogue(documents):
         if kind not in AUTHORITATIVE_KINDS or not title:
             continue
         for name in aliases(title):
             names.setdefault(name, []).append(doc_id)
-    longest = max(map(len, names), default=0)
-    return {k: tuple(dict.fromkeys(v)) for k, v in names.items()}, longest
+    firsts = frozenset(name[0] for name in names)
+    lengths = sorted({len(name) for name in names if len(name) > 1}, reverse=True)
+    return {k: tuple(dict.fromkeys(v)) for k, v in names.items()}, firsts, lengths
 
 
 class TitleNames:
@@ -83,7 +87,7 @@ class TitleNames:
     def __init__(self, documents: Mapping[str, Document]) -> None:
         self._names = Once(lambda: _names(documents))
 
-    def _load(self) -> tuple[dict[str, tuple[str, ...]], int]:
+    def _load(self) -> _Names:
         return self._names.get()
 
     def named(self, question: str) -> tuple[str, ...]:
@@ -95,13 +99,19 @@ class TitleNames:
         Returns:
             Document ids, each once; empty when it names none.
         """
-        names, longest = self._load()
+        names, firsts, lengths = self._load()
         if not names:
             return ()
         found: list[tuple[int, int, tuple[str, ...]]] = []
         n = len(question)
+        # Only where a name can start, only lengths some name has: the longest name at each
+        # place is found as a scan of every length would find it.
         for i in range(n - 1):
-            for length in range(min(longest, n - i), 1, -1):
+            if question[i] not in firsts:
+                continue
+            for length in lengths:
+                if length > n - i:
+                    continue
                 ids = names.get(question[i : i + length])
                 if ids is not None:
                     found.append((i, i + length, ids))
