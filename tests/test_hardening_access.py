@@ -459,10 +459,14 @@ def test_load_script_against_rag_serve_during_rebuilds(capsys: pytest.CaptureFix
 @pytest.mark.slow
 def test_api_load_script_against_rag_serve(capsys: pytest.CaptureFixture[str]) -> None:
     api_load = _benchmark_module("api_load")
-    argv = ["--clients", "4", "--questions", "5", "--warmup", "0", "--json"]
+    argv = ["--clients", "4", "--questions", "5", "--warmup", "0", "--json", "--pool", "fixed"]
     code = api_load.main(argv)
-    reports = json.loads(capsys.readouterr().out)
-    assert set(reports) == {"api_answer", "gradio_ask"}
+    out = json.loads(capsys.readouterr().out)
+    reports = {k: out[k] for k in ("api_answer", "gradio_ask")}
+    assert set(out) == {*reports, "pool", "answer_cache"}
+    # 4 clients x 5 questions from the fixed ones: the first 20 are each asked once.
+    fixed = len(api_load.QUESTIONS)
+    assert out["pool"] == {"questions": fixed, "first_asks": min(fixed, 20)}
     assert code == 0, {k: (r["errors"], r["error_samples"]) for k, r in reports.items()}
     for report in reports.values():
         assert report["requests"] == 20 and report["errors"] == 0 and not report["inconsistent"]
