@@ -17,7 +17,7 @@ The questions (``--pool``): by default the distinct questions of the public seed
 (``../shared/eval/seed_qa.jsonl``, ``seed_dev.jsonl`` and ``tests/data/seed_extra_qa.jsonl``,
 ~70), spread over the requests so that each is asked about as often as the others; the
 report says how many requests were a question's first ask, which no answer cache can serve.
-``--pool fixed`` takes the 12 questions of ``load_test.py`` (a page's example questions or a
+``--pool fixed`` takes the 20 questions of ``load_test.py`` (a page's example questions or a
 FAQ: after the warm-up every answer comes from the cache), ``--pool FILE.jsonl …`` the
 ``question`` of every line of those files (use them with ``--source`` of their corpus).
 The warm-up asks the fixed questions, never the pool's.
@@ -201,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pool",
         nargs="+",
         default=["seed"],
-        help="questions: seed (the public seed sets, default), fixed (12 questions) or JSONL files",
+        help="questions: seed (the public seed sets, default), fixed (20 questions) or JSONL files",
     )
     args = parser.parse_args(argv)
     pool = question_pool(args.pool)
