@@ -72,6 +72,8 @@ def test_tokens_that_cannot_be_saved_are_refused(tmp_path: Path, words: list[str
     [
         lambda d: (d / TOKENS).write_text("上海\n城市", encoding="utf-8"),  # one token fewer
         lambda d: (d / TOKENS).write_text("上海\n\n城市\n北京", encoding="utf-8"),
+        lambda d: (d / TOKENS).write_text("\n上海\n城市", encoding="utf-8"),  # empty first
+        lambda d: (d / TOKENS).write_text("上海\n城市\n", encoding="utf-8"),  # empty last
         lambda d: (d / TOKENS).write_bytes(b"\xff\xfe\n\xff\n\xfe"),
         lambda d: np.save(d / TABLE, np.full(8, -1, dtype=np.int32)),
         lambda d: np.save(d / TABLE, np.arange(8, dtype=np.int32)),
