@@ -257,7 +257,7 @@ class Assistant:
                 ``scope`` and a note in its Markdown say where it looked. A scope stated in
                 the question comes first; a follow-up stating none (那么违约金呢？) keeps the
                 scope stated in the question it follows (``Scope.inherited``, see
-                :meth:`rag.scope.ScopeCatalogue.inherited`); ``scope`` applies otherwise.
+                :func:`rag.scope.inherited_scope`); ``scope`` applies otherwise.
 
         Returns:
             An Answer; ``found`` is False when the documents do not answer the question

@@ -258,27 +258,6 @@ class ScopeCatalogue:
             rest, Scope(doc_ids, kind_keys, self._label(doc_ids, kind_keys), stated=True)
         )
 
-    def inherited(self, history: Sequence[str]) -> Scope | None:
-        """The scope a follow-up keeps from the questions before it.
-
-        A follow-up (那么违约金呢？) means the question it follows with one part changed, so
-        it is asked where that question was: the scope the last question stated, or, when
-        that one was itself a follow-up stating none, the scope of the one before, and so
-        on. A question that is not a follow-up and states no scope ends the search.
-
-        Args:
-            history: Earlier (cleaned) questions, oldest first.
-
-        Returns:
-            That scope marked ``inherited``, or None.
-        """
-        chain: list[StatedScope] = []
-        for earlier in reversed(history):
-            chain.append(self.from_question(earlier))
-            if chain[-1].scope is not None or not is_followup(chain[-1].question):
-                break
-        return inherited_scope(chain[::-1])
-
     def _by_title(self, title: str) -> list[str]:
         """Documents a title in 《》 names: the exact title, the title without 中华人民共和国,
         or else every title that contains it."""
@@ -294,8 +273,16 @@ class ScopeCatalogue:
 
 
 def inherited_scope(chain: Sequence[StatedScope]) -> Scope | None:
-    """The scope a follow-up keeps (see :meth:`ScopeCatalogue.inherited`), from the earlier
-    questions as :meth:`ScopeCatalogue.from_question` read them, oldest first.
+    """The scope a follow-up keeps from the questions before it.
+
+    A follow-up (那么违约金呢？) means the question it follows with one part changed, so it
+    is asked where that question was: the scope the last question stated, or, when that one
+    was itself a follow-up stating none, the scope of the one before, and so on. A question
+    that is not a follow-up and states no scope ends the search.
+
+    Args:
+        chain: The earlier questions as :meth:`ScopeCatalogue.from_question` read them,
+            oldest first.
 
     Returns:
         The scope of the last question that stated one, marked ``inherited``, when only
