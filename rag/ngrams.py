@@ -81,7 +81,7 @@ def character_bigrams(text: str, *, references: bool = True) -> list[str]:
     append = out.append
     for match in _RUN.finditer(_HAN_SPACE.sub("", normalize(text))):
         run = match.group(0)
-        if len(run) <= 2 or run.isascii():
+        if run.isascii():
             append(MARK + run)
         elif references and "第" in run:
             start = 0
@@ -91,7 +91,7 @@ def character_bigrams(text: str, *, references: bool = True) -> list[str]:
                 start = ref.end()
             _bigrams_of(run[start:], out)
         else:
-            out.extend([MARK + run[i : i + 2] for i in range(len(run) - 1)])
+            _bigrams_of(run, out)
     return out
 
 
