@@ -25,6 +25,7 @@ The warm-up asks the fixed questions, never the pool's.
 Usage:
     python benchmarks/api_load.py --skip-ask                       # the seed sets' questions
     RAG_ANSWER_CACHE=0 python benchmarks/api_load.py --skip-ask    # every answer computed
+    RAG_BACKEND=milvus python benchmarks/api_load.py --skip-ask    # through Milvus Lite
     python benchmarks/api_load.py --source ../shared/corpora/laws \
         --pool ../shared/eval/laws_dev.jsonl --skip-ask
 
@@ -175,6 +176,17 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _backend_of(index: Path) -> str:
+    """The search backend the index at ``index`` was built for (its manifest): local or milvus."""
+    from rag.store import MANIFEST, current_generation
+
+    generation = current_generation(index)
+    if generation is None:
+        return "unknown"
+    manifest = json.loads((generation / MANIFEST).read_text(encoding="utf-8"))
+    return str(manifest.get("backend", {}).get("kind", "local"))
+
+
 def run_api_load(
     url: str,
     clients: int = 50,
@@ -211,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cpu_ms: dict[str, float] = {}
     with serving(Path(args.source), args.model, ready="api/openapi.json") as served:
         url, pid = served.url, served.process.pid
+        backend = _backend_of(served.index)
         if args.warmup:
             run_api_load(url, 10, max(1, args.warmup // 10), args.timeout)
         cpu = _cpu_seconds(pid)
@@ -233,13 +246,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         out["pool"] = {"questions": len(pool), "first_asks": fresh}
         out["answer_cache"] = os.environ.get("RAG_ANSWER_CACHE", "default")
+        out["backend"] = backend
         print(json.dumps(out, indent=1, ensure_ascii=False))
     else:
         load = os.getloadavg()[0]
         print(
             f"{len(pool)} distinct questions; {fresh} of {args.clients * args.questions} "
             f"requests ask one for the first time (answer cache: "
-            f"{os.environ.get('RAG_ANSWER_CACHE', 'default')})"
+            f"{os.environ.get('RAG_ANSWER_CACHE', 'default')}; backend: {backend})"
         )
         for name, report in reports.items():
             print(f"== {name}\n{report.format()}")

@@ -463,7 +463,8 @@ def test_api_load_script_against_rag_serve(capsys: pytest.CaptureFixture[str]) -
     code = api_load.main(argv)
     out = json.loads(capsys.readouterr().out)
     reports = {k: out[k] for k in ("api_answer", "gradio_ask")}
-    assert set(out) == {*reports, "pool", "answer_cache"}
+    assert set(out) == {*reports, "pool", "answer_cache", "backend"}
+    assert out["backend"] == "local"  # read from the served index's manifest
     # 4 clients x 5 questions from the fixed ones: the first 20 are each asked once.
     fixed = len(api_load.QUESTIONS)
     assert out["pool"] == {"questions": fixed, "first_asks": min(fixed, 20)}
