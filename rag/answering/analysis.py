@@ -17,8 +17,11 @@ from ..store import Generation
 _NUMBER_Q = re.compile(
     r"多少|几[个位家名次年岁人种项条只部座所届天日月周]|数量|人数|面积|规模|比例|多[长高大重远久]"
 )
+# A quantity, not an ordinal reference: 第五十三条 numbers an article, it does not answer
+# 多少钱 (the numeral run must not follow 第 or another numeral).
 _NUMBER_A = re.compile(
-    r"\d|[一二三四五六七八九十百千万亿两]+[个位家名次年岁人种项条米倍%％日天月周]"
+    r"\d|(?<![第零〇一二三四五六七八九十百千万亿两])"
+    r"[一二三四五六七八九十百千万亿两]+[个位家名次年岁人种项条米倍%％日天月周]"
 )
 _DATE_Q = re.compile(r"哪[一]?年|哪天|哪一天|何时|什么时[候间]|哪个月|日期|几月|几日|何年|年份")
 _DATE_A = re.compile(
@@ -76,8 +79,10 @@ _NUMERAL = re.compile(
 # states a number in it (60日内, 5人 does not answer 几次).
 _UNIT_Q = re.compile(
     r"(?:几|多少|多长|多久)(?:个)?(小时|分钟|公里|平方米|万元|周岁|工作日|"
-    r"[天日月年周次名人元岁项条倍种家位届期批户])"
+    r"[天日月年周次名人元岁项条倍种家位届期批户钱])"
 )
+# 几个灭火器, 多少个: a count in 个 (not 哪几个, which asks for a list).
+_COUNT_Q = re.compile(r"(?<!哪)(?:几|多少)个(?![天日月年周次名人元岁项条倍种家位届期批户小])")
 _TIME_Q = re.compile(r"多长时间|多久|多少时间|期限是多长|几年|几个月|几天")
 _TIME_UNITS = ("日", "天", "月", "年", "小时", "工作日")
 _CN_DIGITS = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -281,15 +286,20 @@ def analyze(
 
 def asked_units(question: str) -> tuple[str, ...]:
     """The units a number question asks in: 几次 → (次,), 多少日内 → (日, 天),
-    多长时间 → the units of time."""
+    多长时间 → the units of time, 多少钱 → 元, 几个灭火器 → 个."""
     units: list[str] = []
     for m in _UNIT_Q.finditer(question):
         unit = m.group(1)
+        if unit == "钱":  # 多少钱: an amount of money
+            units.extend(("元", "万元"))
+            continue
         units.extend(_TIME_UNITS if unit in ("日", "天") else (unit,))
         if unit in ("人", "名", "位"):
             units.extend(("人", "名", "位"))
     if _TIME_Q.search(question):
         units.extend(_TIME_UNITS)
+    if _COUNT_Q.search(question):
+        units.append("个")
     return tuple(dict.fromkeys(units))
 
 

@@ -95,6 +95,10 @@ CONFIDENCE_FEATURES = (
     "unit_missing",  # a number question whose best candidate states no number in its unit
     "dense_rank",  # the best candidate's passage in the dense ranking (0 without vectors)
     "article_miss",  # an article asked for by number, the best candidate is not in it
+    # The kind of thing asked for (a number for 几位, a date for 哪一年) against what the
+    # best candidate holds: none of it, or a number in the very unit asked (79人 for 多少名).
+    "type_missing",  # the question asks a kind of thing, the best candidate holds none
+    "unit_stated",  # a number question, the best candidate states a number in its unit
 )
 
 # Sentences (token sets and folded text) and candidate spans (bigrams) kept between questions.
@@ -411,11 +415,9 @@ class FeatureExtractor:
             sum(s for t, s in specific.items() if t in joined or t in passage_text) / total
         )
         missing = [specific[t] for t in query.missing]
-        typed_focus = float(
-            bool(query.answer_types)
-            and any(a.search(text) for a in query.answer_types)
-            and any(t in text for t in query.focus)
-        )
+        typed = any(a.search(text) for a in query.answer_types)
+        typed_focus = float(typed and any(t in text for t in query.focus))
+        stated = states_unit(text, query.units)
         return [
             probability,
             probability - runner_up,
@@ -427,12 +429,14 @@ class FeatureExtractor:
             typed_focus,
             math.log1p(len(query.terms)),
             best.semantic,
-            float(bool(query.units) and not states_unit(text, query.units)),
+            float(bool(query.units) and not stated),
             best.dense_rank,
             float(
                 bool(query.article)
                 and all(ref.label != query.article for ref in doc.paragraph(best.paragraph).section)
             ),
+            float(bool(query.answer_types) and not typed),
+            float(stated),
         ]
 
 
