@@ -4,7 +4,8 @@ Statutes: ``《中华人民共和国劳动合同法》第三十九条第（二�
 (款 counted within the article and named only when the article has more than one),
 ``…第十七条之一``. Other numbered documents: ``《标题》三、（二）``, ``《标题》第二章 第十条``;
 unnumbered text: ``《标题》第3段`` or ``《标题》「小标题」第3段``; picture captions and
-credits: ``《标题》图片说明``; headings quoted for themselves: ``《标题》标题`` (the title, a
+credits: ``《标题》图片说明``; the dateline of a resolution or the enactment history of a law:
+``《标题》题注``; headings quoted for themselves: ``《标题》标题`` (the title, a
 kicker or subtitle), ``《标题》「小标题」标题``, ``《中华人民共和国劳动合同法》第二章 标题``,
 ``《决议》三、 标题``.
 """
@@ -17,7 +18,7 @@ from .schema import Document, Paragraph
 
 _ARTICLE_RE = re.compile(r"^第[一二三四五六七八九十百千零〇两\d]+条(?:之[一二三四五六七八九十]+)?$")
 _ITEM_RE = re.compile(r"^[（(]([一二三四五六七八九十百零〇两]+)[）)]$")
-_ROLE_LABELS = {"caption": "图片说明", "credit": "图片说明"}
+_ROLE_LABELS = {"caption": "图片说明", "credit": "图片说明", "dateline": "题注"}
 _CN_DIGITS = "零一二三四五六七八九"
 # Per-document indexes, by id(); a document is immutable, so an entry never goes stale.
 _INDEX_CACHE: dict[int, tuple[Document, dict[tuple[str, ...], int]]] = {}
