@@ -276,6 +276,27 @@ def pointwise_data(examples: list[Example], set_weight: dict[str, float]):
     return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
 
 
+def fit_pairs(
+    diffs: list[np.ndarray], weights: list[np.ndarray], c: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A pairwise logistic regression on feature differences (better minus worse, one
+    weight each): the standardising scale and the direction, both per feature."""
+    from sklearn.linear_model import LogisticRegression
+
+    d = np.vstack(diffs)
+    w = np.concatenate(weights)
+    scale = d.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    # Both orders of every pair: the two classes are symmetric, no intercept.
+    pairwise = LogisticRegression(C=c, max_iter=2000, fit_intercept=False)
+    pairwise.fit(
+        np.vstack([d / scale, -d / scale]),
+        np.concatenate([np.ones(len(d)), np.zeros(len(d))]),
+        sample_weight=np.concatenate([w, w]),
+    )
+    return scale, pairwise.coef_[0]
+
+
 def fit_ranker(
     examples: list[Example], set_weight: dict[str, float], c: float, pairwise: bool = True
 ) -> dict:
@@ -301,18 +322,7 @@ def fit_ranker(
         d = (pos[:, None, :] - neg[None, :, :]).reshape(-1, ex.x.shape[1])
         diffs.append(d)
         weights.append(np.full(len(d), set_weight[ex.set] / len(d)))
-    d = np.vstack(diffs)
-    w = np.concatenate(weights)
-    scale = d.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    # Both orders of every pair: the two classes are symmetric, no intercept.
-    pairwise = LogisticRegression(C=c, max_iter=2000, fit_intercept=False)
-    pairwise.fit(
-        np.vstack([d / scale, -d / scale]),
-        np.concatenate([np.ones(len(d)), np.zeros(len(d))]),
-        sample_weight=np.concatenate([w, w]),
-    )
-    direction = pairwise.coef_[0]
+    scale, direction = fit_pairs(diffs, weights, c)
     # Calibration: P(holds the answer | score), pointwise over the same questions.
     xs, ys, ws = [], [], []
     for ex in examples:

@@ -268,3 +268,29 @@ def test_dateline_is_quotable_and_cited_as_its_note(seed_assistant: rag.Assistan
     assert cite(doc, notes[0].number) == "《十一届市委十一次全会决议》题注"
     # Body paragraphs keep their numbers 1..n.
     assert [p.number for p in doc.body_paragraphs] == list(range(1, len(doc.body_paragraphs) + 1))
+
+
+def test_second_and_third_passages_always_reach_the_shortlist(
+    seed_assistant: rag.Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.answering import candidates
+
+    selector = seed_assistant._state.selector
+    tokenizer = seed_assistant._state.generation.tokenizer
+    questions = ["上海的城市精神是什么？", "全会由谁主持？", "城市软实力的内涵是什么？"]
+
+    def missing() -> int:
+        # Passages 2 and 3 of the ranking that yield no candidate.
+        absent = 0
+        for question in questions:
+            tokens = tokenizer.tokenize(question)
+            examined = selector.examine(question, tokens, 5, rag.settings.RetrievalMode.LEXICAL)
+            assert examined is not None and len(examined.ranked) >= 3
+            have = {c.passage for c in examined.candidates}
+            absent += sum(r.index not in have for r in examined.ranked[1:3])
+        return absent
+
+    assert missing() == 0
+    # Without it, the first passage's sentences fill the shortlist for some of them.
+    monkeypatch.setattr(candidates, "DIVERSE_PASSAGES", 0)
+    assert missing() > 0

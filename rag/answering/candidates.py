@@ -1,9 +1,10 @@
 """Candidates: the spans that could be quoted, drawn from the top passages.
 
 A cheap pass (question terms in each sentence's stored tokens) keeps a shortlist of
-sentences; each shortlisted sentence then yields its variants: the sentence itself (a long
-one cut to the window of clauses that carries the match), the sentence with the one after it
-(answers that continue: 陈鸣波认为… → the next sentence names 数据新高地), and, for a lead-in,
+sentences, with the best sentence of the second and third passages whatever its score; each
+shortlisted sentence then yields its variants: the sentence itself (a long one cut to the
+window of clauses that carries the match), the sentence with the one after it (answers that
+continue: 陈鸣波认为… → the next sentence names 数据新高地), and, for a lead-in,
 the lead-in with its items (但下列商品除外： with （一）…（四）). A question that names an
 article by number (第三十九条规定了什么) also gets that article, with its items, from every
 document whose title it names. On an index with sentence vectors (:class:`Semantic`), the
@@ -42,6 +43,11 @@ ENUMERATING_PASSAGES = 3
 SEMANTIC_SHORTLIST = 2
 # Sentences that get variants and full features after the cheap pass.
 SHORTLIST = 4
+# Passages after the first (the 2nd and 3rd) whose best sentence joins the shortlist whatever
+# its cheap score: the first passage's sentences often fill the shortlist while the answer
+# stands in the next one (CMRC 2018 dev answer@1 0.8481 -> 0.8524 with the shipped model;
+# docs/BENCHMARKS.md).
+DIVERSE_PASSAGES = 2
 QUOTE_MAX_CHARS = 160
 CLAUSE_CACHE = 4096
 PASSAGE_CACHE = 8192
@@ -223,6 +229,15 @@ class CandidateGenerator:
                 rough.append((score, at, j))
         rough.sort(key=lambda r: -r[0])
         chosen = rough[:SHORTLIST]
+        if DIVERSE_PASSAGES:
+            # The best sentence of the next passages too: the answer often stands in the
+            # second or third passage while the first one's sentences fill the shortlist.
+            taken = {(at, j) for _, at, j in chosen}
+            best: dict[int, tuple[float, int, int]] = {}
+            for item in rough:
+                if 1 <= item[1] <= DIVERSE_PASSAGES and item[1] not in best:
+                    best[item[1]] = item
+            chosen += [item for _, item in sorted(best.items()) if item[1:] not in taken]
         if semantic is not None:
             # The sentences closest in meaning, whatever words they share.
             taken = {(at, j) for _, at, j in chosen}
