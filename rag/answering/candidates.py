@@ -253,10 +253,10 @@ class CandidateGenerator:
             # second or third passage while the first one's sentences fill the shortlist.
             taken = {(at, j) for _, at, j in chosen}
             best: dict[int, tuple[float, int, int]] = {}
-            for item in rough:
-                if 1 <= item[1] <= DIVERSE_PASSAGES and item[1] not in best:
-                    best[item[1]] = item
-            chosen += [item for _, item in sorted(best.items()) if item[1:] not in taken]
+            for sentence in rough:  # best first: the first met of a passage is its best
+                if 1 <= sentence[1] <= DIVERSE_PASSAGES and sentence[1] not in best:
+                    best[sentence[1]] = sentence
+            chosen += [s for _, s in sorted(best.items()) if s[1:] not in taken]
         if semantic is not None:
             # The sentences closest in meaning, whatever words they share.
             taken = {(at, j) for _, at, j in chosen}
