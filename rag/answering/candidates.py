@@ -20,10 +20,11 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..lru import LRUCache
 from ..retrieval import Ranked
-from ..schema import Document, Paragraph
+from ..schema import Chunk, Document, Paragraph
 from ..store import Generation
 from ..textnorm import normalize
 from .analysis import Query, defines
@@ -91,6 +92,16 @@ class Candidate:
     dense_rank: float = 0.0
 
 
+class PassageRecord(NamedTuple):
+    """A passage as selection reads it: the passage, its sentences' stored tokens (each
+    space-joined), all of them joined, and its document title's tokens."""
+
+    chunk: Chunk
+    strings: list[str]
+    joined: str
+    title: frozenset[str]
+
+
 @dataclass
 class Semantic:
     """The dense side of one question.
@@ -122,7 +133,7 @@ class CandidateGenerator:
         self._chunk_of: dict[tuple[str, int], int] | None = None
         # Clauses of long sentences, kept between questions (a generation has its own).
         self._clauses = LRUCache(CLAUSE_CACHE)
-        self._joined = LRUCache(PASSAGE_CACHE)
+        self._records = LRUCache(PASSAGE_CACHE)
 
     def title_tokens(self, doc_id: str) -> frozenset[str]:
         """Tokens of a document's title (cached)."""
@@ -140,11 +151,20 @@ class CandidateGenerator:
 
     def passage_tokens(self, passage: int) -> str:
         """The stored tokens of a passage's sentences, space-joined (cached)."""
-        joined = self._joined.get(passage)
-        if joined is None:
-            joined = " ".join(self.gen.sentence_tokens[passage])
-            self._joined.put(passage, joined)
-        return joined
+        return self.record(passage).joined
+
+    def record(self, passage: int) -> PassageRecord:
+        """What selection reads of a passage, in one cached record (one lookup per passage
+        and question instead of one per column)."""
+        value = self._records.get(passage)
+        if value is None:
+            chunk = self.gen.chunks[passage]
+            strings = self.gen.sentence_tokens[passage]
+            value = PassageRecord(
+                chunk, strings, " ".join(strings), self.title_tokens(chunk.doc_id)
+            )
+            self._records.put(passage, value)
+        return value
 
     def generate(
         self,
@@ -177,14 +197,16 @@ class CandidateGenerator:
                     score = item.score / top_score if top_score > 0 else 0.0
                     pool.append((item.index, len(pool), score))
         rough: list[tuple[float, int, int]] = []
+        # Each passage's records, read once per question (every read is a cache lookup).
+        records: dict[int, Chunk] = {}
+        docs: dict[str, Document] = {}
+        total = query.total
+        record = self.record
         for at, (passage, _, retrieval) in enumerate(pool):
-            chunk = chunks[passage]
-            title = self.title_tokens(chunk.doc_id)
-            strings = self.gen.sentence_tokens[passage]
+            chunk, strings, joined, title = record(passage)
             # Terms the title gives every sentence alike, then the few the passage holds.
             title_weight = 0.0
             present = []
-            joined = self.passage_tokens(passage)
             for t in terms:
                 if t in title:
                     title_weight += weights[t]
@@ -192,13 +214,15 @@ class CandidateGenerator:
                     present.append(t)
             # A definition of the asked phrase, or the sentence that enumerates a numbered
             # slogan (“六个让” → 让…、让…), must not fall off the shortlist.
+            records[passage] = chunk
             doc_text = documents[chunk.doc_id].text if query.defined or query.numbered else ""
+            bonus = 0.2 * retrieval
             for j, toks in enumerate(strings):
                 cheap = title_weight
                 for t in present:
                     if t in toks:
                         cheap += weights[t]
-                score = cheap / query.total + 0.2 * retrieval
+                score = cheap / total + bonus
                 if doc_text:
                     s_, e_ = chunk.sentences[j]
                     text = doc_text[s_:e_]
@@ -235,9 +259,11 @@ class CandidateGenerator:
         out: list[Candidate] = []
         seen: set[tuple[int, int, str]] = set()
         for passage, rank, j, score, retrieval in seeds:
-            chunk = chunks[passage]
-            doc = documents[chunk.doc_id]
-            variants = self._variants(doc, passage, rank, j, score, retrieval, query)
+            chunk = records.get(passage) or chunks[passage]  # (an article looked up)
+            doc = docs.get(chunk.doc_id)
+            if doc is None:
+                doc = docs[chunk.doc_id] = documents[chunk.doc_id]
+            variants = self._variants(doc, chunk, passage, rank, j, score, retrieval, query)
             if semantic is not None:
                 sims = semantic.of(passage)
                 near = dense_rank.get(passage, 0.0)
@@ -261,6 +287,7 @@ class CandidateGenerator:
     def _variants(
         self,
         doc: Document,
+        chunk: Chunk,
         passage: int,
         rank: int,
         j: int,
@@ -268,7 +295,6 @@ class CandidateGenerator:
         retrieval: float,
         query: Query,
     ) -> list[Candidate]:
-        chunk = self.gen.chunks[passage]
         start, end = chunk.sentences[j]
         para = _paragraph_at(doc, chunk.paragraphs, start)
         if para is None:
