@@ -16,10 +16,10 @@ fitted model's decision, not a rule here.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import NamedTuple
 
 from ..lru import LRUCache
@@ -232,7 +232,7 @@ class CandidateGenerator:
                         count, stem = query.numbered
                         score += 0.3 * (text.count(stem) >= count)
                 rough.append((score, at, j))
-        rough.sort(key=lambda r: -r[0])
+        rough.sort(key=itemgetter(0), reverse=True)  # stable: ties keep their order
         chosen = rough[:SHORTLIST]
         if semantic is not None:
             # The sentences closest in meaning, whatever words they share.
@@ -306,53 +306,34 @@ class CandidateGenerator:
                 clauses = sentence_clauses(doc.text, start, end)
                 self._clauses.put((passage, j), clauses)
         s, e = window(doc.text, start, end, query, clauses)
-        make = functools.partial(
-            Candidate, passage=passage, rank=rank, sentence=j, cheap=cheap, retrieval=retrieval
-        )
         number = para.number
-        out = [make(start=s, end=e, paragraph=number, last_paragraph=number, kind="sentence")]
+
+        def make(span_start: int, span_end: int, last: int, kind: str) -> Candidate:
+            # Positional: a frozen dataclass is built faster so (several per question).
+            return Candidate(
+                passage, rank, j, span_start, span_end, number, last, kind, cheap, retrieval
+            )
+
+        out = [make(s, e, number, "sentence")]
         # The sentence with the next one: of its paragraph, or the first of the next paragraph
         # of the same section (the next 款 of an article).
         next_span = _next_sentence(doc, chunk.sentences, j, para)
         if next_span is not None:
             next_end, last_number = next_span
             if next_end - start <= QUOTE_MAX_CHARS * 1.5:
-                out.append(
-                    make(
-                        start=start,
-                        end=strip_trailing_mark(doc.text, start, next_end),
-                        paragraph=number,
-                        last_paragraph=last_number,
-                        kind="next",
-                    )
-                )
+                joined_end = strip_trailing_mark(doc.text, start, next_end)
+                out.append(make(start, joined_end, last_number, "next"))
         # A lead-in with its items; a whole article when it was asked for by number.
         lead_in = doc.text[start:end].rstrip().endswith(_LEAD_IN_END)
         if lead_in or rank < 0:
             last = _items_end(doc, para, start, whole_article=rank < 0)
             if last is not None and last.end > e:
-                out.append(
-                    make(
-                        start=start,
-                        end=last.end,
-                        paragraph=number,
-                        last_paragraph=last.number,
-                        kind="list",
-                    )
-                )
+                out.append(make(start, last.end, last.number, "list"))
             elif lead_in and end < para.end:
                 # Items inside the paragraph: the rest of it.
                 span_end = min(para.end, start + LIST_MAX_CHARS)
                 if span_end == para.end:
-                    out.append(
-                        make(
-                            start=start,
-                            end=span_end,
-                            paragraph=number,
-                            last_paragraph=number,
-                            kind="list",
-                        )
-                    )
+                    out.append(make(start, span_end, number, "list"))
         return out
 
     # -- article lookup ------------------------------------------------------------------

@@ -80,6 +80,7 @@ CROSS = ("official_echo", "official_alt")
 _OFFICIAL = FEATURES.index("authoritative")
 _COVERAGE = FEATURES.index("coverage")
 _ECHO, _ALT = FEATURES.index("official_echo"), FEATURES.index("official_alt")
+_RELATIVE_AT = tuple(FEATURES.index(n) for n in RELATIVE)
 
 CONFIDENCE_FEATURES = (
     "probability",  # the ranker's probability for the best candidate
@@ -117,7 +118,7 @@ def with_gaps(rows: list[list[float]]) -> list[list[float]]:
     """Append each candidate's distance to the question's best value of :data:`RELATIVE`."""
     if not rows:
         return rows
-    at = [FEATURES.index(n) for n in RELATIVE]
+    at = _RELATIVE_AT
     best = [max(r[i] for r in rows) for i in at]
     return [r + [r[i] - b for i, b in zip(at, best, strict=True)] for r in rows]
 
