@@ -15,7 +15,13 @@ Training data (read in place, never copied into the repository):
   第三届 → 第四届). The document still shares every other word, so only the missing number
   tells that the question is not answered: the confidence model learns from data how much
   a missing name or number weighs (``missing_entity``, ``missing_share``), not from a
-  hand-set penalty. Each keeps the fold of the question it was made from.
+  hand-set penalty. Each keeps the fold of the question it was made from;
+* numbered-slogan questions (``SET~enum``), made from the training corpora themselves (never
+  from the seed): a run of at least three short clauses that open with the same one or two
+  characters and are joined by 、 or ； (坚持…、坚持…、坚持…) becomes “三个坚持”具体指什么？,
+  answered by a quote that holds its first clause. Only one real question of the kind
+  exists (seed_dev h31, “六个让”), too few to learn from; these teach the ranker (not the
+  confidence model) what the ``numbered`` feature is worth, and h31 stays a held-out check.
 
 CMRC 2018 dev is never read here: it is the validation set (``rag eval``).
 
@@ -141,6 +147,65 @@ def changed_numbers(assistant: rag.Assistant, items: list[QAItem]) -> list[QAIte
                 continue
             out.append(QAItem(f"{item.id}~", item.question.replace(token, new, 1), ()))
             break
+    return out
+
+
+_CJK_NUMBER = dict(zip(range(3, 11), "三四五六七八九十", strict=True))
+_SLOGAN_TEMPLATES = ("“{n}个{stem}”具体指什么？", "“{n}个{stem}”是哪些？", "哪“{n}个{stem}”？")
+SLOGAN_ITEM_CHARS = 30  # a slogan's items are short parallel clauses
+SLOGANS_PER_CORPUS = 150
+
+
+def slogan_questions(assistant: rag.Assistant, name: str) -> list[QAItem]:
+    """Numbered-slogan questions made from a corpus (see the module docstring), at most
+    :data:`SLOGANS_PER_CORPUS`, in corpus order."""
+    from rag.sentences import split_clauses
+
+    gen = assistant._state.generation
+    out: list[QAItem] = []
+    seen: set[tuple[str, str]] = set()  # the same text in several documents counts once
+    for doc in gen.documents.values():
+        for para in doc.paragraphs:
+            if para.role != "body":
+                continue
+            text = doc.text
+            clauses = split_clauses(text, para.start, para.end)
+            i = 0
+            while i < len(clauses):
+                run = None
+                for width in (2, 1):
+                    stem = text[clauses[i][0] : clauses[i][0] + width]
+                    if len(stem) < width or not all("\u4e00" <= ch <= "\u9fff" for ch in stem):
+                        continue
+                    if stem[0] in "第一二三四五六七八九十":
+                        continue  # ordinals and numbers, not slogans
+                    j = i
+                    # Parallel items: joined by 、 or ； (the last one may end otherwise).
+                    while (
+                        j < len(clauses)
+                        and text.startswith(stem, clauses[j][0])
+                        and clauses[j][1] - clauses[j][0] <= SLOGAN_ITEM_CHARS
+                        and (j == i or text[clauses[j - 1][1] - 1] in "、；;")
+                    ):
+                        j += 1
+                    if 3 <= j - i <= 10:
+                        run = (stem, j)
+                        break
+                if run is None:
+                    i += 1
+                    continue
+                stem, j = run
+                first = text[clauses[i][0] : clauses[i][1]].rstrip("，、；;,：: ")
+                n = j - i
+                qid = f"{name}-enum-{len(out)}"
+                template = _SLOGAN_TEMPLATES[len(out) % len(_SLOGAN_TEMPLATES)]
+                question = template.format(n=_CJK_NUMBER[n], stem=stem)
+                if len(first) >= 4 and (question, first) not in seen:
+                    seen.add((question, first))
+                    out.append(QAItem(qid, question, (first,)))
+                i = j
+                if len(out) >= SLOGANS_PER_CORPUS:
+                    return out
     return out
 
 
@@ -279,7 +344,9 @@ def confidence_rows(
     one quoted, holds the answer; the held-out figures and the threshold read it."""
     rows, labels, shown, keep = [], [], [], []
     for i, ex in enumerate(examples):
-        if ex.x is None:
+        if ex.x is None or ex.set.endswith("~enum"):
+            # Slogan questions teach the ranker only: made from any clause run, many are
+            # not questions a reader would ask, so they say nothing of answerability.
             continue
         scored = rank_candidates(list(probs[i]), ex.candidates)
         assert ex.selector is not None and ex.query is not None and ex.y is not None
@@ -312,6 +379,9 @@ def collect_all(assistants: dict, mode: object, f: int) -> list[Example]:
     for name, items in (("trial", trial), ("drcd", drcd), ("seed", seed), ("laws", laws)):
         changed = changed_numbers(assistants[name], items)
         ex += collect(f"{name}~num", assistants[name], changed, f, answerable=False, mode=mode)
+    for name in ("trial", "drcd", "laws"):  # never the seed: h31 is the held-out check
+        slogans = slogan_questions(assistants[name], name)
+        ex += collect(f"{name}~enum", assistants[name], slogans, f, mode=mode)
     return ex
 
 
@@ -348,7 +418,7 @@ def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -
     # (with each set's weight it would outweigh its source: 590 DRCD ones at 6× moved the
     # threshold to 0.46 and refused 600 answerable DRCD questions, held out).
     for s in sets:
-        if s.endswith("~num"):
+        if "~" in s:  # changed-number and slogan questions weigh as their source set's
             set_weight[s] = set_weight[s.split("~")[0]]
 
     # -- held-out ranker predictions --------------------------------------------------------
@@ -407,7 +477,7 @@ def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -
         # the confidence model, they do not set the trade-off (with them in, the threshold
         # rose to 0.37 and refused 300 answerable DRCD questions held out).
         for s in sets:
-            if s.endswith("~num"):
+            if "~" in s:  # made-up questions (changed numbers, slogans)
                 continue
             o = outcome(t, by_set[s])
             total += set_weight[s] * (o["right"] + o["refused_ok"])

@@ -184,14 +184,16 @@ def _plan(
 def _fingerprint(settings: Settings, sources: dict[str, str]) -> str:
     from importlib import resources
 
-    from . import ngrams, tokenization
+    from . import ngrams, parsing, tokenization
 
+    # A new parser gives other documents and passages for the same files.
     # Tokens must agree between index and query: a new tokenizer scheme, bigram scheme or
     # stopword list makes the index stale even when the sources are unchanged.
     stopwords = resources.files("rag").joinpath("data/stopwords.txt").read_bytes()
     key = {
         "format": store.FORMAT_VERSION,
         "pipeline": PIPELINE_VERSION,
+        "parser": parsing.PARSER_VERSION,
         "tokenizer": tokenization.SCHEME,
         "bigrams": ngrams.FIELD,
         "stopwords": hashlib.sha256(stopwords).hexdigest(),

@@ -4,7 +4,8 @@ Statutes: ``《中华人民共和国劳动合同法》第三十九条第（二�
 (款 counted within the article and named only when the article has more than one),
 ``…第十七条之一``. Other numbered documents: ``《标题》三、（二）``, ``《标题》第二章 第十条``;
 unnumbered text: ``《标题》第3段`` or ``《标题》「小标题」第3段``; picture captions and
-credits: ``《标题》图片说明``; headings quoted for themselves: ``《标题》标题`` (the title, a
+credits: ``《标题》图片说明``; the dateline of a resolution or the enactment history of a law:
+``《标题》题注``; headings quoted for themselves: ``《标题》标题`` (the title, a
 kicker or subtitle), ``《标题》「小标题」标题``, ``《中华人民共和国劳动合同法》第二章 标题``,
 ``《决议》三、 标题``.
 """
@@ -17,7 +18,7 @@ from .schema import Document, Paragraph
 
 _ARTICLE_RE = re.compile(r"^第[一二三四五六七八九十百千零〇两\d]+条(?:之[一二三四五六七八九十]+)?$")
 _ITEM_RE = re.compile(r"^[（(]([一二三四五六七八九十百零〇两]+)[）)]$")
-_ROLE_LABELS = {"caption": "图片说明", "credit": "图片说明"}
+_ROLE_LABELS = {"caption": "图片说明", "credit": "图片说明", "dateline": "题注"}
 _CN_DIGITS = "零一二三四五六七八九"
 # Per-document indexes, by id(); a document is immutable, so an entry never goes stale.
 _INDEX_CACHE: dict[int, tuple[Document, dict[tuple[str, ...], int]]] = {}
@@ -63,6 +64,40 @@ def cite(doc: Document, paragraph: int) -> str:
     if titled:
         return f"{head}「{titled[-1]}」第{paragraph}段"
     return f"{head}第{paragraph}段"
+
+
+def cite_span(doc: Document, first: int, last: int) -> str:
+    """Chinese citation of a quote from paragraph ``first`` to ``last``: one paragraph's
+    citation when both give the same; the article alone when both lie in one statute
+    article (a lead-in with its items, two 款); ``第12至13段`` for paragraphs of one part;
+    else ``<first>至<last>``.
+
+    Example:
+        >>> cite_span(labour_contract_law, 120, 126)
+        '《中华人民共和国劳动合同法》第三十九条'
+    """
+    start = cite(doc, first)
+    if last <= first:
+        return start
+    end = cite(doc, last)
+    if end == start:
+        return start
+    head = f"《{full_title(doc)}》"
+    article = _article_label(doc.paragraph(first))
+    if article and article == _article_label(doc.paragraph(last)):
+        return f"{head}{article}"
+    first_tail, last_tail = f"第{first}段", f"第{last}段"
+    if (
+        start.endswith(first_tail)
+        and end.endswith(last_tail)
+        and start[: -len(first_tail)] == end[: -len(last_tail)]
+    ):
+        return f"{start[: -len(first_tail)]}第{first}至{last}段"
+    return f"{start}至{end.removeprefix(head)}"
+
+
+def _article_label(para: Paragraph) -> str:
+    return next((ref.label for ref in para.section if _ARTICLE_RE.match(ref.label)), "")
 
 
 def _heading_place(para: Paragraph) -> str:
@@ -136,4 +171,4 @@ def chinese_number(n: int) -> str:
     return _CN_DIGITS[hundreds] + "百" + tail
 
 
-__all__ = ["chinese_number", "cite", "full_title"]
+__all__ = ["chinese_number", "cite", "cite_span", "full_title"]

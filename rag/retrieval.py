@@ -58,7 +58,7 @@ import numpy as np
 
 from .backends import SearchBackend, Within
 from .backends.local import LocalBackend
-from .citations import cite
+from .citations import cite, cite_span
 from .errors import RagError
 from .ngrams import FIELD as BIGRAM_FIELD
 from .ngrams import LEGACY_FIELD, character_bigrams
@@ -113,7 +113,7 @@ class Retriever:
         self.backend: SearchBackend = backend or LocalBackend(generation)
         self.alpha = alpha
         self.embedder = embedder if generation.vectors is not None else None
-        self._citations: dict[tuple[str, int], str] = {}
+        self._citations: dict[tuple[str, int, int], str] = {}
         self._queries: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self._sentence_vectors: SentenceVectors | None = None
@@ -367,12 +367,15 @@ class Retriever:
             for r, chunk, citation in zip(ranked, chunks, cites, strict=True)
         ]
 
-    def citation(self, doc_id: str, paragraph: int) -> str:
-        """Citation of a paragraph, computed once per paragraph."""
-        key = (doc_id, paragraph)
+    def citation(self, doc_id: str, paragraph: int, last: int | None = None) -> str:
+        """Citation of a paragraph, or of a span from ``paragraph`` to ``last``
+        (:func:`~rag.citations.cite_span`), computed once per span."""
+        key = (doc_id, paragraph, last or paragraph)
         text = self._citations.get(key)
         if text is None:
-            text = self._citations[key] = cite(self.generation.documents[doc_id], paragraph)
+            doc = self.generation.documents[doc_id]
+            text = cite(doc, paragraph) if key[2] == paragraph else cite_span(doc, *key[1:])
+            self._citations[key] = text
         return text
 
 

@@ -54,10 +54,12 @@ class Paragraph:
         clause: In a statute, the 款 of its article this paragraph belongs to (1-based; items
             belong to the 款 they follow); 0 outside articles.
         role: ``body`` for text paragraphs; ``caption`` (图片说明) and ``credit`` (图片署名)
-            for the words around a picture; ``heading`` (标题) for the title, 引题, subtitle
-            and section headings, quotable text over the same span as their :class:`Heading`
-            (``section`` is the path the heading opens). Non-body paragraphs are numbered
-            after the body paragraphs (captions, then headings), so body numbers stay 1..n.
+            for the words around a picture; ``dateline`` (题注) for the dateline of a
+            resolution or the enactment history of a law; ``heading`` (标题) for the title,
+            引题, subtitle and section headings, quotable text over the same span as their
+            :class:`Heading` (``section`` is the path the heading opens). Non-body
+            paragraphs are numbered after the body paragraphs (captions, then datelines,
+            then headings), so body numbers stay 1..n.
         page: 1-based page of the source (PDF), when known.
     """
 

@@ -117,7 +117,7 @@ class Settings:
     chunk_size: int = 200
     chunk_overlap: int = 0
     top_k: int = 5
-    refusal_threshold: float = 0.17
+    refusal_threshold: float = 0.2
     max_question_chars: int = 500
     ann_threshold: int = 100_000
     require_dense: bool = False

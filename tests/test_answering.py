@@ -239,3 +239,47 @@ def test_candidates_of_one_kind_have_their_spans_never_read() -> None:
         for r in rows:
             r[official] = authoritative
         assert with_context(rows, Unread(["甲", "乙", "丙"])) == rows
+
+
+def test_enumeration_runs_span_the_parallel_clauses() -> None:
+    from rag.answering.candidates import enumeration_runs
+
+    text = (
+        "全市要以创新为引领，让核心价值凝心铸魂、让文化魅力竞相绽放、让现代治理引领未来，"
+        "形成生动图景。"
+    )
+    runs = enumeration_runs(text, 0, len(text), "让", 3)
+    assert [text[s:e] for s, e in runs] == [
+        "让核心价值凝心铸魂、让文化魅力竞相绽放、让现代治理引领未来"
+    ]
+    assert enumeration_runs(text, 0, len(text), "让", 4) == []  # fewer items than asked
+
+
+def test_numbered_slogan_is_answered_by_its_enumeration(seed_assistant: rag.Assistant) -> None:
+    # The report names “六个让” (a mention sharing every word of the question); the resolution
+    # enumerates them, sharing no word but the stopword 让, in a sentence cut across passages.
+    selector = seed_assistant._state.selector
+    found = selector.candidates.enumerating(6, "让")
+    gen = seed_assistant._state.generation
+    assert found, "the enumeration of 六个让 is not found"
+    passage, _, start, end = found[0]
+    text = gen.documents[gen.chunks[passage].doc_id].text[start:end]
+    assert text.startswith("让核心价值凝心铸魂") and text.endswith("让天下英才近悦远来")
+    answer = seed_assistant.answer("“六个让”具体指什么？")
+    assert answer.found, answer.markdown
+    assert "让核心价值凝心铸魂" in answer.quotes[0].text
+    assert verify_quote(answer.quotes[0], gen) == answer.quotes[0]
+
+
+def test_dateline_is_quotable_and_cited_as_its_note(seed_assistant: rag.Assistant) -> None:
+    gen = seed_assistant._state.generation
+    doc = next(d for d in gen.documents.values() if d.title == "十一届市委十一次全会决议")
+    notes = [p for p in doc.paragraphs if p.role == "dateline"]
+    assert [doc.text[p.start : p.end] for p in notes] == [
+        "(2021年6月22日中国共产党上海市第十一届委员会第十一次全体会议通过)"
+    ]
+    from rag.citations import cite
+
+    assert cite(doc, notes[0].number) == "《十一届市委十一次全会决议》题注"
+    # Body paragraphs keep their numbers 1..n.
+    assert [p.number for p in doc.body_paragraphs] == list(range(1, len(doc.body_paragraphs) + 1))

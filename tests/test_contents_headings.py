@@ -163,14 +163,21 @@ def test_headings_are_passages_numbered_after_the_body() -> None:
     doc = _one(CONTENTS_STATUTE)
     body = doc.body_paragraphs
     assert [p.number for p in body] == list(range(1, len(body) + 1))
+    notes = [p for p in doc.paragraphs if p.role == "dateline"]
     heads = [p for p in doc.paragraphs if p.role == "heading"]
-    assert [p.number for p in heads] == list(range(len(body) + 1, len(doc.paragraphs) + 1))
+    # Body 1..n, then the history (题注), then the headings.
+    assert [p.number for p in notes] == list(range(len(body) + 1, len(body) + 1 + len(notes)))
+    assert [p.number for p in heads] == list(
+        range(len(body) + len(notes) + 1, len(doc.paragraphs) + 1)
+    )
     assert [doc.text[p.start : p.end] for p in heads][:2] == [
         "中华人民共和国劳动合同法",
         "第一章\u3000总\u3000\u3000则",
     ]
-    # The history (题注) is metadata, not a heading.
+    # The history is quotable as 题注, not as a heading.
     assert not any(doc.text[p.start : p.end].startswith("（2007") for p in heads)
+    assert notes and doc.text[notes[0].start : notes[0].end].startswith("（2007")
+    assert cite(doc, notes[0].number) == f"{LAW}题注"
     cites = [cite(doc, p.number) for p in heads]
     assert cites[:2] == [f"{LAW}标题", f"{LAW}第一章 标题"]
     assert f"{LAW}第五章 第一节 标题" in cites

@@ -218,3 +218,17 @@ def test_damaged_cached_block_is_not_reused(tmp_path: Path) -> None:
     assert any(" of 2 file(s) " in m for m in messages)
     full = _build(source, tmp_path / "full", force=True)
     _assert_same(incremental.generation, full.generation)
+
+
+def test_new_parser_version_makes_the_index_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.parsing
+
+    source = _corpus(tmp_path)
+    index = tmp_path / "index"
+    first = _build(source, index)
+    assert _build(source, index).generation == first.generation  # up to date
+    # A parser that gives other documents for the same files (PARSER_VERSION bumped).
+    monkeypatch.setattr(rag.parsing, "PARSER_VERSION", rag.parsing.PARSER_VERSION + 1)
+    assert _build(source, index).generation != first.generation

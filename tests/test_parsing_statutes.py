@@ -81,6 +81,22 @@ def test_law_style_citations(law: Document, words: str, expected: str) -> None:
     assert citation(law, words) == LAW + expected
 
 
+def test_span_citations(law: Document, seed_assistant) -> None:  # type: ignore[no-untyped-def]
+    from rag.citations import cite_span
+
+    first, last = para_starting(law, "第十三条"), para_starting(law, "依照本法其他有关规定")
+    # Two 款 of one article: the article.
+    assert cite_span(law, first, last) == LAW + "第十三条"
+    assert cite_span(law, first, first) == LAW + "第十三条第一款"
+    # Into the next article: both ends.
+    after = para_starting(law, "第一百三十三条之一")
+    assert cite_span(law, first, after) == LAW + "第十三条第一款至第一百三十三条之一第一款"
+    # Unnumbered paragraphs of one part: a range of 段.
+    gen = seed_assistant._state.generation
+    doc = next(d for d in gen.documents.values() if d.title == "十一届市委十一次全会决议")
+    assert cite_span(doc, 3, 4) == "《十一届市委十一次全会决议》第3至4段"
+
+
 def test_clause_counted_within_the_article(law: Document) -> None:
     number = para_starting(law, "依照本法其他有关规定")
     assert law.paragraph(number).clause == 2

@@ -97,6 +97,10 @@ def timed_protocol(header_timeout: float, body_timeout: float) -> type:
 # The request line and headers of one request may take at most this many bytes (431 beyond).
 MAX_HEADER_BYTES = 64 * 1024
 _HEADERS, _BODY = "headers", "body"
+# After a 431 the connection is half-closed and its input read and dropped for this long
+# before it is closed: closing with unread input makes TCP reset the connection, and a
+# client still sending its headers could lose the 431 before reading it.
+LINGER_SECONDS = 2.0
 _HEADERS_TOO_LARGE_RESPONSE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain\r\n"
     b"content-length: 24\r\nconnection: close\r\n\r\nrequest header too large"
@@ -121,6 +125,7 @@ def timed_httptools_protocol(
         _deadline: asyncio.TimerHandle | None = None
         _phase: str | None = None
         _header_bytes = 0
+        _lingering = False
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -131,6 +136,8 @@ def timed_httptools_protocol(
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
+            if self._lingering:
+                return  # the rest of a refused request: read and dropped
             if self._phase is None:  # the next request on a kept-alive connection begins
                 self._arm(_HEADERS, header_timeout)
             if self._phase == _HEADERS:
@@ -144,7 +151,22 @@ def timed_httptools_protocol(
                 self._disarm()
                 if self._may_answer():
                     self.transport.write(_HEADERS_TOO_LARGE_RESPONSE)
+                self._linger()
+
+        def _linger(self) -> None:
+            transport = self.transport
+            self._lingering = True
+            if transport.can_write_eof():
+                transport.write_eof()  # the 431, then FIN; the client's rest is dropped
+                self.loop.call_later(LINGER_SECONDS, transport.close)
+            else:
+                transport.close()
+
+        def eof_received(self) -> None:
+            if self._lingering:
                 self.transport.close()
+                return
+            super().eof_received()
 
         def on_headers_complete(self) -> None:
             super().on_headers_complete()

@@ -25,6 +25,7 @@ from typing import NamedTuple
 from ..lru import LRUCache
 from ..retrieval import Ranked
 from ..schema import Chunk, Document, Paragraph
+from ..sentences import split_clauses
 from ..store import Generation
 from ..textnorm import normalize
 from .analysis import Query, defines
@@ -36,6 +37,9 @@ PASSAGES_CONSIDERED = 6
 DENSE_PASSAGES = 4
 # Passages of the documents a question names (劳动合同法…) added to the pool.
 NAMED_PASSAGES = 3
+# Passages holding a sentence that enumerates a numbered slogan (“六个让”), added to the pool
+# wherever they stand: the enumeration often shares no word with the question but the stem.
+ENUMERATING_PASSAGES = 3
 SEMANTIC_SHORTLIST = 2
 # Sentences that get variants and full features after the cheap pass.
 SHORTLIST = 4
@@ -134,6 +138,8 @@ class CandidateGenerator:
         # Clauses of long sentences, kept between questions (a generation has its own).
         self._clauses = LRUCache(CLAUSE_CACHE)
         self._records = LRUCache(PASSAGE_CACHE)
+        self._enumerating = LRUCache(256)
+        self._passages_of: dict[str, list[int]] | None = None
 
     def title_tokens(self, doc_id: str) -> frozenset[str]:
         """Tokens of a document's title (cached)."""
@@ -189,6 +195,13 @@ class CandidateGenerator:
             have = {p for p, _, _ in pool}
             for p in semantic.dense[:DENSE_PASSAGES]:
                 if p not in have:
+                    pool.append((p, len(pool), 0.0))
+        enumerations = self.enumerating(*query.numbered) if query.numbered else []
+        if enumerations:
+            have = {p for p, _, _ in pool}
+            for p, _, _, _ in enumerations:
+                if p not in have:
+                    have.add(p)
                     pool.append((p, len(pool), 0.0))
         if named:
             have = {p for p, _, _ in pool}
@@ -258,11 +271,36 @@ class CandidateGenerator:
             seeds[:0] = [(p, r, j, sc, 1.0) for p, r, j, sc in self._article_seeds(query)]
         out: list[Candidate] = []
         seen: set[tuple[int, int, str]] = set()
+        if enumerations:
+            # The enumeration of a numbered slogan, from its first item to its last.
+            at_of = {p: at for at, (p, _, _) in enumerate(pool)}
+            cheap_of = {(at, j): score for score, at, j in rough}
+            for passage, j, s, e in enumerations:
+                at = at_of[passage]
+                doc = documents[chunks[passage].doc_id]
+                first = _paragraph_at(doc, chunks[passage].paragraphs, s)
+                if first is None:
+                    continue
+                out.append(
+                    Candidate(
+                        passage=passage,
+                        rank=pool[at][1],
+                        sentence=j,
+                        start=s,
+                        end=e,
+                        paragraph=first.number,
+                        last_paragraph=first.number,
+                        kind="list",
+                        cheap=cheap_of.get((at, j), 0.0),
+                        retrieval=pool[at][2],
+                    )
+                )
+                seen.add((s, e, "list"))
         for passage, rank, j, score, retrieval in seeds:
             chunk = records.get(passage) or chunks[passage]  # (an article looked up)
-            doc = docs.get(chunk.doc_id)
-            if doc is None:
-                doc = docs[chunk.doc_id] = documents[chunk.doc_id]
+            if chunk.doc_id not in docs:
+                docs[chunk.doc_id] = documents[chunk.doc_id]
+            doc = docs[chunk.doc_id]
             variants = self._variants(doc, chunk, passage, rank, j, score, retrieval, query)
             if semantic is not None:
                 sims = semantic.of(passage)
@@ -335,6 +373,51 @@ class CandidateGenerator:
                 if span_end == para.end:
                     out.append(make(start, span_end, number, "list"))
         return out
+
+    # -- numbered slogans ----------------------------------------------------------------
+
+    def enumerating(self, count: int, stem: str) -> list[tuple[int, int, int, int]]:
+        """Where a numbered slogan is enumerated (“六个让” → 让核心价值凝心铸魂、让文化魅力竞相
+        绽放…): ``(passage, sentence, start, end)`` of each run of at least ``count``
+        clauses holding ``stem`` in one paragraph, the runs nearest the number first (six
+        让 before twelve), then in corpus order; at most :data:`ENUMERATING_PASSAGES`
+        (cached per slogan). The stem is often a stopword or too common a word to rank a
+        passage, and the run may span the passages a long sentence was cut into, so the
+        texts are scanned: only the documents that hold the stem ``count`` times at all."""
+        key = (count, stem)
+        found = self._enumerating.get(key)
+        if found is not None:
+            return list(found)
+        if self._passages_of is None:
+            passages_of: dict[str, list[int]] = {}
+            for i, chunk in enumerate(self.gen.chunks):
+                passages_of.setdefault(chunk.doc_id, []).append(i)
+            self._passages_of = passages_of
+        hits: list[tuple[int, int, int, int, int]] = []
+        for doc_id, passages in self._passages_of.items():
+            doc = self.gen.documents[doc_id]
+            if doc.text.count(stem) < count:
+                continue
+            for para in doc.paragraphs:
+                if doc.text.count(stem, para.start, para.end) < count:
+                    continue
+                for s, e in enumeration_runs(doc.text, para.start, para.end, stem, count):
+                    at = self._sentence_at(passages, s)
+                    if at is not None and e - s <= LIST_MAX_CHARS:
+                        n = doc.text.count(stem, s, e)
+                        hits.append((n - count, at[0], at[1], s, e))
+        hits.sort()
+        found = tuple((p, j, s, e) for _, p, j, s, e in hits[:ENUMERATING_PASSAGES])
+        self._enumerating.put(key, found)
+        return list(found)
+
+    def _sentence_at(self, passages: list[int], offset: int) -> tuple[int, int] | None:
+        """The passage and sentence index holding ``offset``, among a document's passages."""
+        for p in passages:
+            for j, (s, e) in enumerate(self.gen.chunks[p].sentences):
+                if s <= offset < e:
+                    return p, j
+        return None
 
     # -- article lookup ------------------------------------------------------------------
 
@@ -433,6 +516,30 @@ def _items_end(doc: Document, para: Paragraph, start: int, whole_article: bool) 
             break
         last = p
     return last
+
+
+def enumeration_runs(
+    text: str, start: int, end: int, stem: str, count: int
+) -> list[tuple[int, int]]:
+    """Spans of ``text[start:end]`` (one paragraph) that enumerate ``stem`` at least
+    ``count`` times: runs of clauses holding it, allowing one clause without it between two
+    that hold it (让A、让B，形成… is not cut at a clause that explains the one before). A
+    span runs from the start of its first such clause to the end of its last one."""
+    runs: list[tuple[int, int]] = []
+    clauses = split_clauses(text, start, end)
+    run: list[tuple[int, int]] = []
+    gap = 0
+    for s, e in [*clauses, (end, end)]:
+        if s < end and stem in text[s:e]:
+            run.append((s, e))
+            gap = 0
+            continue
+        gap += 1
+        if run and (gap > 1 or s >= end):
+            if sum(text.count(stem, a, b) for a, b in run) >= count:
+                runs.append((run[0][0], strip_trailing_mark(text, run[0][0], run[-1][1])))
+            run = []
+    return runs
 
 
 def window(

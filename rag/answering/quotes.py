@@ -61,7 +61,7 @@ def pick_quotes(
                 paragraph=cand.paragraph,
                 start=cand.start,
                 end=cand.end,
-                citation=retriever.citation(doc.doc_id, cand.paragraph),
+                citation=retriever.citation(doc.doc_id, cand.paragraph, cand.last_paragraph),
                 doc_kind=doc.kind,
                 score=round(probability, 4),
                 last_paragraph=cand.last_paragraph,

@@ -25,9 +25,12 @@ from .numbering import ARTICLE_RANK, SectionStack
 
 # Head blocks come first in the canonical text, in this order.
 _HEAD_ORDER = ("title", "kicker", "subtitle", "dateline", "history", "byline")
-# Head blocks that are headings, quotable as text (role ``heading``, cited as 标题); the
-# dateline, history and byline are metadata about the document.
+# Head blocks that are headings, quotable as text (role ``heading``, cited as 标题).
 _QUOTABLE_HEAD = frozenset({"title", "kicker", "subtitle"})
+# The dateline of a resolution and the enactment history of a law are quotable too (role
+# ``dateline``, cited as 题注): they are where 哪一年通过的 / 什么时候施行 is answered. The
+# byline is metadata only.
+_QUOTABLE_NOTE = frozenset({"dateline", "history"})
 
 
 def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
@@ -177,11 +180,14 @@ def _assemble(
     headings: list[Heading] = []
     # Headings as passages: span, source lines and the section path each heading opens.
     titled: list[tuple[int, int, tuple[int, ...], tuple[SectionRef, ...]]] = []
+    notes: list[tuple[str, int, int, tuple[int, ...]]] = []
     for block in sorted(draft.head, key=lambda b: _HEAD_ORDER.index(b.role)):
         start, end = add(block.text)
         headings.append(Heading(block.role, block.text, start, end, block.level))
         if block.role in _QUOTABLE_HEAD:
             titled.append((start, end, block.lines, ()))
+        elif block.role in _QUOTABLE_NOTE:
+            notes.append(("dateline", start, end, block.lines))
     stack = SectionStack(statute=genre == "statute")
     body_paragraphs: list[Paragraph] = []
     extra: list[tuple[str, int, int, tuple[int, ...]]] = []
@@ -221,7 +227,7 @@ def _assemble(
         )
     paragraphs = list(body_paragraphs)
     text = "\n\n".join(pieces)
-    for role, start, end, lines in extra:
+    for role, start, end, lines in extra + notes:
         sentences = tuple(Sentence(s, e) for s, e in split_sentences(text, start, end))
         page = pages.get(lines[0]) if pages else None
         paragraphs.append(
