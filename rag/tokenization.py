@@ -20,6 +20,9 @@ prepended, document = best passage; document recall@1 / recall@5):
   哪个, 谁, 多少, 为什么, 吗, 呢 …) and function words (的, 了, 是, 在, 和 …); +0.25 points
   (without: 0.9792; +0.5 with HMM on). Question words hardly occur in documents, so without
   the list their high IDF pulls passages that happen to contain ``什么`` to the top.
+* precise mode without HMM runs through :func:`precise_cut`, jieba's own algorithm in one
+  loop (the same words, ~40% less time per question) when jieba is the 0.42.1 it was
+  checked against; any other jieba runs its own code.
 * user terms from :func:`discover_terms`, each emitted together with the words jieba made of
   it before it was added: neutral on CMRC (0.9817 / 0.9991 with and without), while
   documents' own terms (``软实力``) become tokens of their own. Emitting the term alone cost
@@ -63,6 +66,7 @@ __all__ = [
     "count_terms",
     "default_stopwords",
     "discover_terms",
+    "precise_cut",
     "terms_from_counts",
     "worker_pool",
 ]
