@@ -13,11 +13,16 @@ kicker or subtitle), ``《标题》「小标题」标题``, ``《中华人民共
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .schema import Document, Paragraph
+from .textnorm import normalize
 
-_ARTICLE_RE = re.compile(r"^第[一二三四五六七八九十百千零〇两\d]+条(?:之[一二三四五六七八九十]+)?$")
-_ITEM_RE = re.compile(r"^[（(]([一二三四五六七八九十百零〇两]+)[）)]$")
+# Article labels in either script (條, 兩).
+_ARTICLE_RE = re.compile(
+    r"^第[一二三四五六七八九十百千零〇两兩\d]+[条條](?:之[一二三四五六七八九十]+)?$"
+)
+_ITEM_RE = re.compile(r"^[（(]([一二三四五六七八九十百零〇两兩]+)[）)]$")
 _ROLE_LABELS = {"caption": "图片说明", "credit": "图片说明", "dateline": "题注"}
 _CN_DIGITS = "零一二三四五六七八九"
 # Per-document indexes, by id(); a document is immutable, so an entry never goes stale.
@@ -48,10 +53,11 @@ def cite(doc: Document, paragraph: int) -> str:
     """
     para = doc.paragraph(paragraph)
     head = f"《{full_title(doc)}》"
+    words = _words(doc)
     if para.role in _ROLE_LABELS:
-        return f"{head}{_ROLE_LABELS[para.role]}"
+        return f"{head}{words[_ROLE_LABELS[para.role]]}"
     if para.role == "heading":
-        return f"{head}{_heading_place(para)}标题"
+        return f"{head}{_heading_place(para)}{words['标题']}"
     statute = _statute_path(doc, para)
     if statute:
         return f"{head}{statute}"
@@ -121,15 +127,29 @@ def _statute_path(doc: Document, para: Paragraph) -> str:
     clauses = _index(doc).get(("条", *labels[: where + 1]), 0)
     if clauses > 1 and para.clause:
         out += f"第{chinese_number(para.clause)}款"
+    item_word = _words(doc)["项"]
     for depth, label in enumerate(lab for lab in labels[where + 1 :] if lab):
         item = _ITEM_RE.match(label)
         if depth == 0 and item:
-            out += f"第（{item.group(1)}）项"
+            out += f"第（{item.group(1)}）{item_word}"
         elif depth == 0:
-            out += f"第{label.rstrip('.．、')}项"
+            out += f"第{label.rstrip('.．、')}{item_word}"
         else:
             out += f"第{label.strip('()（）.．、')}目"
     return out
+
+
+# The words a citation adds to the document's own labels, in the document's script (款, 目,
+# 段 and 至 are written alike in both).
+_TRADITIONAL_WORDS = {"项": "項", "标题": "標題", "题注": "題注", "图片说明": "圖片說明"}
+_SIMPLIFIED_WORDS = {word: word for word in _TRADITIONAL_WORDS}
+
+
+def _words(doc: Document) -> dict[str, str]:
+    """Citation words for ``doc``: Traditional when its title is written in Traditional
+    script (《中華人民共和國示例法》第十三條第一款第（二）項), else Simplified."""
+    title = unicodedata.normalize("NFKC", doc.title).lower()
+    return _TRADITIONAL_WORDS if normalize(title) != title else _SIMPLIFIED_WORDS
 
 
 def _index(doc: Document) -> dict[tuple[str, ...], int]:

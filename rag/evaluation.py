@@ -28,6 +28,7 @@ from . import guards
 from .assistant import Assistant
 from .errors import SourceError
 from .schema import Answer, Document, Quote
+from .textnorm import normalize
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,10 @@ def _score(assistant: Assistant, item: QAItem, answer: Answer, latency: float) -
 
 def cites_article(citation: str, law: str, article: str | None) -> bool:
     """True when a citation names the law (in 《》) and, if given, the article as a whole part
-    of its path (第十四条 is not 第十四条之一 nor 第一百一十四条)."""
+    of its path (第十四条 is not 第十四条之一 nor 第一百一十四条). Compared in Simplified script,
+    so a Traditional document's 《中華人民共和國勞動合同法》第三十九條 names 第三十九条."""
+    citation, law = normalize(citation), normalize(law)
+    article = normalize(article) if article else article
     if f"《{law}" not in citation:
         return False
     if not article:

@@ -31,6 +31,16 @@ class SectionRef:
         """The label when numbered, otherwise the title."""
         return self.label or self.title
 
+    @property
+    def key(self) -> str:
+        """The label in Simplified characters (第三十九條 → 第三十九条), to compare labels of
+        documents in either script with each other and with a question's."""
+        return self.label.translate(_LABEL_FOLD)
+
+
+# The Traditional characters of statute numbering (編/節/條, 兩 in numbers).
+_LABEL_FOLD = str.maketrans("編節條兩項", "编节条两项")
+
 
 @dataclass(frozen=True)
 class Sentence:

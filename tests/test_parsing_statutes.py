@@ -260,3 +260,24 @@ def test_build_reports_progress_of_long_stages(tmp_path: Path) -> None:
     assert {"parsing", "counting", "tokenizing"} <= stages
     assert all(0 <= done <= total for _, done, total in seen)
     assert ("parsing", 1, 1) in seen
+
+
+def test_a_statute_in_traditional_script_keeps_its_structure(tmp_path: Path) -> None:
+    import opencc
+
+    from rag.citations import cite
+    from rag.evaluation import cites_article
+
+    source = tmp_path / "trad.md"
+    source.write_text(opencc.OpenCC("s2t").convert(FIXTURE.read_text(encoding="utf-8")), "utf-8")
+    (doc,) = load_documents(source).documents
+    assert doc.kind == "law" and doc.title == "中華人民共和國示例法"
+    number = para_starting(doc, "（二）爲訂立")
+    # Labels and citations in the document's own characters, compared across scripts.
+    assert [s.label for s in doc.paragraph(number).section][-2:] == ["第十三條", "（二）"]
+    assert doc.paragraph(number).section[-2].key == "第十三条"
+    citation = cite(doc, number)
+    assert citation == "《中華人民共和國示例法》第十三條第一款第（二）項"
+    assert cites_article(citation, "中华人民共和国示例法", "第十三条")
+    # The history is the Traditional 題注, not the first article.
+    assert doc.history and doc.history[0].endswith("通過")

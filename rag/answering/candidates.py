@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -140,6 +141,24 @@ class CandidateGenerator:
         self._records = LRUCache(PASSAGE_CACHE)
         self._enumerating = LRUCache(256)
         self._passages_of: dict[str, list[int]] | None = None
+        self._traditional: dict[str, bool] = {}
+
+    def traditional(self, doc_id: str) -> bool:
+        """The document is written in Traditional script (decided once per document, on its
+        first 2,000 characters: folding every candidate of a Simplified corpus would cost
+        more than the rest of answering)."""
+        traditional = self._traditional.get(doc_id)
+        if traditional is None:
+            if len(self._traditional) > 100_000:
+                self._traditional.clear()
+            sample = unicodedata.normalize("NFKC", self.gen.documents[doc_id].text[:2000]).lower()
+            traditional = self._traditional[doc_id] = normalize(sample) != sample
+        return traditional
+
+    def fold(self, doc_id: str, text: str) -> str:
+        """A document's text folded for matching the question's (Simplified, lower-case)
+        terms: lower case, and Simplified script when the document is Traditional."""
+        return normalize(text) if self.traditional(doc_id) else text.lower()
 
     def title_tokens(self, doc_id: str) -> frozenset[str]:
         """Tokens of a document's title (cached)."""
@@ -238,7 +257,7 @@ class CandidateGenerator:
                 score = cheap / total + bonus
                 if doc_text:
                     s_, e_ = chunk.sentences[j]
-                    text = doc_text[s_:e_]
+                    text = self.fold(chunk.doc_id, doc_text[s_:e_])
                     if query.defined:
                         score += 0.15 * defines(text, query.defined)
                     if query.numbered:
@@ -341,7 +360,9 @@ class CandidateGenerator:
         if end - start > QUOTE_MAX_CHARS:  # a long sentence: its clauses, from the cache
             clauses = self._clauses.get((passage, j))
             if clauses is None:
-                clauses = sentence_clauses(doc.text, start, end)
+                clauses = sentence_clauses(
+                    doc.text, start, end, normalize if self.traditional(doc.doc_id) else None
+                )
                 self._clauses.put((passage, j), clauses)
         s, e = window(doc.text, start, end, query, clauses)
         number = para.number
@@ -393,19 +414,23 @@ class CandidateGenerator:
             for i, chunk in enumerate(self.gen.chunks):
                 passages_of.setdefault(chunk.doc_id, []).append(i)
             self._passages_of = passages_of
+        forms = stem_forms(stem)  # 让 is 讓 in a Traditional document
+
+        def occurrences(text: str, start: int, end: int) -> int:
+            return sum(text.count(form, start, end) for form in forms)
+
         hits: list[tuple[int, int, int, int, int]] = []
         for doc_id, passages in self._passages_of.items():
             doc = self.gen.documents[doc_id]
-            if doc.text.count(stem) < count:
+            if occurrences(doc.text, 0, len(doc.text)) < count:
                 continue
             for para in doc.paragraphs:
-                if doc.text.count(stem, para.start, para.end) < count:
+                if occurrences(doc.text, para.start, para.end) < count:
                     continue
-                for s, e in enumeration_runs(doc.text, para.start, para.end, stem, count):
+                for s, e in enumeration_runs(doc.text, para.start, para.end, forms, count):
                     at = self._sentence_at(passages, s)
                     if at is not None and e - s <= LIST_MAX_CHARS:
-                        n = doc.text.count(stem, s, e)
-                        hits.append((n - count, at[0], at[1], s, e))
+                        hits.append((occurrences(doc.text, s, e) - count, at[0], at[1], s, e))
         hits.sort()
         found = tuple((p, j, s, e) for _, p, j, s, e in hits[:ENUMERATING_PASSAGES])
         self._enumerating.put(key, found)
@@ -457,10 +482,11 @@ class CandidateGenerator:
             seen: set[str] = set()
             for para in doc.paragraphs:
                 for ref in para.section:
-                    if ref.label.endswith("条") or "条之" in ref.label:
-                        if ref.label not in seen:
-                            seen.add(ref.label)
-                            articles.setdefault(ref.label, []).append((doc.doc_id, para.number))
+                    label = ref.key  # 第三十九條 is looked up as 第三十九条
+                    if label.endswith("条") or "条之" in label:
+                        if label not in seen:
+                            seen.add(label)
+                            articles.setdefault(label, []).append((doc.doc_id, para.number))
                         break
         chunk_of: dict[tuple[str, int], int] = {}
         for i, chunk in enumerate(self.gen.chunks):
@@ -518,25 +544,40 @@ def _items_end(doc: Document, para: Paragraph, start: int, whole_article: bool) 
     return last
 
 
+@functools.lru_cache(maxsize=256)
+def stem_forms(stem: str) -> tuple[str, ...]:
+    """A slogan's stem as Simplified questions write it and as documents in either script do
+    (让 → 让, 讓: OpenCC ``s2t``, ``s2tw``, ``s2hk``), each form once."""
+    import opencc
+
+    forms = [stem]
+    for config in ("s2t", "s2tw", "s2hk"):
+        form = opencc.OpenCC(config).convert(stem)
+        if form not in forms:
+            forms.append(form)
+    return tuple(forms)
+
+
 def enumeration_runs(
-    text: str, start: int, end: int, stem: str, count: int
+    text: str, start: int, end: int, stem: str | tuple[str, ...], count: int
 ) -> list[tuple[int, int]]:
-    """Spans of ``text[start:end]`` (one paragraph) that enumerate ``stem`` at least
-    ``count`` times: runs of clauses holding it, allowing one clause without it between two
-    that hold it (让A、让B，形成… is not cut at a clause that explains the one before). A
-    span runs from the start of its first such clause to the end of its last one."""
+    """Spans of ``text[start:end]`` (one paragraph) that enumerate ``stem`` (or any of its
+    forms) at least ``count`` times: runs of clauses holding it, allowing one clause without
+    it between two that hold it (让A、让B，形成… is not cut at a clause that explains the one
+    before). A span runs from the start of its first such clause to the end of its last."""
+    forms = (stem,) if isinstance(stem, str) else stem
     runs: list[tuple[int, int]] = []
     clauses = split_clauses(text, start, end)
     run: list[tuple[int, int]] = []
     gap = 0
     for s, e in [*clauses, (end, end)]:
-        if s < end and stem in text[s:e]:
+        if s < end and any(form in text[s:e] for form in forms):
             run.append((s, e))
             gap = 0
             continue
         gap += 1
         if run and (gap > 1 or s >= end):
-            if sum(text.count(stem, a, b) for a, b in run) >= count:
+            if sum(text.count(f, a, b) for a, b in run for f in forms) >= count:
                 runs.append((run[0][0], strip_trailing_mark(text, run[0][0], run[-1][1])))
             run = []
     return runs
@@ -573,7 +614,7 @@ def window(
         _, lo, hi = max(options)
     # A window that only restates the question gets the clause that follows it: that is
     # where the answer to 什么 usually stands.
-    window_text = text[spans[lo][0] : spans[hi][1]].lower()
+    window_text = "".join(pieces[lo : hi + 1])
     restates = len(window_text) < 40 and all(
         t in window_text for t in query.termset if weights[t] > 0.5
     )
@@ -586,10 +627,15 @@ def window(
     return spans[lo][0], strip_trailing_mark(text, spans[lo][0], spans[hi][1])
 
 
-def sentence_clauses(text: str, start: int, end: int) -> tuple[list[tuple[int, int]], list[str]]:
-    """The clause spans of a sentence and each clause's text in lower case."""
+def sentence_clauses(
+    text: str, start: int, end: int, fold: Callable[[str], str] | None = None
+) -> tuple[list[tuple[int, int]], list[str]]:
+    """The clause spans of a sentence and each clause's text for matching the question's
+    terms: in lower case, or through ``fold`` (:func:`~rag.textnorm.normalize` for a
+    Traditional document, whose clauses would otherwise match no Simplified term)."""
     spans = _clauses(text, start, end)
-    return spans, [text[s:e].lower() for s, e in spans]
+    fold = fold or str.lower
+    return spans, [fold(text[s:e]) for s, e in spans]
 
 
 def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:

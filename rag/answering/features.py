@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 
 from ..lru import LRUCache
 from ..schema import AUTHORITATIVE_KINDS, Document
 from ..store import Generation
-from ..textnorm import normalize
 from .analysis import Query, defines, starts_with_anaphor, states_unit
 from .candidates import Candidate, CandidateGenerator
 
@@ -180,7 +178,7 @@ def whole_article(doc: Document, cand: Candidate) -> bool:
     if doc.genre != "statute":
         return False
     first = doc.paragraph(cand.paragraph)
-    if not first.section or not first.section[-1].label.endswith("条"):
+    if not first.section or not first.section[-1].key.endswith("条"):
         return False
     if cand.start != first.start or (
         cand.paragraph > 1 and doc.paragraph(cand.paragraph - 1).section == first.section
@@ -199,8 +197,6 @@ class FeatureExtractor:
     def __init__(self, gen: Generation, candidates: CandidateGenerator) -> None:
         self.gen = gen
         self.candidates = candidates
-
-        self._traditional: dict[str, bool] = {}
         # Question-independent work on the passages, kept between questions (this extractor
         # belongs to one generation: a new generation starts with empty caches).
         self._sentences = LRUCache(SENTENCE_CACHE)
@@ -209,16 +205,8 @@ class FeatureExtractor:
         self._echoes = LRUCache(ECHO_CACHE)
 
     def fold(self, doc_id: str, text: str) -> str:
-        """A document's text folded for matching: lower case, and Simplified script when
-        the document is written in Traditional (decided once per document: folding every
-        candidate of a Simplified corpus would cost more than the rest of answering)."""
-        traditional = self._traditional.get(doc_id)
-        if traditional is None:
-            if len(self._traditional) > 100_000:
-                self._traditional.clear()
-            sample = unicodedata.normalize("NFKC", self.gen.documents[doc_id].text[:2000]).lower()
-            traditional = self._traditional[doc_id] = normalize(sample) != sample
-        return normalize(text) if traditional else text.lower()
+        """A document's text folded for matching (:meth:`CandidateGenerator.fold`)."""
+        return self.candidates.fold(doc_id, text)
 
     def all_features(self, query: Query, cands: list[Candidate]) -> list[list[float]]:
         """Feature vectors of all candidates of a question, cross-candidate features and
@@ -342,11 +330,11 @@ class FeatureExtractor:
             in_named if query.named else (title_cov > 0 or not query.names_title)
         ):
             section = paragraph.section
-            article_hit = float(any(ref.label == query.article for ref in section))
+            article_hit = float(any(ref.key == query.article for ref in section))
         anaphor_next = 0.0
         if is_next and cand.sentence + 1 < len(chunk.sentences):
-            ns, ne = chunk.sentences[cand.sentence + 1]
-            anaphor_next = float(starts_with_anaphor(doc.text[ns:ne]))
+            ns = chunk.sentences[cand.sentence + 1][0]
+            anaphor_next = float(starts_with_anaphor(self.fold(doc.doc_id, doc.text[ns : ns + 4])))
         return [
             coverage,
             in_context,
@@ -394,10 +382,10 @@ class FeatureExtractor:
         chunk = gen.chunks[best.passage]
         doc = gen.documents[chunk.doc_id]
         strings = gen.sentence_tokens[best.passage]
-        hs, he = chunk.sentences[best.sentence]
+        hs = chunk.sentences[best.sentence][0]
         text = self.fold(doc.doc_id, doc.text[best.start : best.end])
         context = self.candidates.title_tokens(doc.doc_id)
-        if best.sentence > 0 and starts_with_anaphor(doc.text[hs:he]):
+        if best.sentence > 0 and starts_with_anaphor(self.fold(doc.doc_id, doc.text[hs : hs + 4])):
             context = context | set(strings[best.sentence - 1].split())
         tokens = self.sentence(best.passage, best.sentence)[0]
         specific = query.specific
@@ -433,7 +421,7 @@ class FeatureExtractor:
             best.dense_rank,
             float(
                 bool(query.article)
-                and all(ref.label != query.article for ref in doc.paragraph(best.paragraph).section)
+                and all(ref.key != query.article for ref in doc.paragraph(best.paragraph).section)
             ),
             float(bool(query.answer_types) and not typed),
             float(stated),

@@ -19,7 +19,7 @@ HEADING_MAX_CHARS = 40
 # Captions can be a full sentence, but never a long paragraph.
 CAPTION_MAX_CHARS = 100
 
-CN_NUM = "一二三四五六七八九十百千零〇两"
+CN_NUM = "一二三四五六七八九十百千零〇两兩"
 _FINAL = re.escape(SENTENCE_END)
 _CLOSE = re.escape(CLOSERS + "》")
 # Characters that show nothing: a line of only these is a blank line.
@@ -44,10 +44,11 @@ _BYLINE_RE = re.compile(
 
 # Official numbering, outermost first; the rank orders the two families 编>章>节>条 and
 # 一、>（一）>1.>（1）>①, and puts articles (条) outside list items. ``第一百二十八 条`` (a
-# space before 条) and ``第十七条之一`` are articles too.
-_ARTICLE_RE = re.compile(f"^第[{CN_NUM}\\d]+[ \u3000]?([编章节条])(?:之[{CN_NUM}]+)?")
-_PART_RE = re.compile(f"^第[{CN_NUM}\\d]+分编")
+# space before 条) and ``第十七条之一`` are articles too, in either script (編, 節, 條).
+_ARTICLE_RE = re.compile(f"^第[{CN_NUM}\\d]+[ \u3000]?([编編章节節条條])(?:之[{CN_NUM}]+)?")
+_PART_RE = re.compile(f"^第[{CN_NUM}\\d]+分[编編]")
 ARTICLE_RANKS = {"编": 10, "分编": 15, "章": 20, "节": 30, "条": 40}
+ARTICLE_RANKS |= {"編": 10, "節": 30, "條": 40}
 _LIST_MARKERS = (
     (re.compile(f"^[{CN_NUM}]+、"), 50),
     (re.compile("^[甲乙丙丁戊己庚辛壬癸]、"), 55),

@@ -19,6 +19,7 @@ import re
 
 from ..errors import SourceError
 from ..schema import KIND_LABELS
+from ..textnorm import normalize
 
 STATUTE_KINDS = frozenset(
     {"law", "administrative_regulation", "local_regulation", "party_regulation", "rules"}
@@ -71,9 +72,12 @@ def detect_kind(title: str, body: list[str]) -> str:
 
     Returns:
         A key of :data:`rag.schema.KIND_LABELS`.
+
+    Title and body are matched in Simplified script (:func:`~rag.textnorm.normalize`), so a
+    Traditional 決議 is a resolution and 第一條 an article line.
     """
-    core = re.sub(r"[（(][^）)]*[）)]$", "", title.strip())
-    articles = sum(1 for text in body if _ARTICLE_LINE_RE.match(text))
+    core = re.sub(r"[（(][^）)]*[）)]$", "", normalize(title.strip()))
+    articles = sum(1 for text in body if _ARTICLE_LINE_RE.match(normalize(text[:12])))
     for kind, pattern in _TITLE_KINDS:
         if pattern.search(core):
             return kind

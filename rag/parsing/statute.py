@@ -19,7 +19,7 @@ from .numbering import ARTICLE_RANK
 
 _HISTORY_RE = re.compile(
     r"^[（(]?\s*(?:\d{4}\s*年|[〇零一二三四五六七八九]{4}年|根据|自\d{4}年)"
-    r".*(?:通过|修正|修订|公布|施行|颁布|发布|决定|批准|印发)"
+    r".*(?:通过|通過|修正|修订|修訂|公布|施行|颁布|頒布|发布|發布|决定|決定|批准|印发|印發)"
 )
 _INFO_END = "INFO END"
 # A line broken mid-sentence ends in a letter; a line ending in a comma is a line of a list
