@@ -16,6 +16,7 @@ fitted model's decision, not a rule here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
