@@ -19,6 +19,9 @@ path — that holds one) is computed over the whole corpus under:
 - ``prf``: dense-sentence score of a Rocchio query, the question vector plus ``beta`` times
   the mean vector of the top ``m`` passages of the hybrid ranking.
 
+With ``--clauses N`` the top N articles of the passage vectors are also re-ranked by their best
+clause window (one or two adjacent clauses, embedded on the fly).
+
 Article level takes, for each signal, an article's best passage score. The constants of
 ``reduced`` and ``prf`` (quantile, beta) are chosen on the questions that are NOT of the
 ``--held-out`` kind (default ``everyday``) and then reported on that kind, so the
@@ -28,12 +31,13 @@ Usage::
 
     python -m rag build --source ../shared/corpora/laws --index /tmp/laws-use
     python benchmarks/gold_ranks.py --index /tmp/laws-use \\
-        [--json benchmarks/results/gold_ranks.json]
+        [--clauses 50] [--json benchmarks/results/gold_ranks.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import statistics
@@ -284,6 +288,49 @@ def separability(corpus: Corpus, qa: Path, held_out: str, report: dict[str, Any]
     return out
 
 
+_CLAUSE_END = re.compile(r"(?<=[，；：。！？])")
+
+
+def clause_windows(
+    corpus: Corpus, items: list[dict[str, Any]], gold: dict[str, list[int]], top: int
+) -> dict[str, Any]:
+    """Re-rank the ``top`` articles of the passage vectors by their best clause window.
+
+    A window is one clause or two adjacent ones (split after ，；：。！？), embedded on the fly
+    (the index stores sentence vectors only). Returns the gold article's rank before and after
+    by kind; a question whose gold article is not in the ``top`` counts as not found.
+    """
+    embedder = corpus.retriever.embedder
+    assert embedder is not None
+    cache: dict[int, np.ndarray] = {}
+    by_kind: dict[str, list[tuple[int, int]]] = {}
+    for it in items:
+        q = corpus.embed(it["question"])
+        wanted = {int(corpus.article[i]) for i in gold[it["id"]]}
+        shortlist = list(np.argsort(-corpus.per_article(corpus.passages @ q))[:top])
+        best: dict[int, float] = {}
+        for art in shortlist:
+            for p in np.nonzero(corpus.article == art)[0]:
+                if p not in cache:
+                    parts = [x for x in _CLAUSE_END.split(corpus.texts[p]) if x.strip()]
+                    windows = parts + [a + b for a, b in itertools.pairwise(parts)]
+                    cache[p] = np.asarray(embedder.embed(windows)) if windows else np.zeros((0, 1))
+                if len(cache[p]):
+                    best[art] = max(best.get(art, -1.0), float((cache[p] @ q).max()))
+        reranked = sorted(shortlist, key=lambda a: -best.get(a, -1.0))
+        before = next((i + 1 for i, a in enumerate(shortlist) if a in wanted), top + 1)
+        after = next((i + 1 for i, a in enumerate(reranked) if a in wanted), top + 1)
+        by_kind.setdefault(it.get("kind", "-"), []).append((before, after))
+    out = {}
+    for kind, pairs in sorted(by_kind.items()):
+        out[kind] = {
+            "passage_vector": summary([b for b, _ in pairs]),
+            "clause_window": summary([a for _, a in pairs]),
+        }
+        print(f"clause windows {kind}: {out[kind]}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", type=Path, required=True, help="an index with USE vectors")
@@ -294,6 +341,9 @@ def main() -> None:
     parser.add_argument("--quantiles", nargs="+", type=float, default=[0.0, 0.25, 0.5, 0.75])
     parser.add_argument("--betas", nargs="+", type=float, default=[0.0, 0.5, 1.0, 2.0])
     parser.add_argument("--prf-depth", type=int, default=5)
+    parser.add_argument(
+        "--clauses", type=int, default=0, help="re-rank this many articles by clause windows"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -346,6 +396,8 @@ def main() -> None:
             print(f"{name:16} {level:8} {cells}")
         report["signals"][name] = row
     report["separability"] = separability(corpus, args.qa, args.held_out, report)
+    if args.clauses:
+        report["clause_windows"] = clause_windows(corpus, items, gold, args.clauses)
     if args.json:
         args.json.write_text(
             json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
