@@ -485,10 +485,12 @@ class DocumentTable(Mapping[str, Document]):
         return self._c.catalogue["doc_title"][row]
 
     def __getitem__(self, doc_id: str) -> Document:
-        row = self.row(doc_id)
+        rows = self._rows  # the hot path of answering: no further calls for a cached document
+        row = rows.get(doc_id) if rows is not None else self.row(doc_id)
         if row is None:
             raise KeyError(doc_id)
-        return self.at(row)
+        doc = self._cache.get(row)
+        return doc if doc is not None else self.at(row)
 
     def __contains__(self, doc_id: object) -> bool:
         return isinstance(doc_id, str) and self.row(doc_id) is not None

@@ -56,6 +56,9 @@ class LRUCache:
     def __init__(self, size: int) -> None:
         self._size = max(0, int(size))
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        # Bound once: ``get`` runs on every passage and document read.
+        self._lookup = self._items.get
+        self._touch = self._items.move_to_end
         self._lock = Lock()
 
     def __len__(self) -> int:
@@ -65,10 +68,10 @@ class LRUCache:
         """The value of ``key``, or None."""
         # Without the lock: each OrderedDict call is atomic under the GIL, and a key evicted
         # between the two calls only loses its move to the end (the hot path of every answer).
-        value = self._items.get(key)
+        value = self._lookup(key)
         if value is not None:
             try:  # noqa: SIM105 (contextlib.suppress costs a µs, on every passage read)
-                self._items.move_to_end(key)
+                self._touch(key)
             except KeyError:
                 pass
         return value

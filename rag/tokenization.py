@@ -20,6 +20,9 @@ prepended, document = best passage; document recall@1 / recall@5):
   哪个, 谁, 多少, 为什么, 吗, 呢 …) and function words (的, 了, 是, 在, 和 …); +0.25 points
   (without: 0.9792; +0.5 with HMM on). Question words hardly occur in documents, so without
   the list their high IDF pulls passages that happen to contain ``什么`` to the top.
+* precise mode without HMM runs through :func:`precise_cut`, jieba's own algorithm in one
+  loop (the same words, ~40% less time per question) when jieba is the 0.42.1 it was
+  checked against; any other jieba runs its own code.
 * user terms from :func:`discover_terms`, each emitted together with the words jieba made of
   it before it was added: neutral on CMRC (0.9817 / 0.9991 with and without), while
   documents' own terms (``软实力``) become tokens of their own. Emitting the term alone cost
@@ -63,6 +66,7 @@ __all__ = [
     "count_terms",
     "default_stopwords",
     "discover_terms",
+    "precise_cut",
     "terms_from_counts",
     "worker_pool",
 ]
@@ -430,12 +434,16 @@ class Tokenizer:
         """
         text = normalize(text)
         self._prime(text)
+        if not self._hmm and _FAST_CUT:
+            return precise_cut(self._jieba, text)
         return self._jieba.lcut(text, HMM=self._hmm)
 
     def cut(self, text: str) -> list[str]:
         """jieba's words of ``text`` as written (no normalisation, nothing dropped), so that
         ``"".join(cut(text)) == text``; used to rewrite questions."""
         self._prime(text)
+        if _FAST_CUT:
+            return precise_cut(self._jieba, text)
         return self._jieba.lcut(text, HMM=False)
 
     def rarity(self, word: str) -> float:
@@ -467,6 +475,8 @@ class Tokenizer:
     def _cut(self, text: str) -> Iterable[str]:
         if self._mode == "search":
             return self._jieba.cut_for_search(text, HMM=self._hmm)
+        if not self._hmm and _FAST_CUT:
+            return precise_cut(self._jieba, text)
         return self._jieba.cut(text, HMM=self._hmm)
 
     def _filter(self, words: Iterable[str]) -> list[str]:
@@ -677,6 +687,86 @@ class _StoredDictionary:
     def tag(self, word: str) -> str:
         found, rows = self._find([word])
         return self.tag_names[int(self.tags[rows[0]])] if found else ""
+
+
+# jieba's precise mode without HMM, computed as jieba 0.42.1 computes it (the same DAG, the
+# same route scores summed in the same order, the same splitting of blocks), in one pass and
+# without generators: about 40% less time per question, most of tokenizing. Another jieba
+# version uses jieba's own code. tests/test_tokenization.py compares the two on real text.
+_FAST_CUT = getattr(jieba, "__version__", "") == "0.42.1"
+_RE_HAN = jieba.re_han_default
+_RE_SKIP = jieba.re_skip_default
+_RE_ENG = jieba.re_eng
+
+
+def precise_cut(tk: jieba.Tokenizer, sentence: str) -> list[str]:
+    """``tk.lcut(sentence, HMM=False)``, the same words, faster (see :data:`_FAST_CUT`).
+
+    Args:
+        tk: An initialised jieba tokenizer (its ``FREQ`` primed for ``sentence``).
+        sentence: The text.
+    """
+    tk.check_initialized()
+    get = tk.FREQ.get
+    logtotal = math.log(tk.total)
+    out: list[str] = []
+    for block in _RE_HAN.split(sentence):
+        if not block:
+            continue
+        if _RE_HAN.match(block):
+            _cut_block(block, get, logtotal, out)
+            continue
+        for piece in _RE_SKIP.split(block):
+            if _RE_SKIP.match(piece):
+                out.append(piece)
+            else:
+                out.extend(piece)  # one character at a time, as jieba yields them
+    return out
+
+
+def _cut_block(
+    sentence: str, get: Callable[[str], int | None], logtotal: float, out: list[str]
+) -> None:
+    """jieba's ``get_DAG`` + ``calc`` + ``__cut_DAG_NO_HMM`` of one block, from the end: the
+    best route from each position is (log frequency - log total + the route after the
+    word, the word's last position), the largest such pair over the dictionary words that
+    start there (prefixes are entries of frequency 0), a lone character when none does."""
+    log = math.log
+    n = len(sentence)
+    scores = [0.0] * (n + 1)
+    ends = [0] * n
+    for k in range(n - 1, -1, -1):
+        best: tuple[float, int] | None = None
+        i = k
+        f = get(sentence[k])
+        while f is not None:
+            if f:
+                cand = (log(f) - logtotal + scores[i + 1], i)
+                if best is None or cand > best:
+                    best = cand
+            i += 1
+            if i >= n:
+                break
+            f = get(sentence[k : i + 1])
+        if best is None:
+            best = (log(1) - logtotal + scores[k + 1], k)
+        scores[k], ends[k] = best
+    x = 0
+    buf = ""
+    eng = _RE_ENG.match
+    while x < n:
+        y = ends[x] + 1
+        word = sentence[x:y]
+        if y - x == 1 and eng(word):  # single Latin letters and digits run together
+            buf += word
+        else:
+            if buf:
+                out.append(buf)
+                buf = ""
+            out.append(word)
+        x = y
+    if buf:
+        out.append(buf)
 
 
 def _with_bigrams(tokens: list[str], stop: frozenset[str]) -> Iterator[str]:

@@ -21,7 +21,7 @@ from rag.answering.features import (
     whole_article,
     with_context,
 )
-from rag.answering.model import LinearModel
+from rag.answering.model import LinearModel, paired_probabilities
 from rag.answering.selector import rank_candidates
 from rag.errors import RagError
 from rag.evaluation import cites_article, confidence_auroc
@@ -66,6 +66,21 @@ def test_linear_model_folds_standardisation() -> None:
     # (3 - 1) / 2 * 2 - 1 * 1 + 0.5 = 1.5
     assert model.logit([3.0, 1.0]) == pytest.approx(1.5)
     assert 0.8 < model.probability([3.0, 1.0]) < 0.82
+
+
+def test_paired_probabilities_are_each_models_own_to_the_bit() -> None:
+    # The shipped ranker and absolute model, on vectors with the zeros real ones have.
+    model = default_model()
+    assert model.absolute is not None
+    width = len(model.ranker.weights)
+    rows = [[((n * 7 + i * 13) % 5 - 1) * 0.37 * (i % 3 != 0) for i in range(width)]
+            for n in range(20)]  # fmt: skip
+    ranked, own = paired_probabilities(model.ranker, model.absolute, rows)
+    assert ranked == [model.ranker.probability(x) for x in rows]
+    assert own == [model.absolute.probability(x) for x in rows]
+    assert len(set(ranked)) > 1
+    with pytest.raises(ValueError):
+        paired_probabilities(model.ranker, model.absolute, [[1.0]])
 
 
 def test_question_analysis(seed_assistant: rag.Assistant) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag.lexical import LexicalIndex
-from rag.tokenization import Tokenizer, default_stopwords, discover_terms
+from rag.textnorm import normalize
+from rag.tokenization import Tokenizer, default_stopwords, discover_terms, precise_cut
 
 SOURCE = Path(__file__).resolve().parent.parent / "source"
 
@@ -150,3 +151,20 @@ def test_discovered_terms_improve_segmentation_and_retrieval(seed_text: str) -> 
 
     assert best(plain) == 1  # the split tokens favour the wrong passage
     assert best(with_terms) == 0
+
+
+def test_precise_cut_gives_jiebas_words(seed_text: str) -> None:
+    # The fast path must segment exactly as jieba does: the seed document line by line, with
+    # user terms, Latin runs, digits, whitespace and symbols.
+    tok = Tokenizer(user_terms=["城市软实力", "海纳百川"])
+    jb = tok._jieba
+    lines = [*seed_text.splitlines(), "GDP增长3.5%，e-mail #c++ ab 12x", "第三十九条\r\n规定\t了"]
+    lines += ["", " ", "中" * 200, "😀上海😀", "ＡＢＣ１２３的上海"]
+    compared = 0
+    for line in lines:
+        for text in (line, normalize(line)):
+            tok._prime(text)
+            assert precise_cut(jb, text) == jb.lcut(text, HMM=False), text
+            compared += 1
+    assert compared > 100
+    assert tok.cut("上海的城市精神是什么？") == jb.lcut("上海的城市精神是什么？", HMM=False)

@@ -21,10 +21,12 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import NamedTuple
 
 from ..lru import LRUCache
 from ..retrieval import Ranked
-from ..schema import Document, Paragraph
+from ..schema import Chunk, Document, Paragraph
 from ..sentences import split_clauses
 from ..store import Generation
 from ..textnorm import normalize
@@ -96,6 +98,16 @@ class Candidate:
     dense_rank: float = 0.0
 
 
+class PassageRecord(NamedTuple):
+    """A passage as selection reads it: the passage, its sentences' stored tokens (each
+    space-joined), all of them joined, and its document title's tokens."""
+
+    chunk: Chunk
+    strings: list[str]
+    joined: str
+    title: frozenset[str]
+
+
 @dataclass
 class Semantic:
     """The dense side of one question.
@@ -127,7 +139,7 @@ class CandidateGenerator:
         self._chunk_of: dict[tuple[str, int], int] | None = None
         # Clauses of long sentences, kept between questions (a generation has its own).
         self._clauses = LRUCache(CLAUSE_CACHE)
-        self._joined = LRUCache(PASSAGE_CACHE)
+        self._records = LRUCache(PASSAGE_CACHE)
         self._enumerating = LRUCache(256)
         self._passages_of: dict[str, list[int]] | None = None
         self._traditional: dict[str, bool] = {}
@@ -165,11 +177,20 @@ class CandidateGenerator:
 
     def passage_tokens(self, passage: int) -> str:
         """The stored tokens of a passage's sentences, space-joined (cached)."""
-        joined = self._joined.get(passage)
-        if joined is None:
-            joined = " ".join(self.gen.sentence_tokens[passage])
-            self._joined.put(passage, joined)
-        return joined
+        return self.record(passage).joined
+
+    def record(self, passage: int) -> PassageRecord:
+        """What selection reads of a passage, in one cached record (one lookup per passage
+        and question instead of one per column)."""
+        value = self._records.get(passage)
+        if value is None:
+            chunk = self.gen.chunks[passage]
+            strings = self.gen.sentence_tokens[passage]
+            value = PassageRecord(
+                chunk, strings, " ".join(strings), self.title_tokens(chunk.doc_id)
+            )
+            self._records.put(passage, value)
+        return value
 
     def generate(
         self,
@@ -209,14 +230,16 @@ class CandidateGenerator:
                     score = item.score / top_score if top_score > 0 else 0.0
                     pool.append((item.index, len(pool), score))
         rough: list[tuple[float, int, int]] = []
+        # Each passage's records, read once per question (every read is a cache lookup).
+        records: dict[int, Chunk] = {}
+        docs: dict[str, Document] = {}
+        total = query.total
+        record = self.record
         for at, (passage, _, retrieval) in enumerate(pool):
-            chunk = chunks[passage]
-            title = self.title_tokens(chunk.doc_id)
-            strings = self.gen.sentence_tokens[passage]
+            chunk, strings, joined, title = record(passage)
             # Terms the title gives every sentence alike, then the few the passage holds.
             title_weight = 0.0
             present = []
-            joined = self.passage_tokens(passage)
             for t in terms:
                 if t in title:
                     title_weight += weights[t]
@@ -224,13 +247,15 @@ class CandidateGenerator:
                     present.append(t)
             # A definition of the asked phrase, or the sentence that enumerates a numbered
             # slogan (“六个让” → 让…、让…), must not fall off the shortlist.
+            records[passage] = chunk
             doc_text = documents[chunk.doc_id].text if query.defined or query.numbered else ""
+            bonus = 0.2 * retrieval
             for j, toks in enumerate(strings):
                 cheap = title_weight
                 for t in present:
                     if t in toks:
                         cheap += weights[t]
-                score = cheap / query.total + 0.2 * retrieval
+                score = cheap / total + bonus
                 if doc_text:
                     s_, e_ = chunk.sentences[j]
                     text = self.fold(chunk.doc_id, doc_text[s_:e_])
@@ -240,7 +265,7 @@ class CandidateGenerator:
                         count, stem = query.numbered
                         score += 0.3 * (text.count(stem) >= count)
                 rough.append((score, at, j))
-        rough.sort(key=lambda r: -r[0])
+        rough.sort(key=itemgetter(0), reverse=True)  # stable: ties keep their order
         chosen = rough[:SHORTLIST]
         if semantic is not None:
             # The sentences closest in meaning, whatever words they share.
@@ -292,9 +317,11 @@ class CandidateGenerator:
                 )
                 seen.add((s, e, "list"))
         for passage, rank, j, score, retrieval in seeds:
-            chunk = chunks[passage]
-            doc = documents[chunk.doc_id]
-            variants = self._variants(doc, passage, rank, j, score, retrieval, query)
+            chunk = records.get(passage) or chunks[passage]  # (an article looked up)
+            if chunk.doc_id not in docs:
+                docs[chunk.doc_id] = documents[chunk.doc_id]
+            doc = docs[chunk.doc_id]
+            variants = self._variants(doc, chunk, passage, rank, j, score, retrieval, query)
             if semantic is not None:
                 sims = semantic.of(passage)
                 near = dense_rank.get(passage, 0.0)
@@ -318,6 +345,7 @@ class CandidateGenerator:
     def _variants(
         self,
         doc: Document,
+        chunk: Chunk,
         passage: int,
         rank: int,
         j: int,
@@ -325,7 +353,6 @@ class CandidateGenerator:
         retrieval: float,
         query: Query,
     ) -> list[Candidate]:
-        chunk = self.gen.chunks[passage]
         start, end = chunk.sentences[j]
         para = _paragraph_at(doc, chunk.paragraphs, start)
         if para is None:
@@ -339,53 +366,34 @@ class CandidateGenerator:
                 )
                 self._clauses.put((passage, j), clauses)
         s, e = window(doc.text, start, end, query, clauses)
-        make = functools.partial(
-            Candidate, passage=passage, rank=rank, sentence=j, cheap=cheap, retrieval=retrieval
-        )
         number = para.number
-        out = [make(start=s, end=e, paragraph=number, last_paragraph=number, kind="sentence")]
+
+        def make(span_start: int, span_end: int, last: int, kind: str) -> Candidate:
+            # Positional: a frozen dataclass is built faster so (several per question).
+            return Candidate(
+                passage, rank, j, span_start, span_end, number, last, kind, cheap, retrieval
+            )
+
+        out = [make(s, e, number, "sentence")]
         # The sentence with the next one: of its paragraph, or the first of the next paragraph
         # of the same section (the next 款 of an article).
         next_span = _next_sentence(doc, chunk.sentences, j, para)
         if next_span is not None:
             next_end, last_number = next_span
             if next_end - start <= QUOTE_MAX_CHARS * 1.5:
-                out.append(
-                    make(
-                        start=start,
-                        end=strip_trailing_mark(doc.text, start, next_end),
-                        paragraph=number,
-                        last_paragraph=last_number,
-                        kind="next",
-                    )
-                )
+                joined_end = strip_trailing_mark(doc.text, start, next_end)
+                out.append(make(start, joined_end, last_number, "next"))
         # A lead-in with its items; a whole article when it was asked for by number.
         lead_in = doc.text[start:end].rstrip().endswith(_LEAD_IN_END)
         if lead_in or rank < 0:
             last = _items_end(doc, para, start, whole_article=rank < 0)
             if last is not None and last.end > e:
-                out.append(
-                    make(
-                        start=start,
-                        end=last.end,
-                        paragraph=number,
-                        last_paragraph=last.number,
-                        kind="list",
-                    )
-                )
+                out.append(make(start, last.end, last.number, "list"))
             elif lead_in and end < para.end:
                 # Items inside the paragraph: the rest of it.
                 span_end = min(para.end, start + LIST_MAX_CHARS)
                 if span_end == para.end:
-                    out.append(
-                        make(
-                            start=start,
-                            end=span_end,
-                            paragraph=number,
-                            last_paragraph=number,
-                            kind="list",
-                        )
-                    )
+                    out.append(make(start, span_end, number, "list"))
         return out
 
     # -- numbered slogans ----------------------------------------------------------------

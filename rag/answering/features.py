@@ -78,6 +78,7 @@ CROSS = ("official_echo", "official_alt")
 _OFFICIAL = FEATURES.index("authoritative")
 _COVERAGE = FEATURES.index("coverage")
 _ECHO, _ALT = FEATURES.index("official_echo"), FEATURES.index("official_alt")
+_RELATIVE_AT = tuple(FEATURES.index(n) for n in RELATIVE)
 
 CONFIDENCE_FEATURES = (
     "probability",  # the ranker's probability for the best candidate
@@ -115,7 +116,7 @@ def with_gaps(rows: list[list[float]]) -> list[list[float]]:
     """Append each candidate's distance to the question's best value of :data:`RELATIVE`."""
     if not rows:
         return rows
-    at = [FEATURES.index(n) for n in RELATIVE]
+    at = _RELATIVE_AT
     best = [max(r[i] for r in rows) for i in at]
     return [r + [r[i] - b for i, b in zip(at, best, strict=True)] for r in rows]
 
@@ -278,27 +279,26 @@ class FeatureExtractor:
         gen = self.gen
         place = memo.get((cand.passage, -1)) if memo is not None else None
         if place is None:
-            chunk = gen.chunks[cand.passage]
-            place = (chunk, gen.documents[chunk.doc_id], gen.sentence_tokens[cand.passage])
+            chunk, strings, _, title = self.candidates.record(cand.passage)
+            title_cov = sum(query.weights[t] for t in query.terms if t in title) / query.total
+            place = (chunk, gen.documents[chunk.doc_id], strings, title, title_cov)
             if memo is not None:
                 memo[(cand.passage, -1)] = place
-        chunk, doc, strings = place
+        chunk, doc, strings, title, title_cov = place
         hs, he = chunk.sentences[cand.sentence]
         paragraph = doc.paragraph(cand.paragraph)
         key = (cand.passage, cand.sentence)
         cached = memo.get(key) if memo is not None else None
         if cached is None:
             head_tokens, head = self.sentence(cand.passage, cand.sentence)
-            title = self.candidates.title_tokens(doc.doc_id)
             context = title
             if cand.sentence > 0 and starts_with_anaphor(head):
                 context = context | set(strings[cand.sentence - 1].split())
             head_cov = coverage_of(query, head_tokens, head, context)
-            title_cov = sum(query.weights[t] for t in query.terms if t in title) / query.total
-            cached = (head_tokens, head, context, head_cov, title_cov)
+            cached = (head_tokens, head, context, head_cov)
             if memo is not None:
                 memo[key] = cached
-        head_tokens, head, context, head_pair, title_cov = cached
+        head_tokens, head, context, head_pair = cached
         same = (cand.start, cand.end) == (hs, he)
         text = head if same else self.fold(doc.doc_id, doc.text[cand.start : cand.end])
         tokens = head_tokens
@@ -448,13 +448,18 @@ def coverage_of(
         total = sum(weights.values()) or 1.0
         terms = [t for t in query.terms if t in weights]
     got = extra = 0.0
+    has = text.__contains__
     for t in terms:
-        if t in tokens or (len(t) >= 2 and t in text):
+        if t in tokens:
+            got += weights[t]
+            continue
+        n = len(t)
+        if n >= 2 and has(t):
             got += weights[t]
         elif t in context:
             extra += weights[t]
-        elif len(t) >= 2:
-            shared = sum(1 for ch in t if ch in text) / len(t)
+        elif n >= 2:
+            shared = sum(map(has, t)) / n  # characters of the term found in the text
             if shared >= 0.5:
                 got += 0.3 * shared * weights[t]
     if "《" in text:
