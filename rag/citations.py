@@ -13,10 +13,9 @@ kicker or subtitle), ``《标题》「小标题」标题``, ``《中华人民共
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from .schema import Document, Paragraph
-from .textnorm import normalize
+from .textnorm import is_traditional
 
 # Article labels in either script (條, 兩).
 _ARTICLE_RE = re.compile(
@@ -148,8 +147,7 @@ _SIMPLIFIED_WORDS = {word: word for word in _TRADITIONAL_WORDS}
 def _words(doc: Document) -> dict[str, str]:
     """Citation words for ``doc``: Traditional when its title is written in Traditional
     script (《中華人民共和國示例法》第十三條第一款第（二）項), else Simplified."""
-    title = unicodedata.normalize("NFKC", doc.title).lower()
-    return _TRADITIONAL_WORDS if normalize(title) != title else _SIMPLIFIED_WORDS
+    return _TRADITIONAL_WORDS if is_traditional(doc.title) else _SIMPLIFIED_WORDS
 
 
 def _index(doc: Document) -> dict[tuple[str, ...], int]:

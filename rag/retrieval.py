@@ -58,7 +58,7 @@ import numpy as np
 
 from .backends import SearchBackend, Within
 from .backends.local import LocalBackend
-from .citations import cite, cite_span
+from .citations import cite_span
 from .errors import RagError
 from .ngrams import FIELD as BIGRAM_FIELD
 from .ngrams import LEGACY_FIELD, character_bigrams
@@ -373,9 +373,7 @@ class Retriever:
         key = (doc_id, paragraph, last or paragraph)
         text = self._citations.get(key)
         if text is None:
-            doc = self.generation.documents[doc_id]
-            text = cite(doc, paragraph) if key[2] == paragraph else cite_span(doc, *key[1:])
-            self._citations[key] = text
+            text = self._citations[key] = cite_span(self.generation.documents[doc_id], *key[1:])
         return text
 
 

@@ -36,7 +36,7 @@ import threading
 import unicodedata
 from typing import Protocol
 
-__all__ = ["normalize"]
+__all__ = ["is_traditional", "normalize"]
 
 # Invisible characters that break words apart (or glue them) without being visible.
 # Whitespace controls (\t \n \v \f \r) are kept: the tokenizer drops whitespace anyway, and
@@ -104,6 +104,18 @@ def normalize(text: str) -> str:
     if len(text) <= _MEMO_CHARS:
         return _normalize_short(text)
     return _normalize(text)
+
+
+def is_traditional(text: str) -> bool:
+    """``text`` is written in Traditional script: :func:`normalize` changes more than its
+    NFKC, lower-case form (a sample of a document is enough to decide for all of it).
+
+    Example:
+        >>> is_traditional("中華人民共和國示例法"), is_traditional("中华人民共和国示例法")
+        (True, False)
+    """
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return normalize(folded) != folded
 
 
 def _normalize(text: str) -> str:

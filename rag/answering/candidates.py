@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -30,7 +29,7 @@ from ..retrieval import Ranked
 from ..schema import Chunk, Document, Paragraph
 from ..sentences import split_clauses
 from ..store import Generation
-from ..textnorm import normalize
+from ..textnorm import is_traditional, normalize
 from .analysis import Query, defines
 from .naming import aliases
 
@@ -158,8 +157,8 @@ class CandidateGenerator:
         if traditional is None:
             if len(self._traditional) > 100_000:
                 self._traditional.clear()
-            sample = unicodedata.normalize("NFKC", self.gen.documents[doc_id].text[:2000]).lower()
-            traditional = self._traditional[doc_id] = normalize(sample) != sample
+            sample = self.gen.documents[doc_id].text[:2000]
+            traditional = self._traditional[doc_id] = is_traditional(sample)
         return traditional
 
     def fold(self, doc_id: str, text: str) -> str:
