@@ -35,7 +35,11 @@ Usage::
 
     .venv/bin/python benchmarks/train_selection.py [--work /tmp/rag-train] [--json OUT]
         [--out rag/data/selection_model.json] [--misses SET…] [--drop FEATURE…]
-        [--ranker pairwise|pointwise]
+        [--ranker pairwise|pointwise] [--trees N --depth D --learning-rate R]
+
+The ranker is boosted with oblivious trees by default (``--trees 100 --depth 4``), which needs
+CatBoost at training time only (``pip install -e '.[train]'``); ``--trees 0`` fits the linear
+ranker alone.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +65,7 @@ import rag  # noqa: E402
 from rag.answering.analysis import ARTICLE, Query  # noqa: E402
 from rag.answering.candidates import Candidate  # noqa: E402
 from rag.answering.features import CONFIDENCE_FEATURES, FEATURES  # noqa: E402
-from rag.answering.model import MODEL_FORMAT  # noqa: E402
+from rag.answering.model import MODEL_FORMAT, ObliviousTrees  # noqa: E402
 from rag.answering.selector import AnswerSelector, answerability, rank_candidates  # noqa: E402
 from rag.evaluation import QAItem, confidence_auroc, read_qa  # noqa: E402
 from rag.questions import clean_question  # noqa: E402
@@ -258,11 +263,32 @@ def fit_lr(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float) -> dict:
     }
 
 
-def predict(params: dict, x: np.ndarray) -> np.ndarray:
+_TREES: dict[int, tuple[dict, ObliviousTrees]] = {}
+
+
+def trees_of(params: dict) -> ObliviousTrees | None:
+    """The run-time evaluator of a boosted ranker's trees (built once per fitted model), so
+    that every held-out figure is computed as answering computes it."""
+    data = params.get("trees")
+    if data is None:
+        return None
+    held = _TREES.get(id(data))
+    if held is None or held[0] is not data:
+        held = (data, ObliviousTrees.from_dict(data, len(params["coef"])))
+        _TREES[id(data)] = held
+    return held[1]
+
+
+def logit(params: dict, x: np.ndarray) -> np.ndarray:
     z = ((x - np.asarray(params["mean"])) / np.asarray(params["scale"])) @ np.asarray(
         params["coef"]
     ) + params["intercept"]
-    return 1 / (1 + np.exp(-np.clip(z, -30, 30)))
+    trees = trees_of(params)
+    return z if trees is None else z + trees.scores(x)
+
+
+def predict(params: dict, x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(logit(params, x), -30, 30)))
 
 
 def pointwise_data(examples: list[Example], set_weight: dict[str, float]):
@@ -297,8 +323,21 @@ def fit_pairs(
     return scale, pairwise.coef_[0]
 
 
+@dataclass(frozen=True)
+class Boosting:
+    """Oblivious trees boosted from the linear pairwise ranker (CatBoost YetiRank)."""
+
+    trees: int = 100
+    depth: int = 4
+    learning_rate: float = 0.1
+
+
 def fit_ranker(
-    examples: list[Example], set_weight: dict[str, float], c: float, pairwise: bool = True
+    examples: list[Example],
+    set_weight: dict[str, float],
+    c: float,
+    pairwise: bool = True,
+    boosting: Boosting | None = None,
 ) -> dict:
     """The ranker: a pairwise logistic regression (a candidate holding the answer against
     one of the same question that does not), then a one-feature logistic regression of
@@ -308,7 +347,13 @@ def fit_ranker(
     Pairs compare candidates of one question only, so the ranker learns what decides
     *within* a question (held out, CMRC trial 797 → 829 best candidates right against the
     pointwise fit of the same features). Each question weighs as its set says, spread over
-    its pairs. ``pairwise=False``: the pointwise fit (the absolute model) ranks as well."""
+    its pairs. ``pairwise=False``: the pointwise fit (the absolute model) ranks as well.
+
+    ``boosting``: oblivious trees are then fitted on the same questions with the linear
+    logit as their starting score (CatBoost's YetiRank, a pairwise ranking loss), so they
+    add to it what a linear model cannot express (answer_type with coverage, focus with
+    retrieval, thresholds); the sum is calibrated again and the calibration folded into
+    the weights and the leaves (see :func:`boost`)."""
     from sklearn.linear_model import LogisticRegression
 
     if not pairwise:
@@ -334,11 +379,88 @@ def fit_ranker(
     calib = LogisticRegression(C=c, max_iter=2000)
     calib.fit(np.concatenate(xs)[:, None], np.concatenate(ys), sample_weight=np.concatenate(ws))
     a = float(calib.coef_[0][0])
-    return {
+    linear = {
         "mean": [0.0] * len(scale),
         "scale": scale.tolist(),
         "coef": (a * direction).tolist(),
         "intercept": float(calib.intercept_[0]),
+    }
+    return linear if boosting is None else boost(examples, set_weight, c, linear, boosting)
+
+
+def boost(
+    examples: list[Example], set_weight: dict[str, float], c: float, linear: dict, how: Boosting
+) -> dict:
+    """Oblivious trees on top of the linear ranker ``linear`` (its logit the baseline), then
+    a logistic calibration of the sum; returns the folded model (weights, bias and leaves all
+    scaled by the calibration, so the run time adds leaves to a dot product)."""
+    try:
+        from catboost import CatBoost, Pool
+    except ImportError:
+        raise SystemExit(
+            "boosting the ranker needs CatBoost: pip install -e '.[train]' "
+            "(or --trees 0 for the linear ranker)"
+        ) from None
+    from sklearn.linear_model import LogisticRegression
+
+    ranked = [
+        ex
+        for ex in examples
+        if ex.x is not None and ex.answerable and ex.y is not None and ex.y.any()
+    ]
+    pairs = [ex for ex in ranked if not ex.y.all()]  # type: ignore[union-attr]
+    x = np.vstack([ex.x for ex in pairs])
+    pool = Pool(
+        x,
+        np.concatenate([ex.y for ex in pairs]),  # type: ignore[misc]
+        group_id=np.concatenate([np.full(len(ex.y), q) for q, ex in enumerate(pairs)]),  # type: ignore[arg-type]
+        # One weight per question (its set's), as CatBoost's ranking losses take it.
+        group_weight=np.concatenate([np.full(len(ex.y), set_weight[ex.set]) for ex in pairs]),  # type: ignore[arg-type]
+        baseline=logit(linear, x),
+    )
+    model = CatBoost(
+        {
+            "loss_function": "YetiRank",
+            "iterations": how.trees,
+            "depth": how.depth,
+            "learning_rate": how.learning_rate,
+            "random_seed": 0,
+            "thread_count": 1,  # deterministic, and the machine is shared
+            "verbose": False,
+            "allow_writing_files": False,
+        }
+    )
+    model.fit(pool)
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_model(f"{tmp}/trees.json", format="json")
+        dumped = json.loads(Path(tmp, "trees.json").read_text())
+    scale, bias = dumped["scale_and_bias"]
+    if scale != 1 or any(bias):
+        raise SystemExit(f"unexpected CatBoost scale and bias {scale}, {bias}")
+    fitted = dumped["oblivious_trees"]
+    trees = {
+        "splits": [[s["float_feature_index"] for s in t["splits"]] for t in fitted],
+        "borders": [[s["border"] for s in t["splits"]] for t in fitted],
+        "leaves": [t["leaf_values"] for t in fitted],
+    }
+    # Calibration of the boosted score, pointwise over every question with an answer.
+    xs = np.vstack([ex.x for ex in ranked])
+    ys = np.concatenate([ex.y for ex in ranked])  # type: ignore[misc]
+    ws = np.concatenate([np.full(len(ex.y), set_weight[ex.set] / len(ex.y)) for ex in ranked])  # type: ignore[arg-type]
+    raw = logit({**linear, "trees": trees}, xs)
+    calib = LogisticRegression(C=c, max_iter=2000)
+    calib.fit(raw[:, None], ys, sample_weight=ws)
+    a, b = float(calib.coef_[0][0]), float(calib.intercept_[0])
+    return {
+        **linear,
+        "coef": [a * w for w in linear["coef"]],
+        "intercept": a * linear["intercept"] + b,
+        "trees": {
+            **trees,
+            # Rounded before any figure is computed: the held-out figures are the shipped
+            # leaves' (the artifact stays small).
+            "leaves": [[round(a * v, 6) for v in leaf] for leaf in trees["leaves"]],
+        },
     }
 
 
@@ -411,6 +533,11 @@ class Fitted:
 def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -> Fitted:
     """Held-out figures (5-fold by question) and the pair fitted on everything."""
     f = args.folds
+    boosting = (
+        Boosting(args.trees, args.depth, args.learning_rate)
+        if args.trees and args.ranker == "pairwise"
+        else None
+    )
     dropped = [i for i, n in enumerate(FEATURES) if n in args.drop]
     for ex in examples:
         if ex.x is not None and dropped:
@@ -436,7 +563,9 @@ def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -
     oof_abs: dict[int, np.ndarray] = {}
     for k in range(f):
         train = [ex for ex in examples if ex.fold != k]
-        params = fit_ranker(train, set_weight, c=args.c, pairwise=args.ranker == "pairwise")
+        params = fit_ranker(
+            train, set_weight, c=args.c, pairwise=args.ranker == "pairwise", boosting=boosting
+        )
         pointwise = fit_lr(*pointwise_data(train, set_weight), c=args.c)
         for i, ex in enumerate(examples):
             if ex.fold == k and ex.x is not None:
@@ -542,7 +671,9 @@ def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -
             )
 
     # -- the shipped pair: fitted on everything ---------------------------------------------
-    ranker = fit_ranker(examples, set_weight, c=args.c, pairwise=args.ranker == "pairwise")
+    ranker = fit_ranker(
+        examples, set_weight, c=args.c, pairwise=args.ranker == "pairwise", boosting=boosting
+    )
     absolute = fit_lr(*pointwise_data(examples, set_weight), c=args.c)
     all_probs = {i: predict(ranker, ex.x) for i, ex in enumerate(examples) if ex.x is not None}
     all_abs = {i: predict(absolute, ex.x) for i, ex in enumerate(examples) if ex.x is not None}
@@ -571,6 +702,36 @@ def shift_to(conf: dict, own: float, shared: float) -> dict:
         return math.log(p / (1 - p))
 
     return {**conf, "intercept": conf["intercept"] + logit(shared) - logit(own)}
+
+
+def keep_confidence(artifact: dict, kept: dict) -> dict:
+    """``artifact``'s rankers with the absolute and confidence models and the threshold of
+    ``kept`` (another artifact), in both pairs.
+
+    Neither model reads the ranker (the confidence features come from the absolute model's
+    best candidate), so every refusal stays what ``kept`` decides: a refit of the rankers
+    alone changes which quote is shown, never whether the question is answered. The
+    held-out table's refusal columns then describe the refitted confidence, not the kept
+    one; its ``best candidate right`` column is the ranker's either way."""
+    out = {**artifact, "threshold": kept["threshold"]}
+    for key in ("absolute", "confidence"):
+        out[key] = kept[key]
+    if "dense" in out:
+        out["dense"] = {
+            **out["dense"],
+            "threshold_fitted": kept["dense"]["threshold_fitted"],
+            "absolute": kept["dense"]["absolute"],
+            "confidence": kept["dense"]["confidence"],
+        }
+    out["kind"] += f"; absolute and confidence models kept from {kept['version']}"
+    out["confidence_from"] = kept["version"]
+    out["heldout"] = {
+        **out["heldout"],
+        "confidence_from": kept["version"],
+        "note": "best_candidate_right is the ranker's; the refusal columns are those of "
+        "a refitted confidence model, not of the kept one",
+    }
+    return out
 
 
 def print_table(label: str, fitted: Fitted) -> None:
@@ -609,6 +770,22 @@ def main() -> None:
         help="how the ranker is fitted (pointwise: the absolute model ranks too, the kind of "
         "ranker shipped before; see docs/BENCHMARKS.md)",
     )
+    parser.add_argument(
+        "--trees",
+        type=int,
+        default=Boosting.trees,
+        help="oblivious trees boosted from the pairwise ranker (CatBoost YetiRank; 0: the "
+        "linear ranker alone, shipped before; see docs/BENCHMARKS.md)",
+    )
+    parser.add_argument("--depth", type=int, default=Boosting.depth, help="depth of each tree")
+    parser.add_argument("--learning-rate", type=float, default=Boosting.learning_rate)
+    parser.add_argument(
+        "--keep-confidence",
+        metavar="ARTIFACT",
+        help="refit the rankers only: the absolute and confidence models and the threshold "
+        "come from this artifact (they never read the ranker, so every refusal stays as it "
+        "decides; see keep_confidence)",
+    )
     parser.add_argument("--drop", nargs="*", default=[], help="features to leave out (ablation)")
     parser.add_argument(
         "--no-dense",
@@ -642,24 +819,23 @@ def main() -> None:
         del assistants, examples
 
     lexical = fitted["lexical"]
+    boosted = "trees" in lexical.ranker
     today = datetime.date.today().isoformat()
-    parts = [lexical.ranker, lexical.confidence]
     dense = fitted.get("dense")
-    if dense is not None:
-        parts += [dense.ranker, dense.confidence]
-    if args.ranker == "pairwise":
-        parts += [lexical.absolute] + ([dense.absolute] if dense is not None else [])
-    digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
     heldout = {
         "threshold": lexical.threshold,
         "auroc": lexical.auroc,
         "sets": lexical.report,
     }
-    artifact = {
-        "format": MODEL_FORMAT,
-        "version": f"{today}-lr-{digest[:8]}",
-        "kind": f"logistic regression (scikit-learn): {args.ranker} ranker + confidence; "
-        "lexical and dense pairs",
+    artifact: dict = {
+        "kind": f"logistic regression (scikit-learn): {args.ranker} ranker"
+        + (
+            f" boosted with {args.trees} oblivious trees of depth {args.depth} "
+            f"(CatBoost YetiRank, learning rate {args.learning_rate})"
+            if args.trees and args.ranker == "pairwise"
+            else ""
+        )
+        + " + confidence; lexical and dense pairs",
         "trained_on": lexical.counts,
         "folds": f,
         "C": args.c,
@@ -688,6 +864,17 @@ def main() -> None:
         }
         if args.ranker == "pairwise":
             artifact["dense"]["absolute"] = {"features": list(FEATURES), **dense.absolute}
+    if args.keep_confidence:
+        artifact = keep_confidence(artifact, json.loads(Path(args.keep_confidence).read_text()))
+    models = {
+        k: v for k, v in artifact.items() if k in ("ranker", "confidence", "absolute", "dense")
+    }
+    digest = hashlib.sha256(json.dumps(models, default=_plain).encode()).hexdigest()
+    artifact = {
+        "format": MODEL_FORMAT,
+        "version": f"{today}-{'gb' if boosted else 'lr'}-{digest[:8]}",
+        **artifact,
+    }
     Path(args.out).write_text(
         json.dumps(artifact, ensure_ascii=False, indent=1, default=_plain) + "\n"
     )

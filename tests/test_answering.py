@@ -21,7 +21,7 @@ from rag.answering.features import (
     whole_article,
     with_context,
 )
-from rag.answering.model import LinearModel, paired_probabilities
+from rag.answering.model import LinearModel, ObliviousTrees, paired_probabilities
 from rag.answering.selector import rank_candidates
 from rag.errors import RagError
 from rag.evaluation import cites_article, confidence_auroc
@@ -68,19 +68,86 @@ def test_linear_model_folds_standardisation() -> None:
     assert 0.8 < model.probability([3.0, 1.0]) < 0.82
 
 
-def test_paired_probabilities_are_each_models_own_to_the_bit() -> None:
-    # The shipped ranker and absolute model, on vectors with the zeros real ones have.
+def test_paired_probabilities_are_each_models_own() -> None:
+    # The shipped ranker (boosted: linear part and trees) and absolute model, on vectors
+    # with the zeros real ones have: the batch path gives what each vector gives alone.
     model = default_model()
     assert model.absolute is not None
     width = len(model.ranker.weights)
     rows = [[((n * 7 + i * 13) % 5 - 1) * 0.37 * (i % 3 != 0) for i in range(width)]
             for n in range(20)]  # fmt: skip
     ranked, own = paired_probabilities(model.ranker, model.absolute, rows)
-    assert ranked == [model.ranker.probability(x) for x in rows]
-    assert own == [model.absolute.probability(x) for x in rows]
+    assert ranked == pytest.approx([model.ranker.probability(x) for x in rows], rel=1e-12)
+    assert own == pytest.approx([model.absolute.probability(x) for x in rows], rel=1e-12)
+    assert model.ranker.probabilities(rows) == ranked
     assert len(set(ranked)) > 1
+    assert paired_probabilities(model.ranker, model.absolute, []) == ([], [])
     with pytest.raises(ValueError):
         paired_probabilities(model.ranker, model.absolute, [[1.0]])
+    with pytest.raises(ValueError):
+        paired_probabilities(model.ranker, model.absolute, [[1.0] * width, [1.0]])
+
+
+def _walk(splits: list[list[int]], borders: list[list[float]], leaves: list[list[float]],
+          x: list[float]) -> float:  # fmt: skip
+    """Oblivious trees read the slow way: one tree, one level at a time, float32 as in
+    CatBoost (the reference for the vectorised evaluation)."""
+    import numpy as np
+
+    total = 0.0
+    for feats, bords, values in zip(splits, borders, leaves, strict=True):
+        leaf = 0
+        for level, (f, b) in enumerate(zip(feats, bords, strict=True)):
+            if np.float32(x[f]) > np.float32(b):
+                leaf |= 1 << level
+        total += values[leaf]
+    return total
+
+
+def test_oblivious_trees_sum_the_leaves_each_tree_reaches() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    width, trees, depth = 6, 30, 3
+    splits = rng.integers(0, width, (trees, depth)).tolist()
+    borders = rng.normal(size=(trees, depth)).astype(np.float32).tolist()
+    leaves = rng.normal(size=(trees, 1 << depth)).tolist()
+    model = ObliviousTrees.from_dict(
+        {"splits": splits, "borders": borders, "leaves": leaves}, width
+    )
+    rows = rng.normal(size=(40, width)).tolist()
+    # On a border (not above it), and a float64 just above a border that float32 rounds
+    # onto it: CatBoost compares in float32, so neither is above.
+    b = borders[0][0]
+    rows.append([b if f == splits[0][0] else 0.0 for f in range(width)])
+    rows.append([float(np.nextafter(b, np.inf)) if f == splits[0][0] else 0.0
+                 for f in range(width)])  # fmt: skip
+    got = model.scores(rows)
+    assert got.tolist() == pytest.approx([_walk(splits, borders, leaves, x) for x in rows])
+    assert len(set(got.tolist())) > 30
+    # The ranker adds them to its linear logit.
+    linear = {"features": [str(i) for i in range(width)], "mean": [0.0] * width,
+              "scale": [1.0] * width, "coef": [0.5] * width, "intercept": -1.0}  # fmt: skip
+    boosted = LinearModel.from_dict(
+        {**linear, "trees": {"splits": splits, "borders": borders, "leaves": leaves}},
+        linear["features"],
+    )
+    plain = LinearModel.from_dict(linear, linear["features"])
+    assert boosted.logit(rows[0]) == pytest.approx(plain.logit(rows[0]) + got[0])
+
+
+def test_malformed_trees_are_refused() -> None:
+    good = {"splits": [[0, 1]], "borders": [[0.5, 0.5]], "leaves": [[0.0, 1.0, 2.0, 3.0]]}
+    assert ObliviousTrees.from_dict(good, 2).scores([[1.0, 1.0]]).tolist() == [3.0]
+    for bad in (
+        {**good, "splits": [[0, 2]]},  # a feature the model does not have
+        {**good, "leaves": [[0.0, 1.0]]},  # too few leaves for the depth
+        {**good, "borders": [[0.5]]},
+    ):
+        with pytest.raises(RagError, match="refit"):
+            ObliviousTrees.from_dict(bad, 2)
+    with pytest.raises(ValueError):
+        ObliviousTrees.from_dict(good, 2).scores([[1.0]])
 
 
 def test_question_analysis(seed_assistant: rag.Assistant) -> None:

@@ -1,14 +1,17 @@
 """The fitted selection model: load it from its artifact and predict, nothing else.
 
-``benchmarks/train_selection.py`` fits logistic regressions offline (scikit-learn) and
-writes their coefficients to ``rag/data/selection_model.json`` (the artifact is small, plain
-JSON and versioned: its ``version`` and training data are recorded in every index manifest).
-At run time prediction is a dot product, so answering needs neither scikit-learn nor numpy.
+``benchmarks/train_selection.py`` fits logistic regressions and boosted trees offline
+(scikit-learn, CatBoost) and writes their coefficients and trees to
+``rag/data/selection_model.json`` (the artifact is small, plain JSON and versioned: its
+``version`` and training data are recorded in every index manifest). At run time prediction
+is a dot product, plus for the ranker a few numpy operations over all of a question's
+candidates at once (:class:`ObliviousTrees`), so answering needs neither training library.
 
 * the **ranker** maps a candidate's :data:`~rag.answering.features.FEATURES` to the
   probability that it holds the answer: fitted pairwise (a candidate that holds the answer
-  against one of the same question that does not), then calibrated on its score, so it
-  orders the candidates of a question;
+  against one of the same question that does not), then boosted with oblivious trees that
+  add what a linear score cannot say (interactions between features, thresholds), and
+  calibrated on its score, so it orders the candidates of a question;
 * the **absolute** model maps the same features to that probability fitted pointwise (each
   candidate on its own): it says how good the best candidate is in itself, which the
   ordering does not, and the confidence model reads it;
@@ -29,29 +32,116 @@ import functools
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..errors import RagError
 from .features import CONFIDENCE_FEATURES, FEATURES
 
 MODEL_FORMAT = 1
 MODEL_FILE = "selection_model.json"
+MAX_DEPTH = 8  # a leaf number must fit in a byte (see ObliviousTrees.scores)
+
+
+@dataclass(frozen=True, eq=False)
+class ObliviousTrees:
+    """Oblivious decision trees (CatBoost's kind), their leaf values summed into a logit.
+
+    Every node of one level of an oblivious tree asks the same question (is feature ``f``
+    above ``border``?), so the leaf a vector reaches is the binary number of the tree's
+    ``depth`` answers: all trees are evaluated for all of a question's candidates with a
+    handful of numpy operations, whatever their number. Features are compared in float32,
+    as CatBoost compares them, so the scores are the training library's.
+
+    Attributes:
+        splits: ``(trees, depth)`` feature indexes, level by level (level ``i`` is bit ``i``).
+        borders: ``(trees, depth)`` float32 thresholds; the answer is ``x[f] > border``.
+        leaves: Leaf values, tree after tree (``trees * 2**depth``).
+        width: The number of features of a row.
+    """
+
+    splits: np.ndarray
+    borders: np.ndarray
+    leaves: np.ndarray
+    width: int
+    _flat_splits: np.ndarray = field(init=False, repr=False)
+    _flat_borders: np.ndarray = field(init=False, repr=False)
+    _powers: np.ndarray = field(init=False, repr=False)
+    _offsets: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        trees, depth = self.splits.shape
+        set_ = object.__setattr__
+        set_(self, "_flat_splits", self.splits.ravel())
+        set_(self, "_flat_borders", self.borders.ravel())
+        # A bool @ uint8 product is the cheapest numpy way to the leaf number (depth ≤ 8).
+        set_(self, "_powers", (1 << np.arange(depth)).astype(np.uint8))
+        set_(self, "_offsets", np.arange(trees, dtype=np.intp) << depth)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], width: int) -> ObliviousTrees:
+        """Build from the artifact's ``{splits, borders, leaves}`` over ``width`` features.
+
+        Raises:
+            RagError: The arrays do not describe trees of one depth over these features.
+        """
+        splits = np.asarray(data["splits"], dtype=np.intp)
+        borders = np.asarray(data["borders"], dtype=np.float32)
+        leaves = np.asarray(data["leaves"], dtype=np.float64)
+        if (
+            splits.ndim != 2
+            or borders.shape != splits.shape
+            or leaves.shape != (splits.shape[0], 1 << splits.shape[1])
+            or not 1 <= splits.shape[1] <= MAX_DEPTH
+            or (splits.size and not 0 <= splits.min() <= splits.max() < width)
+        ):
+            raise RagError(
+                "the selection model's trees are malformed (splits, borders and leaves must "
+                "describe trees of one depth over its features); refit it with "
+                "benchmarks/train_selection.py"
+            )
+        return cls(splits, borders, leaves.ravel(), width)
+
+    def scores(self, rows: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+        """The summed leaf values of every row (one row per candidate).
+
+        Raises:
+            ValueError: The rows are not vectors of :attr:`width` features.
+        """
+        # Through float64: numpy converts Python floats to float64 several times faster, and
+        # float64 → float32 rounds as float → float32 does.
+        x = np.asarray(rows, dtype=np.float64).astype(np.float32)
+        if x.ndim != 2 or x.shape[1] != self.width:
+            raise ValueError(f"expected rows of {self.width} features, got shape {x.shape}")
+        trees, depth = self.splits.shape
+        above = np.take(x, self._flat_splits, axis=1) > self._flat_borders
+        # (rows, trees): the leaf each row reaches in each tree, as an index into leaves
+        leaf = above.reshape(len(x), trees, depth) @ self._powers + self._offsets
+        return self.leaves[leaf].sum(axis=1)
 
 
 @dataclass(frozen=True)
 class LinearModel:
-    """A logistic regression folded into one weight per feature and a bias."""
+    """A logistic regression folded into one weight per feature and a bias; for the ranker,
+    oblivious trees whose leaf values add to the linear logit (boosted from it)."""
 
     features: tuple[str, ...]
     weights: tuple[float, ...]
     bias: float
+    trees: ObliviousTrees | None = None
+    _vector: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_vector", np.asarray(self.weights, dtype=np.float64))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], expected: Sequence[str]) -> LinearModel:
-        """Build from the artifact's ``{features, mean, scale, coef, intercept}``.
+        """Build from the artifact's ``{features, mean, scale, coef, intercept}`` and, for a
+        boosted model, ``trees`` (see :class:`ObliviousTrees`).
 
         Raises:
             RagError: The artifact's features are not the ones this code computes.
@@ -65,44 +155,75 @@ class LinearModel:
         mean, scale, coef = data["mean"], data["scale"], data["coef"]
         weights = tuple(c / s for c, s in zip(coef, scale, strict=True))
         bias = float(data["intercept"]) - sum(w * m for w, m in zip(weights, mean, strict=True))
-        return cls(features, weights, bias)
+        trees = data.get("trees")
+        return cls(
+            features,
+            weights,
+            bias,
+            None if trees is None else ObliviousTrees.from_dict(trees, len(features)),
+        )
 
     def logit(self, x: Sequence[float]) -> float:
-        """The linear score of one feature vector."""
+        """The score of one feature vector: the linear part, then the trees'."""
         total = self.bias
         for w, v in zip(self.weights, x, strict=True):
             if v:  # most features are 0 for most candidates; adding 0.0 changes nothing
                 total += w * v
+        if self.trees is not None:
+            total += float(self.trees.scores([x])[0])
         return total
 
     def probability(self, x: Sequence[float]) -> float:
         """The predicted probability of one feature vector."""
         return _sigmoid(self.logit(x))
 
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """The scores of a ``(rows, features)`` array, all rows at once.
+
+        Raises:
+            ValueError: ``x`` is not a matrix of this model's features.
+        """
+        if x.ndim != 2 or x.shape[1] != len(self.weights):
+            raise ValueError(f"expected rows of {len(self.weights)} features, got {x.shape}")
+        z = x @ self._vector + self.bias
+        return z if self.trees is None else z + self.trees.scores(x)
+
+    def probabilities(self, rows: Sequence[Sequence[float]]) -> list[float]:
+        """The probabilities of many feature vectors (one numpy pass; equal to
+        :meth:`probability` of each up to rounding in the last bits)."""
+        return _sigmoids(self.logits(_matrix(rows))) if rows else []
+
 
 def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+def _sigmoids(z: np.ndarray) -> list[float]:
+    out: list[float] = (1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))).tolist()
+    return out
+
+
+def _matrix(rows: Sequence[Sequence[float]]) -> np.ndarray:
+    try:
+        return np.array(rows, dtype=np.float64)
+    except ValueError:  # ragged rows
+        raise ValueError("feature vectors of different lengths") from None
+
+
 def paired_probabilities(
     first: LinearModel, second: LinearModel, rows: Sequence[Sequence[float]]
 ) -> tuple[list[float], list[float]]:
-    """``[first.probability(x) for x in rows]`` and the same of ``second``, in one pass over
-    each vector (the ranker and the absolute model read the same features of every
-    candidate). Each sum is accumulated in the order :meth:`LinearModel.logit` uses, so
-    the values are the same to the last bit."""
-    pairs = list(zip(first.weights, second.weights, strict=True))
-    out_a: list[float] = []
-    out_b: list[float] = []
-    for x in rows:
-        a, b = first.bias, second.bias
-        for (wa, wb), v in zip(pairs, x, strict=True):
-            if v:  # most features are 0 for most candidates; adding 0.0 changes nothing
-                a += wa * v
-                b += wb * v
-        out_a.append(_sigmoid(a))
-        out_b.append(_sigmoid(b))
-    return out_a, out_b
+    """``first.probabilities(rows)`` and ``second.probabilities(rows)`` from one array (the
+    ranker and the absolute model read the same features of every candidate): a matrix
+    product each, and the ranker's trees on the same array.
+
+    Raises:
+        ValueError: The rows are not vectors of the models' features.
+    """
+    if not rows:
+        return [], []
+    x = _matrix(rows)
+    return _sigmoids(first.logits(x)), _sigmoids(second.logits(x))
 
 
 @dataclass(frozen=True)
@@ -194,4 +315,11 @@ def default_model() -> SelectionModel:
     return SelectionModel.from_dict(json.loads(text))
 
 
-__all__ = ["MODEL_FILE", "LinearModel", "SelectionModel", "default_model", "paired_probabilities"]
+__all__ = [
+    "MODEL_FILE",
+    "LinearModel",
+    "ObliviousTrees",
+    "SelectionModel",
+    "default_model",
+    "paired_probabilities",
+]

@@ -165,7 +165,7 @@ class AnswerSelector:
         rows = examined.features
         own: list[float] | None = None
         if model.absolute is None:
-            ranked = [model.ranker.probability(f) for f in rows]
+            ranked = model.ranker.probabilities(rows)
         else:  # both models read the same vectors: one pass
             ranked, own = paired_probabilities(model.ranker, model.absolute, rows)
         scored = rank_candidates(ranked, examined.candidates)
