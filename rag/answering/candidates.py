@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import NamedTuple
 
+from ..chunking import NOTE_CONTEXT
 from ..lru import LRUCache
 from ..retrieval import Ranked
 from ..schema import Chunk, Document, Paragraph
@@ -105,7 +106,9 @@ class Candidate:
 
 class PassageRecord(NamedTuple):
     """A passage as selection reads it: the passage, its sentences' stored tokens (each
-    space-joined), all of them joined, and its document title's tokens."""
+    space-joined), all of them joined, and its context tokens: its document title's (and,
+    for a document number or signature, what the note is called, see
+    :data:`rag.chunking.NOTE_CONTEXT`)."""
 
     chunk: Chunk
     strings: list[str]
@@ -191,9 +194,13 @@ class CandidateGenerator:
         if value is None:
             chunk = self.gen.chunks[passage]
             strings = self.gen.sentence_tokens[passage]
-            value = PassageRecord(
-                chunk, strings, " ".join(strings), self.title_tokens(chunk.doc_id)
-            )
+            context = self.title_tokens(chunk.doc_id)
+            role = self.gen.documents[chunk.doc_id].paragraph(chunk.paragraphs[0]).role
+            if role in NOTE_CONTEXT:
+                # A document number or signature: what it is called is its context, as
+                # the title is (its own words are a code and names).
+                context = context | frozenset(self.gen.tokenizer.tokenize(" ".join(chunk.section)))
+            value = PassageRecord(chunk, strings, " ".join(strings), context)
             self._records.put(passage, value)
         return value
 
@@ -399,7 +406,9 @@ class CandidateGenerator:
                 out.append(make(start, joined_end, last_number, "next"))
         # A lead-in with its items; a whole article when it was asked for by number.
         lead_in = doc.text[start:end].rstrip().endswith(_LEAD_IN_END)
-        if lead_in or rank < 0:
+        # A numbered heading paragraph with its sub-items (（二）基本原则。 then 1.… 2.…).
+        heads_items = bool(para.section) and end >= para.end and para.role == "body"
+        if lead_in or heads_items or rank < 0:
             last = _items_end(doc, para, start, whole_article=rank < 0)
             if last is not None and last.end > e:
                 out.append(make(start, last.end, last.number, "list"))

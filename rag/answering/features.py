@@ -384,7 +384,7 @@ class FeatureExtractor:
         strings = gen.sentence_tokens[best.passage]
         hs = chunk.sentences[best.sentence][0]
         text = self.fold(doc.doc_id, doc.text[best.start : best.end])
-        context = self.candidates.title_tokens(doc.doc_id)
+        context = self.candidates.record(best.passage).title
         if best.sentence > 0 and starts_with_anaphor(self.fold(doc.doc_id, doc.text[hs : hs + 4])):
             context = context | set(strings[best.sentence - 1].split())
         tokens = self.sentence(best.passage, best.sentence)[0]

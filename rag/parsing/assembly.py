@@ -16,7 +16,7 @@ from ..errors import SourceError
 from ..schema import Document, Heading, Paragraph, Repair, SectionRef, Sentence
 from ..sentences import split_sentences
 from . import news, repairs, statute
-from .blocks import Markup, excerpt, lines_label, split_units
+from .blocks import DATE_LINE_RE, Markup, excerpt, lines_label, split_units
 from .contents import Contents, skip_contents
 from .genre import detect_kind, genre_of, stated_kind
 from .intake import RawDocument, line_pages
@@ -24,13 +24,18 @@ from .news import Block, Draft
 from .numbering import ARTICLE_RANK, SectionStack
 
 # Head blocks come first in the canonical text, in this order.
-_HEAD_ORDER = ("title", "kicker", "subtitle", "dateline", "history", "byline")
+_HEAD_ORDER = ("title", "kicker", "subtitle", "dateline", "history", "docnumber", "byline")
 # Head blocks that are headings, quotable as text (role ``heading``, cited as 标题).
 _QUOTABLE_HEAD = frozenset({"title", "kicker", "subtitle"})
+# Lines of a signature above its date: issuer names (国务院办公厅, 中共上海市委 上海市人民政府).
+SIGNATURE_MAX_CHARS = 30
 # The dateline of a resolution and the enactment history of a law are quotable too (role
 # ``dateline``, cited as 题注): they are where 哪一年通过的 / 什么时候施行 is answered. The
 # byline is metadata only.
 _QUOTABLE_NOTE = frozenset({"dateline", "history"})
+# An official document's number (发文字号) and its signature with the date (落款: issuer and
+# 成文日期, under the last paragraph) are quotable too, cited as such: they answer 文号是什么
+# and 哪天印发的.
 
 
 def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
@@ -70,7 +75,8 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         if raw.metadata.get("title") and len(drafts) == 1:
             title = title or raw.metadata["title"]
         kind = kind_override or detect_kind(
-            title + subtitle, [b.text for b in draft.body if b.role == "body"][:50]
+            (title or stem.rsplit("/", 1)[-1]) + subtitle,
+            [b.text for b in draft.body if b.role == "body"][:50],
         )
         genre = genre_of(kind)
         history: list[str] = []
@@ -79,7 +85,7 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
             history = statute.take_history(draft, markups)
         # A signature and date under an opinion or notice are metadata; in a statute every
         # line is law text (国旗法 ends with the heading of its appended figure).
-        metadata = _move_trailing_lines(draft) if genre != "statute" else []
+        metadata, signature = _move_trailing_lines(draft) if genre != "statute" else ([], None)
         body, fixes = _repair(draft.body, rel, genre)
         kinds[kind] += 1
         if len(drafts) == 1:
@@ -101,6 +107,7 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
                 metadata=tuple(metadata),
                 repairs=tuple(all_fixes),
                 pages=pages,
+                signature=signature,
             )
         )
     return documents
@@ -139,14 +146,29 @@ def _repair(body: list[Block], rel: str, genre: str) -> tuple[list[Block], list[
     return body, fixes + repairs.flag_fragments(body, rel)
 
 
-def _move_trailing_lines(draft: Draft) -> list[str]:
-    """Short unnumbered lines after the last paragraph (signature, date) are metadata."""
-    trailing: list[str] = []
+def _move_trailing_lines(draft: Draft) -> tuple[list[str], Block | None]:
+    """Short unnumbered lines after the last paragraph are metadata (a note such as
+    （此件公开发布）), except the signature: the issuer's lines ending in a date line (落款),
+    returned as one block of role ``signature``, kept as quotable text."""
+    trailing: list[Block] = []
     while draft.body and draft.body[-1].role == "section" and not draft.body[-1].level:
         if draft.body[-1].marker is not None:
             break
-        trailing.insert(0, draft.body.pop().text)
-    return trailing
+        trailing.insert(0, draft.body.pop())
+    dated = [k for k, b in enumerate(trailing) if DATE_LINE_RE.match(b.text)]
+    if not dated:
+        return [b.text for b in trailing], None
+    last = dated[-1]
+    first = last
+    while first > 0 and len(trailing[first - 1].text) <= SIGNATURE_MAX_CHARS:
+        first -= 1
+    signed = trailing[first : last + 1]
+    block = Block(
+        "signature",
+        "\n".join(b.text for b in signed),
+        tuple(n for b in signed for n in b.lines),
+    )
+    return [b.text for b in trailing[:first] + trailing[last + 1 :]], block
 
 
 def _head_text(draft: Draft, role: str) -> str:
@@ -166,6 +188,7 @@ def _assemble(
     metadata: tuple[str, ...],
     repairs: tuple[Repair, ...],
     pages: dict[int, int] | None = None,
+    signature: Block | None = None,
 ) -> Document:
     pieces: list[str] = []
     offset = 0
@@ -188,6 +211,8 @@ def _assemble(
             titled.append((start, end, block.lines, ()))
         elif block.role in _QUOTABLE_NOTE:
             notes.append(("dateline", start, end, block.lines))
+        elif block.role == "docnumber":
+            notes.append(("docnumber", start, end, block.lines))
     stack = SectionStack(statute=genre == "statute")
     body_paragraphs: list[Paragraph] = []
     extra: list[tuple[str, int, int, tuple[int, ...]]] = []
@@ -225,6 +250,10 @@ def _assemble(
                 page=pages.get(block.lines[0]) if pages else None,
             )
         )
+    if signature is not None:
+        start, end = add(signature.text)
+        headings.append(Heading("signature", signature.text, start, end))
+        notes.append(("signature", start, end, signature.lines))
     paragraphs = list(body_paragraphs)
     text = "\n\n".join(pieces)
     for role, start, end, lines in extra + notes:
@@ -254,6 +283,8 @@ def _assemble(
     date = statute.history_date(list(history)) if history else ""
     if not date and dateline:
         date = news.date_of(dateline)
+    if not date and signature is not None:
+        date = news.date_of(signature.text)
     return Document(
         doc_id=doc_id,
         title=title,

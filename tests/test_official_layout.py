@@ -1,0 +1,116 @@
+"""Official documents (公文) as plain text: the issuer's mark, the document number (发文字号),
+the title, numbered items with their sub-items, and the signature with its date (落款), each
+in its place and quotable, cited by what it is."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.citations import cite
+from rag.parsing import load_documents
+from rag.schema import Document
+
+FIXTURE = Path(__file__).parent / "fixtures" / "official_notice.txt"
+TITLE = "上海市人民政府办公厅关于做好城市软实力建设重点工作的通知"
+
+
+@pytest.fixture(scope="module")
+def notice() -> Document:
+    (doc,) = load_documents(FIXTURE).documents
+    return doc
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> rag.Assistant:
+    source = tmp_path_factory.mktemp("notice_src")
+    shutil.copy(FIXTURE, source / FIXTURE.name)
+    index = tmp_path_factory.mktemp("notice_index")
+    rag.build_index(source, index, model="none", workers=1)
+    return rag.load(index, model="none")
+
+
+def role_texts(doc: Document, role: str) -> list[str]:
+    return [doc.text[p.start : p.end] for p in doc.paragraphs if p.role == role]
+
+
+def test_head_and_signature_are_recognised(notice: Document) -> None:
+    assert notice.title == TITLE
+    assert notice.kind == "notice"
+    # 上海市人民政府办公厅文件 above the number is the issuer's mark, not the title.
+    assert [(h.role, h.text) for h in notice.headings if h.role != "section"] == [
+        ("title", TITLE),
+        ("kicker", "上海市人民政府办公厅文件"),
+        ("docnumber", "沪府办发〔2021〕12号"),
+        ("signature", "上海市人民政府办公厅\n2021年7月15日"),
+    ]
+    assert role_texts(notice, "docnumber") == ["沪府办发〔2021〕12号"]
+    assert role_texts(notice, "signature") == ["上海市人民政府办公厅\n2021年7月15日"]
+    assert notice.date == "2021-07-15"
+    # The note after the date stays metadata; no line was taken for a broken sentence.
+    assert notice.metadata == ("（此件公开发布）",)
+    assert notice.repairs == ()
+    # A numbered heading on its own line is a heading, not the start of the next paragraph.
+    assert [h.text for h in notice.headings if h.role == "section"] == [
+        "一、工作目标",
+        "二、重点任务",
+        "三、工作要求",
+    ]
+    assert notice.body_paragraphs[-1].section[0].label == "三、"
+    assert notice.text[notice.body_paragraphs[-1].start :].startswith("各区、各部门要于")
+
+
+def test_document_number_under_the_title(tmp_path: Path) -> None:
+    path = tmp_path / "opinion.txt"
+    path.write_text(
+        "国务院办公厅关于推进城市文化建设的指导意见\n国办发〔2021〕18号\n\n"
+        "各省、自治区、直辖市人民政府：\n现提出以下意见。\n\n"
+        "一、总体要求\n（一）指导思想。推动城市文化繁荣发展。\n\n"
+        "国务院办公厅\n2021年6月30日\n",
+        encoding="utf-8",
+    )
+    (doc,) = load_documents(path).documents
+    assert doc.title == "国务院办公厅关于推进城市文化建设的指导意见"
+    assert doc.kind == "opinion"  # read from the title, not from the title and number
+    assert role_texts(doc, "docnumber") == ["国办发〔2021〕18号"]
+    assert role_texts(doc, "signature") == ["国务院办公厅\n2021年6月30日"]
+    assert doc.date == "2021-06-30"
+
+
+def test_notes_are_cited_by_what_they_are(notice: Document, tmp_path: Path) -> None:
+    by_role = {p.role: p.number for p in notice.paragraphs}
+    assert cite(notice, by_role["docnumber"]) == f"《{TITLE}》发文字号"
+    assert cite(notice, by_role["signature"]) == f"《{TITLE}》落款"
+    path = tmp_path / "traditional.txt"
+    path.write_text(
+        "上海市人民政府辦公廳關於做好重點工作的通知\n滬府辦發〔2021〕12號\n\n"
+        "各區人民政府：\n現將有關事項通知如下。\n\n上海市人民政府辦公廳\n2021年7月15日\n",
+        encoding="utf-8",
+    )
+    (doc,) = load_documents(path).documents
+    number = next(p.number for p in doc.paragraphs if p.role == "docnumber")
+    assert cite(doc, number) == "《上海市人民政府辦公廳關於做好重點工作的通知》發文字號"
+
+
+def test_questions_about_the_notes_and_the_items(assistant: rag.Assistant) -> None:
+    number = assistant.answer("这份通知的文号是什么？")
+    assert number.found
+    assert number.quotes[0].text == "沪府办发〔2021〕12号"
+    assert number.quotes[0].citation == f"《{TITLE}》发文字号"
+    date = assistant.answer("通知的成文日期是哪天？")
+    assert date.found and "2021年7月15日" in date.quotes[0].text
+    assert date.quotes[0].citation == f"《{TITLE}》落款"
+    # A numbered item that only names its topic is quoted with its sub-items, cited as it.
+    principles = assistant.answer("基本原则有哪些？")
+    assert principles.found
+    quote = principles.quotes[0]
+    assert quote.text.startswith("（二）基本原则。")
+    assert quote.text.endswith("3.坚持开放包容。加强国际交流合作。")
+    assert quote.citation == f"《{TITLE}》一、 （二）"
+    docs = assistant.documents
+    for answer in (number, date, principles):
+        for q in answer.quotes:
+            assert docs[q.doc_id].text[q.start : q.end] == q.text
