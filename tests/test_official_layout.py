@@ -114,3 +114,17 @@ def test_questions_about_the_notes_and_the_items(assistant: rag.Assistant) -> No
     for answer in (number, date, principles):
         for q in answer.quotes:
             assert docs[q.doc_id].text[q.start : q.end] == q.text
+
+
+def test_signature_before_an_attachment(tmp_path: Path) -> None:
+    path = tmp_path / "notice.txt"
+    path.write_text(FIXTURE.parent.joinpath("official_attachment.txt").read_text("utf-8"))
+    (doc,) = load_documents(path).documents
+    # The signature stands before the attachment: still the 落款, not two section headings.
+    assert role_texts(doc, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
+    assert doc.date == "2021-08-02"
+    assert "上海市人民政府办公厅" not in [h.text for h in doc.headings if h.role == "section"]
+    # The attachment's own numbering is cited under it, not as the main text's 一、（一）.
+    first = doc.body_paragraphs[2]
+    assert doc.text[first.start : first.end].startswith("（一）开展城市精神宣传教育")
+    assert cite(doc, first.number).endswith("》附件 一、 （一）")

@@ -29,6 +29,9 @@ _HEAD_ORDER = ("title", "kicker", "subtitle", "dateline", "history", "docnumber"
 _QUOTABLE_HEAD = frozenset({"title", "kicker", "subtitle"})
 # Lines of a signature above its date: issuer names (国务院办公厅, 中共上海市委 上海市人民政府).
 SIGNATURE_MAX_CHARS = 30
+SIGNATURE_MAX_LINES = 3
+# 附件：… above the signature lists the attachments; it is not an issuer's name.
+_ATTACHMENT_WORDS = ("附件", "附:", "附：")
 # The dateline of a resolution and the enactment history of a law are quotable too (role
 # ``dateline``, cited as 题注): they are where 哪一年通过的 / 什么时候施行 is answered. The
 # byline is metadata only.
@@ -83,9 +86,12 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         if genre == "statute":
             statute.normalise_roles(draft)
             history = statute.take_history(draft, markups)
-        # A signature and date under an opinion or notice are metadata; in a statute every
-        # line is law text (国旗法 ends with the heading of its appended figure).
-        metadata, signature = _move_trailing_lines(draft) if genre != "statute" else ([], None)
+        # The signature and date of an opinion or notice are its 落款, short lines after it
+        # metadata; in a statute every line is law text (国旗法 ends with the heading of its
+        # appended figure).
+        metadata = _move_trailing_lines(draft) if genre != "statute" else []
+        if genre != "statute":
+            _mark_signature(draft)
         body, fixes = _repair(draft.body, rel, genre)
         kinds[kind] += 1
         if len(drafts) == 1:
@@ -107,7 +113,6 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
                 metadata=tuple(metadata),
                 repairs=tuple(all_fixes),
                 pages=pages,
-                signature=signature,
             )
         )
     return documents
@@ -146,29 +151,57 @@ def _repair(body: list[Block], rel: str, genre: str) -> tuple[list[Block], list[
     return body, fixes + repairs.flag_fragments(body, rel)
 
 
-def _move_trailing_lines(draft: Draft) -> tuple[list[str], Block | None]:
+def _move_trailing_lines(draft: Draft) -> list[str]:
     """Short unnumbered lines after the last paragraph are metadata (a note such as
-    （此件公开发布）), except the signature: the issuer's lines ending in a date line (落款),
-    returned as one block of role ``signature``, kept as quotable text."""
+    （此件公开发布）), except a signature ending in a date line (落款), which stays in the body
+    for :func:`_mark_signature`."""
     trailing: list[Block] = []
     while draft.body and draft.body[-1].role == "section" and not draft.body[-1].level:
         if draft.body[-1].marker is not None:
             break
         trailing.insert(0, draft.body.pop())
     dated = [k for k, b in enumerate(trailing) if DATE_LINE_RE.match(b.text)]
-    if not dated:
-        return [b.text for b in trailing], None
-    last = dated[-1]
-    first = last
-    while first > 0 and len(trailing[first - 1].text) <= SIGNATURE_MAX_CHARS:
+    keep = dated[-1] + 1 if dated else 0
+    draft.body.extend(trailing[:keep])
+    return [b.text for b in trailing[keep:]]
+
+
+def _mark_signature(draft: Draft) -> None:
+    """The last date line among the body's headings with the issuer lines above it (落款:
+    国务院办公厅 / 2021年6月30日), wherever it stands (attachments may follow it): one block
+    of role ``signature`` in its place. A bare date is never a section heading."""
+    body = draft.body
+    at = next(
+        (
+            k
+            for k in range(len(body) - 1, -1, -1)
+            if body[k].role == "section"
+            and body[k].marker is None
+            and not body[k].level
+            and DATE_LINE_RE.match(body[k].text)
+        ),
+        None,
+    )
+    if at is None:
+        return
+    first = at
+    while (
+        first > 0
+        and at - first < SIGNATURE_MAX_LINES
+        and body[first - 1].role == "section"
+        and body[first - 1].marker is None
+        and not body[first - 1].level
+        and len(body[first - 1].text) <= SIGNATURE_MAX_CHARS
+        and not body[first - 1].text.startswith(_ATTACHMENT_WORDS)
+    ):
         first -= 1
-    signed = trailing[first : last + 1]
+    signed = body[first : at + 1]
     block = Block(
         "signature",
         "\n".join(b.text for b in signed),
         tuple(n for b in signed for n in b.lines),
     )
-    return [b.text for b in trailing[:first] + trailing[last + 1 :]], block
+    body[first : at + 1] = [block]
 
 
 def _head_text(draft: Draft, role: str) -> str:
@@ -188,7 +221,6 @@ def _assemble(
     metadata: tuple[str, ...],
     repairs: tuple[Repair, ...],
     pages: dict[int, int] | None = None,
-    signature: Block | None = None,
 ) -> Document:
     pieces: list[str] = []
     offset = 0
@@ -229,6 +261,10 @@ def _assemble(
         if block.role in ("caption", "credit"):
             extra.append((block.role, start, end, block.lines))
             continue
+        if block.role == "signature":
+            headings.append(Heading("signature", block.text, start, end))
+            notes.append(("signature", start, end, block.lines))
+            continue
         stack.paragraph(block.marker)
         marker = block.marker
         if marker is not None and marker.rank == ARTICLE_RANK:
@@ -250,10 +286,6 @@ def _assemble(
                 page=pages.get(block.lines[0]) if pages else None,
             )
         )
-    if signature is not None:
-        start, end = add(signature.text)
-        headings.append(Heading("signature", signature.text, start, end))
-        notes.append(("signature", start, end, signature.lines))
     paragraphs = list(body_paragraphs)
     text = "\n\n".join(pieces)
     for role, start, end, lines in extra + notes:
@@ -283,8 +315,9 @@ def _assemble(
     date = statute.history_date(list(history)) if history else ""
     if not date and dateline:
         date = news.date_of(dateline)
-    if not date and signature is not None:
-        date = news.date_of(signature.text)
+    signature = next((b.text for b in draft.body if b.role == "signature"), "")
+    if not date and signature:
+        date = news.date_of(signature)
     return Document(
         doc_id=doc_id,
         title=title,

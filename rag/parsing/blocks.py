@@ -58,6 +58,10 @@ _LIST_MARKERS = (
     (re.compile(r"^[①-⑳]"), 90),
 )
 LIST_RANK_MIN = 50
+# An attachment of an official document (附件, 附件2, 附件：分工表): outside all numbering, so
+# its own 一、（一） are cited under it (附件 一、 （一）), not taken for the main text's.
+_ATTACHMENT_RE = re.compile(f"^附件[ \u3000]?(?:\\d{{1,2}}|[{CN_NUM}]{{1,3}})?(?=$|[：:\\s])")
+ATTACHMENT_RANK = 5
 # A line wholly in brackets under a title is its 题注 or dateline, not the title's tail.
 _WRAPPED_RE = re.compile(r"^[（(][^（()）]*(?:[（(][^（()）]*[）)][^（()）]*)*[）)]$")
 # The document number of an official document (发文字号: 国办发〔2021〕18号, 沪府规〔2021〕3号,
@@ -202,6 +206,10 @@ def marker_of(text: str) -> Marker | None:
 
     The label is the numbering as cited: spaces inside (``第一百二十八 条``) are removed.
     """
+    attachment = _ATTACHMENT_RE.match(text)
+    if attachment:
+        label = re.sub(r"[ \u3000]", "", attachment.group())
+        return Marker(label, ATTACHMENT_RANK, text[attachment.end() :].lstrip("：: \u3000"))
     part = _PART_RE.match(text)
     if part:
         label = part.group()
