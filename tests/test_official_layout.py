@@ -128,3 +128,54 @@ def test_signature_before_an_attachment(tmp_path: Path) -> None:
     first = doc.body_paragraphs[2]
     assert doc.text[first.start : first.end].startswith("（一）开展城市精神宣传教育")
     assert cite(doc, first.number).endswith("》附件 一、 （一）")
+
+
+def test_table_rows_are_text_and_a_table_is_a_list(tmp_path: Path) -> None:
+    import docx
+
+    word = docx.Document()
+    word.add_paragraph("城市软实力建设重点任务分工")
+    word.add_paragraph("为落实全会精神，现将重点任务分工如下。")
+    rows = [
+        ("序号", "重点任务", "牵头单位"),
+        ("1", "开展城市精神宣传教育", "市委宣传部"),
+        ("2", "建设城市精神地标", "市规划资源局"),
+        ("3", "实施文艺精品工程", "市文化旅游局"),
+    ]
+    table = word.add_table(rows=len(rows), cols=3)
+    for row, cells in zip(table.rows, rows, strict=True):
+        for cell, value in zip(row.cells, cells, strict=True):
+            cell.text = value
+    word.add_paragraph("各单位要于2021年12月31日前报送进展情况。")
+    source = tmp_path / "src"
+    source.mkdir()
+    word.save(str(source / "分工.docx"))
+    (doc,) = load_documents(source / "分工.docx").documents
+    # Short rows without a full stop are neither headings nor broken sentences.
+    assert [h.role for h in doc.headings] == ["title"]
+    assert [doc.text[p.start : p.end] for p in doc.body_paragraphs][1:3] == [
+        "序号\t重点任务\t牵头单位",
+        "1\t开展城市精神宣传教育\t市委宣传部",
+    ]
+    assert doc.repairs == ()
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    row = assistant.answer("实施文艺精品工程由哪个单位牵头？")
+    assert row.found and row.quotes[0].text == "3\t实施文艺精品工程\t市文化旅游局"
+    whole = assistant.answer("重点任务有哪些？")
+    assert whole.found
+    assert whole.quotes[0].text.startswith("序号\t重点任务\t牵头单位")
+    assert whole.quotes[0].text.endswith("3\t实施文艺精品工程\t市文化旅游局")
+
+
+def test_bracketed_document_number_under_the_title(tmp_path: Path) -> None:
+    path = tmp_path / "notice.txt"
+    path.write_text(
+        "国务院关于加强城市文化建设的通知\n（国发〔2021〕7号）\n\n各省、自治区、直辖市人民政府：\n"
+        "现将有关事项通知如下。\n\n一、总体要求\n推动城市文化繁荣发展。\n\n国务院\n2021年3月1日\n",
+        encoding="utf-8",
+    )
+    (doc,) = load_documents(path).documents
+    assert doc.kind == "notice"
+    assert role_texts(doc, "docnumber") == ["（国发〔2021〕7号）"]
+    assert role_texts(doc, "signature") == ["国务院\n2021年3月1日"]

@@ -417,6 +417,10 @@ class CandidateGenerator:
                 span_end = min(para.end, start + LIST_MAX_CHARS)
                 if span_end == para.end:
                     out.append(make(start, span_end, number, "list"))
+        if query.wants_list and "\t" in doc.text[para.start : para.end]:
+            rows = _table_end(doc, para)
+            if rows is not None:  # the header row with the rows under it: the whole table
+                out.append(make(para.start, rows.end, rows.number, "list"))
         return out
 
     # -- numbered slogans ----------------------------------------------------------------
@@ -540,7 +544,29 @@ def _next_sentence(
     # numbers end where the captions' and headings' begin).
     if nxt.section != para.section or not nxt.sentences or not _follows(para, nxt):
         return None
+    if "\t" in doc.text[para.start : para.end]:
+        return None  # a table row: the next row (or paragraph) does not continue it
     return nxt.sentences[0].end, nxt.number
+
+
+def _table_end(doc: Document, para: Paragraph) -> Paragraph | None:
+    """The last row of the table whose first row (its header) is ``para``; None when ``para``
+    is not a table's first row, or the table is one row. Rows past :data:`LIST_MAX_CHARS`
+    are left out."""
+
+    def is_row(p: Paragraph) -> bool:
+        return p.role == "body" and "\t" in doc.text[p.start : p.end]
+
+    if para.number > 1 and is_row(doc.paragraph(para.number - 1)):
+        return None
+    last = None
+    stop = min(len(doc.paragraphs), para.number + LIST_MAX_PARAGRAPHS)
+    for n in range(para.number + 1, stop + 1):
+        p = doc.paragraph(n)
+        if not is_row(p) or p.section != para.section or p.end - para.start > LIST_MAX_CHARS:
+            break
+        last = p
+    return last
 
 
 def _follows(para: Paragraph, nxt: Paragraph) -> bool:

@@ -65,10 +65,11 @@ ATTACHMENT_RANK = 5
 # A line wholly in brackets under a title is its 题注 or dateline, not the title's tail.
 _WRAPPED_RE = re.compile(r"^[（(][^（()）]*(?:[（(][^（()）]*[）)][^（()）]*)*[）)]$")
 # The document number of an official document (发文字号: 国办发〔2021〕18号, 沪府规〔2021〕3号,
-# 國辦發〔2021〕18號) and a bare date line (成文日期 under the signature): each stands on a line
-# of its own, never the tail of the title or of the signature above it.
+# 國辦發〔2021〕18號, or bracketed under the title as web pages print it: （国发〔2021〕7号）)
+# and a bare date line (成文日期 under the signature): each stands on a line of its own, never
+# the tail of the title or of the signature above it.
 DOC_NUMBER_RE = re.compile(
-    r"^[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*第?\s*\d{1,5}\s*[号號]$"
+    r"^[（(]?[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*第?\s*\d{1,5}\s*[号號][）)]?$"
 )
 DATE_LINE_RE = re.compile(
     r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$"
@@ -262,6 +263,16 @@ def stands_alone(line: str) -> bool:
     return bool(DOC_NUMBER_RE.match(line) or DATE_LINE_RE.match(line))
 
 
+# A markdown table row (| 序号 | 任务 |) or its rule line (|---|---|).
+_MD_TABLE_ROW_RE = re.compile(r"^\|.*\|$")
+
+
+def is_table_row(text: str) -> bool:
+    """A row of a table: cells joined by tabs (as the .docx and .html readers give a row, and
+    as tab-separated text writes one), or a markdown table row."""
+    return "\n" not in text and ("\t" in text.strip() or bool(_MD_TABLE_ROW_RE.match(text)))
+
+
 def is_heading_like(text: str) -> bool:
     """Short, one line, no sentence-final punctuation and not cut off mid-sentence."""
     return (
@@ -294,6 +305,7 @@ __all__ = [
     "is_contents_heading",
     "is_credit_line",
     "is_heading_like",
+    "is_table_row",
     "marker_of",
     "split_units",
     "stands_alone",

@@ -23,6 +23,7 @@ from .blocks import (
     is_byline,
     is_credit_line,
     is_heading_like,
+    is_table_row,
     marker_of,
 )
 
@@ -77,6 +78,8 @@ def classify(units: list[Unit]) -> int:
             unit.role = "credit"
         elif is_byline(texts):
             unit.role = "byline"
+        elif is_table_row(unit.text):
+            unit.role = "body"  # a row of cells is text, never a heading however short
         elif is_heading_like(unit.text):
             unit.role = "section"
         else:
