@@ -33,6 +33,14 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> rag.Assistant:
     return rag.load(index, model="none")
 
 
+def parse_one(tmp_path: Path, name: str, text: str) -> Document:
+    """The one document of a plain-text file holding ``text``."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    (doc,) = load_documents(path).documents
+    return doc
+
+
 def role_texts(doc: Document, role: str) -> list[str]:
     return [doc.text[p.start : p.end] for p in doc.paragraphs if p.role == role]
 
@@ -64,15 +72,14 @@ def test_head_and_signature_are_recognised(notice: Document) -> None:
 
 
 def test_document_number_under_the_title(tmp_path: Path) -> None:
-    path = tmp_path / "opinion.txt"
-    path.write_text(
+    doc = parse_one(
+        tmp_path,
+        "opinion.txt",
         "国务院办公厅关于推进城市文化建设的指导意见\n国办发〔2021〕18号\n\n"
         "各省、自治区、直辖市人民政府：\n现提出以下意见。\n\n"
         "一、总体要求\n（一）指导思想。推动城市文化繁荣发展。\n\n"
         "国务院办公厅\n2021年6月30日\n",
-        encoding="utf-8",
     )
-    (doc,) = load_documents(path).documents
     assert doc.title == "国务院办公厅关于推进城市文化建设的指导意见"
     assert doc.kind == "opinion"  # read from the title, not from the title and number
     assert role_texts(doc, "docnumber") == ["国办发〔2021〕18号"]
@@ -84,13 +91,12 @@ def test_notes_are_cited_by_what_they_are(notice: Document, tmp_path: Path) -> N
     by_role = {p.role: p.number for p in notice.paragraphs}
     assert cite(notice, by_role["docnumber"]) == f"《{TITLE}》发文字号"
     assert cite(notice, by_role["signature"]) == f"《{TITLE}》落款"
-    path = tmp_path / "traditional.txt"
-    path.write_text(
+    doc = parse_one(
+        tmp_path,
+        "traditional.txt",
         "上海市人民政府辦公廳關於做好重點工作的通知\n滬府辦發〔2021〕12號\n\n"
         "各區人民政府：\n現將有關事項通知如下。\n\n上海市人民政府辦公廳\n2021年7月15日\n",
-        encoding="utf-8",
     )
-    (doc,) = load_documents(path).documents
     number = next(p.number for p in doc.paragraphs if p.role == "docnumber")
     assert cite(doc, number) == "《上海市人民政府辦公廳關於做好重點工作的通知》發文字號"
 
@@ -117,9 +123,7 @@ def test_questions_about_the_notes_and_the_items(assistant: rag.Assistant) -> No
 
 
 def test_signature_before_an_attachment(tmp_path: Path) -> None:
-    path = tmp_path / "notice.txt"
-    path.write_text(FIXTURE.parent.joinpath("official_attachment.txt").read_text("utf-8"))
-    (doc,) = load_documents(path).documents
+    (doc,) = load_documents(FIXTURE.parent / "official_attachment.txt").documents
     # The signature stands before the attachment: still the 落款, not two section headings.
     assert role_texts(doc, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
     assert doc.date == "2021-08-02"
@@ -169,13 +173,12 @@ def test_table_rows_are_text_and_a_table_is_a_list(tmp_path: Path) -> None:
 
 
 def test_bracketed_document_number_under_the_title(tmp_path: Path) -> None:
-    path = tmp_path / "notice.txt"
-    path.write_text(
+    doc = parse_one(
+        tmp_path,
+        "notice.txt",
         "国务院关于加强城市文化建设的通知\n（国发〔2021〕7号）\n\n各省、自治区、直辖市人民政府：\n"
         "现将有关事项通知如下。\n\n一、总体要求\n推动城市文化繁荣发展。\n\n国务院\n2021年3月1日\n",
-        encoding="utf-8",
     )
-    (doc,) = load_documents(path).documents
     assert doc.kind == "notice"
     assert role_texts(doc, "docnumber") == ["（国发〔2021〕7号）"]
     assert role_texts(doc, "signature") == ["国务院\n2021年3月1日"]
