@@ -182,3 +182,16 @@ def test_bracketed_document_number_under_the_title(tmp_path: Path) -> None:
     assert doc.kind == "notice"
     assert role_texts(doc, "docnumber") == ["（国发〔2021〕7号）"]
     assert role_texts(doc, "signature") == ["国务院\n2021年3月1日"]
+
+
+def test_government_web_page() -> None:
+    # A 政府信息公开 page: a metadata table first, then the title, number, text, signature.
+    (doc,) = load_documents(FIXTURE.parent / "official_page.html").documents
+    assert doc.title == "国务院办公厅关于推进城市文化建设的指导意见"
+    assert doc.kind == "opinion"
+    assert role_texts(doc, "docnumber") == ["国办发〔2021〕18号"]
+    assert role_texts(doc, "signature") == ["国务院办公厅\n2021年6月30日"]
+    assert doc.date == "2021-06-30"
+    # The metadata table's rows are text (发文字号 can be asked for in its words too).
+    rows = [doc.text[p.start : p.end] for p in doc.body_paragraphs]
+    assert "发文字号：\t国办发〔2021〕18号\t发布日期：\t2021年07月05日" in rows

@@ -150,12 +150,18 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
             _place_heading_group(doc, group)
             previous, index = units[end - 1], end
             continue
-        elif not doc.body and not doc.has("docnumber") and DOC_NUMBER_RE.match(unit.text):
-            # 发文字号 above or under the title. Above it, a first line such as 国务院文件 is
-            # the issuer's mark (发文机关标志), not the title: the next heading is.
-            for block in doc.head:
-                if block.role == "title" and _ISSUER_MARK_RE.search(block.text):
-                    block.role = "kicker"
+        elif (
+            not doc.has("docnumber")
+            and DOC_NUMBER_RE.match(unit.text)
+            and not any(b.marker is not None for b in doc.body)
+        ):
+            # 发文字号 above or under the title (a web page may print its metadata table
+            # first), before the numbered text begins. Above the title, a first line such as
+            # 国务院文件 is the issuer's mark (发文机关标志), not the title: the next heading is.
+            if not doc.body:
+                for block in doc.head:
+                    if block.role == "title" and _ISSUER_MARK_RE.search(block.text):
+                        block.role = "kicker"
             doc.head.append(Block("docnumber", unit.text, unit.lines))
         elif (
             not doc.body and doc.has("title") and not doc.has("dateline") and is_dateline(unit.text)
