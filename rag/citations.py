@@ -28,6 +28,7 @@ _ROLE_LABELS = {
     "dateline": "题注",
     "docnumber": "发文字号",
     "signature": "落款",
+    "byline": "署名",
 }
 _CN_DIGITS = "零一二三四五六七八九"
 # Per-document indexes, by id(); a document is immutable, so an entry never goes stale.
@@ -158,6 +159,7 @@ _TRADITIONAL_WORDS = {
     "图片说明": "圖片說明",
     "发文字号": "發文字號",
     "落款": "落款",
+    "署名": "署名",
 }
 _SIMPLIFIED_WORDS = {word: word for word in _TRADITIONAL_WORDS}
 

@@ -195,3 +195,11 @@ def test_government_web_page() -> None:
     # The metadata table's rows are text (发文字号 can be asked for in its words too).
     rows = [doc.text[p.start : p.end] for p in doc.body_paragraphs]
     assert "发文字号：\t国办发〔2021〕18号\t发布日期：\t2021年07月05日" in rows
+
+
+def test_a_reports_byline_is_quotable(seed_assistant: rag.Assistant) -> None:
+    answer = seed_assistant.answer("侧记的作者是谁？")
+    assert answer.found
+    quote = answer.quotes[0]
+    assert quote.text == "■本报记者 顾一琼 唐玮婕 陆益峰 王嘉旸"
+    assert quote.citation.endswith("十一届市委十一次全会侧记》署名")

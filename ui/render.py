@@ -479,7 +479,7 @@ def document_view(doc: Document, start: int | None = None, end: int | None = Non
     heading_passage = {
         (p.start, p.end): p.number
         for p in doc.paragraphs
-        if p.role in ("heading", "dateline", "docnumber", "signature")
+        if p.role in ("heading", "dateline", "docnumber", "signature", "byline")
     }
 
     def marked(lo: int, hi: int) -> str:

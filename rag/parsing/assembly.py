@@ -33,8 +33,8 @@ SIGNATURE_MAX_LINES = 3
 # 附件：… above the signature lists the attachments; it is not an issuer's name.
 _ATTACHMENT_WORDS = ("附件", "附:", "附：")
 # The dateline of a resolution and the enactment history of a law are quotable too (role
-# ``dateline``, cited as 题注): they are where 哪一年通过的 / 什么时候施行 is answered. The
-# byline is metadata only.
+# ``dateline``, cited as 题注): they are where 哪一年通过的 / 什么时候施行 is answered; so is a
+# report's byline (role ``byline``, cited as 署名: 这篇报道是谁写的).
 _QUOTABLE_NOTE = frozenset({"dateline", "history"})
 # An official document's number (发文字号) and its signature with the date (落款: issuer and
 # 成文日期, under the last paragraph) are quotable too, cited as such: they answer 文号是什么
@@ -243,8 +243,8 @@ def _assemble(
             titled.append((start, end, block.lines, ()))
         elif block.role in _QUOTABLE_NOTE:
             notes.append(("dateline", start, end, block.lines))
-        elif block.role == "docnumber":
-            notes.append(("docnumber", start, end, block.lines))
+        elif block.role in ("docnumber", "byline"):
+            notes.append((block.role, start, end, block.lines))
     stack = SectionStack(statute=genre == "statute")
     body_paragraphs: list[Paragraph] = []
     extra: list[tuple[str, int, int, tuple[int, ...]]] = []

@@ -176,6 +176,7 @@ def _describe_document(doc: Document) -> list[str]:
             "credit": "图片署名",
             "docnumber": "发文字号",
             "signature": "落款",
+            "byline": "署名",
         }.get(p.role, f"¶{p.number}")
         snippet = text[:_SNIPPET] + ("…" if len(text) > _SNIPPET else "")
         out.append(f"      {tag:<5} {lines_label(p.source_lines):<11} [{path}{clause}] {snippet}")
