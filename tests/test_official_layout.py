@@ -192,6 +192,8 @@ def test_government_web_page() -> None:
     assert role_texts(doc, "docnumber") == ["国办发〔2021〕18号"]
     assert role_texts(doc, "signature") == ["国务院办公厅\n2021年6月30日"]
     assert doc.date == "2021-06-30"
+    # The breadcrumb is site navigation, left out (and listed), not a heading.
+    assert not [h for h in doc.headings if h.text.startswith("首页")]
     # The metadata table's rows are text (发文字号 can be asked for in its words too).
     rows = [doc.text[p.start : p.end] for p in doc.body_paragraphs]
     assert "发文字号：\t国办发〔2021〕18号\t发布日期：\t2021年07月05日" in rows
