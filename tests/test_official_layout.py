@@ -205,3 +205,62 @@ def test_a_reports_byline_is_quotable(seed_assistant: rag.Assistant) -> None:
     quote = answer.quotes[0]
     assert quote.text == "■本报记者 顾一琼 唐玮婕 陆益峰 王嘉旸"
     assert quote.citation.endswith("十一届市委十一次全会侧记》署名")
+
+
+WRAPPED_TITLE = ("上海市人民政府办公厅关于做好城市软实力", "建设重点工作的通知")
+
+
+def test_a_title_wrapped_over_two_lines(tmp_path: Path) -> None:
+    doc = parse_one(
+        tmp_path,
+        "wrapped.txt",
+        "\n".join(WRAPPED_TITLE)
+        + "\n沪府办发〔2021〕12号\n\n各区人民政府：\n现就有关工作通知如下。\n\n"
+        "上海市人民政府办公厅\n2021年7月15日\n",
+    )
+    assert doc.title == "".join(WRAPPED_TITLE)
+    assert doc.kind == "notice"
+    # The title's lines stay as the file has them.
+    assert [h.text for h in doc.headings if h.role == "title"] == ["\n".join(WRAPPED_TITLE)]
+
+
+def test_a_pdf_notice_with_its_title_on_two_lines(tmp_path: Path) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path = tmp_path / "notice.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    width, height = A4
+    lines = [
+        (22, "c", "上海市人民政府办公厅文件"),
+        (14, "c", "沪府办发〔2021〕12号"),
+        (18, "c", WRAPPED_TITLE[0]),
+        (18, "c", WRAPPED_TITLE[1]),
+        (14, "l", "各区人民政府，市政府各委、办、局："),
+        (14, "l", "　　现就做好城市软实力建设重点工作通知如下。"),
+        (14, "r", "上海市人民政府办公厅"),
+        (14, "r", "2021年7月15日"),
+    ]
+    y = height - 90
+    for size, align, text in lines:
+        pdf.setFont("STSong-Light", size)
+        if align == "c":
+            pdf.drawCentredString(width / 2, y, text)
+        elif align == "r":
+            pdf.drawRightString(width - 110, y, text)
+        else:
+            pdf.drawString(100, y, text)
+        y -= 36
+    pdf.setFont("STSong-Light", 10)
+    pdf.drawCentredString(width / 2, 50, "— 1 —")
+    pdf.showPage()
+    pdf.save()
+    (doc,) = load_documents(path).documents
+    assert doc.title == "".join(WRAPPED_TITLE)
+    assert doc.kind == "notice"
+    assert role_texts(doc, "docnumber") == ["沪府办发〔2021〕12号"]
+    assert role_texts(doc, "signature") == ["上海市人民政府办公厅\n2021年7月15日"]
+    assert [h.text for h in doc.headings if h.role == "kicker"] == ["上海市人民政府办公厅文件"]

@@ -74,7 +74,9 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         markup_repairs.append(_contents_repair(contents, rel))
     pages = line_pages(raw)
     for number, draft in enumerate(drafts):
-        title, subtitle = _head_text(draft, "title"), _head_text(draft, "subtitle")
+        # A title wrapped over lines is one title (its lines stay as they are in the text).
+        title = _head_text(draft, "title").replace("\n", "")
+        subtitle = _head_text(draft, "subtitle")
         if raw.metadata.get("title") and len(drafts) == 1:
             title = title or raw.metadata["title"]
         kind = kind_override or detect_kind(
