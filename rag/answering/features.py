@@ -101,9 +101,10 @@ CONFIDENCE_FEATURES = (
     "unit_stated",  # a number question, the best candidate states a number in its unit
 )
 
-# Candidate spans (bigrams) and passages kept between questions (sentences are kept in the
-# candidate generator's passage records).
+# Candidate spans (folded text, bigrams) and passages kept between questions (sentences are
+# kept in the candidate generator's passage records).
 BIGRAM_CACHE = 4096
+SPAN_CACHE = 16384
 PASSAGE_CACHE = 4096
 ECHO_CACHE = 16384
 
@@ -118,8 +119,8 @@ def with_gaps(rows: list[list[float]]) -> list[list[float]]:
     if not rows:
         return rows
     at = _RELATIVE_AT
-    best = [max(r[i] for r in rows) for i in at]
-    return [r + [r[i] - b for i, b in zip(at, best, strict=True)] for r in rows]
+    best = [(i, max(r[i] for r in rows)) for i in at]
+    return [r + [r[i] - b for i, b in best] for r in rows]
 
 
 def with_context(
@@ -201,6 +202,7 @@ class FeatureExtractor:
         # Question-independent work on the passages, kept between questions (this extractor
         # belongs to one generation: a new generation starts with empty caches).
         self._bigrams = LRUCache(BIGRAM_CACHE)
+        self._spans = LRUCache(SPAN_CACHE)
         self._passages = LRUCache(PASSAGE_CACHE)
         self._echoes = LRUCache(ECHO_CACHE)
 
@@ -256,8 +258,15 @@ class FeatureExtractor:
         return info.tokens, info.folded
 
     def _span(self, cand: Candidate) -> str:
-        doc_id = self.gen.chunks[cand.passage].doc_id
-        return self.fold(doc_id, self.gen.documents[doc_id].text[cand.start : cand.end])
+        """A candidate's span, folded (cached by span: the same sentences and their
+        continuations are candidates of many questions)."""
+        key = (cand.passage, cand.start, cand.end)
+        text = self._spans.get(key)
+        if text is None:
+            doc = self.candidates.record(cand.passage).doc
+            text = self.fold(doc.doc_id, doc.text[cand.start : cand.end])
+            self._spans.put(key, text)
+        return text
 
     def features(
         self, query: Query, cand: Candidate, memo: dict[Any, tuple] | None = None
@@ -292,7 +301,7 @@ class FeatureExtractor:
                 memo[key] = cached
         head_tokens, head, context, head_pair = cached
         same = (cand.start, cand.end) == (hs, he)
-        text = head if same else self.fold(doc.doc_id, doc.text[cand.start : cand.end])
+        text = head if same else self._span(cand)
         tokens = head_tokens
         if cand.kind == "next" and cand.sentence + 1 < len(strings):
             tokens = head_tokens | sentences[cand.sentence + 1].tokens
@@ -372,7 +381,7 @@ class FeatureExtractor:
         rec = self.candidates.record(best.passage)
         doc, strings = rec.doc, rec.strings
         info = rec.sentences[best.sentence]
-        text = self.fold(doc.doc_id, doc.text[best.start : best.end])
+        text = self._span(best)
         context = rec.title
         if best.sentence > 0 and info.opens_anaphor:
             context = context | set(strings[best.sentence - 1].split())

@@ -99,6 +99,7 @@ def paired_probabilities(
     are 0 for most candidates), so the values are the same to the last bit."""
     wa, wb = first.weights, second.weights
     positions = range(len(wa))
+    exp = math.exp
     out_a: list[float] = []
     out_b: list[float] = []
     for x in rows:
@@ -109,8 +110,9 @@ def paired_probabilities(
             v = x[i]
             a += wa[i] * v
             b += wb[i] * v
-        out_a.append(_sigmoid(a))
-        out_b.append(_sigmoid(b))
+        # _sigmoid, inlined (two per candidate)
+        out_a.append(1.0 / (1.0 + exp(-max(-30.0, min(30.0, a)))))
+        out_b.append(1.0 / (1.0 + exp(-max(-30.0, min(30.0, b)))))
     return out_a, out_b
 
 
