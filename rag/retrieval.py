@@ -51,7 +51,8 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -85,9 +86,9 @@ _HIT_CACHE = 8192
 _new = object.__new__
 
 
-class Ranked(NamedTuple):
-    """A passage index with its score, before it becomes a Hit (a named tuple: a handful
-    are built per search)."""
+@dataclass(frozen=True)
+class Ranked:
+    """A passage index with its score, before it becomes a Hit."""
 
     index: int
     score: float

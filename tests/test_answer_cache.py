@@ -113,8 +113,8 @@ PASSAGE_QUESTIONS = (
 
 
 def test_passage_caches_change_no_answer(seed_index: Path) -> None:
-    """Work kept between questions (passage and sentence records, span bigrams, clauses) gives the answers
-    a fresh assistant gives: asked twice over, and in another order."""
+    """Work kept between questions (passage and sentence records, span bigrams, clauses)
+    gives the answers a fresh assistant gives: asked twice over, and in another order."""
     warm = rag.load(seed_index, model="none", answer_cache=0)
     first = [warm.answer(q) for q in PASSAGE_QUESTIONS]
     assert [warm.answer(q) for q in PASSAGE_QUESTIONS] == first
