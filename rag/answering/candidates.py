@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import NamedTuple
 
+from ..chunking import NOTE_CONTEXT
 from ..lru import LRUCache
 from ..retrieval import Ranked
 from ..schema import Chunk, Document, Paragraph
@@ -132,8 +133,10 @@ class SentenceRecord(NamedTuple):
 
 class PassageRecord(NamedTuple):
     """A passage as selection reads it: the passage, its sentences' stored tokens (each
-    space-joined), all of them joined, its document title's tokens, its document and its
-    sentences' question-independent facts."""
+    space-joined), all of them joined, its context tokens (its document title's and, for a
+    document number or signature, what the note is called, see
+    :data:`rag.chunking.NOTE_CONTEXT`), its document and its sentences'
+    question-independent facts."""
 
     chunk: Chunk
     strings: list[str]
@@ -222,11 +225,16 @@ class CandidateGenerator:
             chunk = self.gen.chunks[passage]
             strings = self.gen.sentence_tokens[passage]
             doc = self.gen.documents[chunk.doc_id]
+            context = self.title_tokens(chunk.doc_id)
+            if doc.paragraph(chunk.paragraphs[0]).role in NOTE_CONTEXT:
+                # A document number or signature: what it is called is its context, as
+                # the title is (its own words are a code and names).
+                context = context | frozenset(self.gen.tokenizer.tokenize(" ".join(chunk.section)))
             value = PassageRecord(
                 chunk,
                 strings,
                 " ".join(strings),
-                self.title_tokens(chunk.doc_id),
+                context,
                 doc,
                 self._sentence_records(doc, chunk, strings),
             )
@@ -452,7 +460,9 @@ class CandidateGenerator:
                 out.append(make(start, joined_end, last_number, "next"))
         # A lead-in with its items; a whole article when it was asked for by number.
         lead_in = info.lead_in
-        if lead_in or rank < 0:
+        # A numbered heading paragraph with its sub-items (（二）基本原则。 then 1.… 2.…).
+        heads_items = bool(para.section) and end >= para.end and para.role == "body"
+        if lead_in or heads_items or rank < 0:
             last = _items_end(doc, para, start, whole_article=rank < 0)
             if last is not None and last.end > e:
                 out.append(make(start, last.end, last.number, "list"))
@@ -461,6 +471,10 @@ class CandidateGenerator:
                 span_end = min(para.end, start + LIST_MAX_CHARS)
                 if span_end == para.end:
                     out.append(make(start, span_end, number, "list"))
+        if query.wants_list and "\t" in doc.text[para.start : para.end]:
+            rows = _table_end(doc, para)
+            if rows is not None:  # the header row with the rows under it: the whole table
+                out.append(make(para.start, rows.end, rows.number, "list"))
         return out
 
     # -- numbered slogans ----------------------------------------------------------------
@@ -584,7 +598,29 @@ def _next_sentence(
     # numbers end where the captions' and headings' begin).
     if nxt.section != para.section or not nxt.sentences or not _follows(para, nxt):
         return None
+    if "\t" in doc.text[para.start : para.end]:
+        return None  # a table row: the next row (or paragraph) does not continue it
     return nxt.sentences[0].end, nxt.number
+
+
+def _table_end(doc: Document, para: Paragraph) -> Paragraph | None:
+    """The last row of the table whose first row (its header) is ``para``; None when ``para``
+    is not a table's first row, or the table is one row. Rows past :data:`LIST_MAX_CHARS`
+    are left out."""
+
+    def is_row(p: Paragraph) -> bool:
+        return p.role == "body" and "\t" in doc.text[p.start : p.end]
+
+    if para.number > 1 and is_row(doc.paragraph(para.number - 1)):
+        return None
+    last = None
+    stop = min(len(doc.paragraphs), para.number + LIST_MAX_PARAGRAPHS)
+    for n in range(para.number + 1, stop + 1):
+        p = doc.paragraph(n)
+        if not is_row(p) or p.section != para.section or p.end - para.start > LIST_MAX_CHARS:
+            break
+        last = p
+    return last
 
 
 def _follows(para: Paragraph, nxt: Paragraph) -> bool:

@@ -16,12 +16,14 @@ from .blocks import (
     CAPTION_MAX_CHARS,
     COMPLETE_RE,
     DASH_RE,
+    DOC_NUMBER_RE,
     HEADING_MAX_CHARS,
     Marker,
     Unit,
     is_byline,
     is_credit_line,
     is_heading_like,
+    is_table_row,
     marker_of,
 )
 
@@ -30,6 +32,8 @@ _CN_DATE_RE = re.compile(
     r"([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"
 )
 _DATELINE_WORDS_RE = re.compile(r"通过|发布|印发|公布|施行|颁布")
+# The issuer's mark at the top of an official document (国务院文件, 上海市人民政府文件).
+_ISSUER_MARK_RE = re.compile(r"文件$")
 
 
 @dataclass
@@ -74,6 +78,8 @@ def classify(units: list[Unit]) -> int:
             unit.role = "credit"
         elif is_byline(texts):
             unit.role = "byline"
+        elif is_table_row(unit.text):
+            unit.role = "body"  # a row of cells is text, never a heading however short
         elif is_heading_like(unit.text):
             unit.role = "section"
         else:
@@ -144,6 +150,19 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
             _place_heading_group(doc, group)
             previous, index = units[end - 1], end
             continue
+        elif (
+            not doc.has("docnumber")
+            and DOC_NUMBER_RE.match(unit.text)
+            and not any(b.marker is not None for b in doc.body)
+        ):
+            # 发文字号 above or under the title (a web page may print its metadata table
+            # first), before the numbered text begins. Above the title, a first line such as
+            # 国务院文件 is the issuer's mark (发文机关标志), not the title: the next heading is.
+            if not doc.body:
+                for block in doc.head:
+                    if block.role == "title" and _ISSUER_MARK_RE.search(block.text):
+                        block.role = "kicker"
+            doc.head.append(Block("docnumber", unit.text, unit.lines))
         elif (
             not doc.body and doc.has("title") and not doc.has("dateline") and is_dateline(unit.text)
         ):
