@@ -31,6 +31,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +70,14 @@ class LinearModel:
 
     def logit(self, x: Sequence[float]) -> float:
         """The linear score of one feature vector."""
+        weights = self.weights
+        if len(x) != len(weights):
+            raise ValueError(f"{len(x)} features given, the model reads {len(weights)}")
         total = self.bias
-        for w, v in zip(self.weights, x, strict=True):
-            if v:  # most features are 0 for most candidates; adding 0.0 changes nothing
-                total += w * v
+        # Most features are 0 for most candidates (adding 0.0 changes nothing): only the
+        # others, in order, picked in C.
+        for i in compress(range(len(weights)), x):
+            total += weights[i] * x[i]
         return total
 
     def probability(self, x: Sequence[float]) -> float:
@@ -89,19 +94,25 @@ def paired_probabilities(
 ) -> tuple[list[float], list[float]]:
     """``[first.probability(x) for x in rows]`` and the same of ``second``, in one pass over
     each vector (the ranker and the absolute model read the same features of every
-    candidate). Each sum is accumulated in the order :meth:`LinearModel.logit` uses, so
-    the values are the same to the last bit."""
-    pairs = list(zip(first.weights, second.weights, strict=True))
+    candidate). Each sum is accumulated in the order :meth:`LinearModel.logit` uses, over
+    the same nonzero features (found by :func:`itertools.compress`, in C: most features
+    are 0 for most candidates), so the values are the same to the last bit."""
+    wa, wb = first.weights, second.weights
+    positions = range(len(wa))
+    exp = math.exp
     out_a: list[float] = []
     out_b: list[float] = []
     for x in rows:
+        if len(x) != len(wa):
+            raise ValueError(f"{len(x)} features given, the model reads {len(wa)}")
         a, b = first.bias, second.bias
-        for (wa, wb), v in zip(pairs, x, strict=True):
-            if v:  # most features are 0 for most candidates; adding 0.0 changes nothing
-                a += wa * v
-                b += wb * v
-        out_a.append(_sigmoid(a))
-        out_b.append(_sigmoid(b))
+        for i in compress(positions, x):
+            v = x[i]
+            a += wa[i] * v
+            b += wb[i] * v
+        # _sigmoid, inlined (two per candidate)
+        out_a.append(1.0 / (1.0 + exp(-max(-30.0, min(30.0, a)))))
+        out_b.append(1.0 / (1.0 + exp(-max(-30.0, min(30.0, b)))))
     return out_a, out_b
 
 
