@@ -23,7 +23,7 @@ from . import store
 from .answering import AnswerSelector, Selection, build_answer, escape_markdown
 from .backends import open_backend
 from .errors import ArgumentError, IndexMismatchError, ModelUnavailableError
-from .locate import MAX_PASSAGE_CHARS, PassageLocator, located_answer
+from .locate import MAX_PASSAGE_CHARS, MIN_PASSAGE_CHARS, PassageLocator, located_answer
 from .lru import LRUCache
 from .questions import (
     MAX_HISTORY,
@@ -366,6 +366,8 @@ class Assistant:
     def _located(question: str, state: _State, scope: Scope | None) -> Answer | None:
         """A pasted passage found in the documents, answered with its place (rag.locate);
         under a scope, only a passage from a document in it."""
+        if isinstance(question, str) and len(question) < MIN_PASSAGE_CHARS:
+            return None  # cleaning never lengthens it: too short to be located (most questions)
         pasted = clean_question(question, MAX_PASSAGE_CHARS)
         location = state.locator.locate(pasted.text) if pasted.searchable else None
         if location is None:

@@ -34,9 +34,20 @@ def chunk_documents(documents: Iterable[Document], *, size: int, overlap: int = 
     return [c for doc in documents for c in _chunk_document(doc, size, overlap)]
 
 
+# What an official document's number and signature and a report's byline are called: their
+# passages' context words (as a section path is a body passage's), since the lines themselves
+# (国办发〔2021〕18号; 国务院办公厅 2021年6月30日) hold none of the words a question about them
+# uses.
+NOTE_CONTEXT = {
+    "docnumber": ("发文字号", "文号"),
+    "signature": ("落款", "发文机关署名", "成文日期"),
+    "byline": ("署名", "作者"),
+}
+
+
 def _chunk_document(doc: Document, size: int, overlap: int) -> Iterator[Chunk]:
     for para in doc.paragraphs:
-        section = tuple(ref.display for ref in para.section)
+        section = NOTE_CONTEXT.get(para.role) or tuple(ref.display for ref in para.section)
         for start, end, sentences in _windows(doc.text, para, size, overlap):
             yield Chunk(
                 chunk_id=f"{doc.doc_id}:{start}-{end}",

@@ -22,7 +22,14 @@ _ARTICLE_RE = re.compile(
     r"^第[一二三四五六七八九十百千零〇两兩\d]+[条條](?:之[一二三四五六七八九十]+)?$"
 )
 _ITEM_RE = re.compile(r"^[（(]([一二三四五六七八九十百零〇两兩]+)[）)]$")
-_ROLE_LABELS = {"caption": "图片说明", "credit": "图片说明", "dateline": "题注"}
+_ROLE_LABELS = {
+    "caption": "图片说明",
+    "credit": "图片说明",
+    "dateline": "题注",
+    "docnumber": "发文字号",
+    "signature": "落款",
+    "byline": "署名",
+}
 _CN_DIGITS = "零一二三四五六七八九"
 # Per-document indexes, by id(); a document is immutable, so an entry never goes stale.
 _INDEX_CACHE: dict[int, tuple[Document, dict[tuple[str, ...], int]]] = {}
@@ -74,7 +81,8 @@ def cite(doc: Document, paragraph: int) -> str:
 def cite_span(doc: Document, first: int, last: int) -> str:
     """Chinese citation of a quote from paragraph ``first`` to ``last``: one paragraph's
     citation when both give the same; the article alone when both lie in one statute
-    article (a lead-in with its items, two 款); ``第12至13段`` for paragraphs of one part;
+    article (a lead-in with its items, two 款); the first's when ``last`` is nested under
+    its numbered item (（二） with its 1. 2. 3.); ``第12至13段`` for paragraphs of one part;
     else ``<first>至<last>``.
 
     Example:
@@ -91,6 +99,10 @@ def cite_span(doc: Document, first: int, last: int) -> str:
     article = _article_label(doc.paragraph(first))
     if article and article == _article_label(doc.paragraph(last)):
         return f"{head}{article}"
+    outer, inner = doc.paragraph(first).section, doc.paragraph(last).section
+    if outer and outer[-1].label and inner[: len(outer)] == outer:
+        # A numbered item with its sub-items (（二）基本原则。 1.… 2.… 3.…): that item.
+        return start
     first_tail, last_tail = f"第{first}段", f"第{last}段"
     if (
         start.endswith(first_tail)
@@ -140,7 +152,15 @@ def _statute_path(doc: Document, para: Paragraph) -> str:
 
 # The words a citation adds to the document's own labels, in the document's script (款, 目,
 # 段 and 至 are written alike in both).
-_TRADITIONAL_WORDS = {"项": "項", "标题": "標題", "题注": "題注", "图片说明": "圖片說明"}
+_TRADITIONAL_WORDS = {
+    "项": "項",
+    "标题": "標題",
+    "题注": "題注",
+    "图片说明": "圖片說明",
+    "发文字号": "發文字號",
+    "落款": "落款",
+    "署名": "署名",
+}
 _SIMPLIFIED_WORDS = {word: word for word in _TRADITIONAL_WORDS}
 
 

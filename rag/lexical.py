@@ -425,6 +425,8 @@ class LexicalIndex:
 
     def _token_ids(self, query_tokens: Sequence[str]) -> list[int]:
         # Each distinct token counts once, in first-seen order.
+        if isinstance(self._vocab, Vocabulary):
+            return self._vocab.columns(query_tokens)
         get = self._vocab.get
         seen: dict[int, None] = {}
         for token in query_tokens:

@@ -60,6 +60,7 @@ from .backends import SearchBackend, Within
 from .backends.local import LocalBackend
 from .citations import cite_span
 from .errors import RagError
+from .lru import LRUCache
 from .ngrams import FIELD as BIGRAM_FIELD
 from .ngrams import LEGACY_FIELD, character_bigrams
 from .schema import Hit
@@ -80,6 +81,9 @@ DEFAULT_ALPHA = 1.0
 _QUERY_CACHE = 1024
 # Scopes whose passage rows are kept per retriever (the cache is emptied when full).
 _SCOPE_CACHE = 256
+# Passages whose Hit fields (all but the score) are kept per retriever.
+_HIT_CACHE = 8192
+_new = object.__new__
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ class Retriever:
         self._sentence_vectors: SentenceVectors | None = None
         self._sentence_vectors_loaded = False
         self._within: dict[tuple[str, ...], Within] = {}
+        self._hit_fields = LRUCache(_HIT_CACHE)
         lexical = generation.lexical
         self._bigrams = (
             lexical.field_weight(BIGRAM_FIELD) > 0 or lexical.field_weight(LEGACY_FIELD) > 0
@@ -344,28 +349,45 @@ class Retriever:
         return [Ranked(i, s) for i, s in zip(ids, scores, strict=True)]
 
     def hits(self, ranked: Sequence[Ranked]) -> list[Hit]:
-        """Ranked passages as Hits with their citations, fetched together (one read of the
-        columns for the whole list)."""
-        rows = [r.index for r in ranked]
-        chunks = self.backend.fetch(rows)
-        cites = self.generation.chunks.citations(rows)
-        # Positional: a frozen dataclass is built noticeably faster that way (hot path). The
-        # citation is the one the build stored for the passage: no Document is read.
-        return [
-            Hit(
-                chunk.doc_id,
-                chunk.doc_title,
-                chunk.section,
-                chunk.paragraphs[0],
-                chunk.text,
-                round(r.score, 6),
-                chunk.start,
-                chunk.end,
-                chunk.chunk_id,
-                citation,
-            )
-            for r, chunk, citation in zip(ranked, chunks, cites, strict=True)
-        ]
+        """Ranked passages as Hits with their citations. Everything of a Hit but its score is
+        the passage's, kept per passage (:data:`_HIT_CACHE`): a search reads one small
+        record per hit, and the passages not kept yet are fetched together (one read of the
+        columns for them all)."""
+        kept = self._hit_fields
+        fields = [kept.get(r.index) for r in ranked]
+        if None in fields:
+            missing = [r.index for r, f in zip(ranked, fields, strict=True) if f is None]
+            chunks = self.backend.fetch(missing)
+            cites = self.generation.chunks.citations(missing)
+            made = {}
+            for row, chunk, citation in zip(missing, chunks, cites, strict=True):
+                # The citation is the one the build stored for the passage: no Document read.
+                made[row] = record = {
+                    "doc_id": chunk.doc_id,
+                    "doc_title": chunk.doc_title,
+                    "section": chunk.section,
+                    "paragraph": chunk.paragraphs[0],
+                    "text": chunk.text,
+                    "score": 0.0,
+                    "start": chunk.start,
+                    "end": chunk.end,
+                    "chunk_id": chunk.chunk_id,
+                    "citation": citation,
+                }
+                kept.put(row, record)
+            fields = [
+                made[r.index] if f is None else f for r, f in zip(ranked, fields, strict=True)
+            ]
+        out = []
+        for r, record in zip(ranked, fields, strict=True):
+            # A Hit filled in place: the same fields as Hit(...), without the ten
+            # object.__setattr__ calls of a frozen dataclass's __init__ (5x the time).
+            hit = _new(Hit)
+            values = hit.__dict__
+            values.update(record)
+            values["score"] = round(r.score, 6)
+            out.append(hit)
+        return out
 
     def citation(self, doc_id: str, paragraph: int, last: int | None = None) -> str:
         """Citation of a paragraph, or of a span from ``paragraph`` to ``last``

@@ -65,7 +65,9 @@ class Paragraph:
             belong to the 款 they follow); 0 outside articles.
         role: ``body`` for text paragraphs; ``caption`` (图片说明) and ``credit`` (图片署名)
             for the words around a picture; ``dateline`` (题注) for the dateline of a
-            resolution or the enactment history of a law; ``heading`` (标题) for the title,
+            resolution or the enactment history of a law; ``docnumber`` (发文字号) and
+            ``signature`` (落款: issuer and date) of an official document; ``byline`` (署名)
+            of a report; ``heading`` (标题) for the title,
             引题, subtitle and section headings, quotable text over the same span as their
             :class:`Heading` (``section`` is the path the heading opens). Non-body
             paragraphs are numbered after the body paragraphs (captions, then datelines,
@@ -89,7 +91,7 @@ class Heading:
     """A heading-like block kept in the text but not a body paragraph.
 
     ``role`` is one of ``title``, ``kicker`` (引题), ``subtitle``, ``dateline``, ``byline``,
-    ``section``.
+    ``docnumber`` (发文字号), ``signature`` (落款), ``section``.
     """
 
     role: str

@@ -159,6 +159,19 @@ class Vocabulary:
         memo[token] = column
         return column
 
+    def columns(self, tokens: Sequence[str]) -> list[int]:
+        """The columns of the known ``tokens``, each once, in first-seen order (what a query
+        reads: :meth:`get` of each token in one loop, remembered tokens without a call)."""
+        memo = self._memo
+        seen: dict[int, None] = {}
+        for token in tokens:
+            column = memo.get(token, _UNSEEN)
+            if column is _UNSEEN:
+                column = self.get(token)
+            if column is not None:
+                seen[column] = None  # type: ignore[index]
+        return list(seen)
+
     def _find(self, token: str) -> int | None:
         data = token.encode("utf-8", "surrogatepass")
         mask, slots, starts, blob = self._mask, self._slots, self._starts, self._blob

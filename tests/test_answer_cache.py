@@ -113,15 +113,15 @@ PASSAGE_QUESTIONS = (
 
 
 def test_passage_caches_change_no_answer(seed_index: Path) -> None:
-    """Work kept between questions (sentence tokens, span bigrams, clauses) gives the answers
-    a fresh assistant gives: asked twice over, and in another order."""
+    """Work kept between questions (passage and sentence records, span bigrams, clauses)
+    gives the answers a fresh assistant gives: asked twice over, and in another order."""
     warm = rag.load(seed_index, model="none", answer_cache=0)
     first = [warm.answer(q) for q in PASSAGE_QUESTIONS]
     assert [warm.answer(q) for q in PASSAGE_QUESTIONS] == first
     for q, expected in reversed(list(zip(PASSAGE_QUESTIONS, first, strict=True))):
         assert rag.load(seed_index, model="none", answer_cache=0).answer(q) == expected
     extractor = warm._state.selector.extractor
-    assert len(extractor._sentences) > 0 and len(extractor._bigrams) > 0
+    assert len(warm._state.selector.candidates._records) > 0 and len(extractor._bigrams) > 0
 
 
 def test_a_new_generation_starts_with_empty_passage_caches(tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_a_new_generation_starts_with_empty_passage_caches(tmp_path: Path) -> No
     rag.build_index(source, index, model="none", workers=1)
     assert assistant.refresh()
     new = assistant._state.selector
-    assert new is not old and len(new.extractor._sentences) == 0
+    assert new is not old and len(new.candidates._records) == 0
     assert len(new.candidates._clauses) == 0
     fresh = rag.load(index, model="none", answer_cache=0)
     for q in PASSAGE_QUESTIONS:

@@ -301,8 +301,12 @@ def test_list_numbering_paths(policies: Corpus) -> None:
         ("（一）", "着力提升文化品位"),
     ]
     assert "".join(s.display for s in doc.paragraphs[6].section) == "二、（二）"
-    # The signature and date under the last paragraph are not sections.
-    assert doc.metadata == ("上海市人民政府办公厅", "2021年7月1日")
+    # The signature and date under the last paragraph are not sections: they are the
+    # document's 落款, quotable text of their own, and give the document its date.
+    assert doc.metadata == ()
+    signature = [p for p in doc.paragraphs if p.role == "signature"]
+    assert [doc.text[p.start : p.end] for p in signature] == ["上海市人民政府办公厅\n2021年7月1日"]
+    assert doc.date == "2021-07-01"
     assert [h.text for h in doc.headings if h.role == "section"] == [
         "一、总体要求",
         "二、重点任务",

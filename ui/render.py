@@ -391,7 +391,9 @@ _HEADING_TAGS = {
     "kicker": ("div", "rag-h-kicker"),
     "subtitle": ("div", "rag-h-subtitle"),
     "dateline": ("div", "rag-h-meta"),
+    "docnumber": ("div", "rag-h-meta"),
     "byline": ("div", "rag-h-meta"),
+    "signature": ("div", "rag-h-meta"),
     "section": ("h4", "rag-h-section"),
 }
 
@@ -474,7 +476,11 @@ def document_view(doc: Document, start: int | None = None, end: int | None = Non
     blocks.sort(key=lambda b: (b[0], -b[1]))
     roles = {p.number: p.role for p in doc.paragraphs}
     # A heading shown as a heading is also a quotable passage: it carries that passage's anchor.
-    heading_passage = {(p.start, p.end): p.number for p in doc.paragraphs if p.role == "heading"}
+    heading_passage = {
+        (p.start, p.end): p.number
+        for p in doc.paragraphs
+        if p.role in ("heading", "dateline", "docnumber", "signature", "byline")
+    }
 
     def marked(lo: int, hi: int) -> str:
         nonlocal target

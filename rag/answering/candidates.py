@@ -16,7 +16,6 @@ fitted model's decision, not a rule here.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 from collections.abc import Callable
@@ -24,13 +23,14 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import NamedTuple
 
+from ..chunking import NOTE_CONTEXT
 from ..lru import LRUCache
 from ..retrieval import Ranked
 from ..schema import Chunk, Document, Paragraph
 from ..sentences import split_clauses
 from ..store import Generation
 from ..textnorm import is_traditional, normalize
-from .analysis import Query, defines
+from .analysis import Query, defines, starts_with_anaphor
 from .naming import aliases
 
 PASSAGES_CONSIDERED = 6
@@ -65,9 +65,9 @@ _CLOSERS = "”’」』》）)】"
 _LEAD_IN_END = ("：", ":")
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A span that could be quoted.
+class Candidate(NamedTuple):
+    """A span that could be quoted (a named tuple: several are built per question, and a
+    frozen dataclass costs five times as much to build).
 
     Attributes:
         passage: Index of the passage (chunk) it was found in.
@@ -103,14 +103,47 @@ class Candidate:
     dense_rank: float = 0.0
 
 
+class SentenceRecord(NamedTuple):
+    """What selection reads of one sentence of a passage whatever the question, computed
+    once per passage (:meth:`CandidateGenerator.record`).
+
+    Attributes:
+        start: Span start in the document text.
+        end: Span end.
+        paragraph: The paragraph it starts in (None when it lies outside the passage's).
+        tokens: Its stored tokens.
+        folded: Its text folded for matching (:meth:`CandidateGenerator.fold`).
+        anaphor: ``folded`` opens with a pronoun (it leans on the sentence before).
+        opens_anaphor: Its first four characters, folded on their own, open with a pronoun.
+        lead_in: It ends with a colon (a lead-in to items).
+        next_span: End and paragraph number of the sentence after it
+            (:func:`_next_sentence`), or None.
+    """
+
+    start: int
+    end: int
+    paragraph: Paragraph | None
+    tokens: frozenset[str]
+    folded: str
+    anaphor: bool
+    opens_anaphor: bool
+    lead_in: bool
+    next_span: tuple[int, int] | None
+
+
 class PassageRecord(NamedTuple):
     """A passage as selection reads it: the passage, its sentences' stored tokens (each
-    space-joined), all of them joined, and its document title's tokens."""
+    space-joined), all of them joined, its context tokens (its document title's and, for a
+    document number or signature, what the note is called, see
+    :data:`rag.chunking.NOTE_CONTEXT`), its document and its sentences'
+    question-independent facts."""
 
     chunk: Chunk
     strings: list[str]
     joined: str
     title: frozenset[str]
+    doc: Document
+    sentences: tuple[SentenceRecord, ...]
 
 
 @dataclass
@@ -186,16 +219,50 @@ class CandidateGenerator:
 
     def record(self, passage: int) -> PassageRecord:
         """What selection reads of a passage, in one cached record (one lookup per passage
-        and question instead of one per column)."""
+        and question instead of one per column, sentence and paragraph)."""
         value = self._records.get(passage)
         if value is None:
             chunk = self.gen.chunks[passage]
             strings = self.gen.sentence_tokens[passage]
+            doc = self.gen.documents[chunk.doc_id]
+            context = self.title_tokens(chunk.doc_id)
+            if doc.paragraph(chunk.paragraphs[0]).role in NOTE_CONTEXT:
+                # A document number or signature: what it is called is its context, as
+                # the title is (its own words are a code and names).
+                context = context | frozenset(self.gen.tokenizer.tokenize(" ".join(chunk.section)))
             value = PassageRecord(
-                chunk, strings, " ".join(strings), self.title_tokens(chunk.doc_id)
+                chunk,
+                strings,
+                " ".join(strings),
+                context,
+                doc,
+                self._sentence_records(doc, chunk, strings),
             )
             self._records.put(passage, value)
         return value
+
+    def _sentence_records(
+        self, doc: Document, chunk: Chunk, strings: list[str]
+    ) -> tuple[SentenceRecord, ...]:
+        text, fold, doc_id = doc.text, self.fold, doc.doc_id
+        out = []
+        for j, (start, end) in enumerate(chunk.sentences):
+            folded = fold(doc_id, text[start:end])
+            para = _paragraph_at(doc, chunk.paragraphs, start)
+            out.append(
+                SentenceRecord(
+                    start,
+                    end,
+                    para,
+                    frozenset(strings[j].split()) if j < len(strings) else frozenset(),
+                    folded,
+                    starts_with_anaphor(folded),
+                    starts_with_anaphor(fold(doc_id, text[start : start + 4])),
+                    text[start:end].rstrip().endswith(_LEAD_IN_END),
+                    None if para is None else _next_sentence(doc, chunk.sentences, j, para),
+                )
+            )
+        return tuple(out)
 
     def generate(
         self,
@@ -235,13 +302,13 @@ class CandidateGenerator:
                     score = item.score / top_score if top_score > 0 else 0.0
                     pool.append((item.index, len(pool), score))
         rough: list[tuple[float, int, int]] = []
-        # Each passage's records, read once per question (every read is a cache lookup).
-        records: dict[int, Chunk] = {}
-        docs: dict[str, Document] = {}
+        # Each passage's record, read once per question (every read is a cache lookup).
+        records: dict[int, PassageRecord] = {}
         total = query.total
         record = self.record
         for at, (passage, _, retrieval) in enumerate(pool):
-            chunk, strings, joined, title = record(passage)
+            rec = records[passage] = record(passage)
+            strings, joined, title = rec.strings, rec.joined, rec.title
             # Terms the title gives every sentence alike, then the few the passage holds.
             title_weight = 0.0
             present = []
@@ -252,8 +319,8 @@ class CandidateGenerator:
                     present.append(t)
             # A definition of the asked phrase, or the sentence that enumerates a numbered
             # slogan (“六个让” → 让…、让…), must not fall off the shortlist.
-            records[passage] = chunk
-            doc_text = documents[chunk.doc_id].text if query.defined or query.numbered else ""
+            scan = bool(query.defined or query.numbered)
+            sentences = rec.sentences
             bonus = 0.2 * retrieval
             for j, toks in enumerate(strings):
                 cheap = title_weight
@@ -261,9 +328,8 @@ class CandidateGenerator:
                     if t in toks:
                         cheap += weights[t]
                 score = cheap / total + bonus
-                if doc_text:
-                    s_, e_ = chunk.sentences[j]
-                    text = self.fold(chunk.doc_id, doc_text[s_:e_])
+                if scan:
+                    text = sentences[j].folded
                     if query.defined:
                         score += 0.15 * defines(text, query.defined)
                     if query.numbered:
@@ -331,17 +397,13 @@ class CandidateGenerator:
                 )
                 seen.add((s, e, "list"))
         for passage, rank, j, score, retrieval in seeds:
-            chunk = records.get(passage) or chunks[passage]  # (an article looked up)
-            if chunk.doc_id not in docs:
-                docs[chunk.doc_id] = documents[chunk.doc_id]
-            doc = docs[chunk.doc_id]
-            variants = self._variants(doc, chunk, passage, rank, j, score, retrieval, query)
+            rec = records.get(passage) or record(passage)  # (an article looked up)
+            variants = self._variants(rec, passage, rank, j, score, retrieval, query)
             if semantic is not None:
                 sims = semantic.of(passage)
                 near = dense_rank.get(passage, 0.0)
                 variants = [
-                    dataclasses.replace(
-                        c,
+                    c._replace(
                         semantic=max(sims[j : j + 2]) if c.kind == "next" else sims[j],
                         dense_rank=near,
                     )
@@ -358,8 +420,7 @@ class CandidateGenerator:
 
     def _variants(
         self,
-        doc: Document,
-        chunk: Chunk,
+        rec: PassageRecord,
         passage: int,
         rank: int,
         j: int,
@@ -367,8 +428,9 @@ class CandidateGenerator:
         retrieval: float,
         query: Query,
     ) -> list[Candidate]:
-        start, end = chunk.sentences[j]
-        para = _paragraph_at(doc, chunk.paragraphs, start)
+        doc = rec.doc
+        info = rec.sentences[j]
+        start, end, para = info.start, info.end, info.paragraph
         if para is None:
             return []
         clauses = None
@@ -383,7 +445,6 @@ class CandidateGenerator:
         number = para.number
 
         def make(span_start: int, span_end: int, last: int, kind: str) -> Candidate:
-            # Positional: a frozen dataclass is built faster so (several per question).
             return Candidate(
                 passage, rank, j, span_start, span_end, number, last, kind, cheap, retrieval
             )
@@ -391,15 +452,17 @@ class CandidateGenerator:
         out = [make(s, e, number, "sentence")]
         # The sentence with the next one: of its paragraph, or the first of the next paragraph
         # of the same section (the next 款 of an article).
-        next_span = _next_sentence(doc, chunk.sentences, j, para)
+        next_span = info.next_span
         if next_span is not None:
             next_end, last_number = next_span
             if next_end - start <= QUOTE_MAX_CHARS * 1.5:
                 joined_end = strip_trailing_mark(doc.text, start, next_end)
                 out.append(make(start, joined_end, last_number, "next"))
         # A lead-in with its items; a whole article when it was asked for by number.
-        lead_in = doc.text[start:end].rstrip().endswith(_LEAD_IN_END)
-        if lead_in or rank < 0:
+        lead_in = info.lead_in
+        # A numbered heading paragraph with its sub-items (（二）基本原则。 then 1.… 2.…).
+        heads_items = bool(para.section) and end >= para.end and para.role == "body"
+        if lead_in or heads_items or rank < 0:
             last = _items_end(doc, para, start, whole_article=rank < 0)
             if last is not None and last.end > e:
                 out.append(make(start, last.end, last.number, "list"))
@@ -408,6 +471,10 @@ class CandidateGenerator:
                 span_end = min(para.end, start + LIST_MAX_CHARS)
                 if span_end == para.end:
                     out.append(make(start, span_end, number, "list"))
+        if query.wants_list and "\t" in doc.text[para.start : para.end]:
+            rows = _table_end(doc, para)
+            if rows is not None:  # the header row with the rows under it: the whole table
+                out.append(make(para.start, rows.end, rows.number, "list"))
         return out
 
     # -- numbered slogans ----------------------------------------------------------------
@@ -531,7 +598,29 @@ def _next_sentence(
     # numbers end where the captions' and headings' begin).
     if nxt.section != para.section or not nxt.sentences or not _follows(para, nxt):
         return None
+    if "\t" in doc.text[para.start : para.end]:
+        return None  # a table row: the next row (or paragraph) does not continue it
     return nxt.sentences[0].end, nxt.number
+
+
+def _table_end(doc: Document, para: Paragraph) -> Paragraph | None:
+    """The last row of the table whose first row (its header) is ``para``; None when ``para``
+    is not a table's first row, or the table is one row. Rows past :data:`LIST_MAX_CHARS`
+    are left out."""
+
+    def is_row(p: Paragraph) -> bool:
+        return p.role == "body" and "\t" in doc.text[p.start : p.end]
+
+    if para.number > 1 and is_row(doc.paragraph(para.number - 1)):
+        return None
+    last = None
+    stop = min(len(doc.paragraphs), para.number + LIST_MAX_PARAGRAPHS)
+    for n in range(para.number + 1, stop + 1):
+        p = doc.paragraph(n)
+        if not is_row(p) or p.section != para.section or p.end - para.start > LIST_MAX_CHARS:
+            break
+        last = p
+    return last
 
 
 def _follows(para: Paragraph, nxt: Paragraph) -> bool:

@@ -17,11 +17,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..lru import LRUCache
 from ..schema import AUTHORITATIVE_KINDS, Document
 from ..store import Generation
-from .analysis import Query, defines, starts_with_anaphor, states_unit
+from .analysis import Query, defines, states_unit
 from .candidates import Candidate, CandidateGenerator
 
 FEATURES = (
@@ -100,9 +101,10 @@ CONFIDENCE_FEATURES = (
     "unit_stated",  # a number question, the best candidate states a number in its unit
 )
 
-# Sentences (token sets and folded text) and candidate spans (bigrams) kept between questions.
-SENTENCE_CACHE = 16384
+# Candidate spans (folded text, bigrams) and passages kept between questions (sentences are
+# kept in the candidate generator's passage records).
 BIGRAM_CACHE = 4096
+SPAN_CACHE = 16384
 PASSAGE_CACHE = 4096
 ECHO_CACHE = 16384
 
@@ -117,8 +119,8 @@ def with_gaps(rows: list[list[float]]) -> list[list[float]]:
     if not rows:
         return rows
     at = _RELATIVE_AT
-    best = [max(r[i] for r in rows) for i in at]
-    return [r + [r[i] - b for i, b in zip(at, best, strict=True)] for r in rows]
+    best = [(i, max(r[i] for r in rows)) for i in at]
+    return [r + [r[i] - b for i, b in best] for r in rows]
 
 
 def with_context(
@@ -199,8 +201,8 @@ class FeatureExtractor:
         self.candidates = candidates
         # Question-independent work on the passages, kept between questions (this extractor
         # belongs to one generation: a new generation starts with empty caches).
-        self._sentences = LRUCache(SENTENCE_CACHE)
         self._bigrams = LRUCache(BIGRAM_CACHE)
+        self._spans = LRUCache(SPAN_CACHE)
         self._passages = LRUCache(PASSAGE_CACHE)
         self._echoes = LRUCache(ECHO_CACHE)
 
@@ -211,7 +213,7 @@ class FeatureExtractor:
     def all_features(self, query: Query, cands: list[Candidate]) -> list[list[float]]:
         """Feature vectors of all candidates of a question, cross-candidate features and
         gaps included."""
-        memo: dict[tuple[int, int], tuple] = {}
+        memo: dict[Any, tuple] = {}
         rows = [self.features(query, c, memo) for c in cands]
         return with_gaps(
             with_context(rows, _Spans(self, cands), lambda n, m: self.echo(cands[n], cands[m]))
@@ -250,49 +252,48 @@ class FeatureExtractor:
         return value
 
     def sentence(self, passage: int, j: int) -> tuple[frozenset[str], str]:
-        """Sentence ``j`` of a passage: its stored tokens as a set and its folded text
-        (cached by sentence)."""
-        key = (passage, j)
-        value = self._sentences.get(key)
-        if value is None:
-            gen = self.gen
-            chunk = gen.chunks[passage]
-            s, e = chunk.sentences[j]
-            value = (
-                frozenset(gen.sentence_tokens[passage][j].split()),
-                self.fold(chunk.doc_id, gen.documents[chunk.doc_id].text[s:e]),
-            )
-            self._sentences.put(key, value)
-        return value
+        """Sentence ``j`` of a passage: its stored tokens as a set and its folded text (from
+        the passage's cached record)."""
+        info = self.candidates.record(passage).sentences[j]
+        return info.tokens, info.folded
 
     def _span(self, cand: Candidate) -> str:
-        doc_id = self.gen.chunks[cand.passage].doc_id
-        return self.fold(doc_id, self.gen.documents[doc_id].text[cand.start : cand.end])
+        """A candidate's span, folded (cached by span: the same sentences and their
+        continuations are candidates of many questions)."""
+        key = (cand.passage, cand.start, cand.end)
+        text = self._spans.get(key)
+        if text is None:
+            doc = self.candidates.record(cand.passage).doc
+            text = self.fold(doc.doc_id, doc.text[cand.start : cand.end])
+            self._spans.put(key, text)
+        return text
 
     def features(
-        self, query: Query, cand: Candidate, memo: dict[tuple[int, int], tuple] | None = None
+        self, query: Query, cand: Candidate, memo: dict[Any, tuple] | None = None
     ) -> list[float]:
         """The feature vector of one candidate, in the order of :data:`FEATURES` without the
         gaps (:func:`with_gaps` adds them over all candidates of the question). ``memo``
         shares the first sentence's work between the variants of one sentence (and the
         passage's records between its candidates)."""
-        gen = self.gen
-        place = memo.get((cand.passage, -1)) if memo is not None else None
+        place = memo.get(cand.passage) if memo is not None else None
         if place is None:
-            chunk, strings, _, title = self.candidates.record(cand.passage)
+            rec = self.candidates.record(cand.passage)
+            title = rec.title
             title_cov = sum(query.weights[t] for t in query.terms if t in title) / query.total
-            place = (chunk, gen.documents[chunk.doc_id], strings, title, title_cov)
+            place = (rec, title_cov)
             if memo is not None:
-                memo[(cand.passage, -1)] = place
-        chunk, doc, strings, title, title_cov = place
-        hs, he = chunk.sentences[cand.sentence]
+                memo[cand.passage] = place
+        rec, title_cov = place
+        chunk, strings, _, title, doc, sentences = rec
+        info = sentences[cand.sentence]
+        hs, he = info.start, info.end
         paragraph = doc.paragraph(cand.paragraph)
         key = (cand.passage, cand.sentence)
         cached = memo.get(key) if memo is not None else None
         if cached is None:
-            head_tokens, head = self.sentence(cand.passage, cand.sentence)
+            head_tokens, head = info.tokens, info.folded
             context = title
-            if cand.sentence > 0 and starts_with_anaphor(head):
+            if cand.sentence > 0 and info.anaphor:
                 context = context | set(strings[cand.sentence - 1].split())
             head_cov = coverage_of(query, head_tokens, head, context)
             cached = (head_tokens, head, context, head_cov)
@@ -300,10 +301,10 @@ class FeatureExtractor:
                 memo[key] = cached
         head_tokens, head, context, head_pair = cached
         same = (cand.start, cand.end) == (hs, he)
-        text = head if same else self.fold(doc.doc_id, doc.text[cand.start : cand.end])
+        text = head if same else self._span(cand)
         tokens = head_tokens
         if cand.kind == "next" and cand.sentence + 1 < len(strings):
-            tokens = head_tokens | self.sentence(cand.passage, cand.sentence + 1)[0]
+            tokens = head_tokens | sentences[cand.sentence + 1].tokens
         coverage, in_context = head_pair if same else coverage_of(query, tokens, text, context)
         head_cov = head_pair[0]
         pairs = sum(1 for p in query.pairs if p in text) / len(query.pairs) if query.pairs else 0.0
@@ -333,8 +334,7 @@ class FeatureExtractor:
             article_hit = float(any(ref.key == query.article for ref in section))
         anaphor_next = 0.0
         if is_next and cand.sentence + 1 < len(chunk.sentences):
-            ns = chunk.sentences[cand.sentence + 1][0]
-            anaphor_next = float(starts_with_anaphor(self.fold(doc.doc_id, doc.text[ns : ns + 4])))
+            anaphor_next = float(sentences[cand.sentence + 1].opens_anaphor)
         return [
             coverage,
             in_context,
@@ -378,16 +378,14 @@ class FeatureExtractor:
         self, query: Query, best: Candidate, probability: float, runner_up: float
     ) -> list[float]:
         """The question-level vector, in the order of :data:`CONFIDENCE_FEATURES`."""
-        gen = self.gen
-        chunk = gen.chunks[best.passage]
-        doc = gen.documents[chunk.doc_id]
-        strings = gen.sentence_tokens[best.passage]
-        hs = chunk.sentences[best.sentence][0]
-        text = self.fold(doc.doc_id, doc.text[best.start : best.end])
-        context = self.candidates.title_tokens(doc.doc_id)
-        if best.sentence > 0 and starts_with_anaphor(self.fold(doc.doc_id, doc.text[hs : hs + 4])):
+        rec = self.candidates.record(best.passage)
+        doc, strings = rec.doc, rec.strings
+        info = rec.sentences[best.sentence]
+        text = self._span(best)
+        context = rec.title
+        if best.sentence > 0 and info.opens_anaphor:
             context = context | set(strings[best.sentence - 1].split())
-        tokens = self.sentence(best.passage, best.sentence)[0]
+        tokens = info.tokens
         specific = query.specific
         if query.heads:
             # The kind of answer asked for (什么文件) need not be named by the answer.

@@ -34,6 +34,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -133,10 +134,6 @@ class LinearModel:
     weights: tuple[float, ...]
     bias: float
     trees: ObliviousTrees | None = None
-    _vector: np.ndarray = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_vector", np.asarray(self.weights, dtype=np.float64))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], expected: Sequence[str]) -> LinearModel:
@@ -165,65 +162,77 @@ class LinearModel:
 
     def logit(self, x: Sequence[float]) -> float:
         """The score of one feature vector: the linear part, then the trees'."""
-        total = self.bias
-        for w, v in zip(self.weights, x, strict=True):
-            if v:  # most features are 0 for most candidates; adding 0.0 changes nothing
-                total += w * v
+        total = self._linear(x)
         if self.trees is not None:
             total += float(self.trees.scores([x])[0])
+        return total
+
+    def _linear(self, x: Sequence[float]) -> float:
+        weights = self.weights
+        if len(x) != len(weights):
+            raise ValueError(f"{len(x)} features given, the model reads {len(weights)}")
+        total = self.bias
+        # Most features are 0 for most candidates (adding 0.0 changes nothing): only the
+        # others, in order, picked in C.
+        for i in compress(range(len(weights)), x):
+            total += weights[i] * x[i]
         return total
 
     def probability(self, x: Sequence[float]) -> float:
         """The predicted probability of one feature vector."""
         return _sigmoid(self.logit(x))
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        """The scores of a ``(rows, features)`` array, all rows at once.
-
-        Raises:
-            ValueError: ``x`` is not a matrix of this model's features.
-        """
-        if x.ndim != 2 or x.shape[1] != len(self.weights):
-            raise ValueError(f"expected rows of {len(self.weights)} features, got {x.shape}")
-        z = x @ self._vector + self.bias
-        return z if self.trees is None else z + self.trees.scores(x)
-
     def probabilities(self, rows: Sequence[Sequence[float]]) -> list[float]:
-        """The probabilities of many feature vectors (one numpy pass; equal to
-        :meth:`probability` of each up to rounding in the last bits)."""
-        return _sigmoids(self.logits(_matrix(rows))) if rows else []
+        """``[self.probability(x) for x in rows]``, the trees evaluated for all rows at once
+        (the same values to the last bit)."""
+        if self.trees is None or not rows:
+            return [self.probability(x) for x in rows]
+        offsets = self.trees.scores(rows).tolist()
+        return [_sigmoid(self._linear(x) + t) for x, t in zip(rows, offsets, strict=True)]
 
 
 def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-def _sigmoids(z: np.ndarray) -> list[float]:
-    out: list[float] = (1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))).tolist()
-    return out
-
-
-def _matrix(rows: Sequence[Sequence[float]]) -> np.ndarray:
-    try:
-        return np.array(rows, dtype=np.float64)
-    except ValueError:  # ragged rows
-        raise ValueError("feature vectors of different lengths") from None
-
-
 def paired_probabilities(
     first: LinearModel, second: LinearModel, rows: Sequence[Sequence[float]]
 ) -> tuple[list[float], list[float]]:
-    """``first.probabilities(rows)`` and ``second.probabilities(rows)`` from one array (the
-    ranker and the absolute model read the same features of every candidate): a matrix
-    product each, and the ranker's trees on the same array.
+    """``[first.probability(x) for x in rows]`` and the same of ``second``, in one pass over
+    each vector (the ranker and the absolute model read the same features of every
+    candidate). Each sum is accumulated in the order :meth:`LinearModel.logit` uses, over
+    the same nonzero features (found by :func:`itertools.compress`, in C: most features
+    are 0 for most candidates), so the values are the same to the last bit. Only ``first``
+    may have trees (the ranker): they are evaluated for all rows at once and added last, as
+    :meth:`LinearModel.logit` adds them.
 
     Raises:
-        ValueError: The rows are not vectors of the models' features.
+        ValueError: The rows are not vectors of the models' features, or ``second`` has
+            trees.
     """
-    if not rows:
-        return [], []
-    x = _matrix(rows)
-    return _sigmoids(first.logits(x)), _sigmoids(second.logits(x))
+    if second.trees is not None:
+        raise ValueError("paired_probabilities: only the first model may have trees")
+    trees = first.trees
+    offsets = trees.scores(rows).tolist() if trees is not None and rows else None
+    wa, wb = first.weights, second.weights
+    positions = range(len(wa))
+    exp = math.exp
+    out_a: list[float] = []
+    out_b: list[float] = []
+    for n, x in enumerate(rows):
+        if len(x) != len(wa):
+            raise ValueError(f"{len(x)} features given, the model reads {len(wa)}")
+        a, b = first.bias, second.bias
+        for i in compress(positions, x):
+            v = x[i]
+            a += wa[i] * v
+            b += wb[i] * v
+        if offsets is not None:
+            a += offsets[n]
+        # _sigmoid, inlined (two per candidate)
+        out_a.append(1.0 / (1.0 + exp(-max(-30.0, min(30.0, a)))))
+        out_b.append(1.0 / (1.0 + exp(-max(-30.0, min(30.0, b)))))
+    return out_a, out_b
 
 
 @dataclass(frozen=True)

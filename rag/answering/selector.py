@@ -216,10 +216,11 @@ def rank_candidates(
     probabilities: list[float], candidates: list[Candidate]
 ) -> list[tuple[float, Candidate]]:
     """Candidates with their probabilities, best first (ties by position, deterministic)."""
-    return sorted(
-        zip(probabilities, candidates, strict=True),
-        key=lambda pc: (-pc[0], pc[1].passage, pc[1].start, pc[1].end),
-    )
+    # Decorated tuples compared in C (no key function per candidate); the index keeps the
+    # sort's order for candidates equal on every key.
+    pairs = enumerate(zip(probabilities, candidates, strict=True))
+    keyed = sorted([(-p, c.passage, c.start, c.end, n) for n, (p, c) in pairs])
+    return [(probabilities[k[4]], candidates[k[4]]) for k in keyed]
 
 
 __all__ = ["AnswerSelector", "Examined", "answerability", "rank_candidates"]

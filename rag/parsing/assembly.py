@@ -16,7 +16,7 @@ from ..errors import SourceError
 from ..schema import Document, Heading, Paragraph, Repair, SectionRef, Sentence
 from ..sentences import split_sentences
 from . import news, repairs, statute
-from .blocks import Markup, excerpt, lines_label, split_units
+from .blocks import DATE_LINE_RE, Markup, excerpt, lines_label, split_units
 from .contents import Contents, skip_contents
 from .genre import detect_kind, genre_of, stated_kind
 from .intake import RawDocument, line_pages
@@ -24,13 +24,21 @@ from .news import Block, Draft
 from .numbering import ARTICLE_RANK, SectionStack
 
 # Head blocks come first in the canonical text, in this order.
-_HEAD_ORDER = ("title", "kicker", "subtitle", "dateline", "history", "byline")
+_HEAD_ORDER = ("title", "kicker", "subtitle", "dateline", "history", "docnumber", "byline")
 # Head blocks that are headings, quotable as text (role ``heading``, cited as 标题).
 _QUOTABLE_HEAD = frozenset({"title", "kicker", "subtitle"})
+# Lines of a signature above its date: issuer names (国务院办公厅, 中共上海市委 上海市人民政府).
+SIGNATURE_MAX_CHARS = 30
+SIGNATURE_MAX_LINES = 3
+# 附件：… above the signature lists the attachments; it is not an issuer's name.
+_ATTACHMENT_WORDS = ("附件", "附:", "附：")
 # The dateline of a resolution and the enactment history of a law are quotable too (role
-# ``dateline``, cited as 题注): they are where 哪一年通过的 / 什么时候施行 is answered. The
-# byline is metadata only.
+# ``dateline``, cited as 题注): they are where 哪一年通过的 / 什么时候施行 is answered; so is a
+# report's byline (role ``byline``, cited as 署名: 这篇报道是谁写的).
 _QUOTABLE_NOTE = frozenset({"dateline", "history"})
+# An official document's number (发文字号) and its signature with the date (落款: issuer and
+# 成文日期, under the last paragraph) are quotable too, cited as such: they answer 文号是什么
+# and 哪天印发的.
 
 
 def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
@@ -66,20 +74,26 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         markup_repairs.append(_contents_repair(contents, rel))
     pages = line_pages(raw)
     for number, draft in enumerate(drafts):
-        title, subtitle = _head_text(draft, "title"), _head_text(draft, "subtitle")
+        # A title wrapped over lines is one title (its lines stay as they are in the text).
+        title = _head_text(draft, "title").replace("\n", "")
+        subtitle = _head_text(draft, "subtitle")
         if raw.metadata.get("title") and len(drafts) == 1:
             title = title or raw.metadata["title"]
         kind = kind_override or detect_kind(
-            title + subtitle, [b.text for b in draft.body if b.role == "body"][:50]
+            (title or stem.rsplit("/", 1)[-1]) + subtitle,
+            [b.text for b in draft.body if b.role == "body"][:50],
         )
         genre = genre_of(kind)
         history: list[str] = []
         if genre == "statute":
             statute.normalise_roles(draft)
             history = statute.take_history(draft, markups)
-        # A signature and date under an opinion or notice are metadata; in a statute every
-        # line is law text (国旗法 ends with the heading of its appended figure).
+        # The signature and date of an opinion or notice are its 落款, short lines after it
+        # metadata; in a statute every line is law text (国旗法 ends with the heading of its
+        # appended figure).
         metadata = _move_trailing_lines(draft) if genre != "statute" else []
+        if genre != "statute":
+            _mark_signature(draft)
         body, fixes = _repair(draft.body, rel, genre)
         kinds[kind] += 1
         if len(drafts) == 1:
@@ -140,13 +154,56 @@ def _repair(body: list[Block], rel: str, genre: str) -> tuple[list[Block], list[
 
 
 def _move_trailing_lines(draft: Draft) -> list[str]:
-    """Short unnumbered lines after the last paragraph (signature, date) are metadata."""
-    trailing: list[str] = []
+    """Short unnumbered lines after the last paragraph are metadata (a note such as
+    （此件公开发布）), except a signature ending in a date line (落款), which stays in the body
+    for :func:`_mark_signature`."""
+    trailing: list[Block] = []
     while draft.body and draft.body[-1].role == "section" and not draft.body[-1].level:
         if draft.body[-1].marker is not None:
             break
-        trailing.insert(0, draft.body.pop().text)
-    return trailing
+        trailing.insert(0, draft.body.pop())
+    dated = [k for k, b in enumerate(trailing) if DATE_LINE_RE.match(b.text)]
+    keep = dated[-1] + 1 if dated else 0
+    draft.body.extend(trailing[:keep])
+    return [b.text for b in trailing[keep:]]
+
+
+def _mark_signature(draft: Draft) -> None:
+    """The last date line among the body's headings with the issuer lines above it (落款:
+    国务院办公厅 / 2021年6月30日), wherever it stands (attachments may follow it): one block
+    of role ``signature`` in its place. A bare date is never a section heading."""
+    body = draft.body
+    at = next(
+        (
+            k
+            for k in range(len(body) - 1, -1, -1)
+            if body[k].role == "section"
+            and body[k].marker is None
+            and not body[k].level
+            and DATE_LINE_RE.match(body[k].text)
+        ),
+        None,
+    )
+    if at is None:
+        return
+    first = at
+    while (
+        first > 0
+        and at - first < SIGNATURE_MAX_LINES
+        and body[first - 1].role == "section"
+        and body[first - 1].marker is None
+        and not body[first - 1].level
+        and len(body[first - 1].text) <= SIGNATURE_MAX_CHARS
+        and not body[first - 1].text.startswith(_ATTACHMENT_WORDS)
+    ):
+        first -= 1
+    signed = body[first : at + 1]
+    block = Block(
+        "signature",
+        "\n".join(b.text for b in signed),
+        tuple(n for b in signed for n in b.lines),
+    )
+    body[first : at + 1] = [block]
 
 
 def _head_text(draft: Draft, role: str) -> str:
@@ -188,6 +245,8 @@ def _assemble(
             titled.append((start, end, block.lines, ()))
         elif block.role in _QUOTABLE_NOTE:
             notes.append(("dateline", start, end, block.lines))
+        elif block.role in ("docnumber", "byline"):
+            notes.append((block.role, start, end, block.lines))
     stack = SectionStack(statute=genre == "statute")
     body_paragraphs: list[Paragraph] = []
     extra: list[tuple[str, int, int, tuple[int, ...]]] = []
@@ -203,6 +262,10 @@ def _assemble(
             continue
         if block.role in ("caption", "credit"):
             extra.append((block.role, start, end, block.lines))
+            continue
+        if block.role == "signature":
+            headings.append(Heading("signature", block.text, start, end))
+            notes.append(("signature", start, end, block.lines))
             continue
         stack.paragraph(block.marker)
         marker = block.marker
@@ -254,6 +317,9 @@ def _assemble(
     date = statute.history_date(list(history)) if history else ""
     if not date and dateline:
         date = news.date_of(dateline)
+    signature = next((b.text for b in draft.body if b.role == "signature"), "")
+    if not date and signature:
+        date = news.date_of(signature)
     return Document(
         doc_id=doc_id,
         title=title,

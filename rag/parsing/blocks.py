@@ -58,8 +58,23 @@ _LIST_MARKERS = (
     (re.compile(r"^[①-⑳]"), 90),
 )
 LIST_RANK_MIN = 50
+# An attachment of an official document (附件, 附件2, 附件：分工表): outside all numbering, so
+# its own 一、（一） are cited under it (附件 一、 （一）), not taken for the main text's.
+_ATTACHMENT_RE = re.compile(f"^附件[ \u3000]?(?:\\d{{1,2}}|[{CN_NUM}]{{1,3}})?(?=$|[：:\\s])")
+ATTACHMENT_RANK = 5
 # A line wholly in brackets under a title is its 题注 or dateline, not the title's tail.
 _WRAPPED_RE = re.compile(r"^[（(][^（()）]*(?:[（(][^（()）]*[）)][^（()）]*)*[）)]$")
+# The document number of an official document (发文字号: 国办发〔2021〕18号, 沪府规〔2021〕3号,
+# 國辦發〔2021〕18號, or bracketed under the title as web pages print it: （国发〔2021〕7号）)
+# and a bare date line (成文日期 under the signature): each stands on a line of its own, never
+# the tail of the title or of the signature above it.
+DOC_NUMBER_RE = re.compile(
+    r"^[（(]?[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*第?\s*\d{1,5}\s*[号號][）)]?$"
+)
+DATE_LINE_RE = re.compile(
+    r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$"
+    r"|^[〇零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,3}\s*月\s*[一二三四五六七八九十]{1,3}\s*日$"
+)
 # The heading of a table of contents: 目录, 目 录, 目　　录.
 _CONTENTS_RE = re.compile(r"^目\s*[录次]$|^contents$", re.IGNORECASE)
 
@@ -157,7 +172,8 @@ def _split_run(run: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
 
     Plain-text official documents often put one paragraph per line with no blank line in
     between, while wrapped text breaks lines mid-sentence. A line break is a paragraph break
-    only after a complete sentence, before an indented line or before a numbering marker.
+    only after a complete sentence or a numbered heading (三、工作要求), before an indented
+    line or a numbering marker, and around a document number or a bare date line.
     Bylines and credit blocks (names on hard-broken lines) stay whole.
     """
     if len(run) <= 1:
@@ -170,6 +186,9 @@ def _split_run(run: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
         line = item[1]
         if (
             COMPLETE_RE.search(prev_text)
+            or stands_alone(prev_text)
+            or stands_alone(line.strip())
+            or (marker_of(prev_text) is not None and is_heading_like(prev_text))
             or is_contents_heading(prev_text)
             or is_contents_heading(line)
             or (_WRAPPED_RE.match(line.strip()) is not None and is_heading_like(prev_text))
@@ -188,6 +207,10 @@ def marker_of(text: str) -> Marker | None:
 
     The label is the numbering as cited: spaces inside (``第一百二十八 条``) are removed.
     """
+    attachment = _ATTACHMENT_RE.match(text)
+    if attachment:
+        label = re.sub(r"[ \u3000]", "", attachment.group())
+        return Marker(label, ATTACHMENT_RANK, text[attachment.end() :].lstrip("：: \u3000"))
     part = _PART_RE.match(text)
     if part:
         label = part.group()
@@ -235,6 +258,21 @@ def is_byline(lines: list[str]) -> bool:
     return bool(match.group("bullet") or match.group("org") or after.isspace() or not after)
 
 
+def stands_alone(line: str) -> bool:
+    """A document number (发文字号) or a bare date line: a block of its own."""
+    return bool(DOC_NUMBER_RE.match(line) or DATE_LINE_RE.match(line))
+
+
+# A markdown table row (| 序号 | 任务 |) or its rule line (|---|---|).
+_MD_TABLE_ROW_RE = re.compile(r"^\|.*\|$")
+
+
+def is_table_row(text: str) -> bool:
+    """A row of a table: cells joined by tabs (as the .docx and .html readers give a row, and
+    as tab-separated text writes one), or a markdown table row."""
+    return "\n" not in text and ("\t" in text.strip() or bool(_MD_TABLE_ROW_RE.match(text)))
+
+
 def is_heading_like(text: str) -> bool:
     """Short, one line, no sentence-final punctuation and not cut off mid-sentence."""
     return (
@@ -257,6 +295,8 @@ def excerpt(text: str, size: int = 24) -> str:
 
 
 __all__ = [
+    "DATE_LINE_RE",
+    "DOC_NUMBER_RE",
     "Marker",
     "Markup",
     "Unit",
@@ -265,6 +305,8 @@ __all__ = [
     "is_contents_heading",
     "is_credit_line",
     "is_heading_like",
+    "is_table_row",
     "marker_of",
     "split_units",
+    "stands_alone",
 ]

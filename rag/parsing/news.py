@@ -16,12 +16,14 @@ from .blocks import (
     CAPTION_MAX_CHARS,
     COMPLETE_RE,
     DASH_RE,
+    DOC_NUMBER_RE,
     HEADING_MAX_CHARS,
     Marker,
     Unit,
     is_byline,
     is_credit_line,
     is_heading_like,
+    is_table_row,
     marker_of,
 )
 
@@ -30,6 +32,15 @@ _CN_DATE_RE = re.compile(
     r"([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"
 )
 _DATELINE_WORDS_RE = re.compile(r"通过|发布|印发|公布|施行|颁布")
+# The issuer's mark at the top of an official document (国务院文件, 上海市人民政府文件).
+_ISSUER_MARK_RE = re.compile(r"文件$")
+# How the title of an official document or statute ends: a title wrapped over two or three
+# lines (…关于做好城市软实力 / 建设重点工作的通知) is one title when its last line ends so.
+_TITLE_END_RE = re.compile(
+    r"(?:通知|通告|公告|意见|决定|决议|办法|规定|条例|细则|规则|方案|规划|纲要|计划|报告|批复"
+    r"|函|纪要|法|法典|章程|准则)$"
+)
+TITLE_MAX_LINES = 3
 
 
 @dataclass
@@ -66,18 +77,24 @@ class Draft:
 
 def classify(units: list[Unit]) -> int:
     """Give every unit its role; returns the blank-line gap that marks a removed picture."""
+    before_text = True
     for unit in units:
         texts = [t.strip() for t in unit.raw]
         if unit.md_level:
             unit.role = "heading"
+        elif before_text and is_wrapped_title(texts):
+            unit.role = "section"
         elif all(is_credit_line(t) for t in texts):
             unit.role = "credit"
         elif is_byline(texts):
             unit.role = "byline"
+        elif is_table_row(unit.text):
+            unit.role = "body"  # a row of cells is text, never a heading however short
         elif is_heading_like(unit.text):
             unit.role = "section"
         else:
             unit.role = "body"
+        before_text = before_text and unit.role != "body"
     gap = image_gap(units)
     _mark_captions(units, gap)
     return gap
@@ -144,6 +161,19 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
             _place_heading_group(doc, group)
             previous, index = units[end - 1], end
             continue
+        elif (
+            not doc.has("docnumber")
+            and DOC_NUMBER_RE.match(unit.text)
+            and not any(b.marker is not None for b in doc.body)
+        ):
+            # 发文字号 above or under the title (a web page may print its metadata table
+            # first), before the numbered text begins. Above the title, a first line such as
+            # 国务院文件 is the issuer's mark (发文机关标志), not the title: the next heading is.
+            if not doc.body:
+                for block in doc.head:
+                    if block.role == "title" and _ISSUER_MARK_RE.search(block.text):
+                        block.role = "kicker"
+            doc.head.append(Block("docnumber", unit.text, unit.lines))
         elif (
             not doc.body and doc.has("title") and not doc.has("dateline") and is_dateline(unit.text)
         ):
@@ -212,13 +242,46 @@ def _place_heading_group(doc: Draft, group: list[Unit]) -> None:
         elif title is not None and k == title:
             doc.head.append(Block("title", unit.text, unit.lines, unit.md_level))
             doc.title_level = unit.md_level
+        elif _extend_title(doc, unit):
+            continue
         elif _is_subtitle(doc, unit.text):
             doc.head.append(Block("subtitle", unit.text, unit.lines, unit.md_level))
         else:
             doc.add_body(_section_block(unit))
 
 
+def is_wrapped_title(lines: list[str]) -> bool:
+    """Two or three short lines, none ending a sentence, that together end as a document's
+    title does (…的通知): one title wrapped over several lines."""
+    return (
+        1 < len(lines) <= TITLE_MAX_LINES
+        and all(is_heading_like(t) and marker_of(t) is None for t in lines)
+        and _TITLE_END_RE.search(lines[-1]) is not None
+    )
+
+
+def _extend_title(doc: Draft, unit: Unit) -> bool:
+    """Add ``unit`` to the title it continues (a PDF or a web page gives each line of a
+    title wrapped over lines as a block of its own); False when it does not continue it."""
+    last = doc.head[-1] if doc.head else None
+    if (
+        last is None
+        or last.role != "title"
+        or doc.body
+        or last.level != unit.md_level
+        or len(last.lines) >= TITLE_MAX_LINES
+        or _TITLE_END_RE.search(last.text)
+        or not is_wrapped_title([*last.text.split("\n"), unit.text])
+    ):
+        return False
+    last.text = f"{last.text}\n{unit.text}"
+    last.lines = last.lines + unit.lines
+    return True
+
+
 def _place_plain_heading(doc: Draft, unit: Unit) -> None:
+    if _extend_title(doc, unit):
+        return
     if not doc.has("title") and not doc.body and marker_of(unit.text) is None:
         doc.head.append(Block("title", unit.text, unit.lines))
     elif _is_subtitle(doc, unit.text):

@@ -18,7 +18,14 @@ from dataclasses import replace
 from typing import Any
 
 from ..schema import Repair
-from .blocks import COMPLETE_RE, HEAD_FRAGMENT_RE, HEADING_MAX_CHARS, excerpt, lines_label
+from .blocks import (
+    COMPLETE_RE,
+    HEAD_FRAGMENT_RE,
+    HEADING_MAX_CHARS,
+    excerpt,
+    is_table_row,
+    lines_label,
+)
 from .news import Block
 
 # Characters on each side of a paragraph break that are segmented to look for a split word.
@@ -63,10 +70,13 @@ def join_fragments(body: list[Block], rel: str) -> tuple[list[Block], list[Repai
     suspects = [
         k
         for k, b in enumerate(body)
-        if b.role == "body" and (b.after_break or HEAD_FRAGMENT_RE.match(b.text))
+        if b.role == "body"
+        and not is_table_row(b.text)
+        and (b.after_break or HEAD_FRAGMENT_RE.match(b.text))
     ]
     for index, block in enumerate(body):
-        if block.role != "body" or index in used:
+        # A table row is complete without a full stop; it neither continues nor is continued.
+        if block.role != "body" or index in used or is_table_row(block.text):
             continue
         while not COMPLETE_RE.search(block.text):
             found = _find_continuation(body, index, used, suspects)
@@ -171,7 +181,7 @@ def flag_fragments(body: list[Block], rel: str) -> list[Repair]:
     """Flags for paragraphs that still start or end mid-sentence (kept as they are)."""
     flags = []
     for block in body:
-        if block.role != "body":
+        if block.role != "body" or is_table_row(block.text):
             continue
         if not COMPLETE_RE.search(block.text):
             flags.append(

@@ -171,7 +171,13 @@ def _describe_document(doc: Document) -> list[str]:
         text = doc.text[p.start : p.end].replace("\n", " ")
         path = " ".join(s.display for s in p.section if s.label) or "-"
         clause = f" 第{p.clause}款" if p.clause > 1 else ""
-        tag = {"caption": "图片说明", "credit": "图片署名"}.get(p.role, f"¶{p.number}")
+        tag = {
+            "caption": "图片说明",
+            "credit": "图片署名",
+            "docnumber": "发文字号",
+            "signature": "落款",
+            "byline": "署名",
+        }.get(p.role, f"¶{p.number}")
         snippet = text[:_SNIPPET] + ("…" if len(text) > _SNIPPET else "")
         out.append(f"      {tag:<5} {lines_label(p.source_lines):<11} [{path}{clause}] {snippet}")
     if doc.metadata:

@@ -24,6 +24,11 @@ from . import Block, RawDocument, from_blocks
 _INVISIBLE = " \t\r\n\f\v\u3000\xa0\u200b\ufeff"
 # Links to the neighbouring articles close many government pages; they are navigation, not text.
 _NEIGHBOUR_LINK_RE = re.compile(r"^(?:上一篇|下一篇|上一条|下一条)\s*[：:]")
+# A breadcrumb: 首页 > 政策 > 国务院政策文件库, 当前位置：首页 » 新闻 (site navigation, not text).
+_BREADCRUMB_RE = re.compile(
+    r"^(?:(?:当前位置|您的位置|您现在的位置|所在位置)\s*[：:]\s*)?(?:首页|主页|网站首页)"
+    r"\s*[>＞›»/]"
+)
 _BLOCK_TAGS = frozenset(
     {"address", "article", "aside", "blockquote", "body", "dd", "div", "dl", "dt", "figcaption"}
     | {"figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li"}
@@ -254,9 +259,11 @@ def _heading_level(rend: str) -> int:
 
 
 def _drop_neighbour_links(blocks: list[Block]) -> tuple[list[Block], list[str]]:
+    """Links to the previous and next article and breadcrumbs, which the extractor may keep,
+    left out (and returned, to be listed as dropped)."""
     kept, dropped = [], []
     for block in blocks:
-        if _NEIGHBOUR_LINK_RE.match(block.text):
+        if _NEIGHBOUR_LINK_RE.match(block.text) or _BREADCRUMB_RE.match(block.text):
             dropped.append(block.text)
         else:
             kept.append(block)

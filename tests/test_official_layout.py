@@ -1,0 +1,266 @@
+"""Official documents (公文) as plain text: the issuer's mark, the document number (发文字号),
+the title, numbered items with their sub-items, and the signature with its date (落款), each
+in its place and quotable, cited by what it is."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.citations import cite
+from rag.parsing import load_documents
+from rag.schema import Document
+
+FIXTURE = Path(__file__).parent / "fixtures" / "official_notice.txt"
+TITLE = "上海市人民政府办公厅关于做好城市软实力建设重点工作的通知"
+
+
+@pytest.fixture(scope="module")
+def notice() -> Document:
+    (doc,) = load_documents(FIXTURE).documents
+    return doc
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> rag.Assistant:
+    source = tmp_path_factory.mktemp("notice_src")
+    shutil.copy(FIXTURE, source / FIXTURE.name)
+    index = tmp_path_factory.mktemp("notice_index")
+    rag.build_index(source, index, model="none", workers=1)
+    return rag.load(index, model="none")
+
+
+def parse_one(tmp_path: Path, name: str, text: str) -> Document:
+    """The one document of a plain-text file holding ``text``."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    (doc,) = load_documents(path).documents
+    return doc
+
+
+def role_texts(doc: Document, role: str) -> list[str]:
+    return [doc.text[p.start : p.end] for p in doc.paragraphs if p.role == role]
+
+
+def test_head_and_signature_are_recognised(notice: Document) -> None:
+    assert notice.title == TITLE
+    assert notice.kind == "notice"
+    # 上海市人民政府办公厅文件 above the number is the issuer's mark, not the title.
+    assert [(h.role, h.text) for h in notice.headings if h.role != "section"] == [
+        ("title", TITLE),
+        ("kicker", "上海市人民政府办公厅文件"),
+        ("docnumber", "沪府办发〔2021〕12号"),
+        ("signature", "上海市人民政府办公厅\n2021年7月15日"),
+    ]
+    assert role_texts(notice, "docnumber") == ["沪府办发〔2021〕12号"]
+    assert role_texts(notice, "signature") == ["上海市人民政府办公厅\n2021年7月15日"]
+    assert notice.date == "2021-07-15"
+    # The note after the date stays metadata; no line was taken for a broken sentence.
+    assert notice.metadata == ("（此件公开发布）",)
+    assert notice.repairs == ()
+    # A numbered heading on its own line is a heading, not the start of the next paragraph.
+    assert [h.text for h in notice.headings if h.role == "section"] == [
+        "一、工作目标",
+        "二、重点任务",
+        "三、工作要求",
+    ]
+    assert notice.body_paragraphs[-1].section[0].label == "三、"
+    assert notice.text[notice.body_paragraphs[-1].start :].startswith("各区、各部门要于")
+
+
+def test_document_number_under_the_title(tmp_path: Path) -> None:
+    doc = parse_one(
+        tmp_path,
+        "opinion.txt",
+        "国务院办公厅关于推进城市文化建设的指导意见\n国办发〔2021〕18号\n\n"
+        "各省、自治区、直辖市人民政府：\n现提出以下意见。\n\n"
+        "一、总体要求\n（一）指导思想。推动城市文化繁荣发展。\n\n"
+        "国务院办公厅\n2021年6月30日\n",
+    )
+    assert doc.title == "国务院办公厅关于推进城市文化建设的指导意见"
+    assert doc.kind == "opinion"  # read from the title, not from the title and number
+    assert role_texts(doc, "docnumber") == ["国办发〔2021〕18号"]
+    assert role_texts(doc, "signature") == ["国务院办公厅\n2021年6月30日"]
+    assert doc.date == "2021-06-30"
+
+
+def test_notes_are_cited_by_what_they_are(notice: Document, tmp_path: Path) -> None:
+    by_role = {p.role: p.number for p in notice.paragraphs}
+    assert cite(notice, by_role["docnumber"]) == f"《{TITLE}》发文字号"
+    assert cite(notice, by_role["signature"]) == f"《{TITLE}》落款"
+    doc = parse_one(
+        tmp_path,
+        "traditional.txt",
+        "上海市人民政府辦公廳關於做好重點工作的通知\n滬府辦發〔2021〕12號\n\n"
+        "各區人民政府：\n現將有關事項通知如下。\n\n上海市人民政府辦公廳\n2021年7月15日\n",
+    )
+    number = next(p.number for p in doc.paragraphs if p.role == "docnumber")
+    assert cite(doc, number) == "《上海市人民政府辦公廳關於做好重點工作的通知》發文字號"
+
+
+def test_questions_about_the_notes_and_the_items(assistant: rag.Assistant) -> None:
+    number = assistant.answer("这份通知的文号是什么？")
+    assert number.found
+    assert number.quotes[0].text == "沪府办发〔2021〕12号"
+    assert number.quotes[0].citation == f"《{TITLE}》发文字号"
+    date = assistant.answer("通知的成文日期是哪天？")
+    assert date.found and "2021年7月15日" in date.quotes[0].text
+    assert date.quotes[0].citation == f"《{TITLE}》落款"
+    # A numbered item that only names its topic is quoted with its sub-items, cited as it.
+    principles = assistant.answer("基本原则有哪些？")
+    assert principles.found
+    quote = principles.quotes[0]
+    assert quote.text.startswith("（二）基本原则。")
+    assert quote.text.endswith("3.坚持开放包容。加强国际交流合作。")
+    assert quote.citation == f"《{TITLE}》一、 （二）"
+    docs = assistant.documents
+    for answer in (number, date, principles):
+        for q in answer.quotes:
+            assert docs[q.doc_id].text[q.start : q.end] == q.text
+
+
+def test_signature_before_an_attachment(tmp_path: Path) -> None:
+    (doc,) = load_documents(FIXTURE.parent / "official_attachment.txt").documents
+    # The signature stands before the attachment: still the 落款, not two section headings.
+    assert role_texts(doc, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
+    assert doc.date == "2021-08-02"
+    assert "上海市人民政府办公厅" not in [h.text for h in doc.headings if h.role == "section"]
+    # The attachment's own numbering is cited under it, not as the main text's 一、（一）.
+    first = doc.body_paragraphs[2]
+    assert doc.text[first.start : first.end].startswith("（一）开展城市精神宣传教育")
+    assert cite(doc, first.number).endswith("》附件 一、 （一）")
+
+
+def test_table_rows_are_text_and_a_table_is_a_list(tmp_path: Path) -> None:
+    import docx
+
+    word = docx.Document()
+    word.add_paragraph("城市软实力建设重点任务分工")
+    word.add_paragraph("为落实全会精神，现将重点任务分工如下。")
+    rows = [
+        ("序号", "重点任务", "牵头单位"),
+        ("1", "开展城市精神宣传教育", "市委宣传部"),
+        ("2", "建设城市精神地标", "市规划资源局"),
+        ("3", "实施文艺精品工程", "市文化旅游局"),
+    ]
+    table = word.add_table(rows=len(rows), cols=3)
+    for row, cells in zip(table.rows, rows, strict=True):
+        for cell, value in zip(row.cells, cells, strict=True):
+            cell.text = value
+    word.add_paragraph("各单位要于2021年12月31日前报送进展情况。")
+    source = tmp_path / "src"
+    source.mkdir()
+    word.save(str(source / "分工.docx"))
+    (doc,) = load_documents(source / "分工.docx").documents
+    # Short rows without a full stop are neither headings nor broken sentences.
+    assert [h.role for h in doc.headings] == ["title"]
+    assert [doc.text[p.start : p.end] for p in doc.body_paragraphs][1:3] == [
+        "序号\t重点任务\t牵头单位",
+        "1\t开展城市精神宣传教育\t市委宣传部",
+    ]
+    assert doc.repairs == ()
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    row = assistant.answer("实施文艺精品工程由哪个单位牵头？")
+    assert row.found and row.quotes[0].text == "3\t实施文艺精品工程\t市文化旅游局"
+    whole = assistant.answer("重点任务有哪些？")
+    assert whole.found
+    assert whole.quotes[0].text.startswith("序号\t重点任务\t牵头单位")
+    assert whole.quotes[0].text.endswith("3\t实施文艺精品工程\t市文化旅游局")
+
+
+def test_bracketed_document_number_under_the_title(tmp_path: Path) -> None:
+    doc = parse_one(
+        tmp_path,
+        "notice.txt",
+        "国务院关于加强城市文化建设的通知\n（国发〔2021〕7号）\n\n各省、自治区、直辖市人民政府：\n"
+        "现将有关事项通知如下。\n\n一、总体要求\n推动城市文化繁荣发展。\n\n国务院\n2021年3月1日\n",
+    )
+    assert doc.kind == "notice"
+    assert role_texts(doc, "docnumber") == ["（国发〔2021〕7号）"]
+    assert role_texts(doc, "signature") == ["国务院\n2021年3月1日"]
+
+
+def test_government_web_page() -> None:
+    # A 政府信息公开 page: a metadata table first, then the title, number, text, signature.
+    (doc,) = load_documents(FIXTURE.parent / "official_page.html").documents
+    assert doc.title == "国务院办公厅关于推进城市文化建设的指导意见"
+    assert doc.kind == "opinion"
+    assert role_texts(doc, "docnumber") == ["国办发〔2021〕18号"]
+    assert role_texts(doc, "signature") == ["国务院办公厅\n2021年6月30日"]
+    assert doc.date == "2021-06-30"
+    # The breadcrumb is site navigation, left out (and listed), not a heading.
+    assert not [h for h in doc.headings if h.text.startswith("首页")]
+    # The metadata table's rows are text (发文字号 can be asked for in its words too).
+    rows = [doc.text[p.start : p.end] for p in doc.body_paragraphs]
+    assert "发文字号：\t国办发〔2021〕18号\t发布日期：\t2021年07月05日" in rows
+
+
+def test_a_reports_byline_is_quotable(seed_assistant: rag.Assistant) -> None:
+    answer = seed_assistant.answer("侧记的作者是谁？")
+    assert answer.found
+    quote = answer.quotes[0]
+    assert quote.text == "■本报记者 顾一琼 唐玮婕 陆益峰 王嘉旸"
+    assert quote.citation.endswith("十一届市委十一次全会侧记》署名")
+
+
+WRAPPED_TITLE = ("上海市人民政府办公厅关于做好城市软实力", "建设重点工作的通知")
+
+
+def test_a_title_wrapped_over_two_lines(tmp_path: Path) -> None:
+    doc = parse_one(
+        tmp_path,
+        "wrapped.txt",
+        "\n".join(WRAPPED_TITLE)
+        + "\n沪府办发〔2021〕12号\n\n各区人民政府：\n现就有关工作通知如下。\n\n"
+        "上海市人民政府办公厅\n2021年7月15日\n",
+    )
+    assert doc.title == "".join(WRAPPED_TITLE)
+    assert doc.kind == "notice"
+    # The title's lines stay as the file has them.
+    assert [h.text for h in doc.headings if h.role == "title"] == ["\n".join(WRAPPED_TITLE)]
+
+
+def test_a_pdf_notice_with_its_title_on_two_lines(tmp_path: Path) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path = tmp_path / "notice.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    width, height = A4
+    lines = [
+        (22, "c", "上海市人民政府办公厅文件"),
+        (14, "c", "沪府办发〔2021〕12号"),
+        (18, "c", WRAPPED_TITLE[0]),
+        (18, "c", WRAPPED_TITLE[1]),
+        (14, "l", "各区人民政府，市政府各委、办、局："),
+        (14, "l", "　　现就做好城市软实力建设重点工作通知如下。"),
+        (14, "r", "上海市人民政府办公厅"),
+        (14, "r", "2021年7月15日"),
+    ]
+    y = height - 90
+    for size, align, text in lines:
+        pdf.setFont("STSong-Light", size)
+        if align == "c":
+            pdf.drawCentredString(width / 2, y, text)
+        elif align == "r":
+            pdf.drawRightString(width - 110, y, text)
+        else:
+            pdf.drawString(100, y, text)
+        y -= 36
+    pdf.setFont("STSong-Light", 10)
+    pdf.drawCentredString(width / 2, 50, "— 1 —")
+    pdf.showPage()
+    pdf.save()
+    (doc,) = load_documents(path).documents
+    assert doc.title == "".join(WRAPPED_TITLE)
+    assert doc.kind == "notice"
+    assert role_texts(doc, "docnumber") == ["沪府办发〔2021〕12号"]
+    assert role_texts(doc, "signature") == ["上海市人民政府办公厅\n2021年7月15日"]
+    assert [h.text for h in doc.headings if h.role == "kicker"] == ["上海市人民政府办公厅文件"]
