@@ -264,3 +264,20 @@ def test_a_pdf_notice_with_its_title_on_two_lines(tmp_path: Path) -> None:
     assert role_texts(doc, "docnumber") == ["沪府办发〔2021〕12号"]
     assert role_texts(doc, "signature") == ["上海市人民政府办公厅\n2021年7月15日"]
     assert [h.text for h in doc.headings if h.role == "kicker"] == ["上海市人民政府办公厅文件"]
+
+
+@pytest.mark.parametrize(
+    ("title", "kind"),
+    [
+        ("2021年上海市政府工作报告", "policy"),
+        ("中国共产党第十九届中央委员会第六次全体会议公报", "policy"),
+        ("在全市干部大会上的讲话", "policy"),
+        ("上海召开城市软实力建设推进大会", "article"),
+        ("发挥软实力“加速器”作用——十一届市委十一次全会侧记", "side_report"),
+    ],
+)
+def test_official_texts_are_told_from_reports_about_them(title: str, kind: str) -> None:
+    from rag.parsing.genre import detect_kind
+
+    # A work report, a communiqué or a speech is the text itself, quoted as 原文.
+    assert detect_kind(title, []) == kind

@@ -36,7 +36,9 @@ _TITLE_KINDS = (
     ("notice", re.compile(r"通知$|通告$|公告$")),
     ("opinion", re.compile(r"意见$")),
     ("decision", re.compile(r"决定$")),
-    ("policy", re.compile(r"方案$|规划$|纲要$|计划$")),
+    # A government work report, a communiqué, minutes, a reply, a speech: official texts,
+    # not reports about them (政府工作报告 is not a 报道).
+    ("policy", re.compile(r"方案$|规划$|纲要$|计划$|报告$|公报$|纪要$|批复$|讲话$")),
 )
 _STATUTE_TITLE_RE = re.compile(
     r"(?:法|法典|条例|规定|办法|细则|规则|准则|章程)$|^中华人民共和国.*法"
