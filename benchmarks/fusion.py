@@ -39,27 +39,24 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from shared_data import BENCH, EVAL, LAWS  # noqa: E402
+
 import rag  # noqa: E402
 from rag.retrieval import FUSION_DEPTH, Ranked, _rrf, _weighted  # noqa: E402
 from rag.settings import RetrievalMode  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared")
 ALPHAS = [round(a * 0.05, 2) for a in range(21)]
 
 
 def sets() -> dict[str, tuple[Path, Path, str]]:
-    bench = SHARED / "bench"
-
     def pair(name: str) -> tuple[Path, Path, str]:
-        return bench / name / "corpus.jsonl", bench / name / "qa.jsonl", "doc"
+        return BENCH / name / "corpus.jsonl", BENCH / name / "qa.jsonl", "doc"
 
     return {
         "cmrc-trial": pair("cmrc2018_trial"),
         "cmrc": pair("cmrc2018_dev"),
         "drcd": pair("drcd_dev"),
-        "laws": (SHARED / "corpora/laws", SHARED / "eval/laws_dev.jsonl", "span"),
+        "laws": (LAWS, EVAL / "laws_dev.jsonl", "span"),
     }
 
 

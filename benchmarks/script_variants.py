@@ -32,14 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import opencc  # noqa: E402
+from shared_data import EVAL, LAWS  # noqa: E402
 
 import rag  # noqa: E402
 from rag.evaluation import QAItem, evaluate, read_qa  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared")
-EVAL = SHARED / "eval"
 SETS = {
     "seed_qa": ("seed", EVAL / "seed_qa.jsonl"),
     "seed_dev": ("seed", EVAL / "seed_dev.jsonl"),
@@ -87,12 +84,12 @@ def main() -> None:
 
     assistants = {
         "seed": build(ROOT / "source", args.work / "seed"),
-        "laws": build(SHARED / "corpora" / "laws", args.work / "laws"),
+        "laws": build(LAWS, args.work / "laws"),
     }
     # The documents in Traditional characters (s2t), indexed as a user would.
     cc = opencc.OpenCC("s2t")
     traditional = {}
-    for corpus, source in (("seed", ROOT / "source"), ("laws", SHARED / "corpora" / "laws")):
+    for corpus, source in (("seed", ROOT / "source"), ("laws", LAWS)):
         converted_source = args.work / f"{corpus}-s2t-source"
         converted_source.mkdir(exist_ok=True)
         for path in source.iterdir():

@@ -24,11 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-if not SHARED.is_dir():  # a worktree outside the checkout's folder
-    SHARED = Path("/work/shared")
-CMRC = SHARED / "bench" / "cmrc2018_dev"
+from shared_data import BENCH
+
+CMRC = BENCH / "cmrc2018_dev"
 
 
 def child(index: str, n: int, call: str = "search") -> None:

@@ -35,13 +35,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from shared_data import EVAL  # noqa: E402
+
 import rag  # noqa: E402
 from rag.ngrams import FIELD, LEGACY_FIELD, character_bigrams  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared")
-LAWS_DEV = SHARED / "eval" / "laws_dev.jsonl"
+LAWS_DEV = EVAL / "laws_dev.jsonl"
 TUNE = {f"D{i:02d}" for i in range(1, 9)}
 
 

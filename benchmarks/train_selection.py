@@ -61,6 +61,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from shared_data import BENCH, EVAL, LAWS  # noqa: E402
+
 import rag  # noqa: E402
 from rag.answering.analysis import ARTICLE, Query  # noqa: E402
 from rag.answering.candidates import Candidate  # noqa: E402
@@ -70,16 +72,11 @@ from rag.answering.selector import AnswerSelector, answerability, rank_candidate
 from rag.evaluation import QAItem, confidence_auroc, read_qa  # noqa: E402
 from rag.questions import clean_question  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared")
-BENCH = SHARED / "bench"
-EVAL = SHARED / "eval"
 CORPORA = {
     "trial": BENCH / "cmrc2018_trial" / "corpus.jsonl",
     "drcd": BENCH / "drcd_dev" / "corpus.jsonl",
     "seed": ROOT / "source",
-    "laws": SHARED / "corpora" / "laws",
+    "laws": LAWS,
 }
 
 
