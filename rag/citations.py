@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .schema import Document, Paragraph
+from .schema import ROLE_LABELS, Document, Paragraph
 from .textnorm import is_traditional
 
 # Article labels in either script (條, 兩).
@@ -22,14 +22,6 @@ _ARTICLE_RE = re.compile(
     r"^第[一二三四五六七八九十百千零〇两兩\d]+[条條](?:之[一二三四五六七八九十]+)?$"
 )
 _ITEM_RE = re.compile(r"^[（(]([一二三四五六七八九十百零〇两兩]+)[）)]$")
-_ROLE_LABELS = {
-    "caption": "图片说明",
-    "credit": "图片说明",
-    "dateline": "题注",
-    "docnumber": "发文字号",
-    "signature": "落款",
-    "byline": "署名",
-}
 _CN_DIGITS = "零一二三四五六七八九"
 # Per-document indexes, by id(); a document is immutable, so an entry never goes stale.
 _INDEX_CACHE: dict[int, tuple[Document, dict[tuple[str, ...], int]]] = {}
@@ -60,8 +52,8 @@ def cite(doc: Document, paragraph: int) -> str:
     para = doc.paragraph(paragraph)
     head = f"《{full_title(doc)}》"
     words = _words(doc)
-    if para.role in _ROLE_LABELS:
-        return f"{head}{words[_ROLE_LABELS[para.role]]}"
+    if para.role in ROLE_LABELS:
+        return f"{head}{words[ROLE_LABELS[para.role]]}"
     if para.role == "heading":
         return f"{head}{_heading_place(para)}{words['标题']}"
     statute = _statute_path(doc, para)

@@ -274,6 +274,19 @@ KIND_LABELS = {
 }
 # Kinds whose words are the official text itself (quoted before reports about them).
 AUTHORITATIVE_KINDS = frozenset(KIND_LABELS) - {"side_report", "article", "record"}
+# What a quotable paragraph that is neither body text nor a heading is called in a citation
+# (《…》题注, 《…》落款), by its Paragraph.role.
+ROLE_LABELS = {
+    "caption": "图片说明",
+    "credit": "图片说明",
+    "dateline": "题注",
+    "docnumber": "发文字号",
+    "signature": "落款",
+    "byline": "署名",
+}
+# The roles among them that are also Heading records over the same span (the notes of a
+# document's head and its signature), shown as such in the document view.
+NOTE_ROLES = frozenset({"dateline", "docnumber", "signature", "byline"})
 
 
 @dataclass(frozen=True)
@@ -487,6 +500,8 @@ class IndexInfo:
 __all__ = [
     "AUTHORITATIVE_KINDS",
     "KIND_LABELS",
+    "NOTE_ROLES",
+    "ROLE_LABELS",
     "Answer",
     "Chunk",
     "Document",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as _urlquote
 
 from rag.answering import attribution
+from rag.schema import NOTE_ROLES
 
 if TYPE_CHECKING:
     from rag import Answer, Document, IndexInfo, Quote
@@ -479,7 +480,7 @@ def document_view(doc: Document, start: int | None = None, end: int | None = Non
     heading_passage = {
         (p.start, p.end): p.number
         for p in doc.paragraphs
-        if p.role in ("heading", "dateline", "docnumber", "signature", "byline")
+        if p.role == "heading" or p.role in NOTE_ROLES
     }
 
     def marked(lo: int, hi: int) -> str:

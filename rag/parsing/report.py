@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..schema import KIND_LABELS, Document
+from ..schema import KIND_LABELS, ROLE_LABELS, Document
 from .blocks import is_blank, is_credit_line, lines_label
 
 _MD_MARK_RE = re.compile(r"^ {0,3}#{1,6}(?!#)[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
@@ -140,6 +140,13 @@ def describe(documents: Iterable[Document], warnings: Iterable[str], sources: in
     return "\n".join(out)
 
 
+# Non-body paragraphs in the outline, by what they are cited as (a credit is cited with its
+# picture's caption but listed as what it is); datelines keep their ¶ number.
+_OUTLINE_TAGS = {r: ROLE_LABELS[r] for r in ("caption", "docnumber", "signature", "byline")} | {
+    "credit": "图片署名"
+}
+
+
 def _describe_document(doc: Document) -> list[str]:
     body = doc.body_paragraphs
     out = [f"[{doc.doc_id}] {doc.title}"]
@@ -171,13 +178,7 @@ def _describe_document(doc: Document) -> list[str]:
         text = doc.text[p.start : p.end].replace("\n", " ")
         path = " ".join(s.display for s in p.section if s.label) or "-"
         clause = f" 第{p.clause}款" if p.clause > 1 else ""
-        tag = {
-            "caption": "图片说明",
-            "credit": "图片署名",
-            "docnumber": "发文字号",
-            "signature": "落款",
-            "byline": "署名",
-        }.get(p.role, f"¶{p.number}")
+        tag = _OUTLINE_TAGS.get(p.role, f"¶{p.number}")
         snippet = text[:_SNIPPET] + ("…" if len(text) > _SNIPPET else "")
         out.append(f"      {tag:<5} {lines_label(p.source_lines):<11} [{path}{clause}] {snippet}")
     if doc.metadata:
