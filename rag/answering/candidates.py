@@ -227,8 +227,8 @@ class CandidateGenerator:
             doc = self.gen.documents[chunk.doc_id]
             context = self.title_tokens(chunk.doc_id)
             if doc.paragraph(chunk.paragraphs[0]).role in NOTE_CONTEXT:
-                # A document number or signature: what it is called is its context, as
-                # the title is (its own words are a code and names).
+                # A document number, signature or byline: what it is called is its
+                # context, as the title is (its own words are a code and names).
                 context = context | frozenset(self.gen.tokenizer.tokenize(" ".join(chunk.section)))
             value = PassageRecord(
                 chunk,
@@ -471,7 +471,7 @@ class CandidateGenerator:
                 span_end = min(para.end, start + LIST_MAX_CHARS)
                 if span_end == para.end:
                     out.append(make(start, span_end, number, "list"))
-        if query.wants_list and "\t" in doc.text[para.start : para.end]:
+        if query.wants_list and _is_table_row(doc, para):
             rows = _table_end(doc, para)
             if rows is not None:  # the header row with the rows under it: the whole table
                 out.append(make(para.start, rows.end, rows.number, "list"))
@@ -598,9 +598,14 @@ def _next_sentence(
     # numbers end where the captions' and headings' begin).
     if nxt.section != para.section or not nxt.sentences or not _follows(para, nxt):
         return None
-    if "\t" in doc.text[para.start : para.end]:
-        return None  # a table row: the next row (or paragraph) does not continue it
+    if _is_table_row(doc, para):
+        return None  # the next row (or paragraph) does not continue a table row
     return nxt.sentences[0].end, nxt.number
+
+
+def _is_table_row(doc: Document, para: Paragraph) -> bool:
+    """A row of a table: the readers join its cells with tabs."""
+    return "\t" in doc.text[para.start : para.end]
 
 
 def _table_end(doc: Document, para: Paragraph) -> Paragraph | None:
@@ -609,7 +614,7 @@ def _table_end(doc: Document, para: Paragraph) -> Paragraph | None:
     are left out."""
 
     def is_row(p: Paragraph) -> bool:
-        return p.role == "body" and "\t" in doc.text[p.start : p.end]
+        return p.role == "body" and _is_table_row(doc, p)
 
     if para.number > 1 and is_row(doc.paragraph(para.number - 1)):
         return None
