@@ -281,3 +281,48 @@ def test_official_texts_are_told_from_reports_about_them(title: str, kind: str) 
 
     # A work report, a communiqué or a speech is the text itself, quoted as 原文.
     assert detect_kind(title, []) == kind
+
+
+def test_a_gazette_holds_one_document_after_another() -> None:
+    # Under the date that signs one document, the next one's issuer mark, number or title
+    # (wrapped over lines or not) opens it: each with its own head, text and signature.
+    docs = load_documents(Path(__file__).parent / "fixtures" / "official_gazette.txt").documents
+    assert [(d.title, d.kind, d.date) for d in docs] == [
+        ("上海市人民政府关于同意设立上海城市软实力研究院的批复", "policy", "2022-01-10"),
+        (
+            "上海市人民政府办公厅关于印发《上海市城市软实力建设三年行动计划》的通知",
+            "notice",
+            "2022-01-20",
+        ),
+        ("中共上海市委宣传部关于开展城市软实力主题宣传活动的实施方案", "policy", "2022-02-01"),
+        # No kind word in the title, but a number and a signature: an official text.
+        ("上海市人民政府办公厅转发市文化和旅游局城市软实力工作要点", "policy", "2022-01-25"),
+    ]
+    assert [role_texts(d, "docnumber") for d in docs] == [
+        ["沪府〔2022〕8号"],
+        ["沪府办发〔2022〕3号"],
+        [],
+        ["沪府办发〔2022〕5号"],
+    ]
+    assert [role_texts(d, "signature")[0].split("\n")[0] for d in docs] == [
+        "上海市人民政府",
+        "上海市人民政府办公厅",
+        "中共上海市委宣传部",
+        "上海市人民政府办公厅",
+    ]
+    assert [[h.text for h in d.headings if h.role == "kicker"] for d in docs] == [
+        ["上海市人民政府文件"],
+        ["上海市人民政府办公厅文件"],
+        [],
+        [],
+    ]
+    # Every document is its own text: no heading, no stray line of the next one.
+    assert all(not [h for h in d.headings if h.role == "section"] for d in docs)
+    assert all(d.repairs == () for d in docs)
+    assert cite(docs[3], role_paragraph(docs[3], "docnumber")) == (
+        "《上海市人民政府办公厅转发市文化和旅游局城市软实力工作要点》发文字号"
+    )
+
+
+def role_paragraph(doc: Document, role: str) -> int:
+    return next(p.number for p in doc.paragraphs if p.role == role)

@@ -43,6 +43,7 @@ def both_scripts(source: Path, tmp_path: Path) -> tuple[list[Document], list[Doc
         for name in (
             "official_notice.txt",
             "official_attachment.txt",
+            "official_gazette.txt",
             "policy_numbered.md",
             "statute_excerpt.md",
             "statute_other.md",

@@ -87,6 +87,7 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         kind = kind_override or detect_kind(
             (title or stem.rsplit("/", 1)[-1]) + subtitle,
             [b.text for b in draft.body if b.role == "body"][:50],
+            official=draft.has("docnumber") or _ends_signed(draft),
         )
         genre = genre_of(kind)
         history: list[str] = []
@@ -217,6 +218,20 @@ def _mark_signature(draft: Draft) -> None:
         tuple(n for b in signed for n in b.lines),
     )
     body[first : at + 1] = [block]
+
+
+def _ends_signed(draft: Draft) -> bool:
+    """The body ends with a bare date line under a short issuer line (落款), notes aside."""
+    lines = [b for b in draft.body if b.role in ("section", "body")][-4:]
+    for k in range(len(lines) - 1, 0, -1):
+        if (
+            lines[k].role == "section"
+            and lines[k].marker is None
+            and DATE_LINE_RE.match(lines[k].text)
+        ):
+            above = lines[k - 1]
+            return above.role == "section" and len(above.text) <= SIGNATURE_MAX_CHARS
+    return False
 
 
 def _head_text(draft: Draft, role: str) -> str:

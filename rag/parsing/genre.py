@@ -65,12 +65,15 @@ def genre_of(kind: str) -> str:
     return "numbered"
 
 
-def detect_kind(title: str, body: list[str]) -> str:
+def detect_kind(title: str, body: list[str], official: bool = False) -> str:
     """The kind of a document from its title and the first lines of its body.
 
     Args:
         title: Title (with subtitle) of the document.
         body: Texts of its body blocks, in order.
+        official: It carries a document number (发文字号) or ends signed with a date (落款),
+            as an official document does: with no kind word in its title (…转发…工作要点)
+            it is an official text (文件), not a report.
 
     Returns:
         A key of :data:`rag.schema.KIND_LABELS`.
@@ -87,7 +90,9 @@ def detect_kind(title: str, body: list[str]) -> str:
         return _statute_kind(core)
     if articles >= 3 and articles * 2 >= len(body) // 2:
         return _statute_kind(core)
-    if any(w in core for w in ("意见", "办法", "条例", "规定", "通知", "方案", "规划", "细则")):
+    if official or any(
+        w in core for w in ("意见", "办法", "条例", "规定", "通知", "方案", "规划", "细则")
+    ):
         return "policy"
     return "article"
 

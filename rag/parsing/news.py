@@ -16,6 +16,7 @@ from .blocks import (
     CAPTION_MAX_CHARS,
     COMPLETE_RE,
     DASH_RE,
+    DATE_LINE_RE,
     DOC_NUMBER_RE,
     HEADING_MAX_CHARS,
     Marker,
@@ -25,6 +26,7 @@ from .blocks import (
     is_heading_like,
     is_table_row,
     marker_of,
+    stands_alone,
 )
 
 _DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
@@ -78,11 +80,15 @@ class Draft:
 def classify(units: list[Unit]) -> int:
     """Give every unit its role; returns the blank-line gap that marks a removed picture."""
     before_text = True
+    after_date = False
     for unit in units:
         texts = [t.strip() for t in unit.raw]
         if unit.md_level:
             unit.role = "heading"
-        elif before_text and is_wrapped_title(texts):
+        elif (before_text or after_date) and is_wrapped_title(texts):
+            # The title of the file's first document, or of the next one under the date
+            # that signs the one before (a gazette, a collection of documents), its issuer's
+            # mark or its number.
             unit.role = "section"
         elif all(is_credit_line(t) for t in texts):
             unit.role = "credit"
@@ -95,6 +101,9 @@ def classify(units: list[Unit]) -> int:
         else:
             unit.role = "body"
         before_text = before_text and unit.role != "body"
+        after_date = stands_alone(unit.text) or (
+            unit.role == "section" and _ISSUER_MARK_RE.search(unit.text) is not None
+        )
     gap = image_gap(units)
     _mark_captions(units, gap)
     return gap
@@ -161,6 +170,14 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
             _place_heading_group(doc, group)
             previous, index = units[end - 1], end
             continue
+        elif unit.role == "section" and doc.has_paragraphs and _opens_next(doc, units, index):
+            # Under the date that signs one official document, the next one's title, issuer
+            # mark or number: a gazette or a collection holds one document after another.
+            doc = _new_draft(out)
+            if DOC_NUMBER_RE.match(unit.text):
+                doc.head.append(Block("docnumber", unit.text, unit.lines))
+            else:
+                _place_plain_heading(doc, unit)
         elif (
             not doc.has("docnumber")
             and DOC_NUMBER_RE.match(unit.text)
@@ -194,6 +211,35 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
         previous = unit
         index += 1
     return out
+
+
+def _opens_next(doc: Draft, units: list[Unit], index: int) -> bool:
+    """``units[index]`` opens the next official document: it stands under the date line that
+    signs ``doc`` and is a document number, a document's title (wrapped or not), or an
+    issuer's mark (…文件) followed by either."""
+    unit = units[index]
+    if not _signed(doc):
+        return False
+    if DOC_NUMBER_RE.match(unit.text):
+        return True
+    if _ISSUER_MARK_RE.search(unit.text) and index + 1 < len(units):
+        unit, index = units[index + 1], index + 1
+        if DOC_NUMBER_RE.match(unit.text):
+            return True
+    lines = [unit.text]
+    for nxt in units[index + 1 : index + TITLE_MAX_LINES]:
+        if nxt.role != "section" or _TITLE_END_RE.search(lines[-1]):
+            break
+        lines.append(nxt.text)
+    return marker_of(lines[0]) is None and (
+        is_wrapped_title(lines) or (len(lines) == 1 and _TITLE_END_RE.search(lines[0]) is not None)
+    )
+
+
+def _signed(doc: Draft) -> bool:
+    """The body ends with a bare date line, a signature's."""
+    last = doc.body[-1] if doc.body else None
+    return last is not None and last.role == "section" and DATE_LINE_RE.match(last.text) is not None
 
 
 def _new_draft(out: list[Draft]) -> Draft:
