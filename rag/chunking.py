@@ -39,8 +39,8 @@ def chunk_documents(documents: Iterable[Document], *, size: int, overlap: int = 
 # (国办发〔2021〕18号; 国务院办公厅 2021年6月30日) hold none of the words a question about them
 # uses.
 NOTE_CONTEXT = {
-    "docnumber": ("发文字号", "文号"),
-    "signature": ("落款", "发文机关署名", "成文日期"),
+    "docnumber": ("发文字号", "文号", "编号"),
+    "signature": ("落款", "发文机关署名", "成文日期", "印发日期", "发布日期"),
     "byline": ("署名", "作者"),
 }
 

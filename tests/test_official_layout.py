@@ -116,8 +116,19 @@ def test_questions_about_the_notes_and_the_items(assistant: rag.Assistant) -> No
     assert quote.text.startswith("（二）基本原则。")
     assert quote.text.endswith("3.坚持开放包容。加强国际交流合作。")
     assert quote.citation == f"《{TITLE}》一、 （二）"
+    # The same asked in other words: its 编号, the day it was 印发 or 发布, and the reader
+    # pointing at it as 这份文件 (a generic noun, not a word of its text).
+    asked = {
+        "这份通知的编号是多少？": "发文字号",
+        "这份文件是哪天印发的？": "落款",
+        "通知是什么时候发布的？": "落款",
+    }
+    others = [assistant.answer(q) for q in asked]
+    assert [(a.found, a.quotes[0].citation if a.found else "") for a in others] == [
+        (True, f"《{TITLE}》{label}") for label in asked.values()
+    ]
     docs = assistant.documents
-    for answer in (number, date, principles):
+    for answer in (number, date, principles, *others):
         for q in answer.quotes:
             assert docs[q.doc_id].text[q.start : q.end] == q.text
 

@@ -56,6 +56,9 @@ _LIST_Q = re.compile(
 # 五个坚持, “六个让”: a numbered slogan whose items repeat its stem.
 _NUMBERED = re.compile(r"([两二三四五六七八九十]+)个[“\"「]?([\u4e00-\u9fff]{1,4}?)[”\"」]")
 _WHY_Q = re.compile(r"为什么|为何|什么原因|原因是|缘何|何以")
+# A reader pointing at the document itself with a generic noun (这份文件是哪天印发的): the
+# noun names nothing to find in its text (这份通知 keeps 通知: the title says it).
+_POINTED_Q = re.compile(r"(?:这份|这篇|这部|这个|这一|该|此)(文件|文章|材料|文档|文本)")
 _CONDITION_Q = re.compile(
     r"除外|例外|不得|不能|不可以|禁止|情形|情况下|条件|前提|但是|是否可以|能否|可以不"
 )
@@ -255,6 +258,9 @@ def analyze(
     for variant, standard in _VARIANTS[:2]:
         question = question.replace(variant, standard)
     terms = list(dict.fromkeys(tokens))
+    pointed = _POINTED_Q.findall(question)
+    if pointed:
+        terms = [t for t in terms if t not in pointed] or terms
     w: dict[str, float] = {}
     specific: dict[str, float] = {}
     absent = []
