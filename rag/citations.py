@@ -152,6 +152,7 @@ _TRADITIONAL_WORDS = {
     "发文字号": "發文字號",
     "落款": "落款",
     "署名": "署名",
+    "版记": "版記",
 }
 _SIMPLIFIED_WORDS = {word: word for word in _TRADITIONAL_WORDS}
 

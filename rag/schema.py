@@ -283,10 +283,11 @@ ROLE_LABELS = {
     "docnumber": "发文字号",
     "signature": "落款",
     "byline": "署名",
+    "colophon": "版记",
 }
 # The roles among them that are also Heading records over the same span (the notes of a
 # document's head and its signature), shown as such in the document view.
-NOTE_ROLES = frozenset({"dateline", "docnumber", "signature", "byline"})
+NOTE_ROLES = frozenset({"dateline", "docnumber", "signature", "byline", "colophon"})
 
 
 @dataclass(frozen=True)

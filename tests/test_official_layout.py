@@ -337,3 +337,28 @@ def test_a_gazette_holds_one_document_after_another() -> None:
 
 def role_paragraph(doc: Document, role: str) -> int:
     return next(p.number for p in doc.paragraphs if p.role == role)
+
+
+def test_the_colophon_is_quotable_and_the_note_above_it_metadata(tmp_path: Path) -> None:
+    text = FIXTURE.read_text(encoding="utf-8").rstrip("\n") + (
+        "\n\n抄送：市委各部门，市人大常委会办公厅，市政协办公厅。\n\n"
+        "上海市人民政府办公厅　　　　2021年7月16日印发\n"
+    )
+    doc = parse_one(tmp_path, "notice.txt", text)
+    # The 版记 is one passage of its own, not a paragraph of 三、工作要求 or metadata; the
+    # note between it and the signature stays metadata.
+    assert role_texts(doc, "colophon") == [
+        "抄送：市委各部门，市人大常委会办公厅，市政协办公厅。\n"
+        "上海市人民政府办公厅　　　　2021年7月16日印发"
+    ]
+    assert cite(doc, role_paragraph(doc, "colophon")) == f"《{TITLE}》版记"
+    assert doc.metadata == ("（此件公开发布）",)
+    assert role_texts(doc, "signature") == ["上海市人民政府办公厅\n2021年7月15日"]
+    assert doc.text[doc.body_paragraphs[-1].start : doc.body_paragraphs[-1].end] == (
+        "各区、各部门要于每年12月31日前报送工作情况。"
+    )
+    assert [h.text for h in doc.headings if h.role == "section"] == [
+        "一、工作目标",
+        "二、重点任务",
+        "三、工作要求",
+    ]

@@ -395,6 +395,7 @@ _HEADING_TAGS = {
     "docnumber": ("div", "rag-h-meta"),
     "byline": ("div", "rag-h-meta"),
     "signature": ("div", "rag-h-meta"),
+    "colophon": ("div", "rag-h-meta"),
     "section": ("h4", "rag-h-section"),
 }
 

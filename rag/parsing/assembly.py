@@ -8,6 +8,7 @@ sentence and heading index into that text.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import PurePosixPath
@@ -33,6 +34,10 @@ SIGNATURE_MAX_CHARS = 30
 SIGNATURE_MAX_LINES = 3
 # 附件：… above the signature lists the attachments; it is not an issuer's name.
 _ATTACHMENT_WORDS = ("附件", "附:", "附：")
+# The 版记 under an official document: who else receives it (抄送：…) and who printed it when
+# (…2021年7月16日印发).
+_COLOPHON_RE = re.compile(r"^(?:抄送|抄报|分送|报送|发送)\s*[:：]|\d{1,2}\s*日\s*印\s*发$")
+_PRINTED_RE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*印\s*发$")
 # The dateline of a resolution and the enactment history of a law are quotable too (role
 # ``dateline``, cited as 题注): they are where 哪一年通过的 / 什么时候施行 is answered; so is a
 # report's byline (role ``byline``, cited as 署名: 这篇报道是谁写的).
@@ -97,11 +102,12 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         # The signature and date of an opinion or notice are its 落款, short lines after it
         # metadata; in a statute every line is law text (国旗法 ends with the heading of its
         # appended figure).
+        colophon = _take_colophon(draft) if genre != "statute" else []
         metadata = _move_trailing_lines(draft) if genre != "statute" else []
         if genre != "statute":
             _mark_signature(draft)
         body, fixes = _repair(draft.body, rel, genre)
-        draft.body = body
+        draft.body = body + colophon
         if restorer is not None:
             from_head = title == _head_text(draft, "title").replace("\n", "")
             restorer.draft(draft)
@@ -165,6 +171,34 @@ def _repair(body: list[Block], rel: str, genre: str) -> tuple[list[Block], list[
     body, joined = repairs.join_fragments(body, rel)
     fixes.extend(joined)
     return body, fixes + repairs.flag_fragments(body, rel)
+
+
+def _take_colophon(draft: Draft) -> list[Block]:
+    """The 版记 at the very end of an official document (抄送：…, 上海市人民政府办公厅
+    2021年7月16日印发), taken out of the body as blocks of role ``colophon``: quotable, cited
+    as 版记, never a paragraph of the last section or a note of metadata."""
+    taken: list[Block] = []
+    while draft.body and draft.body[-1].marker is None:
+        block = draft.body[-1]
+        if block.role not in ("body", "section") or not _COLOPHON_RE.search(block.text):
+            break
+        taken.insert(0, draft.body.pop())
+    # The issuer's line above a 印发 date on a line of its own (上海市人民政府办公厅 /
+    # 2021年7月16日印发) belongs to it.
+    if (
+        taken
+        and _PRINTED_RE.match(taken[0].text)
+        and draft.body
+        and draft.body[-1].role == "section"
+        and draft.body[-1].marker is None
+        and len(draft.body[-1].text) <= SIGNATURE_MAX_CHARS
+    ):
+        taken.insert(0, draft.body.pop())
+    if not taken:
+        return []
+    # One 版记, its lines in order (a blank line or a rule may part them in the source).
+    lines = tuple(n for b in taken for n in b.lines)
+    return [Block("colophon", "\n".join(b.text for b in taken), lines)]
 
 
 def _move_trailing_lines(draft: Draft) -> list[str]:
@@ -291,9 +325,9 @@ def _assemble(
         if block.role in ("caption", "credit"):
             extra.append((block.role, start, end, block.lines))
             continue
-        if block.role == "signature":
-            headings.append(Heading("signature", block.text, start, end))
-            notes.append(("signature", start, end, block.lines))
+        if block.role in ("signature", "colophon"):
+            headings.append(Heading(block.role, block.text, start, end))
+            notes.append((block.role, start, end, block.lines))
             continue
         stack.paragraph(block.marker)
         marker = block.marker
