@@ -143,6 +143,10 @@ def main() -> None:
         alone[i] = w[i] if w[i] else shipped[i]
         table.append(row(f"{term} only ({alone[i]})", alone))
     table.append(row(f"fitted {dict(zip(TERMS, w.tolist(), strict=True))}", w))
+    for i, term in enumerate(TERMS):
+        without = w.copy()
+        without[i] = 0.0
+        table.append(row(f"fitted without {term}", without))
     table.append(row(f"shipped {WEIGHTS}", shipped))
     print(f"load average {os.getloadavg()[0]:.1f}, {time.perf_counter() - start:.0f} s")
     if args.json:
