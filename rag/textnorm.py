@@ -36,7 +36,7 @@ import threading
 import unicodedata
 from typing import Protocol
 
-__all__ = ["is_traditional", "normalize"]
+__all__ = ["fold_chars", "is_traditional", "normalize"]
 
 # Invisible characters that break words apart (or glue them) without being visible.
 # Whitespace controls (\t \n \v \f \r) are kept: the tokenizer drops whitespace anyway, and
@@ -133,3 +133,29 @@ def _normalize(text: str) -> str:
 
 
 _normalize_short = functools.lru_cache(maxsize=_MEMO_SIZE)(_normalize)
+
+# Each character's own simplified form (OpenCC t2s of the character alone, 妳 → 你), for
+# :func:`fold_chars`; characters whose conversion is not one character stay as they are.
+_char_folds: dict[str, str] = {}
+
+
+def fold_chars(text: str) -> str:
+    """``text`` with each traditional character replaced by its simplified form, one
+    character for one: unlike :func:`normalize`, the length and every offset stay the same,
+    so what is found in the folded text can be cut from the original (the layout parser reads
+    Traditional documents this way). No NFKC, no lower-casing, no phrase conversion.
+
+    Example:
+        >>> fold_chars("第三十九條　本報記者")
+        '第三十九条　本报记者'
+    """
+    chars = set(text)
+    missing = [c for c in chars if c not in _char_folds and c != "\n"]
+    if missing:
+        # One conversion for all new characters, a line each: no phrase spans two lines.
+        converted = _t2s().convert("\n".join(missing)).split("\n")
+        for char, folded in zip(missing, converted, strict=True):
+            folded = folded.translate(_VARIANT_CHARS)
+            _char_folds[char] = folded if len(folded) == 1 else char
+    table = {ord(c): _char_folds[c] for c in chars if c != "\n" and _char_folds[c] != c}
+    return text.translate(table) if table else text

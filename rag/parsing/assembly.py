@@ -22,6 +22,7 @@ from .genre import detect_kind, genre_of, stated_kind
 from .intake import RawDocument, line_pages
 from .news import Block, Draft
 from .numbering import ARTICLE_RANK, SectionStack
+from .script import Restorer
 
 # Head blocks come first in the canonical text, in this order.
 _HEAD_ORDER = ("title", "kicker", "subtitle", "dateline", "history", "docnumber", "byline")
@@ -55,7 +56,9 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
     Raises:
         SourceError: The file holds no body paragraph, or its stated kind is unknown.
     """
-    units, markups = split_units(raw.text)
+    # A Traditional file's layout is read in simplified characters, its text kept as is.
+    restorer = Restorer.of(raw.text)
+    units, markups = split_units(restorer.folded if restorer else raw.text)
     units, contents = skip_contents(units)
     gap = news.classify(units)
     drafts = [d for d in news.drafts(units, gap) if d.has_paragraphs]
@@ -72,6 +75,8 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
     markup_repairs = [_markup_repair(m, rel) for m in markups]
     if contents is not None:
         markup_repairs.append(_contents_repair(contents, rel))
+    if restorer is not None:
+        markup_repairs = restorer.repairs(markup_repairs)
     pages = line_pages(raw)
     for number, draft in enumerate(drafts):
         # A title wrapped over lines is one title (its lines stay as they are in the text).
@@ -95,12 +100,20 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         if genre != "statute":
             _mark_signature(draft)
         body, fixes = _repair(draft.body, rel, genre)
+        draft.body = body
+        if restorer is not None:
+            from_head = title == _head_text(draft, "title").replace("\n", "")
+            restorer.draft(draft)
+            if from_head:
+                title = _head_text(draft, "title").replace("\n", "")
+            history = [restorer.text(h) for h in history]
+            metadata = [restorer.text(m) for m in metadata]
+            fixes = restorer.repairs(fixes)
         kinds[kind] += 1
         if len(drafts) == 1:
             doc_id = stem
         else:
             doc_id = f"{stem}/{kind}" + (f"-{kinds[kind]}" if kinds[kind] > 1 else "")
-        draft.body = body
         all_fixes = (markup_repairs if number == 0 else []) + fixes
         documents.append(
             _assemble(
