@@ -435,7 +435,9 @@ class Answer:
         found: False when the documents do not answer the question.
         quotes: Verbatim quotes, best first (empty when ``found`` is False).
         markdown: Formatted Chinese answer with citations.
-        hits: The passages the answer was selected from (or offered as 相关段落).
+        hits: The passages the answer was selected from (or offered as 相关段落), best
+            first: retrieval's order with its first six corrected by what selection read
+            (:mod:`rag.answering.ordering`); each ``score`` is the retrieval score.
         build_id: Id of the index generation that answered.
         source_hashes: sha256 of each source file of that generation.
         resolved_question: The question actually searched (follow-ups are expanded).

@@ -9,9 +9,10 @@ The stages, one module each:
 4. :mod:`~rag.answering.model`: the fitted ranker and confidence model, loaded from
    ``rag/data/selection_model.json`` (fitted by ``benchmarks/train_selection.py``);
 5. :mod:`~rag.answering.quotes`: verified quotes and the refusal decision;
-6. :mod:`~rag.answering.formatting`: Markdown.
+6. :mod:`~rag.answering.formatting`: Markdown;
+7. :mod:`~rag.answering.ordering`: the order of the answer's passages (``Answer.hits``).
 
-:class:`AnswerSelector` (:mod:`~rag.answering.selector`) runs stages 1–5.
+:class:`AnswerSelector` (:mod:`~rag.answering.selector`) runs stages 1–5 and 7.
 """
 
 from __future__ import annotations

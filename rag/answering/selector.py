@@ -1,5 +1,6 @@
 """The answering pipeline of one generation: question analysis → candidates → features → the
-fitted model → quotes and refusal (formatting is :mod:`rag.answering.formatting`)."""
+fitted model → quotes and refusal, and the order of the answer's passages
+(:mod:`rag.answering.ordering`; formatting is :mod:`rag.answering.formatting`)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .candidates import (
 from .features import FeatureExtractor
 from .model import SelectionModel, default_model, paired_probabilities
 from .naming import TitleNames
+from .ordering import PassageOrder
 from .quotes import Selection, pick_quotes
 
 
@@ -60,6 +62,7 @@ class AnswerSelector:
         self.names = TitleNames(self.gen.documents)
         self.candidates = CandidateGenerator(self.gen)
         self.extractor = FeatureExtractor(self.gen, self.candidates)
+        self.order = PassageOrder(self.gen, self.candidates)
 
     @property
     def model(self) -> SelectionModel:
@@ -158,9 +161,8 @@ class AnswerSelector:
         examined = self.examine(question, tokens, k, mode, within)
         if examined is None:
             return Selection((), (), 0.0)
-        hits = tuple(self.retriever.hits(examined.ranked[:k]))
         if not examined.candidates:
-            return Selection((), hits, 0.0)
+            return Selection((), tuple(self.retriever.hits(examined.ranked[:k])), 0.0)
         model = self.model.variant(examined.semantic)
         rows = examined.features
         own: list[float] | None = None
@@ -169,6 +171,9 @@ class AnswerSelector:
         else:  # both models read the same vectors: one pass
             ranked, own = paired_probabilities(model.ranker, model.absolute, rows)
         scored = rank_candidates(ranked, examined.candidates)
+        # The answer's passages: retrieval's order, corrected by what selection read.
+        order = self.order.order(question, examined.ranked, scored)
+        hits = tuple(self.retriever.hits(order[:k]))
         quotes = pick_quotes(scored, self.retriever)
         if not quotes:
             return Selection((), hits, 0.0)
