@@ -385,6 +385,23 @@ def fit_ranker(
     return linear if boosting is None else boost(examples, set_weight, c, linear, boosting)
 
 
+def _dump_trees(model: object) -> dict:
+    """A fitted CatBoost model's oblivious trees as the artifact stores them (splits, float32
+    borders, leaf values), read from its JSON export; it must add nothing else to the score."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_model(f"{tmp}/trees.json", format="json")  # type: ignore[attr-defined]
+        dumped = json.loads(Path(tmp, "trees.json").read_text())
+    scale, bias = dumped["scale_and_bias"]
+    if scale != 1 or any(bias):
+        raise SystemExit(f"unexpected CatBoost scale and bias {scale}, {bias}")
+    fitted = dumped["oblivious_trees"]
+    return {
+        "splits": [[s["float_feature_index"] for s in t["splits"]] for t in fitted],
+        "borders": [[s["border"] for s in t["splits"]] for t in fitted],
+        "leaves": [t["leaf_values"] for t in fitted],
+    }
+
+
 def boost(
     examples: list[Example], set_weight: dict[str, float], c: float, linear: dict, how: Boosting
 ) -> dict:
@@ -428,18 +445,7 @@ def boost(
         }
     )
     model.fit(pool)
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save_model(f"{tmp}/trees.json", format="json")
-        dumped = json.loads(Path(tmp, "trees.json").read_text())
-    scale, bias = dumped["scale_and_bias"]
-    if scale != 1 or any(bias):
-        raise SystemExit(f"unexpected CatBoost scale and bias {scale}, {bias}")
-    fitted = dumped["oblivious_trees"]
-    trees = {
-        "splits": [[s["float_feature_index"] for s in t["splits"]] for t in fitted],
-        "borders": [[s["border"] for s in t["splits"]] for t in fitted],
-        "leaves": [t["leaf_values"] for t in fitted],
-    }
+    trees = _dump_trees(model)
     # Calibration of the boosted score, pointwise over every question with an answer.
     xs = np.vstack([ex.x for ex in ranked])
     ys = np.concatenate([ex.y for ex in ranked])  # type: ignore[misc]
@@ -458,6 +464,45 @@ def boost(
             # leaves' (the artifact stays small).
             "leaves": [[round(a * v, 6) for v in leaf] for leaf in trees["leaves"]],
         },
+    }
+
+
+def fit_confidence(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float, how: Boosting | None
+) -> dict:
+    """The confidence model: a logistic regression, and with ``how`` oblivious trees boosted
+    from its logit (CatBoost Logloss, the linear logit as the baseline), whose leaves add to
+    that logit at run time as the ranker's do (:class:`rag.answering.model.LinearModel`
+    evaluates both). Logloss leaves are log-odds already: no calibration is refitted."""
+    linear = fit_lr(x, y, w, c=c)
+    if how is None:
+        return linear
+    try:
+        from catboost import CatBoost, Pool
+    except ImportError:
+        raise SystemExit(
+            "boosting the confidence model needs CatBoost: pip install -e '.[train]' "
+            "(or --confidence-trees 0)"
+        ) from None
+    model = CatBoost(
+        {
+            "loss_function": "Logloss",
+            "iterations": how.trees,
+            "depth": how.depth,
+            "learning_rate": how.learning_rate,
+            "boost_from_average": False,
+            "random_seed": 0,
+            "thread_count": 1,
+            "verbose": False,
+            "allow_writing_files": False,
+        }
+    )
+    model.fit(Pool(x, y, weight=w, baseline=logit(linear, x)))
+    fitted = _dump_trees(model)
+    return {
+        **linear,
+        # Rounded before any figure is computed: the held-out figures are the shipped leaves'.
+        "trees": {**fitted, "leaves": [[round(v, 6) for v in leaf] for leaf in fitted["leaves"]]},
     }
 
 
@@ -541,6 +586,11 @@ def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -
             ex.x = ex.x.copy()
             ex.x[:, dropped] = 0.0
     drop_conf = [i for i, n in enumerate(CONFIDENCE_FEATURES) if n in args.drop]
+    conf_boosting = (
+        Boosting(args.confidence_trees, args.confidence_depth, args.learning_rate)
+        if args.confidence_trees
+        else None
+    )
 
     sets = sorted({ex.set for ex in examples})
     counts = {s: sum(1 for ex in examples if ex.set == s) for s in sets}
@@ -575,7 +625,9 @@ def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -
     conf_oof = np.zeros(len(keep))
     folds_of = np.asarray([examples[i].fold for i in keep])
     for k in range(f):
-        params = fit_lr(xc[folds_of != k], lc[folds_of != k], wc[folds_of != k], c=args.c)
+        params = fit_confidence(
+            xc[folds_of != k], lc[folds_of != k], wc[folds_of != k], args.c, conf_boosting
+        )
         conf_oof[folds_of == k] = predict(params, xc[folds_of == k])
     confidence = {i: float(conf_oof[n]) for n, i in enumerate(keep)}
     index_of = {i: n for n, i in enumerate(keep)}
@@ -678,7 +730,7 @@ def fit_variant(examples: list[Example], args: argparse.Namespace, label: str) -
     if drop_conf:
         xa[:, drop_conf] = 0.0
     wa = np.asarray([set_weight[examples[i].set] for i in keep_a])
-    conf = fit_lr(xa, ya, wa, c=args.c)
+    conf = fit_confidence(xa, ya, wa, args.c, conf_boosting)
     return Fitted(ranker, conf, absolute, best_t, auroc, report, counts)
 
 
@@ -777,6 +829,14 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=Boosting.depth, help="depth of each tree")
     parser.add_argument("--learning-rate", type=float, default=Boosting.learning_rate)
     parser.add_argument(
+        "--confidence-trees",
+        type=int,
+        default=0,
+        help="oblivious trees boosted from the linear confidence model (CatBoost Logloss; "
+        "0: the logistic regression alone)",
+    )
+    parser.add_argument("--confidence-depth", type=int, default=3)
+    parser.add_argument(
         "--keep-confidence",
         metavar="ARTIFACT",
         help="refit the rankers only: the absolute and confidence models and the threshold "
@@ -832,7 +892,14 @@ def main() -> None:
             if args.trees and args.ranker == "pairwise"
             else ""
         )
-        + " + confidence; lexical and dense pairs",
+        + " + confidence"
+        + (
+            f" boosted with {args.confidence_trees} oblivious trees of depth "
+            f"{args.confidence_depth} (CatBoost Logloss)"
+            if args.confidence_trees
+            else ""
+        )
+        + "; lexical and dense pairs",
         "trained_on": lexical.counts,
         "folds": f,
         "C": args.c,

@@ -153,6 +153,7 @@ _TRADITIONAL_WORDS = {
     "落款": "落款",
     "署名": "署名",
     "版记": "版記",
+    "主送机关": "主送機關",
 }
 _SIMPLIFIED_WORDS = {word: word for word in _TRADITIONAL_WORDS}
 

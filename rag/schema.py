@@ -284,10 +284,11 @@ ROLE_LABELS = {
     "signature": "落款",
     "byline": "署名",
     "colophon": "版记",
+    "addressee": "主送机关",
 }
 # The roles among them that are also Heading records over the same span (the notes of a
 # document's head and its signature), shown as such in the document view.
-NOTE_ROLES = frozenset({"dateline", "docnumber", "signature", "byline", "colophon"})
+NOTE_ROLES = frozenset({"dateline", "docnumber", "signature", "byline", "colophon", "addressee"})
 
 
 @dataclass(frozen=True)

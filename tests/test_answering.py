@@ -377,3 +377,18 @@ def test_second_and_third_passages_always_reach_the_shortlist(
     # Without it, the first passage's sentences fill the shortlist for some of them.
     monkeypatch.setattr(candidates, "DIVERSE_PASSAGES", 0)
     assert missing() > 0
+
+
+def test_a_noun_pointing_at_the_document_is_not_searched_for() -> None:
+    from rag.answering.analysis import without_pointed
+
+    assert without_pointed("这份文件的文号是什么?", ["这份", "文件", "文号"]) == (
+        "的文号是什么?",
+        ["这份", "文号"],
+    )
+    # Nothing else to search for: the question stays as asked; no pointing noun: unchanged.
+    assert without_pointed("这份文件", ["文件"]) == ("这份文件", ["文件"])
+    assert without_pointed("文件的文号是什么?", ["文件", "文号"]) == (
+        "文件的文号是什么?",
+        ["文件", "文号"],
+    )

@@ -53,6 +53,7 @@ def test_head_and_signature_are_recognised(notice: Document) -> None:
         ("title", TITLE),
         ("kicker", "上海市人民政府办公厅文件"),
         ("docnumber", "沪府办发〔2021〕12号"),
+        ("addressee", "各区人民政府，市政府各委、办、局："),
         ("signature", "上海市人民政府办公厅\n2021年7月15日"),
     ]
     assert role_texts(notice, "docnumber") == ["沪府办发〔2021〕12号"]
@@ -122,6 +123,9 @@ def test_questions_about_the_notes_and_the_items(assistant: rag.Assistant) -> No
         "这份通知的编号是多少？": "发文字号",
         "这份文件是哪天印发的？": "落款",
         "通知是什么时候发布的？": "落款",
+        # 文件 is not searched for either (the mark 上海市人民政府办公厅文件 would win on it).
+        "这份文件的文号是什么？": "发文字号",
+        "该文件的主送机关是谁？": "主送机关",
     }
     others = [assistant.answer(q) for q in asked]
     assert [(a.found, a.quotes[0].citation if a.found else "") for a in others] == [
@@ -139,8 +143,10 @@ def test_signature_before_an_attachment(tmp_path: Path) -> None:
     assert role_texts(doc, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
     assert doc.date == "2021-08-02"
     assert "上海市人民政府办公厅" not in [h.text for h in doc.headings if h.role == "section"]
-    # The attachment's own numbering is cited under it, not as the main text's 一、（一）.
-    first = doc.body_paragraphs[2]
+    # The attachment's own numbering is cited under it, not as the main text's 一、（一）
+    # (the 主送机关 and the one paragraph of the notice come before it).
+    assert role_texts(doc, "addressee") == ["各区人民政府，市政府各委、办、局："]
+    first = doc.body_paragraphs[1]
     assert doc.text[first.start : first.end].startswith("（一）开展城市精神宣传教育")
     assert cite(doc, first.number).endswith("》附件 一、 （一）")
 
@@ -362,3 +368,32 @@ def test_the_colophon_is_quotable_and_the_note_above_it_metadata(tmp_path: Path)
         "二、重点任务",
         "三、工作要求",
     ]
+
+
+def test_the_addressee_line_is_the_main_recipient(
+    notice: Document, assistant: rag.Assistant, tmp_path: Path
+) -> None:
+    # 主送机关: quotable and cited as such, not paragraph 1 of the text.
+    assert role_texts(notice, "addressee") == ["各区人民政府，市政府各委、办、局："]
+    assert cite(notice, role_paragraph(notice, "addressee")) == f"《{TITLE}》主送机关"
+    first = notice.body_paragraphs[0]
+    assert first.number == 1
+    assert notice.text[first.start : first.end].startswith("为贯彻落实市委十一届十一次全会精神")
+    for question in ("这份通知的主送机关是谁？", "这份通知是发给哪些单位的？"):
+        answer = assistant.answer(question)
+        assert answer.found, question
+        assert answer.quotes[0].text == "各区人民政府，市政府各委、办、局："
+        assert answer.quotes[0].citation == f"《{TITLE}》主送机关"
+    # A lead-in ending with a colon, a salutation, or a first line with no 公文 marks around it
+    # is text.
+    head = "国务院办公厅关于推进城市文化建设的指导意见\n国办发〔2021〕18号\n\n"
+    lead_in = parse_one(
+        tmp_path, "a.txt", head + "现就有关事项通知如下：\n\n一、总体要求\n推动发展。\n"
+    )
+    assert role_texts(lead_in, "addressee") == []
+    greeting = parse_one(tmp_path, "b.txt", head + "各位代表：\n\n现在我代表市人民政府作报告。\n")
+    assert role_texts(greeting, "addressee") == []
+    plain = parse_one(
+        tmp_path, "c.txt", "关于城市文化的几点思考\n\n各区人民政府：\n\n推动城市文化发展。\n"
+    )
+    assert role_texts(plain, "addressee") == []

@@ -396,6 +396,7 @@ _HEADING_TAGS = {
     "byline": ("div", "rag-h-meta"),
     "signature": ("div", "rag-h-meta"),
     "colophon": ("div", "rag-h-meta"),
+    "addressee": ("div", "rag-h-meta"),
     "section": ("h4", "rag-h-section"),
 }
 

@@ -244,6 +244,20 @@ class TermWeights:
 _VARIANTS = (("甚么", "什么"), ("为甚么", "为什么"))
 
 
+def without_pointed(question: str, tokens: list[str]) -> tuple[str, list[str]]:
+    """The question and its search tokens without the generic noun a reader points at the
+    document with (这份文件的文号是什么 → 的文号是什么, without 文件): that noun is no word
+    to search for (a heading 上海市人民政府办公厅文件 would win on it). ``question`` is
+    folded (:func:`~rag.textnorm.normalize`). Unchanged when there is none, or nothing else
+    would be left to search for."""
+    pointed = _POINTED_Q.findall(question)
+    if not pointed:
+        return question, tokens
+    kept = [t for t in tokens if t not in pointed]
+    rest = _POINTED_Q.sub("", question)
+    return (rest, kept) if kept and rest.strip() else (question, tokens)
+
+
 def analyze(
     question: str, tokens: list[str], weights: TermWeights, named: tuple[str, ...] = ()
 ) -> Query:
@@ -420,4 +434,5 @@ __all__ = [
     "asked_units",
     "starts_with_anaphor",
     "states_unit",
+    "without_pointed",
 ]

@@ -10,7 +10,7 @@ from ..backends import Within
 from ..retrieval import Ranked, Retriever
 from ..settings import RetrievalMode
 from ..textnorm import normalize
-from .analysis import Query, TermWeights, analyze
+from .analysis import Query, TermWeights, analyze, without_pointed
 from .candidates import (
     DENSE_PASSAGES,
     NAMED_PASSAGES,
@@ -83,6 +83,10 @@ class AnswerSelector:
         None when nothing was retrieved or nothing is searchable. ``within`` restricts
         retrieval and candidates to some passages (a scoped question)."""
         depth = max(k, PASSAGES_CONSIDERED)
+        folded = normalize(question)
+        searched, tokens = without_pointed(folded, tokens)
+        if searched is not folded:
+            question = searched
         ranked = (
             self.retriever.rank(tokens, question, depth, mode)
             if within is None
@@ -94,7 +98,6 @@ class AnswerSelector:
                 if ranked
                 else None
             )
-        folded = normalize(question)
         query = analyze(folded, tokens, self.weights, self.names.named(folded))
         semantic = self.semantic(question, tokens, mode, within)
         cands = self.candidates.generate(

@@ -38,6 +38,17 @@ _ATTACHMENT_WORDS = ("附件", "附:", "附：")
 # (…2021年7月16日印发).
 _COLOPHON_RE = re.compile(r"^(?:抄送|抄报|分送|报送|发送)\s*[:：]|\d{1,2}\s*日\s*印\s*发$")
 _PRINTED_RE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*印\s*发$")
+# 主送机关 (GB/T 9704): the line under the title naming whom the document is sent to,
+# organs joined by 、 or ， and ending with a colon (各省、自治区、直辖市人民政府，国务院各部委、
+# 各直属机构：). Each part between commas ends in what names an organ or unit; a lead-in
+# (现就有关事项通知如下：) or a salutation (各位代表：) does not.
+ADDRESSEE_MAX_CHARS = 120
+_ORGAN_END = re.compile(
+    r"(?:政府|委员会|[委办局厅部署院会室处科所站社馆行团队]|中心|单位|机关|机构|部门|组织|"
+    r"企业|公司|集团|学校|高校|党委|党组|街道|[省市县区镇乡])$"
+)
+_ADDRESSEE_PART = re.compile(r"[，,]")
+_ADDRESSEE_NOT = re.compile(r"[。；;！？!?“”]|如下|现就|通知|根据|按照|为了|为贯彻")
 # The dateline of a resolution and the enactment history of a law are quotable too (role
 # ``dateline``, cited as 题注): they are where 哪一年通过的 / 什么时候施行 is answered; so is a
 # report's byline (role ``byline``, cited as 署名: 这篇报道是谁写的).
@@ -106,6 +117,8 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         metadata = _move_trailing_lines(draft) if genre != "statute" else []
         if genre != "statute":
             _mark_signature(draft)
+            if draft.has("docnumber") or any(b.role == "signature" for b in draft.body):
+                _mark_addressee(draft)
         body, fixes = _repair(draft.body, rel, genre)
         draft.body = body + colophon
         if restorer is not None:
@@ -254,6 +267,29 @@ def _mark_signature(draft: Draft) -> None:
     body[first : at + 1] = [block]
 
 
+def _mark_addressee(draft: Draft) -> None:
+    """The first line of an official document's body, when it names organs and ends with a
+    colon (各区人民政府，市政府各委、办、局：), is its 主送机关: role ``addressee``, quotable
+    and cited as such, not paragraph 1 of the text."""
+    if not draft.body:
+        return
+    first = draft.body[0]
+    text = first.text.strip()
+    if (
+        first.role not in ("body", "section")
+        or first.marker is not None
+        or first.level
+        or "\n" in text
+        or not text.endswith(("：", ":"))
+        or len(text) > ADDRESSEE_MAX_CHARS
+        or _ADDRESSEE_NOT.search(text)
+    ):
+        return
+    parts = [p.strip() for p in _ADDRESSEE_PART.split(text[:-1])]
+    if all(p and _ORGAN_END.search(p) for p in parts):
+        draft.body[0] = Block("addressee", first.text, first.lines)
+
+
 def _ends_signed(draft: Draft) -> bool:
     """The body ends with a bare date line under a short issuer line (落款), notes aside."""
     lines = [b for b in draft.body if b.role in ("section", "body")][-4:]
@@ -325,7 +361,7 @@ def _assemble(
         if block.role in ("caption", "credit"):
             extra.append((block.role, start, end, block.lines))
             continue
-        if block.role in ("signature", "colophon"):
+        if block.role in ("signature", "colophon", "addressee"):
             headings.append(Heading(block.role, block.text, start, end))
             notes.append((block.role, start, end, block.lines))
             continue

@@ -143,7 +143,8 @@ def describe(documents: Iterable[Document], warnings: Iterable[str], sources: in
 # Non-body paragraphs in the outline, by what they are cited as (a credit is cited with its
 # picture's caption but listed as what it is); datelines keep their ¶ number.
 _OUTLINE_TAGS = {
-    r: ROLE_LABELS[r] for r in ("caption", "docnumber", "signature", "byline", "colophon")
+    r: ROLE_LABELS[r]
+    for r in ("caption", "docnumber", "addressee", "signature", "byline", "colophon")
 } | {"credit": "图片署名"}
 
 
