@@ -154,6 +154,7 @@ _TRADITIONAL_WORDS = {
     "署名": "署名",
     "版记": "版記",
     "主送机关": "主送機關",
+    "附件说明": "附件說明",
 }
 _SIMPLIFIED_WORDS = {word: word for word in _TRADITIONAL_WORDS}
 

@@ -285,10 +285,13 @@ ROLE_LABELS = {
     "byline": "署名",
     "colophon": "版记",
     "addressee": "主送机关",
+    "annex_note": "附件说明",
 }
 # The roles among them that are also Heading records over the same span (the notes of a
 # document's head and its signature), shown as such in the document view.
-NOTE_ROLES = frozenset({"dateline", "docnumber", "signature", "byline", "colophon", "addressee"})
+NOTE_ROLES = frozenset(
+    {"dateline", "docnumber", "signature", "byline", "colophon", "addressee", "annex_note"}
+)
 
 
 @dataclass(frozen=True)

@@ -397,3 +397,41 @@ def test_the_addressee_line_is_the_main_recipient(
         tmp_path, "c.txt", "关于城市文化的几点思考\n\n各区人民政府：\n\n推动城市文化发展。\n"
     )
     assert role_texts(plain, "addressee") == []
+
+
+def test_the_annex_note_above_the_signature(tmp_path: Path) -> None:
+    (doc,) = load_documents(FIXTURE.parent / "official_attachment.txt").documents
+    # 附件：名称 above the 落款 is the 附件说明: quotable, cited as such, not the heading of
+    # an attachment holding the signature; the attachment itself follows the signature.
+    assert role_texts(doc, "annex_note") == ["附件：城市软实力建设重点任务分工"]
+    assert cite(doc, role_paragraph(doc, "annex_note")).endswith("》附件说明")
+    assert "附件：城市软实力建设重点任务分工" not in [
+        h.text for h in doc.headings if h.role == "section"
+    ]
+    assert next(h.text for h in doc.headings if h.role == "section") == "附件"
+    # Several attachments: 附件：1.… with 2.… on the next line, one note.
+    text = (FIXTURE.parent / "official_attachment.txt").read_text(encoding="utf-8")
+    many = parse_one(
+        tmp_path,
+        "two.txt",
+        text.replace(
+            "附件：城市软实力建设重点任务分工\n",
+            "附件：1.城市软实力建设重点任务分工\n      2.城市软实力建设评价指标\n",
+        ),
+    )
+    assert role_texts(many, "annex_note") == [
+        "附件：1.城市软实力建设重点任务分工\n2.城市软实力建设评价指标"
+    ]
+    assert role_texts(many, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
+
+
+def test_questions_about_the_issuer_and_the_attachments(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    shutil.copy(FIXTURE.parent / "official_attachment.txt", source)
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    issuer = assistant.answer("发文机关是哪个单位？")
+    assert issuer.found and issuer.quotes[0].citation.endswith("》落款")
+    named = assistant.answer("附件的名称是什么？")
+    assert named.found and named.quotes[0].citation.endswith("》附件说明")

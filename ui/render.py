@@ -397,6 +397,7 @@ _HEADING_TAGS = {
     "signature": ("div", "rag-h-meta"),
     "colophon": ("div", "rag-h-meta"),
     "addressee": ("div", "rag-h-meta"),
+    "annex_note": ("div", "rag-h-meta"),
     "section": ("h4", "rag-h-section"),
 }
 

@@ -38,6 +38,11 @@ _ATTACHMENT_WORDS = ("附件", "附:", "附：")
 # (…2021年7月16日印发).
 _COLOPHON_RE = re.compile(r"^(?:抄送|抄报|分送|报送|发送)\s*[:：]|\d{1,2}\s*日\s*印\s*发$")
 _PRINTED_RE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*印\s*发$")
+# 附件说明 (GB/T 9704): 附件：名称 above the 落款, its further names numbered on lines of
+# their own (附件：1.…, 2.…); the attachments themselves follow the signature.
+_ANNEX_NOTE_RE = re.compile(r"^附件\s*[：:]\s*\S")
+_ANNEX_ITEM_RE = re.compile(r"^\d{1,2}\s*[.．、]")
+ANNEX_NOTE_MAX_LINES = 20
 # 主送机关 (GB/T 9704): the line under the title naming whom the document is sent to,
 # organs joined by 、 or ， and ending with a colon (各省、自治区、直辖市人民政府，国务院各部委、
 # 各直属机构：). Each part between commas ends in what names an organ or unit; a lead-in
@@ -117,6 +122,7 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         metadata = _move_trailing_lines(draft) if genre != "statute" else []
         if genre != "statute":
             _mark_signature(draft)
+            _mark_annex_note(draft)
             if draft.has("docnumber") or any(b.role == "signature" for b in draft.body):
                 _mark_addressee(draft)
         body, fixes = _repair(draft.body, rel, genre)
@@ -267,6 +273,34 @@ def _mark_signature(draft: Draft) -> None:
     body[first : at + 1] = [block]
 
 
+def _mark_annex_note(draft: Draft) -> None:
+    """The 附件说明 right above the 落款 (附件：城市软实力建设重点任务分工, or 附件：1.… with
+    2.… on the lines after it): one block of role ``annex_note``, quotable and cited as
+    such, not the heading of an attachment that would hold the signature."""
+    body = draft.body
+    at = next((k for k, b in enumerate(body) if b.role == "signature"), None)
+    if at is None:
+        return
+    first = at - 1
+    while (
+        first > 0
+        and at - first < ANNEX_NOTE_MAX_LINES
+        and _ANNEX_ITEM_RE.match(body[first].text)
+        and "\n" not in body[first].text
+    ):
+        first -= 1
+    if first < 0 or not _ANNEX_NOTE_RE.match(body[first].text) or body[first].role == "signature":
+        return
+    taken = body[first:at]
+    body[first:at] = [
+        Block(
+            "annex_note",
+            "\n".join(b.text for b in taken),
+            tuple(n for b in taken for n in b.lines),
+        )
+    ]
+
+
 def _mark_addressee(draft: Draft) -> None:
     """The first line of an official document's body, when it names organs and ends with a
     colon (各区人民政府，市政府各委、办、局：), is its 主送机关: role ``addressee``, quotable
@@ -361,7 +395,7 @@ def _assemble(
         if block.role in ("caption", "credit"):
             extra.append((block.role, start, end, block.lines))
             continue
-        if block.role in ("signature", "colophon", "addressee"):
+        if block.role in ("signature", "colophon", "addressee", "annex_note"):
             headings.append(Heading(block.role, block.text, start, end))
             notes.append((block.role, start, end, block.lines))
             continue
