@@ -155,6 +155,8 @@ _TRADITIONAL_WORDS = {
     "版记": "版記",
     "主送机关": "主送機關",
     "附件说明": "附件說明",
+    "版头": "版頭",
+    "附注": "附註",
 }
 _SIMPLIFIED_WORDS = {word: word for word in _TRADITIONAL_WORDS}
 

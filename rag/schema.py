@@ -286,11 +286,22 @@ ROLE_LABELS = {
     "colophon": "版记",
     "addressee": "主送机关",
     "annex_note": "附件说明",
+    "docmark": "版头",
+    "annotation": "附注",
 }
 # The roles among them that are also Heading records over the same span (the notes of a
 # document's head and its signature), shown as such in the document view.
 NOTE_ROLES = frozenset(
-    {"dateline", "docnumber", "signature", "byline", "colophon", "addressee", "annex_note"}
+    {
+        "dateline",
+        "docnumber",
+        "signature",
+        "byline",
+        "colophon",
+        "addressee",
+        "annex_note",
+        "docmark",
+    }
 )
 
 

@@ -55,12 +55,16 @@ def test_head_and_signature_are_recognised(notice: Document) -> None:
         ("docnumber", "沪府办发〔2021〕12号"),
         ("addressee", "各区人民政府，市政府各委、办、局："),
         ("signature", "上海市人民政府办公厅\n2021年7月15日"),
+        ("annotation", "（此件公开发布）"),
     ]
     assert role_texts(notice, "docnumber") == ["沪府办发〔2021〕12号"]
     assert role_texts(notice, "signature") == ["上海市人民政府办公厅\n2021年7月15日"]
     assert notice.date == "2021-07-15"
-    # The note after the date stays metadata; no line was taken for a broken sentence.
-    assert notice.metadata == ("（此件公开发布）",)
+    # The note in brackets under the date is the 附注: quotable text, not metadata; no line
+    # was taken for a broken sentence.
+    assert role_texts(notice, "annotation") == ["（此件公开发布）"]
+    assert cite(notice, role_paragraph(notice, "annotation")) == f"《{TITLE}》附注"
+    assert notice.metadata == ()
     assert notice.repairs == ()
     # A numbered heading on its own line is a heading, not the start of the next paragraph.
     assert [h.text for h in notice.headings if h.role == "section"] == [
@@ -345,20 +349,21 @@ def role_paragraph(doc: Document, role: str) -> int:
     return next(p.number for p in doc.paragraphs if p.role == role)
 
 
-def test_the_colophon_is_quotable_and_the_note_above_it_metadata(tmp_path: Path) -> None:
+def test_the_colophon_is_quotable_and_the_note_above_it_an_annotation(tmp_path: Path) -> None:
     text = FIXTURE.read_text(encoding="utf-8").rstrip("\n") + (
         "\n\n抄送：市委各部门，市人大常委会办公厅，市政协办公厅。\n\n"
         "上海市人民政府办公厅　　　　2021年7月16日印发\n"
     )
     doc = parse_one(tmp_path, "notice.txt", text)
     # The 版记 is one passage of its own, not a paragraph of 三、工作要求 or metadata; the
-    # note between it and the signature stays metadata.
+    # note between it and the signature is the 附注.
     assert role_texts(doc, "colophon") == [
         "抄送：市委各部门，市人大常委会办公厅，市政协办公厅。\n"
         "上海市人民政府办公厅　　　　2021年7月16日印发"
     ]
     assert cite(doc, role_paragraph(doc, "colophon")) == f"《{TITLE}》版记"
-    assert doc.metadata == ("（此件公开发布）",)
+    assert role_texts(doc, "annotation") == ["（此件公开发布）"]
+    assert doc.metadata == ()
     assert role_texts(doc, "signature") == ["上海市人民政府办公厅\n2021年7月15日"]
     assert doc.text[doc.body_paragraphs[-1].start : doc.body_paragraphs[-1].end] == (
         "各区、各部门要于每年12月31日前报送工作情况。"
@@ -435,3 +440,48 @@ def test_questions_about_the_issuer_and_the_attachments(tmp_path: Path) -> None:
     assert issuer.found and issuer.quotes[0].citation.endswith("》落款")
     named = assistant.answer("附件的名称是什么？")
     assert named.found and named.quotes[0].citation.endswith("》附件说明")
+
+
+def test_the_marks_of_the_head_the_signer_and_the_annotations(tmp_path: Path) -> None:
+    text = (
+        FIXTURE.read_text(encoding="utf-8")
+        .replace(
+            "上海市人民政府办公厅文件\n沪府办发〔2021〕12号",
+            "000123\n\n机密★1年\n特急\n\n上海市人民政府办公厅文件\n\n"
+            "沪府办发〔2021〕12号　　　　签发人：王华",
+        )
+        .replace("（此件公开发布）", "（此件公开发布）\n\n（联系人：李明，联系电话：23456789）")
+    )
+    doc = parse_one(tmp_path, "urgent.txt", text)
+    # 份号, 密级 and 紧急程度 are the 版头's marks, not the title; the 签发人 on the 文号's line
+    # leaves it the 文号; the bracketed lines under the 落款 are 附注.
+    assert doc.title == TITLE
+    assert doc.kind == "notice"
+    assert role_texts(doc, "docmark") == ["000123", "机密★1年\n特急"]
+    assert role_texts(doc, "docnumber") == ["沪府办发〔2021〕12号　　　　签发人：王华"]
+    assert cite(doc, role_paragraph(doc, "docmark")) == f"《{TITLE}》版头"
+    assert role_texts(doc, "annotation") == [
+        "（此件公开发布）",
+        "（联系人：李明，联系电话：23456789）",
+    ]
+    assert doc.metadata == ()
+    assert [h.text for h in doc.headings if h.role == "section"] == [
+        "一、工作目标",
+        "二、重点任务",
+        "三、工作要求",
+    ]
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "urgent.txt").write_text(text, encoding="utf-8")
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    asked = {"联系人是谁？": "附注", "签发人是谁？": "发文字号", "这份文件的紧急程度？": "版头"}
+    answers = [assistant.answer(q) for q in asked]
+    assert [(a.found, a.quotes[0].citation if a.found else "") for a in answers] == [
+        (True, f"《{TITLE}》{label}") for label in asked.values()
+    ]
+    # A news report's bracketed last line stays metadata (no 公文 marks).
+    report = parse_one(
+        tmp_path, "news.txt", "城市软实力建设取得成效\n\n本市推进城市软实力建设。\n\n（完）\n"
+    )
+    assert role_texts(report, "annotation") == []

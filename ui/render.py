@@ -398,6 +398,8 @@ _HEADING_TAGS = {
     "colophon": ("div", "rag-h-meta"),
     "addressee": ("div", "rag-h-meta"),
     "annex_note": ("div", "rag-h-meta"),
+    "docmark": ("div", "rag-h-meta"),
+    "annotation": ("div", "rag-h-meta"),
     "section": ("h4", "rag-h-section"),
 }
 

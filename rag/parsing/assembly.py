@@ -26,7 +26,16 @@ from .numbering import ARTICLE_RANK, SectionStack
 from .script import Restorer
 
 # Head blocks come first in the canonical text, in this order.
-_HEAD_ORDER = ("title", "kicker", "subtitle", "dateline", "history", "docnumber", "byline")
+_HEAD_ORDER = (
+    "title",
+    "kicker",
+    "docmark",
+    "subtitle",
+    "dateline",
+    "history",
+    "docnumber",
+    "byline",
+)
 # Head blocks that are headings, quotable as text (role ``heading``, cited as 标题).
 _QUOTABLE_HEAD = frozenset({"title", "kicker", "subtitle"})
 # Lines of a signature above its date: issuer names (国务院办公厅, 中共上海市委 上海市人民政府).
@@ -43,6 +52,8 @@ _PRINTED_RE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*印\s*
 _ANNEX_NOTE_RE = re.compile(r"^附件\s*[：:]\s*\S")
 _ANNEX_ITEM_RE = re.compile(r"^\d{1,2}\s*[.．、]")
 ANNEX_NOTE_MAX_LINES = 20
+# 附注 (GB/T 9704): under the 成文日期, a line wholly in brackets.
+_ANNOTATION_RE = re.compile(r"^[（(][^\n]*[）)]$")
 # 主送机关 (GB/T 9704): the line under the title naming whom the document is sent to,
 # organs joined by 、 or ， and ending with a colon (各省、自治区、直辖市人民政府，国务院各部委、
 # 各直属机构：). Each part between commas ends in what names an organ or unit; a lead-in
@@ -119,14 +130,23 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         # metadata; in a statute every line is law text (国旗法 ends with the heading of its
         # appended figure).
         colophon = _take_colophon(draft) if genre != "statute" else []
-        metadata = _move_trailing_lines(draft) if genre != "statute" else []
+        trailing = _move_trailing_lines(draft) if genre != "statute" else []
+        notes: list[Block] = []
         if genre != "statute":
             _mark_signature(draft)
             _mark_annex_note(draft)
             if draft.has("docnumber") or any(b.role == "signature" for b in draft.body):
                 _mark_addressee(draft)
+                # Under the 落款 of an official document a line wholly in brackets is its
+                # 附注 ((此件公开发布), (联系人：…，联系电话：…)): text, quotable.
+                notes = [
+                    Block("annotation", b.text, b.lines)
+                    for b in trailing
+                    if _ANNOTATION_RE.match(b.text)
+                ]
+        metadata = [b.text for b in trailing if not any(n.lines == b.lines for n in notes)]
         body, fixes = _repair(draft.body, rel, genre)
-        draft.body = body + colophon
+        draft.body = body + notes + colophon
         if restorer is not None:
             from_head = title == _head_text(draft, "title").replace("\n", "")
             restorer.draft(draft)
@@ -220,10 +240,10 @@ def _take_colophon(draft: Draft) -> list[Block]:
     return [Block("colophon", "\n".join(b.text for b in taken), lines)]
 
 
-def _move_trailing_lines(draft: Draft) -> list[str]:
-    """Short unnumbered lines after the last paragraph are metadata (a note such as
-    （此件公开发布）), except a signature ending in a date line (落款), which stays in the body
-    for :func:`_mark_signature`."""
+def _move_trailing_lines(draft: Draft) -> list[Block]:
+    """Short unnumbered lines after the last paragraph, taken out of the body (metadata, or
+    an official document's 附注), except a signature ending in a date line (落款), which stays
+    in the body for :func:`_mark_signature`."""
     trailing: list[Block] = []
     while draft.body and draft.body[-1].role == "section" and not draft.body[-1].level:
         if draft.body[-1].marker is not None:
@@ -232,7 +252,7 @@ def _move_trailing_lines(draft: Draft) -> list[str]:
     dated = [k for k, b in enumerate(trailing) if DATE_LINE_RE.match(b.text)]
     keep = dated[-1] + 1 if dated else 0
     draft.body.extend(trailing[:keep])
-    return [b.text for b in trailing[keep:]]
+    return trailing[keep:]
 
 
 def _mark_signature(draft: Draft) -> None:
@@ -377,7 +397,7 @@ def _assemble(
             titled.append((start, end, block.lines, ()))
         elif block.role in _QUOTABLE_NOTE:
             notes.append(("dateline", start, end, block.lines))
-        elif block.role in ("docnumber", "byline"):
+        elif block.role in ("docnumber", "byline", "docmark"):
             notes.append((block.role, start, end, block.lines))
     stack = SectionStack(statute=genre == "statute")
     body_paragraphs: list[Paragraph] = []
@@ -395,7 +415,7 @@ def _assemble(
         if block.role in ("caption", "credit"):
             extra.append((block.role, start, end, block.lines))
             continue
-        if block.role in ("signature", "colophon", "addressee", "annex_note"):
+        if block.role in ("signature", "colophon", "addressee", "annex_note", "annotation"):
             headings.append(Heading(block.role, block.text, start, end))
             notes.append((block.role, start, end, block.lines))
             continue

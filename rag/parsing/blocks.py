@@ -69,7 +69,14 @@ _WRAPPED_RE = re.compile(r"^[（(][^（()）]*(?:[（(][^（()）]*[）)][^（()
 # and a bare date line (成文日期 under the signature): each stands on a line of its own, never
 # the tail of the title or of the signature above it.
 DOC_NUMBER_RE = re.compile(
-    r"^[（(]?[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*第?\s*\d{1,5}\s*[号號][）)]?$"
+    r"^[（(]?[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*第?\s*\d{1,5}\s*[号號][）)]?"
+    # a 上行文 prints its 签发人 on the same line (沪府〔2021〕5号　　签发人：王华)
+    r"(?:\s+签发人\s*[：:]\s*[\u4e00-\u9fff·]{2,8}(?:[\s、，,]+[\u4e00-\u9fff·]{2,8}){0,5})?$"
+)
+# The marks above the issuer's mark (GB/T 9704 版头): 份号 (six digits), 密级 and its
+# 保密期限 (机密★1年), 紧急程度 (特急, 加急), each on a line of its own.
+DOC_MARK_RE = re.compile(
+    r"^(?:\d{6}|(?:绝密|机密|秘密)(?:\s*[★☆*]\s*[\w年月个]{1,8})?|特急|加急|特提|平急|急件)$"
 )
 DATE_LINE_RE = re.compile(
     r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$"
@@ -296,6 +303,7 @@ def excerpt(text: str, size: int = 24) -> str:
 
 __all__ = [
     "DATE_LINE_RE",
+    "DOC_MARK_RE",
     "DOC_NUMBER_RE",
     "Marker",
     "Markup",

@@ -17,6 +17,7 @@ from .blocks import (
     COMPLETE_RE,
     DASH_RE,
     DATE_LINE_RE,
+    DOC_MARK_RE,
     DOC_NUMBER_RE,
     HEADING_MAX_CHARS,
     Marker,
@@ -170,6 +171,13 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
             _place_heading_group(doc, group)
             previous, index = units[end - 1], end
             continue
+        elif (
+            not doc.body
+            and not doc.has("docnumber")
+            and all(DOC_MARK_RE.match(t.strip()) for t in unit.raw)
+        ):
+            # 份号, 密级, 紧急程度 above the issuer's mark: the 版头's marks, not the title.
+            doc.head.append(Block("docmark", unit.text, unit.lines))
         elif unit.role == "section" and doc.has_paragraphs and _opens_next(doc, units, index):
             # Under the date that signs one official document, the next one's title, issuer
             # mark or number: a gazette or a collection holds one document after another.

@@ -144,7 +144,17 @@ def describe(documents: Iterable[Document], warnings: Iterable[str], sources: in
 # picture's caption but listed as what it is); datelines keep their ¶ number.
 _OUTLINE_TAGS = {
     r: ROLE_LABELS[r]
-    for r in ("caption", "docnumber", "addressee", "annex_note", "signature", "byline", "colophon")
+    for r in (
+        "caption",
+        "docnumber",
+        "addressee",
+        "annex_note",
+        "docmark",
+        "annotation",
+        "signature",
+        "byline",
+        "colophon",
+    )
 } | {"credit": "图片署名"}
 
 
