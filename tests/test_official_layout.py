@@ -218,6 +218,11 @@ def test_government_web_page() -> None:
     # The metadata table's rows are text (发文字号 can be asked for in its words too).
     rows = [doc.text[p.start : p.end] for p in doc.body_paragraphs]
     assert "发文字号：\t国办发〔2021〕18号\t发布日期：\t2021年07月05日" in rows
+    # The 主送机关 under that table is still the 主送机关; the note under the 落款 its 附注.
+    assert role_texts(doc, "addressee") == [
+        "各省、自治区、直辖市人民政府，国务院各部委、各直属机构："
+    ]
+    assert role_texts(doc, "annotation") == ["（此件公开发布）"]
 
 
 def test_a_reports_byline_is_quotable(seed_assistant: rag.Assistant) -> None:

@@ -325,9 +325,11 @@ def _mark_addressee(draft: Draft) -> None:
     """The first line of an official document's body, when it names organs and ends with a
     colon (各区人民政府，市政府各委、办、局：), is its 主送机关: role ``addressee``, quotable
     and cited as such, not paragraph 1 of the text."""
-    if not draft.body:
+    # A web page's metadata table (索引号, 发文机关…, rows of cells) may stand above it.
+    at = next((k for k, b in enumerate(draft.body) if "\t" not in b.text), None)
+    if at is None:
         return
-    first = draft.body[0]
+    first = draft.body[at]
     text = first.text.strip()
     if (
         first.role not in ("body", "section")
@@ -341,7 +343,7 @@ def _mark_addressee(draft: Draft) -> None:
         return
     parts = [p.strip() for p in _ADDRESSEE_PART.split(text[:-1])]
     if all(p and _ORGAN_END.search(p) for p in parts):
-        draft.body[0] = Block("addressee", first.text, first.lines)
+        draft.body[at] = Block("addressee", first.text, first.lines)
 
 
 def _ends_signed(draft: Draft) -> bool:
