@@ -485,6 +485,14 @@ def test_the_marks_of_the_head_the_signer_and_the_annotations(tmp_path: Path) ->
     assert [(a.found, a.quotes[0].citation if a.found else "") for a in answers] == [
         (True, f"《{TITLE}》{label}") for label in asked.values()
     ]
+    # The same notice in Traditional characters: the same parts, in its own characters.
+    import opencc
+
+    trad = parse_one(tmp_path, "urgent_t.txt", opencc.OpenCC("s2t").convert(text))
+    for role in ("docmark", "docnumber", "addressee", "annotation"):
+        assert len(role_texts(trad, role)) == len(role_texts(doc, role)), role
+    assert role_texts(trad, "annotation")[1] == "（聯繫人：李明，聯繫電話：23456789）"
+    assert cite(trad, role_paragraph(trad, "annotation")).endswith("》附註")
     # A news report's bracketed last line stays metadata (no 公文 marks).
     report = parse_one(
         tmp_path, "news.txt", "城市软实力建设取得成效\n\n本市推进城市软实力建设。\n\n（完）\n"
