@@ -115,19 +115,19 @@ class PassageOrder:
         for item in head:
             title, folded, bounds = self.passage(item.index)
             title_share = len(title & question_grams) / len(title) if title else 0.0
-            # Each bigram adds its IDF once to every sentence holding it, the bigrams taken in
-            # the question's order (the order a sum over them per sentence adds them in). A
-            # bigram never holds a line break, so each occurrence lies in one sentence.
-            shares: dict[int, float] = {}
+            # The IDFs of the bigrams each sentence holds, in the question's order (summed as
+            # a sum over them per sentence would be). A bigram never holds a line break, so
+            # each occurrence lies in one sentence.
+            held: dict[int, list[float]] = {}
             for g, w in weighted:
                 if g not in folded:
                     continue
                 at = folded.find(g)
                 while at >= 0:
                     i = bisect_right(bounds, at) - 1
-                    shares[i] = shares.get(i, 0.0) + w
+                    held.setdefault(i, []).append(w)
                     at = folded.find(g, bounds[i + 1])
-            sentence = max(shares.values()) if shares else 0.0
+            sentence = max([sum(ws) for ws in held.values()]) if held else 0.0
             out.append((item.score / top, best.get(item.index, 0.0), title_share, sentence / total))
         return out
 
