@@ -318,63 +318,72 @@ class FeatureExtractor:
         asked = memo.get(None)
         if asked is None:
             asked = memo[None] = _Asked.of(query)
-        place = memo.get(cand.passage)
+        (
+            terms,
+            pairs,
+            focus_weights,
+            wants_list,
+            numbered_q,
+            article,
+            answer_types,
+            defined,
+            asks_why,
+            asks_said,
+            asks_condition,
+            asks_permission,
+            units,
+        ) = asked
+        passage, rank, j, start, end, number, _, kind, _, retrieval, semantic, dense_rank = cand
+        place = memo.get(passage)
         if place is None:
-            place = memo[cand.passage] = self._place(query, cand.passage)
+            place = memo[passage] = self._place(query, passage)
         rec, title_cov, official, named_doc, named_other, article_scope, statute = place
         chunk, strings, _, title, doc, sentences = rec
-        j = cand.sentence
         info = sentences[j]
         hs, he = info.start, info.end
-        paragraph = doc.paragraph(cand.paragraph)
-        key = (cand.passage, j)
+        paragraph = doc.paragraph(number)
+        key = (passage, j)
         cached = memo.get(key)
         if cached is None:
             head_tokens, head = info.tokens, info.folded
             context = title
             if j > 0 and info.anaphor:
                 context = context | set(strings[j - 1].split())
-            measured = _coverage(asked.terms, query.total, head_tokens, head, context)
+            measured = _coverage(terms, query.total, head_tokens, head, context)
             # Says nothing the question does not already say.
             restates = float(head_tokens <= query.termset)
             cached = memo[key] = (head_tokens, head, context, measured, restates)
         head_tokens, head, context, head_pair, restates = cached
-        start, end, kind = cand.start, cand.end, cand.kind
         same = start == hs and end == he
         text = head if same else self._span(cand)
         tokens = head_tokens
         if kind == "next" and j + 1 < len(strings):
             tokens = head_tokens | sentences[j + 1].tokens
         coverage, in_context = (
-            head_pair if same else _coverage(asked.terms, query.total, tokens, text, context)
+            head_pair if same else _coverage(terms, query.total, tokens, text, context)
         )
         head_cov = head_pair[0]
-        pairs = asked.pairs
         pairs_share = len([p for p in pairs if p in text]) / len(pairs) if pairs else 0.0
         focus = (
-            sum([w for t, w in asked.focus if t in tokens or t in text]) / query.focus_total
-            if asked.focus
+            sum([w for t, w in focus_weights if t in tokens or t in text]) / query.focus_total
+            if focus_weights
             else 0.0
         )
         is_next = 1.0 if kind == "next" else 0.0
         is_list = 1.0 if kind == "list" else 0.0
         extended = is_next or is_list
-        wants_list = asked.wants_list
         # Read only by a list question (the feature is 0 for any other).
         enumeration = min(1.0, len(_ENUMERATION.findall(text)) / 4) if wants_list else 0.0
         numbered = 0.0
-        if asked.numbered:
-            count, stem = asked.numbered
+        if numbered_q:
+            count, stem = numbered_q
             numbered = min(1.0, text.count(stem) / count)
         article_hit = 0.0
         if article_scope:
-            article = asked.article
             article_hit = float(any([ref.key == article for ref in paragraph.section]))
         anaphor_next = 0.0
         if is_next and j + 1 < len(chunk.sentences):
             anaphor_next = float(sentences[j + 1].opens_anaphor)
-        answer_types = asked.answer_types
-        defined = asked.defined
         return [
             coverage,
             in_context,
@@ -386,8 +395,8 @@ class FeatureExtractor:
             restates,
             focus,
             float(hs == paragraph.start),
-            cand.retrieval,
-            1.0 / (1 + cand.rank) if cand.rank >= 0 else 1.0,
+            retrieval,
+            1.0 / (1 + rank) if rank >= 0 else 1.0,
             official,
             title_cov,
             math.log1p(end - start),
@@ -398,18 +407,18 @@ class FeatureExtractor:
             numbered,
             article_hit,
             article_hit * is_list,
-            asked.asks_why * is_next,
-            asked.asks_said * extended,
+            asks_why * is_next,
+            asks_said * extended,
             restates * extended,
             anaphor_next,
-            float(asked.asks_condition and bool(_CONDITION_A.search(text))),
+            float(asks_condition and bool(_CONDITION_A.search(text))),
             float(statute and whole_article(doc, cand)),
             named_doc,
             named_other,
-            float(asked.asks_permission and bool(_RULE.search(text))),
-            float(states_unit(text, asked.units)),
-            cand.semantic,
-            cand.dense_rank,
+            float(asks_permission and bool(_RULE.search(text))),
+            float(states_unit(text, units)),
+            semantic,
+            dense_rank,
             0.0,
             0.0,
         ]
