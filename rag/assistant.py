@@ -430,6 +430,8 @@ def passage_count(k: Any) -> int:
     Raises:
         ArgumentError: Negative, fractional, NaN, infinite, a bool or not a number.
     """
+    if type(k) is int and k >= 0:  # the common case, without the number ABCs
+        return k
     value = k
     if isinstance(value, str):
         try:

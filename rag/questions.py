@@ -67,17 +67,26 @@ def clean_question(raw: object, max_chars: int) -> CleanQuestion:
     if not isinstance(raw, str):
         return CleanQuestion("", ("问题必须是文字。",), False)
     window = max(1, max_chars) * _SCAN_FACTOR
-    head = _ESCAPE_SEQUENCE.sub("", raw[:window])
+    head = raw[:window]
     # isprintable() is False for every character of the stripped categories (and for other
-    # whitespace), so a printable question needs no per-character pass (most do not).
-    text = (
-        head
-        if head.isprintable()
-        else "".join(
-            ch for ch in head if unicodedata.category(ch) not in _STRIP_CATEGORIES or ch in "\n\t"
+    # whitespace than the space), so a printable question needs no per-character pass (most
+    # do not), holds no escape sequence (ESC and CSI are controls) and no whitespace to fold
+    # but runs of spaces.
+    if head.isprintable():
+        text = _WHITESPACE.sub(" ", head) if "  " in head else head
+    else:
+        head = _ESCAPE_SEQUENCE.sub("", head)
+        text = (
+            head
+            if head.isprintable()
+            else "".join(
+                ch
+                for ch in head
+                if unicodedata.category(ch) not in _STRIP_CATEGORIES or ch in "\n\t"
+            )
         )
-    )
-    text = _WHITESPACE.sub(" ", text).strip()
+        text = _WHITESPACE.sub(" ", text)
+    text = text.strip()
     notes: list[str] = []
     if len(text) > max_chars or len(raw) > window:
         text = text[:max_chars].rstrip()

@@ -94,6 +94,16 @@ class Ranked:
     score: float
 
 
+def _ranked(index: int, score: float) -> Ranked:
+    """``Ranked(index, score)``, filled in place (without the frozen dataclass's
+    ``object.__setattr__`` calls: a ranking builds one per passage)."""
+    item = _new(Ranked)
+    fields = item.__dict__
+    fields["index"] = index
+    fields["score"] = score
+    return item
+
+
 class Retriever:
     """Searches one generation. Stateless after construction; safe to share between threads.
 
@@ -232,7 +242,7 @@ class Retriever:
             if within is None
             else self.backend.lexical(tokens, k, within)
         )
-        return [Ranked(i, s) for i, s in zip(ids, scores, strict=True)]
+        return [_ranked(i, s) for i, s in zip(ids, scores, strict=True)]
 
     def query_vector(self, question: str) -> np.ndarray | None:
         """The question's unit vector, embedded once per question text.
@@ -346,7 +356,7 @@ class Retriever:
             if within is None
             else self.backend.dense(vector, k, within)
         )
-        return [Ranked(i, s) for i, s in zip(ids, scores, strict=True)]
+        return [_ranked(i, s) for i, s in zip(ids, scores, strict=True)]
 
     def hits(self, ranked: Sequence[Ranked]) -> list[Hit]:
         """Ranked passages as Hits with their citations. Everything of a Hit but its score is

@@ -50,6 +50,7 @@ _ASCII_UPPER = re.compile("[A-Z]+")
 # fold never moves characters around.
 _VARIANT_WORDS = {"甚么": "什么", "甚麽": "什么", "什麽": "什么"}
 _VARIANT_CHARS = str.maketrans({"妳": "你"})
+_VARIANT_CHAR_KEYS = frozenset(map(chr, _VARIANT_CHARS))
 _VARIANT_FIRST = frozenset(w[0] for w in _VARIANT_WORDS)
 
 
@@ -125,7 +126,9 @@ def _normalize(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    text = _t2s().convert(text).translate(_VARIANT_CHARS)
+    text = _t2s().convert(text)
+    if not _VARIANT_CHAR_KEYS.isdisjoint(text):
+        text = text.translate(_VARIANT_CHARS)
     if not _VARIANT_FIRST.isdisjoint(text):
         for variant, standard in _VARIANT_WORDS.items():
             text = text.replace(variant, standard)

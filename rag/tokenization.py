@@ -736,21 +736,24 @@ def _cut_block(
     scores = [0.0] * (n + 1)
     ends = [0] * n
     for k in range(n - 1, -1, -1):
-        best: tuple[float, int] | None = None
+        # The largest (score, end) pair: ends grow along the loop, so a later word with an
+        # equal score is the larger pair (what comparing the tuples would pick).
+        best: float | None = None
+        end = k
         i = k
         f = get(sentence[k])
         while f is not None:
             if f:
-                cand = (log(f) - logtotal + scores[i + 1], i)
-                if best is None or cand > best:
-                    best = cand
+                score = log(f) - logtotal + scores[i + 1]
+                if best is None or score >= best:
+                    best, end = score, i
             i += 1
             if i >= n:
                 break
             f = get(sentence[k : i + 1])
         if best is None:
-            best = (log(1) - logtotal + scores[k + 1], k)
-        scores[k], ends[k] = best
+            best, end = log(1) - logtotal + scores[k + 1], k
+        scores[k], ends[k] = best, end
     x = 0
     buf = ""
     eng = _RE_ENG.match

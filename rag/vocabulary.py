@@ -217,3 +217,13 @@ class _Tokens(Sequence[str]):
         if not 0 <= i < self._count:
             raise IndexError(i)
         return self._blob[self._starts[i] : self._starts[i + 1] - 1].decode("utf-8")
+
+    def joined(self, columns: Sequence[int], sep: str = " ") -> str:
+        """``sep.join([self[i] for i in columns])``, decoded in one call (a passage's
+        sentences are read this way: one decode per sentence, not one per token)."""
+        count = self._count
+        if columns and not (min(columns) >= 0 and max(columns) < count):
+            return sep.join([self[i] for i in columns])  # negative or out of range: as [i]
+        blob, starts = self._blob, self._starts
+        pieces = [blob[starts[i] : starts[i + 1] - 1] for i in columns]
+        return sep.encode("utf-8").join(pieces).decode("utf-8")

@@ -42,6 +42,19 @@ def test_every_token_finds_its_column_and_others_none(tmp_path: Path) -> None:
     assert len(set(home)) < len(words)
 
 
+def test_joined_tokens_are_the_tokens_joined(tmp_path: Path) -> None:
+    words = [*_tokens(500), "a", "2021", "🙂"]
+    Vocabulary.write(tmp_path, words)
+    tokens = Vocabulary.read(tmp_path).words()
+    rng = random.Random(3)
+    for _ in range(200):
+        columns = [rng.randrange(len(words)) for _ in range(rng.randint(0, 12))]
+        assert tokens.joined(columns) == " ".join(words[i] for i in columns)
+    assert tokens.joined([-1, 0], "|") == f"{words[-1]}|{words[0]}"
+    with pytest.raises(IndexError):
+        tokens.joined([0, len(words)])
+
+
 def test_the_table_depends_only_on_the_tokens_and_their_order(tmp_path: Path) -> None:
     encoded = [w.encode() for w in _tokens(5000, seed=3)]
     np.testing.assert_array_equal(build_table(encoded), build_table(list(encoded)))

@@ -306,6 +306,9 @@ class CandidateGenerator:
         records: dict[int, PassageRecord] = {}
         total = query.total
         record = self.record
+        # A definition of the asked phrase, or the sentence that enumerates a numbered
+        # slogan (“六个让” → 让…、让…), must not fall off the shortlist.
+        scan = bool(query.defined or query.numbered)
         for at, (passage, _, retrieval) in enumerate(pool):
             rec = records[passage] = record(passage)
             strings, joined, title = rec.strings, rec.joined, rec.title
@@ -316,17 +319,19 @@ class CandidateGenerator:
                 if t in title:
                     title_weight += weights[t]
                 elif t in joined:
-                    present.append(t)
-            # A definition of the asked phrase, or the sentence that enumerates a numbered
-            # slogan (“六个让” → 让…、让…), must not fall off the shortlist.
-            scan = bool(query.defined or query.numbered)
-            sentences = rec.sentences
+                    present.append((t, weights[t]))
             bonus = 0.2 * retrieval
+            if not present and not scan:
+                # Every sentence scores what the title gives it.
+                score = title_weight / total + bonus
+                rough.extend([(score, at, j) for j in range(len(strings))])
+                continue
+            sentences = rec.sentences
             for j, toks in enumerate(strings):
                 cheap = title_weight
-                for t in present:
+                for t, w in present:
                     if t in toks:
-                        cheap += weights[t]
+                        cheap += w
                 score = cheap / total + bonus
                 if scan:
                     text = sentences[j].folded

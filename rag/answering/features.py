@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..lru import LRUCache
 from ..schema import AUTHORITATIVE_KINDS, Document
 from ..store import Generation
 from .analysis import Query, defines, states_unit
-from .candidates import Candidate, CandidateGenerator
+from .candidates import Candidate, CandidateGenerator, PassageRecord
 
 FEATURES = (
     "coverage",  # share of the question's weight in the candidate
@@ -193,6 +193,44 @@ def whole_article(doc: Document, cand: Candidate) -> bool:
     return end.section == first.section and cand.end >= end.end
 
 
+class _Asked(NamedTuple):
+    """A question's facts that every candidate's features read, in the form they are read
+    (computed once per question by :meth:`FeatureExtractor.features`)."""
+
+    terms: list[tuple[str, float, int]]
+    pairs: list[str]
+    focus: list[tuple[str, float]]
+    wants_list: float
+    numbered: tuple[int, str] | None
+    article: str
+    answer_types: tuple[re.Pattern[str], ...]
+    defined: tuple[str, ...]
+    asks_why: float
+    asks_said: float
+    asks_condition: bool
+    asks_permission: bool
+    units: tuple[str, ...]
+
+    @classmethod
+    def of(cls, query: Query) -> _Asked:
+        weights = query.weights
+        return cls(
+            [(t, weights[t], len(t)) for t in query.terms],
+            query.pairs,
+            [(t, weights[t]) for t in query.focus],
+            float(query.wants_list),
+            query.numbered,
+            query.article,
+            query.answer_types,
+            query.defined,
+            float(query.asks_why),
+            float(query.asks_said),
+            query.asks_condition,
+            query.asks_permission,
+            query.units,
+        )
+
+
 class FeatureExtractor:
     """Computes :data:`FEATURES` and :data:`CONFIDENCE_FEATURES` on one generation."""
 
@@ -213,7 +251,7 @@ class FeatureExtractor:
     def all_features(self, query: Query, cands: list[Candidate]) -> list[list[float]]:
         """Feature vectors of all candidates of a question, cross-candidate features and
         gaps included."""
-        memo: dict[Any, tuple] = {}
+        memo: dict[Any, Any] = {}
         rows = [self.features(query, c, memo) for c in cands]
         return with_gaps(
             with_context(rows, _Spans(self, cands), lambda n, m: self.echo(cands[n], cands[m]))
@@ -269,110 +307,146 @@ class FeatureExtractor:
         return text
 
     def features(
-        self, query: Query, cand: Candidate, memo: dict[Any, tuple] | None = None
+        self, query: Query, cand: Candidate, memo: dict[Any, Any] | None = None
     ) -> list[float]:
         """The feature vector of one candidate, in the order of :data:`FEATURES` without the
         gaps (:func:`with_gaps` adds them over all candidates of the question). ``memo``
-        shares the first sentence's work between the variants of one sentence (and the
-        passage's records between its candidates)."""
-        place = memo.get(cand.passage) if memo is not None else None
+        shares the question's own facts between its candidates, the first sentence's work
+        between the variants of one sentence, and the passage's between its candidates."""
+        if memo is None:
+            memo = {}
+        asked = memo.get(None)
+        if asked is None:
+            asked = memo[None] = _Asked.of(query)
+        (
+            terms,
+            pairs,
+            focus_weights,
+            wants_list,
+            numbered_q,
+            article,
+            answer_types,
+            defined,
+            asks_why,
+            asks_said,
+            asks_condition,
+            asks_permission,
+            units,
+        ) = asked
+        passage, rank, j, start, end, number, _, kind, _, retrieval, semantic, dense_rank = cand
+        place = memo.get(passage)
         if place is None:
-            rec = self.candidates.record(cand.passage)
-            title = rec.title
-            title_cov = sum(query.weights[t] for t in query.terms if t in title) / query.total
-            place = (rec, title_cov)
-            if memo is not None:
-                memo[cand.passage] = place
-        rec, title_cov = place
+            place = memo[passage] = self._place(query, passage)
+        rec, title_cov, official, named_doc, named_other, article_scope, statute = place
         chunk, strings, _, title, doc, sentences = rec
-        info = sentences[cand.sentence]
+        info = sentences[j]
         hs, he = info.start, info.end
-        paragraph = doc.paragraph(cand.paragraph)
-        key = (cand.passage, cand.sentence)
-        cached = memo.get(key) if memo is not None else None
+        paragraph = doc.paragraph(number)
+        key = (passage, j)
+        cached = memo.get(key)
         if cached is None:
             head_tokens, head = info.tokens, info.folded
             context = title
-            if cand.sentence > 0 and info.anaphor:
-                context = context | set(strings[cand.sentence - 1].split())
-            head_cov = coverage_of(query, head_tokens, head, context)
-            cached = (head_tokens, head, context, head_cov)
-            if memo is not None:
-                memo[key] = cached
-        head_tokens, head, context, head_pair = cached
-        same = (cand.start, cand.end) == (hs, he)
+            if j > 0 and info.anaphor:
+                context = context | set(strings[j - 1].split())
+            measured = _coverage(terms, query.total, head_tokens, head, context)
+            # Says nothing the question does not already say.
+            restates = float(head_tokens <= query.termset)
+            cached = memo[key] = (head_tokens, head, context, measured, restates)
+        head_tokens, head, context, head_pair, restates = cached
+        same = start == hs and end == he
         text = head if same else self._span(cand)
         tokens = head_tokens
-        if cand.kind == "next" and cand.sentence + 1 < len(strings):
-            tokens = head_tokens | sentences[cand.sentence + 1].tokens
-        coverage, in_context = head_pair if same else coverage_of(query, tokens, text, context)
+        if kind == "next" and j + 1 < len(strings):
+            tokens = head_tokens | sentences[j + 1].tokens
+        coverage, in_context = (
+            head_pair if same else _coverage(terms, query.total, tokens, text, context)
+        )
         head_cov = head_pair[0]
-        pairs = sum(1 for p in query.pairs if p in text) / len(query.pairs) if query.pairs else 0.0
+        pairs_share = len([p for p in pairs if p in text]) / len(pairs) if pairs else 0.0
         focus = (
-            sum(query.weights[t] for t in query.focus if t in tokens or t in text)
-            / query.focus_total
-            if query.focus
+            sum([w for t, w in focus_weights if t in tokens or t in text]) / query.focus_total
+            if focus_weights
             else 0.0
         )
-        # Says nothing the question does not already say.
-        restates = float(head_tokens <= query.termset)
-        is_next = float(cand.kind == "next")
-        is_list = float(cand.kind == "list")
+        is_next = 1.0 if kind == "next" else 0.0
+        is_list = 1.0 if kind == "list" else 0.0
         extended = is_next or is_list
         # Read only by a list question (the feature is 0 for any other).
-        enumeration = min(1.0, len(_ENUMERATION.findall(text)) / 4) if query.wants_list else 0.0
+        enumeration = min(1.0, len(_ENUMERATION.findall(text)) / 4) if wants_list else 0.0
         numbered = 0.0
-        if query.numbered:
-            count, stem = query.numbered
+        if numbered_q:
+            count, stem = numbered_q
             numbered = min(1.0, text.count(stem) / count)
         article_hit = 0.0
-        in_named = doc.doc_id in query.named
-        if query.article and (
-            in_named if query.named else (title_cov > 0 or not query.names_title)
-        ):
-            section = paragraph.section
-            article_hit = float(any(ref.key == query.article for ref in section))
+        if article_scope:
+            article_hit = float(any([ref.key == article for ref in paragraph.section]))
         anaphor_next = 0.0
-        if is_next and cand.sentence + 1 < len(chunk.sentences):
-            anaphor_next = float(sentences[cand.sentence + 1].opens_anaphor)
+        if is_next and j + 1 < len(chunk.sentences):
+            anaphor_next = float(sentences[j + 1].opens_anaphor)
         return [
             coverage,
             in_context,
             head_cov,
             max(0.0, coverage - head_cov),
-            pairs,
-            float(bool(query.defined) and defines(text, query.defined)),
-            float(any(a.search(text) for a in query.answer_types)),
+            pairs_share,
+            float(bool(defined) and defines(text, defined)),
+            float(any([a.search(text) for a in answer_types])) if answer_types else 0.0,
             restates,
             focus,
             float(hs == paragraph.start),
-            cand.retrieval,
-            1.0 / (1 + cand.rank) if cand.rank >= 0 else 1.0,
-            float(doc.kind in AUTHORITATIVE_KINDS),
+            retrieval,
+            1.0 / (1 + rank) if rank >= 0 else 1.0,
+            official,
             title_cov,
-            math.log1p(cand.end - cand.start),
+            math.log1p(end - start),
             is_next,
             is_list,
-            float(query.wants_list) * is_list,
-            float(query.wants_list) * enumeration,
+            wants_list * is_list,
+            wants_list * enumeration,
             numbered,
             article_hit,
             article_hit * is_list,
-            float(query.asks_why) * is_next,
-            float(query.asks_said) * extended,
+            asks_why * is_next,
+            asks_said * extended,
             restates * extended,
             anaphor_next,
-            float(query.asks_condition and bool(_CONDITION_A.search(text))),
-            float(whole_article(doc, cand)),
-            float(in_named),
-            float(bool(query.named) and not in_named),
-            float(query.asks_permission and bool(_RULE.search(text))),
-            float(states_unit(text, query.units)),
-            cand.semantic,
-            cand.dense_rank,
+            float(asks_condition and bool(_CONDITION_A.search(text))),
+            float(statute and whole_article(doc, cand)),
+            named_doc,
+            named_other,
+            float(asks_permission and bool(_RULE.search(text))),
+            float(states_unit(text, units)),
+            semantic,
+            dense_rank,
             0.0,
             0.0,
         ]
+
+    def _place(
+        self, query: Query, passage: int
+    ) -> tuple[PassageRecord, float, float, float, float, bool, bool]:
+        """What :meth:`features` reads of a candidate's passage for a question: its record,
+        its title's share of the question's weight, whether it is official, from a
+        document the question names, from another when it names some, whether the article
+        the question asks for by number is looked for in it, and whether it is a statute."""
+        rec = self.candidates.record(passage)
+        title = rec.title
+        title_cov = sum(query.weights[t] for t in query.terms if t in title) / query.total
+        doc = rec.doc
+        in_named = doc.doc_id in query.named
+        article_scope = bool(query.article) and (
+            in_named if query.named else (title_cov > 0 or not query.names_title)
+        )
+        return (
+            rec,
+            title_cov,
+            float(doc.kind in AUTHORITATIVE_KINDS),
+            float(in_named),
+            float(bool(query.named) and not in_named),
+            article_scope,
+            doc.genre == "statute",
+        )
 
     def confidence_features(
         self, query: Query, best: Candidate, probability: float, runner_up: float
@@ -441,28 +515,35 @@ def coverage_of(
     about the term, and counts half.
     """
     if weights is None:
-        weights, total, terms = query.weights, query.total, query.terms
+        weights, total = query.weights, query.total
+        terms = [(t, weights[t], len(t)) for t in query.terms]
     else:
         total = sum(weights.values()) or 1.0
-        terms = [t for t in query.terms if t in weights]
+        terms = [(t, weights[t], len(t)) for t in query.terms if t in weights]
+    return _coverage(terms, total, tokens, text, context)
+
+
+def _coverage(
+    terms: Sequence[tuple[str, float, int]],
+    total: float,
+    tokens: set[str] | frozenset[str],
+    text: str,
+    context: frozenset[str] | set[str],
+) -> tuple[float, float]:
+    """:func:`coverage_of` over ``(term, weight, length)`` triples, in the question's order."""
     got = extra = 0.0
-    has = text.__contains__
-    for t in terms:
-        if t in tokens:
-            got += weights[t]
-            continue
-        n = len(t)
-        if n >= 2 and has(t):
-            got += weights[t]
+    for t, w, n in terms:
+        if t in tokens or (n >= 2 and t in text):
+            got += w
         elif t in context:
-            extra += weights[t]
+            extra += w
         elif n >= 2:
-            shared = sum(map(has, t)) / n  # characters of the term found in the text
+            shared = sum(map(text.__contains__, t)) / n  # characters of the term in the text
             if shared >= 0.5:
-                got += 0.3 * shared * weights[t]
+                got += 0.3 * shared * w
     if "《" in text:
         outside = _TITLE.sub("\0", text)
-        got -= sum(0.5 * weights[t] for t in terms if t in text and t not in outside)
+        got -= sum(0.5 * w for t, w, _ in terms if t in text and t not in outside)
     return got / total, (got + extra) / total
 
 

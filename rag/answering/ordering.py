@@ -30,6 +30,7 @@ the scale of its probabilities: rerun the script after one.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 
 from ..lru import LRUCache
@@ -44,6 +45,10 @@ from .candidates import PASSAGES_CONSIDERED, Candidate, CandidateGenerator
 WEIGHTS = {"selection": 0.2, "title": 0.3, "sentence": 0.5}
 # Title bigram sets kept (one per distinct title).
 _TITLE_CACHE = 8192
+# Passages' title bigrams and folded sentences kept, and bigram IDFs (a plain dictionary,
+# cleared when full).
+_PASSAGE_CACHE = 4096
+_IDF_CACHE = 100_000
 
 
 class PassageOrder:
@@ -70,6 +75,8 @@ class PassageOrder:
             w["sentence"],
         )
         self._titles = LRUCache(_TITLE_CACHE)
+        self._passages = LRUCache(_PASSAGE_CACHE)
+        self._idf: dict[str, float] = {}
 
     def title_bigrams(self, title: str) -> frozenset[str]:
         """A title's character bigrams (folded, unmarked), cached per title."""
@@ -97,26 +104,59 @@ class PassageOrder:
             if probability > best.get(cand.passage, -1.0):
                 best[cand.passage] = probability
         grams = list(dict.fromkeys(g.lstrip(MARK) for g in character_bigrams(question)))
-        lexical = self.gen.lexical
-        idf = {g: lexical.idf(MARK + g) for g in grams}
-        total = sum(idf.values()) or 1.0
+        idf = self.idf
+        weights = [idf(g) for g in grams]
+        total = sum(weights) or 1.0
+        # The bigrams that can add to a sentence's share, with their IDF, in question order.
+        weighted = [(g, w) for g, w in zip(grams, weights, strict=True) if w > 0]
         question_grams = frozenset(grams)
         top = head[0].score or 1.0
         out = []
         for item in head:
-            rec = self.candidates.record(item.index)
-            title = self.title_bigrams(rec.chunk.doc_title)
+            title, folded, bounds = self.passage(item.index)
             title_share = len(title & question_grams) / len(title) if title else 0.0
-            folded = "\n".join(s.folded for s in rec.sentences)
-            present = [g for g in grams if idf[g] > 0 and g in folded]
-            sentence = 0.0
-            for s in rec.sentences if present else ():
-                text = s.folded
-                share = sum(idf[g] for g in present if g in text)
-                if share > sentence:
-                    sentence = share
+            # The IDFs of the bigrams each sentence holds, in the question's order (summed as
+            # a sum over them per sentence would be). A bigram never holds a line break, so
+            # each occurrence lies in one sentence.
+            held: dict[int, list[float]] = {}
+            for g, w in weighted:
+                if g not in folded:
+                    continue
+                at = folded.find(g)
+                while at >= 0:
+                    i = bisect_right(bounds, at) - 1
+                    held.setdefault(i, []).append(w)
+                    at = folded.find(g, bounds[i + 1])
+            sentence = max([sum(ws) for ws in held.values()]) if held else 0.0
             out.append((item.score / top, best.get(item.index, 0.0), title_share, sentence / total))
         return out
+
+    def idf(self, gram: str) -> float:
+        """The IDF of a character bigram (unmarked) in the index's bigram field (cached)."""
+        value = self._idf.get(gram)
+        if value is None:
+            if len(self._idf) > _IDF_CACHE:
+                self._idf.clear()
+            value = self._idf[gram] = self.gen.lexical.idf(MARK + gram)
+        return value
+
+    def passage(self, passage: int) -> tuple[frozenset[str], str, tuple[int, ...]]:
+        """A passage's title bigrams, its sentences' folded texts joined by line breaks, and
+        where each of them starts in that text, then the text's length + 1 (cached per
+        passage: what :meth:`components` reads of it)."""
+        value = self._passages.get(passage)
+        if value is None:
+            rec = self.candidates.record(passage)
+            starts = []
+            at = 0
+            for s in rec.sentences:
+                starts.append(at)
+                at += len(s.folded) + 1
+            starts.append(at)
+            joined = "\n".join(s.folded for s in rec.sentences)
+            value = (self.title_bigrams(rec.chunk.doc_title), joined, tuple(starts))
+            self._passages.put(passage, value)
+        return value
 
     def order(
         self,
