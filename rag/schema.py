@@ -290,19 +290,9 @@ ROLE_LABELS = {
     "annotation": "附注",
 }
 # The roles among them that are also Heading records over the same span (the notes of a
-# document's head and its signature), shown as such in the document view.
-NOTE_ROLES = frozenset(
-    {
-        "dateline",
-        "docnumber",
-        "signature",
-        "byline",
-        "colophon",
-        "addressee",
-        "annex_note",
-        "docmark",
-    }
-)
+# document's head and its signature), shown as such in the document view: all but a
+# picture's caption and credit.
+NOTE_ROLES = frozenset(ROLE_LABELS) - {"caption", "credit"}
 
 
 @dataclass(frozen=True)

@@ -683,3 +683,19 @@ def test_no_telemetry_and_no_remote_fonts(monkeypatch: pytest.MonkeyPatch) -> No
     css = theme._get_theme_css().replace("xmlns='http://www.w3.org/2000/svg'", "")
     assert "http" not in css and "@import" not in css
     assert "WenQuanYi Micro Hei" in theme.font
+
+
+def test_document_view_anchors_every_note_of_an_official_document() -> None:
+    from urllib.parse import quote
+
+    from rag.parsing import load_documents
+    from rag.schema import NOTE_ROLES
+
+    fixture = Path(__file__).parent / "fixtures" / "official_notice.txt"
+    (doc,) = load_documents(fixture).documents
+    view = render.document_view(doc)
+    notes = [p for p in doc.paragraphs if p.role in NOTE_ROLES]
+    # 发文字号, 主送机关, 落款 and 附注: a citation of any of them scrolls to its anchor.
+    assert {p.role for p in notes} >= {"docnumber", "addressee", "signature", "annotation"}
+    for p in notes:
+        assert f'id="rag-p:{quote(doc.doc_id, safe="")}:{p.number}"' in view, p.role

@@ -120,8 +120,6 @@ class PassageOrder:
             # each occurrence lies in one sentence.
             held: dict[int, list[float]] = {}
             for g, w in weighted:
-                if g not in folded:
-                    continue
                 at = folded.find(g)
                 while at >= 0:
                     i = bisect_right(bounds, at) - 1

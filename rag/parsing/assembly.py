@@ -131,20 +131,22 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         # appended figure).
         colophon = _take_colophon(draft) if genre != "statute" else []
         trailing = _move_trailing_lines(draft) if genre != "statute" else []
-        notes: list[Block] = []
+        official = False
         if genre != "statute":
             _mark_signature(draft)
             _mark_annex_note(draft)
-            if draft.has("docnumber") or any(b.role == "signature" for b in draft.body):
+            official = draft.has("docnumber") or any(b.role == "signature" for b in draft.body)
+            if official:
                 _mark_addressee(draft)
-                # Under the 落款 of an official document a line wholly in brackets is its
-                # 附注 ((此件公开发布), (联系人：…，联系电话：…)): text, quotable.
-                notes = [
-                    Block("annotation", b.text, b.lines)
-                    for b in trailing
-                    if _ANNOTATION_RE.match(b.text)
-                ]
-        metadata = [b.text for b in trailing if not any(n.lines == b.lines for n in notes)]
+        # Under the 落款 of an official document a line wholly in brackets is its 附注
+        # ((此件公开发布), (联系人：…，联系电话：…)): text, quotable; other lines are metadata.
+        notes: list[Block] = []
+        metadata: list[str] = []
+        for b in trailing:
+            if official and _ANNOTATION_RE.match(b.text):
+                notes.append(Block("annotation", b.text, b.lines))
+            else:
+                metadata.append(b.text)
         body, fixes = _repair(draft.body, rel, genre)
         draft.body = body + notes + colophon
         if restorer is not None:
@@ -309,7 +311,7 @@ def _mark_annex_note(draft: Draft) -> None:
         and "\n" not in body[first].text
     ):
         first -= 1
-    if first < 0 or not _ANNEX_NOTE_RE.match(body[first].text) or body[first].role == "signature":
+    if first < 0 or not _ANNEX_NOTE_RE.match(body[first].text):
         return
     taken = body[first:at]
     body[first:at] = [

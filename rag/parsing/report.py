@@ -142,20 +142,9 @@ def describe(documents: Iterable[Document], warnings: Iterable[str], sources: in
 
 # Non-body paragraphs in the outline, by what they are cited as (a credit is cited with its
 # picture's caption but listed as what it is); datelines keep their ¶ number.
-_OUTLINE_TAGS = {
-    r: ROLE_LABELS[r]
-    for r in (
-        "caption",
-        "docnumber",
-        "addressee",
-        "annex_note",
-        "docmark",
-        "annotation",
-        "signature",
-        "byline",
-        "colophon",
-    )
-} | {"credit": "图片署名"}
+_OUTLINE_TAGS = {r: label for r, label in ROLE_LABELS.items() if r != "dateline"} | {
+    "credit": "图片署名"
+}
 
 
 def _describe_document(doc: Document) -> list[str]:
