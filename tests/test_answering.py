@@ -392,3 +392,27 @@ def test_a_noun_pointing_at_the_document_is_not_searched_for() -> None:
         "文件的文号是什么?",
         ["文件", "文号"],
     )
+
+
+def test_a_question_about_who_issued_the_document_searches_its_signature() -> None:
+    from rag.answering.analysis import issue_terms, with_issue_terms
+
+    held = {"落款", "署名", "成文", "日期"}.__contains__
+    # Who: the verb and the organ asked for are what the 落款 names.
+    assert with_issue_terms("通知是哪个部门印发的?", ["通知", "部门", "印发"], held) == (
+        ["通知", "部门", "印发", "落款", "署名"],
+        ["通知", "落款"],
+    )
+    # When: the date's name is searched too; the question's own words are kept.
+    assert with_issue_terms("这份通知是什么时候发的?", ["通知", "时候", "发"], held) == (
+        ["通知", "时候", "发", "落款", "成文", "日期"],
+        ["通知", "时候", "落款"],
+    )
+    # A corpus without a 落款 searches the question as it is.
+    tokens = ["通知", "部门", "印发"]
+    assert with_issue_terms("通知是哪个部门印发的?", tokens, lambda t: False) == (tokens, tokens)
+    # Not a question about issuing: jieba's 爆发 and 头发 are other words; 发给 asks for
+    # the addressee (主送机关); no question word asks for the issuer or a date.
+    assert issue_terms("战役在哪一年爆发?", ["战役", "一年", "爆发"]) == ()
+    assert issue_terms("这份通知是发给谁的?", ["通知", "发给"]) == ()
+    assert issue_terms("通知印发了什么?", ["通知", "印发"]) == ()

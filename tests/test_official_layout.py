@@ -435,6 +435,40 @@ def test_the_annex_note_above_the_signature(tmp_path: Path) -> None:
     assert role_texts(many, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "这份文件是谁发的？",
+        "这份通知是什么时候发的？",
+        "通知是哪个单位发的？",
+        "这份通知由哪个部门印发？",
+        "這份文件是誰發佈的？",
+    ],
+)
+def test_who_issued_the_document_and_when(assistant: rag.Assistant, question: str) -> None:
+    # Asked in a reader's words (发, 印发, 哪个部门), not the part's name (落款, 发文机关):
+    # answered by the 落款, not by the 附注 （此件公开发布） or a 牵头单位 item.
+    answer = assistant.answer(question)
+    assert answer.found
+    assert answer.quotes[0].citation == f"《{TITLE}》落款"
+    assert answer.quotes[0].text == "上海市人民政府办公厅\n2021年7月15日"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "天气预报是什么时候发布的？",
+        "哪个部门负责发布城市软实力指数？",
+        "国务院什么时候发布了这个通知？",
+    ],
+)
+def test_issue_questions_the_notice_does_not_answer(
+    assistant: rag.Assistant, question: str
+) -> None:
+    # The 落款 is searched for, but the question's other words still decide.
+    assert not assistant.answer(question).found
+
+
 def test_questions_about_the_issuer_and_the_attachments(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from ..store import Generation
@@ -259,6 +259,60 @@ def without_pointed(question: str, tokens: list[str]) -> tuple[str, list[str]]:
     return (rest, kept) if kept and rest.strip() else (question, tokens)
 
 
+# A question about the document itself: who issued it, or when (这份通知是谁发的, 通知是哪个
+# 单位印发的, 发文日期是哪天). Its answer is the 落款 (the issuing organ's signature with the
+# date), whose own words are a name and a date: the question is searched with what that part
+# is called (rag.chunking.NOTE_CONTEXT), as 发文机关是什么 already is. The words saying the
+# document was issued are jieba's tokens, so 爆发 and 头发 are not 发.
+# (签发 is not among them: the 签发人 is printed on the 文号's line.)
+_ISSUED = ("发", "印发", "发布", "下发", "制发", "颁发", "出台", "发出", "发文", "成文")
+_ISSUED_WORDS = frozenset((*_ISSUED, "落款", "署名"))
+_ISSUER_Q = re.compile(
+    r"谁|哪(?:个|家|一个|些|级)?(?:单位|部门|机关|机构|组织)|什么(?:单位|部门|机关|机构)|"
+    r"(?:发文|发布|印发)(?:机关|单位|部门|机构)"
+)
+_ISSUE_DATE_Q = re.compile(r"什么时[候间]|何时|哪[一]?天|哪[一]?年|几月|几号|日期|时间")
+_ISSUERS = frozenset(("单位", "部门", "机关", "机构", "组织"))
+# 发给谁, 主送哪些单位: the addressee (主送机关), not the issuer.
+_SENT_TO_Q = re.compile(r"发给|送给|主送|发往|下发给|印发给|报送")
+ISSUER_TERMS = ("落款", "署名")
+ISSUE_DATE_TERMS = ("落款", "成文", "日期")
+
+
+def issue_terms(question: str, tokens: Sequence[str]) -> tuple[str, ...]:
+    """What the 落款 is called, for a question asking who issued the document or when
+    (empty for any other question). ``question`` is folded, ``tokens`` its search tokens."""
+    if _ISSUED_WORDS.isdisjoint(tokens) or _SENT_TO_Q.search(question):
+        return ()
+    if _ISSUER_Q.search(question):
+        return ISSUER_TERMS
+    if _ISSUE_DATE_Q.search(question):
+        return ISSUE_DATE_TERMS
+    return ()
+
+
+def with_issue_terms(
+    question: str, tokens: list[str], held: Callable[[str], bool]
+) -> tuple[list[str], list[str]]:
+    """The tokens to search and to analyse for a question about who issued the document or
+    when, when some 落款 is called by those words (``held``: the corpus has a 落款 and the
+    token; any other corpus, or question, keeps ``tokens`` for both). Searched: the
+    question's tokens and what the 落款 is called (落款, 署名 / 成文, 日期). Analysed: the
+    verb of issuing (发, 印发, 发布…) read as the part it names, 落款, so that the question's
+    other words still decide whether it is answered (天气预报是什么时候发布的 stays unanswered
+    by a 落款)."""
+    terms = issue_terms(question, tokens)
+    extra = [t for t in terms if t not in tokens and held(t)]
+    if not extra:
+        return tokens, tokens
+    # 哪个部门印发: the 部门 asked for is the one the 落款 names, as the 发 is its act.
+    said = _ISSUED_WORDS | _ISSUERS if terms is ISSUER_TERMS else _ISSUED_WORDS
+    analysed = [t for t in tokens if t not in said]
+    if ISSUER_TERMS[0] not in analysed:
+        analysed.append(ISSUER_TERMS[0])
+    return tokens + extra, analysed
+
+
 def analyze(
     question: str, tokens: list[str], weights: TermWeights, named: tuple[str, ...] = ()
 ) -> Query:
@@ -435,5 +489,6 @@ __all__ = [
     "asked_units",
     "starts_with_anaphor",
     "states_unit",
+    "with_issue_terms",
     "without_pointed",
 ]

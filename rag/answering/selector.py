@@ -10,7 +10,7 @@ from ..backends import Within
 from ..retrieval import Ranked, Retriever
 from ..settings import RetrievalMode
 from ..textnorm import normalize
-from .analysis import Query, TermWeights, analyze, without_pointed
+from .analysis import Query, TermWeights, analyze, with_issue_terms, without_pointed
 from .candidates import (
     DENSE_PASSAGES,
     NAMED_PASSAGES,
@@ -63,6 +63,18 @@ class AnswerSelector:
         self.candidates = CandidateGenerator(self.gen)
         self.extractor = FeatureExtractor(self.gen, self.candidates)
         self.order = PassageOrder(self.gen, self.candidates)
+        self._signed: bool | None = None
+
+    def _held(self, token: str) -> bool:
+        """Some 落款 is called by this word: the generation has a signature passage (found
+        once, on the first question about who issued a document) and the index the token."""
+        if self._signed is None:
+            self._signed = any(
+                para.role == "signature"
+                for doc in self.gen.documents.values()
+                for para in doc.paragraphs
+            )
+        return self._signed and self.gen.lexical.df(token) > 0
 
     @property
     def model(self) -> SelectionModel:
@@ -87,10 +99,12 @@ class AnswerSelector:
         searched, tokens = without_pointed(folded, tokens)
         if searched is not folded:
             question = searched
+        # A question about who issued the document also searches what its 落款 is called.
+        searching, tokens = with_issue_terms(folded, tokens, self._held)
         ranked = (
-            self.retriever.rank(tokens, question, depth, mode)
+            self.retriever.rank(searching, question, depth, mode)
             if within is None
-            else self.retriever.rank(tokens, question, depth, mode, within)
+            else self.retriever.rank(searching, question, depth, mode, within)
         )
         if not ranked or not tokens:
             return (
