@@ -435,6 +435,52 @@ def test_the_annex_note_above_the_signature(tmp_path: Path) -> None:
     assert role_texts(many, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
 
 
+def candidate_spans(assistant: rag.Assistant, question: str) -> set[str]:
+    """The texts of the candidates selection draws for a question (lexical)."""
+    from rag.settings import RetrievalMode
+
+    state = assistant._state
+    tokens = state.generation.tokenizer.tokenize(question)
+    examined = state.selector.examine(question, tokens, 5, RetrievalMode.LEXICAL)
+    assert examined is not None
+    chunks, documents = state.generation.chunks, assistant.documents
+    return {documents[chunks[c.passage].doc_id].text[c.start : c.end] for c in examined.candidates}
+
+
+@pytest.mark.parametrize(
+    ("question", "first", "last", "cited"),
+    [
+        (
+            "重点任务有哪些？",
+            "（三）加强公共文化服务。",
+            "应当报市人民政府批准。",
+            "二、 （三）至二、 （四）",
+        ),
+        (
+            "工作目标是什么？",
+            "（一）总体目标。",
+            "加强国际交流合作。",
+            "一、 （一）至一、 （二） 3.",
+        ),
+    ],
+)
+def test_a_heading_asked_for_its_content_is_answered_by_its_section(
+    assistant: rag.Assistant, question: str, first: str, last: str, cited: str
+) -> None:
+    # The question matches a heading best (二、重点任务), which only names what is asked:
+    # the answer is what stands under it, cited from its first item to its last.
+    answer = assistant.answer(question)
+    assert answer.found
+    quote = answer.quotes[0]
+    assert (quote.text[: len(first)], quote.text[-len(last) :]) == (first, last)
+    assert quote.citation == f"《{TITLE}》{cited}"
+    assert assistant.documents[quote.doc_id].text[quote.start : quote.end] == quote.text
+    # The bare heading is no candidate for it; asked for its name, it is.
+    heading = "二、重点任务" if question.startswith("重点") else "一、工作目标"
+    assert heading not in candidate_spans(assistant, question)
+    assert heading in candidate_spans(assistant, heading[2:] + "的标题是什么？")
+
+
 @pytest.mark.parametrize(
     "question",
     [

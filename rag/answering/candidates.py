@@ -56,6 +56,8 @@ PASSAGE_CACHE = 8192
 # A lead-in with its items, or a whole article, may be longer than one sentence.
 LIST_MAX_CHARS = 800
 LIST_MAX_PARAGRAPHS = 12
+# A question asking for a name or heading, not for what stands under it.
+_NAME_Q = re.compile(r"标题|题目|名称|叫什么|什么名字|章名|节名")
 
 KINDS = ("sentence", "next", "list")
 
@@ -181,6 +183,7 @@ class CandidateGenerator:
         self._enumerating = LRUCache(256)
         self._passages_of: dict[str, list[int]] | None = None
         self._traditional: dict[str, bool] = {}
+        self._under: dict[tuple[str, int], tuple[Paragraph, Paragraph] | None] = {}
 
     def traditional(self, doc_id: str) -> bool:
         """The document is written in Traditional script (decided once per document, on its
@@ -480,7 +483,68 @@ class CandidateGenerator:
             rows = _table_end(doc, para)
             if rows is not None:  # the header row with the rows under it: the whole table
                 out.append(make(para.start, rows.end, rows.number, "list"))
+        if (
+            para.role == "heading"
+            and para.section
+            and (query.wants_list or query.defined)
+            and not _NAME_Q.search(query.question)
+        ):
+            # A heading asked for its list or content (保障措施有哪些？, 总体要求是什么？ on
+            # 三、保障措施): the paragraphs under it, when the whole section fits in a quote,
+            # instead of the heading, which only names what is asked (unless its name is
+            # asked: 第二章的标题是什么).
+            under = self.under_heading(doc, para)
+            if under is not None:
+                first, last = under
+                out = [
+                    Candidate(
+                        passage,
+                        rank,
+                        j,
+                        first.start,
+                        last.end,
+                        first.number,
+                        last.number,
+                        "list",
+                        cheap,
+                        retrieval,
+                    )
+                ]
         return out
+
+    def under_heading(
+        self, doc: Document, heading: Paragraph
+    ) -> tuple[Paragraph, Paragraph] | None:
+        """The first and last body paragraphs of the section a heading opens (the text from
+        the heading to the next heading of its level or above), or None when there are
+        none, or they would take a quote past :data:`LIST_MAX_CHARS` or
+        :data:`LIST_MAX_PARAGRAPHS` (cached: the same headings come back question after
+        question)."""
+        key = (doc.doc_id, heading.number)
+        if key in self._under:
+            return self._under[key]
+        value = None
+        path = heading.section
+        body = [p for p in doc.paragraphs if p.role == "body" and p.start >= heading.end]
+        if body and body[0].section[: len(path)] == path:
+            first = last = body[0]
+            fits = True
+            for p in body[1:]:
+                if p.section[: len(path)] != path:
+                    break
+                if (
+                    p.end - first.start > LIST_MAX_CHARS
+                    or p.number - first.number >= LIST_MAX_PARAGRAPHS
+                ):
+                    fits = False
+                    break
+                last = p
+            if fits and last.end - first.start <= LIST_MAX_CHARS:
+                value = (first, last)
+        if len(self._under) > 10_000:
+            self._under.clear()
+        self._under[key] = value
+        return value
 
     # -- numbered slogans ----------------------------------------------------------------
 
