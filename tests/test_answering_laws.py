@@ -75,6 +75,27 @@ def test_article_is_looked_up_in_the_law_the_question_names(laws: rag.Assistant)
     assert "（二）扣押业主的居民身份证。" in other.quotes[0].text
 
 
+def test_an_article_of_a_rule_no_document_is_is_not_another_documents(
+    laws: rag.Assistant,
+) -> None:
+    from rag.answering.analysis import names_a_rule
+
+    # Both fixtures have a 第十三条; the question asks for another rule's (a 决定 amending it
+    # would mention it): neither is quoted as that article.
+    for question in (
+        "出租汽车示例管理办法第十三条规定了什么？",
+        "《江州市道路挖掘管理办法》第十三条是什么？",
+    ):
+        answer = laws.answer(question)
+        assert not any(q.citation.endswith("第十三条") for q in answer.quotes), question
+    # The document pointed at, or no rule named: looked up as before.
+    assert names_a_rule("劳动合同法第三十九条规定了什么")
+    assert not names_a_rule("本法第三条说了什么")
+    assert not names_a_rule("第三十九条规定了什么")
+    assert not names_a_rule("该条例第五条")
+    assert laws.answer("第十三条规定了什么？").found
+
+
 def test_units_asked_and_stated() -> None:
     assert asked_units("一般应当在受理之日起多少日内办结？")[:2] == ("日", "天")
     assert "年" in asked_units("最晚得在多长时间内去法院起诉？")

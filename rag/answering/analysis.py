@@ -92,6 +92,23 @@ _TIME_UNITS = ("日", "天", "月", "年", "小时", "工作日")
 _CN_DIGITS = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
+# A rule named right before the article asked for (《…道路挖掘管理办法》第八条, 出租汽车客运
+# 管理办法第三条), not the document itself (本法第三条, 该条例第五条).
+_RULE_ARTICLE = re.compile(
+    r"(?:《[^《》]+》|[\u4e00-\u9fff]{2,}?(?:法典|法|条例|办法|规定|细则|规则|章程))"
+    r"的?第[零〇一二三四五六七八九十百千]+条"
+)
+_SELF_RULE = re.compile(
+    r"(?:本|该|此|这|这部|这个|上述)(?:法典|法|条例|办法|规定|细则|规则|章程)的?第"
+)
+
+
+def names_a_rule(question: str) -> bool:
+    """The question names the rule whose article it asks for by number (劳动合同法第三十九条,
+    《…办法》第八条), not the document it points at (本法第三条). ``question`` is folded."""
+    return any(not _SELF_RULE.search(m.group(0)) for m in _RULE_ARTICLE.finditer(question))
+
+
 def starts_with_anaphor(text: str) -> bool:
     """The sentence opens with a pronoun and leans on the sentence before (它是…)."""
     return bool(_ANAPHOR.match(text))
@@ -487,6 +504,7 @@ __all__ = [
     "TermWeights",
     "analyze",
     "asked_units",
+    "names_a_rule",
     "starts_with_anaphor",
     "states_unit",
     "with_issue_terms",

@@ -30,7 +30,7 @@ from ..schema import Chunk, Document, Paragraph
 from ..sentences import split_clauses
 from ..store import Generation
 from ..textnorm import is_traditional, normalize
-from .analysis import Query, defines, starts_with_anaphor
+from .analysis import Query, defines, names_a_rule, starts_with_anaphor
 from .naming import aliases
 
 PASSAGES_CONSIDERED = 6
@@ -607,6 +607,10 @@ class CandidateGenerator:
         if query.named:
             # The law is named: its article, or none (宪法第三百条 is not another law's).
             named = [(doc_id, n) for doc_id, n in places if doc_id in query.named]
+        elif names_a_rule(query.question):
+            # It names a rule no document is (出租汽车客运管理办法第三条, where a 决定 amends
+            # it): no document's article of that number is the one asked for.
+            return []
         else:
             named = [
                 (doc_id, n)
