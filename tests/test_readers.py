@@ -19,12 +19,14 @@ from format_samples import (
 )
 
 from rag.errors import SourceError
+from rag.parsing import load_documents
 from rag.parsing.readers import SUPPORTED_SUFFIXES, read_data, read_file
 from rag.parsing.readers.docx import chinese_number, format_number
 from rag.parsing.readers.text import decode
 from rag.sources import scan_sources
 
 ART = resolution()
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _texts(doc) -> list[str]:
@@ -70,6 +72,53 @@ def test_html_headings_lists_and_tables_keep_their_kind() -> None:
     assert kinds["黄浦区\t张三"] == "table_row"
     assert "版权所有" not in doc.text and "特此通知。" in doc.text
     assert doc.dropped == ("首页 要闻", "版权所有")
+
+
+def test_html_article_spaced_by_full_width_space_or_nbsp_is_read_once() -> None:
+    # 第一条　本… with U+3000, &nbsp;, two U+3000 or a spaced <span>: the extractor writes the
+    # space as one ASCII space, the page line keeps it. Compared as written, every such
+    # article was taken for a line the extractor had left out and restored a second time.
+    doc = read_file(FIXTURES / "notice_fullwidth_spaces.html")
+    texts = _texts(doc)
+    assert len(texts) == len(set(texts))
+    assert [t[:3] for t in texts if t.startswith("第")] == [
+        "第一条",
+        "第二条",
+        "第三条",
+        "第四条",
+        "第五条",
+    ]
+    assert "第一条 本通告所称中心城区，是指绕城高速公路以内的区域。" in texts
+    assert texts[-3:] == ["特此通告。", "江州市公安局", "2023年12月25日"]
+    # Only the chrome is listed as left out, not the articles.
+    assert doc.dropped == (
+        "首页 | 政务公开 | 互动交流",
+        "版权所有：江州市人民政府\u3000网站标识码：3201000001",
+    )
+    (parsed,) = load_documents(FIXTURES / "notice_fullwidth_spaces.html").documents
+    body = [parsed.text[p.start : p.end] for p in parsed.body_paragraphs]
+    assert len(body) == 7 and body[-1] == "特此通告。"
+
+
+def test_html_line_left_out_by_the_extractor_is_restored_once_at_its_place() -> None:
+    # Lines compared without their whitespace: the short heading the extractor drops inside
+    # the article still comes back, once, before the articles under it (before, the articles
+    # spaced with U+3000 were unmatched, and it came back after them with their copies).
+    articles = zip("一二三", ART.paragraphs, strict=False)
+    body = "".join(f"<p>第{n}条\u3000{p}</p>" for n, p in articles)
+    page = (
+        "<html><body><nav><a href='/'>首页</a> <a href='/yw'>要闻</a></nav>"
+        "<div class='article'><h1>关于做好防汛工作的通知</h1>"
+        f"<p>各区人民政府：</p><h2>一、总体要求</h2>{body}"
+        "<ul><li>加强监测预警；</li><li>落实应急值守。</li></ul>"
+        "<table><tr><td>区</td><td>责任人</td></tr><tr><td>黄浦区</td><td>张三</td></tr></table>"
+        "<p>特此通知。</p></div><footer>版权所有</footer></body></html>"
+    ).encode("gbk")
+    doc = read_data(page, Path("通知.htm"))
+    texts = _texts(doc)
+    assert [t[:3] for t in texts[1:6]] == ["各区人", "一、总", "第一条", "第二条", "第三条"]
+    assert texts[3] == f"第一条 {ART.paragraphs[0]}"
+    assert len(texts) == len(set(texts)) and doc.dropped == ("首页 要闻", "版权所有")
 
 
 def test_html_without_an_article_is_a_clear_error() -> None:

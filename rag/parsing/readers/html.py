@@ -29,6 +29,11 @@ _BREADCRUMB_RE = re.compile(
     r"^(?:(?:当前位置|您的位置|您现在的位置|所在位置)\s*[：:]\s*)?(?:首页|主页|网站首页)"
     r"\s*[>＞›»/]"
 )
+# Not part of a line's text when lines are compared: whitespace, and what the extractor drops
+# as non-printable (zero-width spaces and joiners, direction marks, BOM, controls).
+_NOT_TEXT_RE = re.compile(
+    r"[\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]+"
+)
 _BLOCK_TAGS = frozenset(
     {"address", "article", "aside", "blockquote", "body", "dd", "div", "dl", "dt", "figcaption"}
     | {"figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li"}
@@ -99,8 +104,8 @@ def read_html(data: bytes, path: Path) -> RawDocument:
         )
         if value
     }
-    kept = {b.text for b in blocks}
-    dropped = tuple(b.text for b in lines if b.text not in kept and not _inside(b.text, kept))
+    kept = {_key(b.text) for b in blocks}
+    dropped = tuple(b.text for b in lines if not _inside(_key(b.text), kept))
     return from_blocks(path, blocks, "html", metadata, dropped or tuple(neighbours))
 
 
@@ -111,12 +116,18 @@ def _restore_inside(blocks: list[Block], lines: list[Block], title: str) -> list
     block (a short heading such as ``一、总体要求`` that the extractor judged boilerplate) is
     article text, and is restored at its place with the kind its markup gives it. The
     stretch starts after the title: the bar between title and text (来源, 字号) is chrome.
+
+    Lines are matched on their text without whitespace (``_key``): the extractor writes every
+    run of whitespace as one ASCII space (``第一条　本…`` comes out ``第一条 本…``), the page
+    keeps its full-width spaces and NBSPs, and a line must not be taken for a missing one
+    (and restored a second time) for that alone.
     """
-    texts = [b.text for b in lines]
+    texts = [_key(b.text) for b in lines]
+    extracted = {_key(b.text) for b in blocks}
     positions: list[int] = []
     cursor = 0
     for block in blocks:
-        found = -1 if block.text == title else _find(texts, block.text, cursor)
+        found = -1 if block.text == title else _find(texts, _key(block.text), cursor)
         positions.append(found)
         if found >= 0:
             cursor = found + 1
@@ -129,9 +140,8 @@ def _restore_inside(blocks: list[Block], lines: list[Block], title: str) -> list
     for block, pos in zip(blocks, positions, strict=True):
         if pos > previous >= 0:
             for index in range(previous + 1, pos):
-                line = lines[index]
-                if index not in covered and not _inside(line.text, {b.text for b in blocks}):
-                    out.append(line)
+                if index not in covered and not _inside(texts[index], extracted):
+                    out.append(lines[index])
         out.append(block)
         if pos >= 0:
             previous = pos
@@ -271,7 +281,13 @@ def _drop_neighbour_links(blocks: list[Block]) -> tuple[list[Block], list[str]]:
 
 
 def _inside(line: str, kept: set[str]) -> bool:
-    return any(line in text for text in kept)
+    return line in kept or any(line in text for text in kept)
+
+
+def _key(text: str) -> str:
+    """``text`` as the page and the extractor both give it: without whitespace of any kind
+    (U+3000, NBSP, ASCII) and without the invisible marks the extractor removes (U+200B…)."""
+    return _NOT_TEXT_RE.sub("", text)
 
 
 def _clean(text: str) -> str:
