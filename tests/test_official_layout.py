@@ -578,3 +578,66 @@ def test_the_marks_of_the_head_the_signer_and_the_annotations(tmp_path: Path) ->
         tmp_path, "news.txt", "城市软实力建设取得成效\n\n本市推进城市软实力建设。\n\n（完）\n"
     )
     assert role_texts(report, "annotation") == []
+
+
+NOTICE_PDF = Path(__file__).parent / "fixtures" / "official_notice.pdf"
+
+
+def test_a_printed_notice_with_an_issuer_mark_without_wenjian() -> None:
+    """tests/fixtures/official_notice.pdf (``format_samples.official_notice_pdf``): the mark
+    江州市应急管理局 in large type above the 文号, the title 江州市应急管理局 / 关于…的通报 under
+    it on two lines, indented paragraphs, two attachments, the first a table."""
+    from format_samples import (
+        NOTICE_ADDRESSEE,
+        NOTICE_MARK,
+        NOTICE_NUMBER,
+        NOTICE_SIGNATURE,
+        NOTICE_TABLE,
+        NOTICE_TEXT,
+        NOTICE_TITLE,
+    )
+
+    (doc,) = load_documents(NOTICE_PDF).documents
+    title = "".join(NOTICE_TITLE)
+    assert doc.title == title
+    assert [h.text for h in doc.headings if h.role == "kicker"] == [NOTICE_MARK]
+    assert role_texts(doc, "docnumber") == [NOTICE_NUMBER]
+    assert role_texts(doc, "addressee") == [NOTICE_ADDRESSEE]
+    assert cite(doc, role_paragraph(doc, "addressee")) == f"《{title}》主送机关"
+    assert role_texts(doc, "signature") == ["\n".join(NOTICE_SIGNATURE)]
+    # Every paragraph whole, numbered from the first one under the 主送机关; the headings are
+    # the numbered ones and the attachments', never a paragraph's first line.
+    paragraphs = [t for t in NOTICE_TEXT if t.endswith(("。", "："))]
+    body = [doc.text[p.start : p.end] for p in doc.body_paragraphs]
+    assert body[: len(paragraphs)] == paragraphs
+    assert doc.body_paragraphs[0].number == 1
+    sections = [h.text for h in doc.headings if h.role == "section"]
+    assert sections[:3] == ["一、基本情况", "二、存在的主要问题", "三、下一步工作要求"]
+    assert not any(p.startswith(text) for p in paragraphs for text in sections)
+    # 附件1 opens the attachment: the table's rows, one paragraph each with its cells
+    # separated, are cited under it.
+    rows = [p for p in doc.body_paragraphs if "\t" in doc.text[p.start : p.end]]
+    assert [doc.text[p.start : p.end] for p in rows] == ["\t".join(r) for r in NOTICE_TABLE]
+    assert [cite(doc, p.number) for p in rows] == [f"《{title}》附件1 第{p.number}段" for p in rows]
+    assert doc.repairs == ()
+
+
+def test_an_issuer_mark_without_wenjian_in_plain_text(tmp_path: Path) -> None:
+    # The mark names the issuer whose title (…的通报, wrapped) follows the 文号: a kicker.
+    doc = parse_one(
+        tmp_path,
+        "notice.txt",
+        "江州市应急管理局\n\n江应急〔2024〕9号\n\n江州市应急管理局\n关于开展安全生产检查的通报\n\n"
+        "各区应急管理局：\n\n现将检查情况通报如下。\n\n江州市应急管理局\n2024年4月8日\n",
+    )
+    assert doc.title == "江州市应急管理局关于开展安全生产检查的通报"
+    assert [h.text for h in doc.headings if h.role == "kicker"] == ["江州市应急管理局"]
+    assert role_texts(doc, "addressee") == ["各区应急管理局："]
+    # A first line that is a title itself stays the title.
+    doc = parse_one(
+        tmp_path,
+        "plan.txt",
+        "江州市安全生产工作方案\n\n江应急〔2024〕9号\n\n关于开展安全生产检查的通报\n\n"
+        "现将检查情况通报如下。\n",
+    )
+    assert doc.title == "江州市安全生产工作方案"

@@ -10,6 +10,11 @@ from format_samples import (
     CHROME_WORDS,
     HEADER,
     HTML_STYLES,
+    NOTICE_ANNEX_NOTE,
+    NOTICE_ANNEXES,
+    NOTICE_LAST,
+    NOTICE_TABLE,
+    NOTICE_TEXT,
     docx_document,
     html_page,
     numbered_docx,
@@ -27,6 +32,7 @@ from rag.sources import scan_sources
 
 ART = resolution()
 FIXTURES = Path(__file__).parent / "fixtures"
+NOTICE_PDF = FIXTURES / "official_notice.pdf"
 
 
 def _texts(doc) -> list[str]:
@@ -230,6 +236,39 @@ def test_a_single_page_pdf_keeps_a_line_that_is_not_chrome() -> None:
     # number is recognised by its pattern.
     assert _texts(doc) == [HEADER, short.title, short.dateline, short.paragraphs[0]]
     assert doc.dropped == ("- 1 -",)
+
+
+def test_a_running_header_numbered_by_page_is_chrome() -> None:
+    header = "江州日报第{page}版"
+    doc = read_data(pdf_document(ART, header=header), Path("报.pdf"))
+    assert _texts(doc) == list(ART.blocks)
+    assert [t for t in doc.dropped if "日报" in t] == [header.format(page=n) for n in (1, 2, 3)]
+
+
+def test_a_pdf_notice_keeps_its_paragraphs_labels_and_table() -> None:
+    """tests/fixtures/official_notice.pdf (``format_samples.official_notice_pdf``): lines
+    broken by character count, so lines with digits end short of the margin; 附件1 and 附件2
+    at the top of their pages, where the text starts; a table without rules."""
+    doc = read_file(NOTICE_PDF)
+    texts = _texts(doc)
+    # Each paragraph whole: a first-line indent, a line short by its half-width digits or a
+    # number broken over two lines (隐患4 / 127项) does not split it.
+    for paragraph in (*NOTICE_TEXT, NOTICE_LAST):
+        assert paragraph in texts
+    assert "发现各类隐患4127项" in doc.text
+    assert [t for t in texts if t.startswith("附件")] == [NOTICE_ANNEX_NOTE[0], "附件1", "附件2"]
+    # 附件1 / 附件2 name their attachment, not the page: text, not a running header.
+    assert doc.dropped == ("— 1 —", "— 2 —", "— 3 —")
+    labels = [b for b in doc.blocks if b.text in ("附件1", "附件2")]
+    assert [(b.kind, b.page) for b in labels] == [("paragraph", 2), ("paragraph", 3)]
+    assert [texts[texts.index(label) + 1] for label, _ in NOTICE_ANNEXES] == [
+        title for _, title in NOTICE_ANNEXES
+    ]
+    # The table's rows, cells joined by tabs as the .docx reader gives them.
+    rows = [b for b in doc.blocks if b.kind == "table_row"]
+    assert [b.text for b in rows] == ["\t".join(row) for row in NOTICE_TABLE]
+    assert {b.page for b in rows} == {2}
+    assert texts[texts.index(rows[-1].text) + 1] == "（其余14家企业略）"
 
 
 def test_scanned_pdf_needs_ocr_first() -> None:

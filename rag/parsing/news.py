@@ -40,7 +40,7 @@ _ISSUER_MARK_RE = re.compile(r"文件$")
 # How the title of an official document or statute ends: a title wrapped over two or three
 # lines (…关于做好城市软实力 / 建设重点工作的通知) is one title when its last line ends so.
 _TITLE_END_RE = re.compile(
-    r"(?:通知|通告|公告|意见|决定|决议|办法|规定|条例|细则|规则|方案|规划|纲要|计划|报告|批复"
+    r"(?:通知|通报|通告|公告|公报|意见|决定|决议|办法|规定|条例|细则|规则|方案|规划|纲要|计划|报告|请示|批复"
     r"|函|纪要|法|法典|章程|准则)$"
 )
 TITLE_MAX_LINES = 3
@@ -290,7 +290,10 @@ def _starts_document(group: list[Unit], doc: Draft) -> bool:
 
 def _place_heading_group(doc: Draft, group: list[Unit]) -> None:
     title = _title_index(group) if not doc.has("title") and not doc.body else None
+    taken = _retitle(doc, group)
     for k, unit in enumerate(group):
+        if k < taken:
+            continue
         if title is not None and k < title:
             doc.head.append(Block("kicker", unit.text, unit.lines, unit.md_level))
         elif title is not None and k == title:
@@ -333,8 +336,42 @@ def _extend_title(doc: Draft, unit: Unit) -> bool:
     return True
 
 
+def _retitle(doc: Draft, units: list[Unit]) -> int:
+    """The title under the 文号 when the first line above it was the issuer's mark printed
+    without 文件 (江州市应急管理局 / 江应急〔2024〕9号 / 江州市应急管理局关于…的通报): the
+    mark becomes the kicker and the leading ``units`` that end as a title does (wrapped over
+    up to three lines, starting with the mark's name or 关于) the title. Returns how many
+    units were taken (0: none, the title stays)."""
+    numbered = [k for k, b in enumerate(doc.head) if b.role == "docnumber"]
+    titles = [k for k, b in enumerate(doc.head) if b.role == "title"]
+    if doc.body or not numbered or len(titles) != 1 or titles[0] > numbered[0]:
+        return 0
+    mark = doc.head[titles[0]]
+    if "\n" in mark.text or _TITLE_END_RE.search(mark.text):
+        return 0
+    lines: list[str] = []
+    taken: list[Unit] = []
+    for unit in units[:TITLE_MAX_LINES]:
+        taken.append(unit)
+        lines.extend(t.strip() for t in unit.text.split("\n"))
+        if len(lines) > TITLE_MAX_LINES:
+            return 0
+        if _TITLE_END_RE.search(lines[-1]):
+            break
+    else:
+        return 0
+    if not lines[0].startswith((re.sub(r"\s+", "", mark.text), "关于")):
+        return 0
+    if not (is_wrapped_title(lines) or (len(lines) == 1 and is_heading_like(lines[0]))):
+        return 0
+    mark.role = "kicker"
+    text, numbers = "\n".join(lines), tuple(n for u in taken for n in u.lines)
+    doc.head.append(Block("title", text, numbers, taken[0].md_level))
+    return len(taken)
+
+
 def _place_plain_heading(doc: Draft, unit: Unit) -> None:
-    if _extend_title(doc, unit):
+    if _extend_title(doc, unit) or _retitle(doc, [unit]):
         return
     if not doc.has("title") and not doc.body and marker_of(unit.text) is None:
         doc.head.append(Block("title", unit.text, unit.lines))

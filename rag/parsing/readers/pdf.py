@@ -4,12 +4,18 @@ pdfplumber (pdfminer.six) gives the characters with their positions and sizes, g
 lines; this module maps lines to paragraphs the way a reader sees them:
 
 - page chrome first: a line in the top or bottom band of the page that repeats at the same
-  height on most pages (digits ignored, so 第1页/第2页 match) is a running header or footer;
-  a lone page number (``3``, ``- 3 -``, ``第3页``, ``第3页 共9页``, ``3/9``) in those bands
-  too. Every removed line is listed in ``RawDocument.dropped``.
+  height on most pages, with the same text or with the page's number in it (第1页/第2页), is
+  a running header or footer; a lone page number (``3``, ``- 3 -``, ``第3页``, ``第3页 共9页``,
+  ``3/9``) in those bands too. A label whose number is not the page's (附件1 on page 3,
+  附件2 on page 4) is text. Every removed line is listed in ``RawDocument.dropped``.
+- a table: consecutive lines split into cells by wide empty gaps whose cells stand in the
+  same columns are rows (``table_row``, cells joined by tabs, as the .docx reader gives them).
 - a new paragraph starts where a line is indented (first-line indent) or centred, where the
   line before stops clearly short of the right margin, at a larger vertical gap, or where the
-  font size changes; otherwise the line continues the paragraph, across pages too. Lines are
+  font size changes; otherwise the line continues the paragraph, across pages too. A line
+  that holds as many characters as a full line does (a typesetter that breaks lines by
+  count, as on a character grid, leaves a line with half-width digits short) is full,
+  whatever its width; a line that opens with closing punctuation (，。）) continues. Lines are
   joined without a space between Chinese characters.
 - the first page's large-type lines are the title; the page of each paragraph is the page of
   its first line (``Block.page``, 1-based).
@@ -40,6 +46,12 @@ REPEAT_SHARE = 0.5
 # this much short of the right margin ends one.
 INDENT_CHARS = 0.8
 SHORT_LINE_CHARS = 2.0
+# An empty horizontal gap this wide (no glyph, no space character in it) separates the cells
+# of a table row.
+COLUMN_GAP_CHARS = 1.5
+# A first-line indent of up to this much: a full line indented so holds that many fewer
+# characters.
+MAX_INDENT_CHARS = 2.5
 # A gap this many times the usual line pitch separates paragraphs.
 GAP_FACTOR = 1.45
 # Type this much larger than the body is a title (first page) or a heading.
@@ -54,6 +66,10 @@ _PAGE_NUMBER_RE = re.compile(
 )
 # A line ending in a dot leader and a page number: an entry of a table of contents.
 _LEADER_END_RE = re.compile(r"(?:[.．·…‥]{3,}|…{2,}|[.．·]\s?[.．·]\s?[.．·])\s*\d{1,4}$")
+# Punctuation that closes what comes before it: a line opening with it continues a paragraph.
+_CLOSING_START_RE = re.compile(r"^[，。、；：！？）》」』”’,.;:!?)]")
+_NUMBER_RE = re.compile(r"\d+")
+_NUMBER_CHARS = "0123456789.,"
 _CJK_RE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
 
@@ -67,6 +83,9 @@ class _Line:
     bottom: float
     size: float
     page_height: float
+    # The line's cells (x0, x1, text) where wide empty gaps split it; one cell for text.
+    cells: tuple[tuple[float, float, str], ...] = ()
+    row: bool = False  # one row of a table (set by _mark_tables)
 
 
 def read_pdf(data: bytes, path: Path) -> RawDocument:
@@ -77,8 +96,9 @@ def read_pdf(data: bytes, path: Path) -> RawDocument:
         path: The file's path, for messages.
 
     Returns:
-        Title and paragraph blocks with ``page`` set; ``dropped`` lists the running
-        headers, footers and page numbers removed; ``metadata['title']`` from the PDF info.
+        Title, heading, paragraph and table-row blocks with ``page`` set; ``dropped``
+        lists the running headers, footers and page numbers removed; ``metadata['title']``
+        from the PDF info.
 
     Raises:
         SourceError: Not a PDF, encrypted, or without a text layer (needs OCR first).
@@ -138,6 +158,7 @@ def _lines(pdf: Any) -> tuple[list[_Line], list[int]]:
                     bottom=float(line["bottom"]),
                     size=Counter(sizes).most_common(1)[0][0] if sizes else 0.0,
                     page_height=float(page.height),
+                    cells=_cells(chars),
                 )
             )
     return lines, scanned
@@ -160,22 +181,58 @@ def _line_text(chars: list[dict[str, Any]]) -> str:
     return "".join(out)
 
 
+def _cells(chars: list[dict[str, Any]]) -> tuple[tuple[float, float, str], ...]:
+    """The line cut where an empty gap of ``COLUMN_GAP_CHARS`` or more stands between two
+    glyphs: how a table's cells lie on one line. Spaces typed in the text are not a gap."""
+    cells: list[tuple[float, float, str]] = []
+    run: list[dict[str, Any]] = []
+    for char in chars:
+        if run and not char["text"].isspace() and not run[-1]["text"].isspace():
+            gap = float(char["x0"]) - float(run[-1]["x1"])
+            if gap >= COLUMN_GAP_CHARS * float(char["size"]):
+                cells.append(_cell(run))
+                run = []
+        run.append(char)
+    if run:
+        cells.append(_cell(run))
+    return tuple(c for c in cells if c[2])
+
+
+def _cell(chars: list[dict[str, Any]]) -> tuple[float, float, str]:
+    shown = [c for c in chars if not c["text"].isspace()] or chars
+    return float(shown[0]["x0"]), float(shown[-1]["x1"]), _line_text(chars).strip()
+
+
 def _split_chrome(lines: list[_Line]) -> tuple[list[_Line], list[str]]:
     pages = {line.page for line in lines}
-    positions: Counter[tuple[str, int]] = Counter()
+    groups: dict[tuple[str, int], list[_Line]] = {}
+    numbers: dict[int, set[int]] = {page: {page} for page in pages}
     for line in lines:
         if _in_band(line):
-            positions[_chrome_key(line)] += 1
+            groups.setdefault(_chrome_key(line), []).append(line)
+            if _PAGE_NUMBER_RE.match(line.text):
+                numbers[line.page].update(_numbers(line.text))
     needed = max(2, int(REPEAT_SHARE * len(pages) + 0.999))
+    running: set[int] = set()
+    for group in groups.values():
+        if len({re.sub(r"\s+", "", line.text) for line in group}) > 1:
+            # The text changes from page to page only by the page's own number (第1页,
+            # 第2页); a label whose number is not the page's (附件1, 附件2) is text.
+            group = [g for g in group if _numbers(g.text) & numbers[g.page]]
+        if len(pages) >= 2 and len(group) >= needed:
+            running.update(id(line) for line in group)
     body: list[_Line] = []
     dropped: list[str] = []
     for line in lines:
-        repeated = len(pages) >= 2 and positions[_chrome_key(line)] >= needed
-        if _in_band(line) and (repeated or _PAGE_NUMBER_RE.match(line.text)):
+        if _in_band(line) and (id(line) in running or _PAGE_NUMBER_RE.match(line.text)):
             dropped.append(line.text)
         else:
             body.append(line)
     return body, dropped
+
+
+def _numbers(text: str) -> set[int]:
+    return {int(n) for n in _NUMBER_RE.findall(text)}
 
 
 def _in_band(line: _Line) -> bool:
@@ -200,6 +257,8 @@ def _paragraphs(lines: list[_Line]) -> list[Block]:
         if a.page == b.page and b.top > a.top and abs(a.size - body_size) < 0.5
     ]
     pitch = statistics.median(pitches) if pitches else body_size * 1.5
+    _mark_tables(lines)
+    layout = _Layout(left, right, pitch, body_size, _full_count(body_lines, left, right, body_size))
     blocks: list[Block] = []
     current: list[_Line] = []
 
@@ -217,38 +276,132 @@ def _paragraphs(lines: list[_Line]) -> list[Block]:
         current.clear()
 
     for line in lines:
-        if current and _starts_paragraph(current[-1], line, left, right, pitch, body_size):
+        if line.row:
+            flush()
+            blocks.append(Block("\t".join(c[2] for c in line.cells), "table_row", 0, line.page))
+            continue
+        if current and _starts_paragraph(current[-1], line, layout):
             flush()
         current.append(line)
     flush()
     return blocks
 
 
-def _starts_paragraph(
-    prev: _Line, line: _Line, left: float, right: float, pitch: float, body_size: float
+@dataclass(frozen=True)
+class _Layout:
+    """The body text's measures: margins, line pitch, type size, characters in a full line."""
+
+    left: float
+    right: float
+    pitch: float
+    body_size: float
+    full_count: int | None
+
+
+def _mark_tables(lines: list[_Line]) -> None:
+    """Mark as table rows the runs of two or more consecutive lines (same page) cut into
+    cells that stand in the same columns. A contents entry (dot leader, page number) or a
+    line of single spaced-out characters (目　录) is not a row."""
+
+    def cells_of(line: _Line) -> tuple[tuple[float, float, str], ...] | None:
+        cells = line.cells
+        if len(cells) < 2 or _LEADER_END_RE.search(line.text):
+            return None
+        if all(len(c[2]) == 1 for c in cells):
+            return None
+        return cells
+
+    for a, b in itertools.pairwise(lines):
+        first, second = cells_of(a), cells_of(b)
+        if first and second and a.page == b.page and _same_columns(first, second):
+            a.row = b.row = True
+
+
+def _same_columns(
+    a: tuple[tuple[float, float, str], ...], b: tuple[tuple[float, float, str], ...]
 ) -> bool:
-    size = max(body_size, 1.0)
+    """Every cell of the row with fewer cells lies under its own cell of the other, in order
+    (a row may leave a cell empty)."""
+    few, many = (a, b) if len(a) <= len(b) else (b, a)
+    at = 0
+    for x0, x1, _ in few:
+        while at < len(many) and many[at][1] <= x0:
+            at += 1
+        if at == len(many) or many[at][0] >= x1:
+            return False  # no cell of the other row stands over this one
+        if at + 1 < len(many) and many[at + 1][0] < x1:
+            return False  # this cell straddles two columns of the other row
+        at += 1
+    return True
+
+
+def _full_count(body_lines: list[_Line], left: float, right: float, size: float) -> int | None:
+    """How many characters a full line holds, when the full lines agree: the count of most
+    lines that reach the right margin from the left one (an indented first line counted with
+    its indent), at least three such lines."""
+    counts = Counter(
+        _count(line) + round(indent)
+        for line in body_lines
+        if line.x1 >= right - SHORT_LINE_CHARS * size
+        and -0.5 < (indent := (line.x0 - left) / size) <= MAX_INDENT_CHARS
+    )
+    if sum(counts.values()) < 3:
+        return None
+    count, seen = counts.most_common(1)[0]
+    return count if seen * 2 > sum(counts.values()) and count >= 10 else None
+
+
+def _count(line: _Line) -> int:
+    return sum(1 for char in line.text if not char.isspace())
+
+
+def _holds_full_line(line: _Line, layout: _Layout) -> bool:
+    """The line, at the left margin or indented as a first line is, holds as many characters
+    as a full line does: it is full, though half-width digits leave it short."""
+    if layout.full_count is None or abs(line.size - layout.body_size) >= 0.5:
+        return False
+    indent = max(0.0, line.x0 - layout.left) / layout.body_size
+    if indent > MAX_INDENT_CHARS:
+        return False
+    return _count(line) >= layout.full_count - round(indent)
+
+
+def _starts_paragraph(prev: _Line, line: _Line, layout: _Layout) -> bool:
+    left, right, size = layout.left, layout.right, max(layout.body_size, 1.0)
     if abs(prev.size - line.size) >= 0.5:
         return True
     if _LEADER_END_RE.search(prev.text):
         return True  # a contents entry (第一章 总则……1) reaches the margin but ends there
     if line.x0 > left + INDENT_CHARS * size:
         return True  # first-line indent, or a centred line
-    if prev.x1 < right - SHORT_LINE_CHARS * size:
+    gap = line.page == prev.page and line.top - prev.top > GAP_FACTOR * layout.pitch
+    if _CLOSING_START_RE.match(line.text) and not gap:
+        return False  # ，。） never opens a paragraph
+    full = _holds_full_line(prev, layout)
+    if prev.x1 < right - SHORT_LINE_CHARS * size and not full:
         return True  # the line before stopped short of the margin
-    if prev.x0 > left + INDENT_CHARS * size and prev.x1 < right - INDENT_CHARS * size:
+    if prev.x0 > left + INDENT_CHARS * size and prev.x1 < right - INDENT_CHARS * size and not full:
         return True  # the line before was centred (a title or dateline)
-    return line.page == prev.page and line.top - prev.top > GAP_FACTOR * pitch
+    if prev.x0 > left + MAX_INDENT_CHARS * size:
+        return True  # the line before was set right (a signature, a date): a line of its own
+    return gap
 
 
 def _join(texts: list[str]) -> str:
     out = texts[0]
     for text in texts[1:]:
-        if out and text and not _CJK_RE.match(out[-1]) and not _CJK_RE.match(text[0]):
-            out += " " + text
-        else:
-            out += text
+        latin = out and text and not _CJK_RE.match(out[-1]) and not _CJK_RE.match(text[0])
+        out += " " + text if latin and not _number_in_chinese(out, text) else text
     return out
+
+
+def _number_in_chinese(before: str, after: str) -> bool:
+    """A number broken over the line inside Chinese text (隐患4 / 127项): one number, no
+    space, as a space is only between two Latin words."""
+    if not (before[-1].isdigit() and after[0].isdigit()):
+        return False
+    head, tail = before.rstrip(_NUMBER_CHARS), after.lstrip(_NUMBER_CHARS)
+    return bool(_CJK_RE.match(head[-1:]) or _CJK_RE.match(tail[:1]))
 
 
 def _right_margin(ends: list[float]) -> float:
