@@ -419,34 +419,21 @@ def test_the_annex_note_above_the_signature(tmp_path: Path) -> None:
         h.text for h in doc.headings if h.role == "section"
     ]
     assert next(h.text for h in doc.headings if h.role == "section") == "附件"
-    # Several attachments: 附件：1.… with 2.… on the next line, one note.
+    # Several attachments: 附件：1.… with 2.… on the next line, one note; a further name
+    # starting with digits (2.2021年度…: no list marker) is the note's too, not an issuer's
+    # line of the 落款.
     text = (FIXTURE.parent / "official_attachment.txt").read_text(encoding="utf-8")
-    many = parse_one(
-        tmp_path,
-        "two.txt",
-        text.replace(
-            "附件：城市软实力建设重点任务分工\n",
-            "附件：1.城市软实力建设重点任务分工\n      2.城市软实力建设评价指标\n",
-        ),
-    )
-    assert role_texts(many, "annex_note") == [
-        "附件：1.城市软实力建设重点任务分工\n2.城市软实力建设评价指标"
-    ]
-    assert role_texts(many, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
-    # A further name starting with digits (2.2021年度…: no list marker) is the note's too,
-    # not an issuer's line of the 落款.
-    digits = parse_one(
-        tmp_path,
-        "digits.txt",
-        text.replace(
-            "附件：城市软实力建设重点任务分工\n",
-            "附件：1.城市软实力建设重点任务分工\n      2.2021年度城市软实力建设评价指标\n",
-        ),
-    )
-    assert role_texts(digits, "annex_note") == [
-        "附件：1.城市软实力建设重点任务分工\n2.2021年度城市软实力建设评价指标"
-    ]
-    assert role_texts(digits, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
+    for k, second in enumerate(("城市软实力建设评价指标", "2021年度城市软实力建设评价指标")):
+        many = parse_one(
+            tmp_path,
+            f"two{k}.txt",
+            text.replace(
+                "附件：城市软实力建设重点任务分工\n",
+                f"附件：1.城市软实力建设重点任务分工\n      2.{second}\n",
+            ),
+        )
+        assert role_texts(many, "annex_note") == [f"附件：1.城市软实力建设重点任务分工\n2.{second}"]
+        assert role_texts(many, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
 
 
 def test_questions_about_the_issuer_and_the_attachments(tmp_path: Path) -> None:
