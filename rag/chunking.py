@@ -39,13 +39,13 @@ def chunk_documents(documents: Iterable[Document], *, size: int, overlap: int = 
 # (国办发〔2021〕18号; 国务院办公厅 2021年6月30日) hold none of the words a question about them
 # uses.
 NOTE_CONTEXT = {
-    "docnumber": ("发文字号", "文号", "编号"),
+    "docnumber": ("发文字号", "文号", "编号", "令号"),
     "signature": ("落款", "发文机关署名", "成文日期", "印发日期", "发布日期"),
     "byline": ("署名", "作者"),
     "colophon": ("版记", "抄送", "印发机关", "印发日期"),
     "addressee": ("主送机关", "主送", "发给"),
     "annex_note": ("附件说明", "附件名称", "附件"),
-    "docmark": ("版头", "紧急程度", "密级", "保密期限", "份号"),
+    "docmark": ("版头", "紧急程度", "密级", "保密期限", "份号", "期号", "成文日期"),
     "annotation": ("附注",),
 }
 

@@ -419,20 +419,21 @@ def test_the_annex_note_above_the_signature(tmp_path: Path) -> None:
         h.text for h in doc.headings if h.role == "section"
     ]
     assert next(h.text for h in doc.headings if h.role == "section") == "附件"
-    # Several attachments: 附件：1.… with 2.… on the next line, one note.
+    # Several attachments: 附件：1.… with 2.… on the next line, one note; a further name
+    # starting with digits (2.2021年度…: no list marker) is the note's too, not an issuer's
+    # line of the 落款.
     text = (FIXTURE.parent / "official_attachment.txt").read_text(encoding="utf-8")
-    many = parse_one(
-        tmp_path,
-        "two.txt",
-        text.replace(
-            "附件：城市软实力建设重点任务分工\n",
-            "附件：1.城市软实力建设重点任务分工\n      2.城市软实力建设评价指标\n",
-        ),
-    )
-    assert role_texts(many, "annex_note") == [
-        "附件：1.城市软实力建设重点任务分工\n2.城市软实力建设评价指标"
-    ]
-    assert role_texts(many, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
+    for k, second in enumerate(("城市软实力建设评价指标", "2021年度城市软实力建设评价指标")):
+        many = parse_one(
+            tmp_path,
+            f"two{k}.txt",
+            text.replace(
+                "附件：城市软实力建设重点任务分工\n",
+                f"附件：1.城市软实力建设重点任务分工\n      2.{second}\n",
+            ),
+        )
+        assert role_texts(many, "annex_note") == [f"附件：1.城市软实力建设重点任务分工\n2.{second}"]
+        assert role_texts(many, "signature") == ["上海市人民政府办公厅\n2021年8月2日"]
 
 
 def candidate_spans(assistant: rag.Assistant, question: str) -> set[str]:
@@ -641,3 +642,110 @@ def test_an_issuer_mark_without_wenjian_in_plain_text(tmp_path: Path) -> None:
         "现将检查情况通报如下。\n",
     )
     assert doc.title == "江州市安全生产工作方案"
+
+
+ORDER_TITLE = "江州市人民政府关于废止部分市政府规章的决定"
+ORDER = f"""江州市人民政府令
+
+第45号
+
+{ORDER_TITLE}
+
+（2024年7月2日市人民政府第32次常务会议通过）
+
+为维护法制统一，市人民政府对现行有效的市政府规章进行了清理，现决定如下：
+
+一、废止下列规章
+1.《江州市出租汽车客运管理办法》（2005年市政府令第12号公布）
+2.《江州市粮食收购资格审核办法》（2008年市政府令第27号公布）
+
+二、其他事项
+本决定自2024年8月1日起施行。
+
+市长　李明
+2024年7月10日
+"""
+
+
+def test_the_head_of_an_order(tmp_path: Path) -> None:
+    doc = parse_one(tmp_path, "order.txt", ORDER)
+    # 江州市人民政府令 / 第45号 (GB/T 9704 令): the order's mark and its number, not the title;
+    # the bracketed 通过 line under the title its 题注; 职务+姓名 over the date its 落款.
+    assert doc.title == ORDER_TITLE
+    assert doc.kind == "decision"
+    assert [h.text for h in doc.headings if h.role == "kicker"] == ["江州市人民政府令"]
+    assert role_texts(doc, "docnumber") == ["第45号"]
+    assert cite(doc, role_paragraph(doc, "docnumber")) == f"《{ORDER_TITLE}》发文字号"
+    assert role_texts(doc, "dateline") == ["（2024年7月2日市人民政府第32次常务会议通过）"]
+    assert cite(doc, role_paragraph(doc, "dateline")) == f"《{ORDER_TITLE}》题注"
+    assert role_texts(doc, "signature") == ["市长　李明\n2024年7月10日"]
+    # The works listed under 一、 are its items (body text), not headings; complete as they are.
+    items = [
+        p for p in doc.paragraphs if p.role == "body" and "《江州市" in doc.text[p.start : p.end]
+    ]
+    assert [tuple(r.label for r in p.section) for p in items] == [("一、", "1."), ("一、", "2.")]
+    assert [h.text for h in doc.headings if h.role == "section"] == [
+        "一、废止下列规章",
+        "二、其他事项",
+    ]
+    assert [r for r in doc.repairs if r.kind == "fragment_flagged"] == []
+
+
+def test_the_head_of_an_order_from_word(tmp_path: Path) -> None:
+    docx = pytest.importorskip("docx")
+    word = docx.Document()
+    for line in ("江州市人民政府令", "第45号"):
+        word.add_paragraph(line)
+    word.add_heading(ORDER_TITLE, level=0)
+    word.add_paragraph("（2024年7月2日市人民政府第32次常务会议通过）")
+    word.add_paragraph("为维护法制统一，现决定如下：")
+    word.add_heading("一、废止下列规章", level=1)
+    word.add_paragraph("1.《江州市出租汽车客运管理办法》（2005年市政府令第12号公布）")
+    word.add_paragraph("2.《江州市粮食收购资格审核办法》")
+    for line in ("市长　李明", "2024年7月10日"):
+        word.add_paragraph(line)
+    word.save(str(tmp_path / "order.docx"))
+    (doc,) = load_documents(tmp_path / "order.docx").documents
+    assert (doc.title, doc.kind) == (ORDER_TITLE, "decision")
+    assert role_texts(doc, "docnumber") == ["第45号"]
+    assert len(role_texts(doc, "dateline")) == 1
+    assert [h.text for h in doc.headings if h.role == "section"] == ["一、废止下列规章"]
+    assert role_texts(doc, "signature") == ["市长　李明\n2024年7月10日"]
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("1.《江州市道路挖掘管理办法》（2015年江州市人民政府令第12号公布）", True),
+        ("2.《江州市粮食收购资格审核办法》", True),
+        ("（1）城市软实力建设评价指标（试行）", True),
+        ("1.摸清底数", False),
+        ("（一）《江州市城市道路挖掘管理办法》", False),  # a heading over its changes
+        ("1.根据《江州市道路挖掘管理办法》的规定，", False),  # a sentence cut off
+        ("一、关于《行动计划》", False),
+    ],
+)
+def test_list_entries_are_text(text: str, entry: bool) -> None:
+    from rag.parsing.blocks import is_list_entry
+
+    assert is_list_entry(text) is entry
+
+
+def test_a_work_report_with_its_speaker(tmp_path: Path) -> None:
+    from rag.parsing.genre import detect_kind
+
+    text = (
+        "# 政府工作报告\n\n——2024年1月10日在青阳区第五届人民代表大会第四次会议上\n\n"
+        "青阳区区长　周文涛\n\n各位代表：\n\n现在，我代表区人民政府，向大会报告工作。\n\n"
+        "## 一、2023年工作回顾\n\n全年实现地区生产总值612.3亿元。\n"
+    )
+    doc = parse_one(tmp_path, "report.md", text)
+    # A title ending in 报告 is an official text with a subtitle under it too; the post and
+    # name under it (职务+姓名) are its byline, not a section heading.
+    assert doc.kind == "policy"
+    assert doc.subtitle == "——2024年1月10日在青阳区第五届人民代表大会第四次会议上"
+    assert role_texts(doc, "byline") == ["青阳区区长　周文涛"]
+    assert cite(doc, role_paragraph(doc, "byline")).endswith("》署名")
+    assert [h.text for h in doc.headings if h.role == "section"] == ["一、2023年工作回顾"]
+    assert detect_kind("政府工作报告", [], subtitle="——在区人民代表大会上") == "policy"
+    assert detect_kind("上海召开城市软实力建设推进大会", [], subtitle="——记者手记") == "article"

@@ -104,3 +104,45 @@ def test_the_restorer_cuts_parsed_text_from_the_original() -> None:
     assert restorer.block("以后再议", (1,)) == "以後再議"
     # A Simplified text is parsed as it is.
     assert Restorer.of("第一条 总则") is None
+
+
+MINUTES = """江州市人民政府常務會議紀要
+
+第12期
+
+江州市人民政府辦公廳　　　　　　2024年5月22日
+
+2024年5月20日上午，市長李明主持召開市政府常務會議。紀要如下：
+
+一、關於今年防汛工作
+
+會議聽取了市水務局關於防汛準備工作情況的匯報。
+
+出席：李明、王建國、陳曉紅
+
+請假：孫立新（出差）
+
+列席：市政府秘書長張偉，市水務局、市應急局主要負責同志
+
+分送：市委辦公廳，市人大常委會辦公廳。
+"""
+
+
+@pytest.mark.parametrize("script", ["traditional", "simplified"])
+def test_the_head_and_the_attendance_of_minutes(script: str, tmp_path: Path) -> None:
+    text = MINUTES if script == "traditional" else fold_chars(MINUTES)
+    path = tmp_path / "minutes.txt"
+    path.write_text(text, encoding="utf-8")
+    (doc,) = load_documents(path).documents
+    lines = text.split("\n")
+    # 第12期 and the issuer with the date under the title are marks of the head (版头), the
+    # date the document's; 出席/請假/列席 are text after the numbered items, in no section.
+    marks = [doc.text[p.start : p.end] for p in doc.paragraphs if p.role == "docmark"]
+    assert marks == [lines[2], lines[4]]
+    assert doc.date == "2024-05-22"
+    assert [h.text for h in doc.headings if h.role == "section"] == [lines[8]]
+    attendance = [p for p in doc.paragraphs if p.source_lines[0] in (13, 15, 17)]
+    assert [(p.role, p.section) for p in attendance] == [("body", ())] * 3
+    assert [doc.text[p.start : p.end] for p in attendance] == [lines[12], lines[14], lines[16]]
+    assert cite(doc, attendance[1].number) == f"《{lines[0]}》第{attendance[1].number}段"
+    assert [r for r in doc.repairs if r.kind == "fragment_flagged"] == []

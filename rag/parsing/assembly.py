@@ -117,9 +117,10 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         if raw.metadata.get("title") and len(drafts) == 1:
             title = title or raw.metadata["title"]
         kind = kind_override or detect_kind(
-            (title or stem.rsplit("/", 1)[-1]) + subtitle,
+            title or stem.rsplit("/", 1)[-1],
             [b.text for b in draft.body if b.role == "body"][:50],
             official=draft.has("docnumber") or _ends_signed(draft),
+            subtitle=subtitle,
         )
         genre = genre_of(kind)
         history: list[str] = []
@@ -284,6 +285,9 @@ def _mark_signature(draft: Draft) -> None:
         and not body[first - 1].level
         and len(body[first - 1].text) <= SIGNATURE_MAX_CHARS
         and not body[first - 1].text.startswith(_ATTACHMENT_WORDS)
+        # A further name of the 附件说明 (2.2024年度任务分解表: its digits leave it no list
+        # marker) is no issuer's name either.
+        and not _ANNEX_ITEM_RE.match(body[first - 1].text)
     ):
         first -= 1
     signed = body[first : at + 1]
@@ -437,7 +441,7 @@ def _assemble(
                 len(body_paragraphs) + 1,
                 start,
                 end,
-                stack.path(),
+                () if block.outside else stack.path(),
                 sentences,
                 block.lines,
                 clause if genre == "statute" else 0,
@@ -476,6 +480,9 @@ def _assemble(
     signature = next((b.text for b in draft.body if b.role == "signature"), "")
     if not date and signature:
         date = news.date_of(signature)
+    # Minutes date themselves in their head (江州市人民政府办公厅　2024年5月22日).
+    marks = (b.text for b in draft.head if b.role == "docmark")
+    date = date or next((d for d in map(news.date_of, marks) if d), "")
     return Document(
         doc_id=doc_id,
         title=title,

@@ -58,6 +58,16 @@ _LIST_MARKERS = (
     (re.compile(r"^[①-⑳]"), 90),
 )
 LIST_RANK_MIN = 50
+# 1.、（1）、①: items of a list, below the 一、 and （一） headings.
+ITEM_RANK_MIN = 70
+# An item naming a work in 《》 or ending in a bracketed note (1.《江州市道路挖掘管理办法》
+# （2015年市政府令第12号公布）) is an entry of a list, not the heading of what follows it, nor
+# a sentence cut off: no clause inside it (a comma, a colon) and no final full stop.
+_LISTED_RE = re.compile(r"^《[^《》]+》|[》）)]$")
+_CLAUSE_RE = re.compile(f"[{_FINAL}，,；;：:]")
+# Who attended a meeting (GB/T 9704 纪要格式: 出席：…, 请假：…, 列席：… under the text): a line of
+# text however short or unfinished, never a heading or a fragment.
+_ATTENDANCE_RE = re.compile(r"^(?:出席|列席|请假|缺席)(?:人员|单位|领导|同志)?\s*[：:]\s*\S")
 # An attachment of an official document (附件, 附件2, 附件：分工表): outside all numbering, so
 # its own 一、（一） are cited under it (附件 一、 （一）), not taken for the main text's.
 _ATTACHMENT_RE = re.compile(f"^附件[ \u3000]?(?:\\d{{1,2}}|[{CN_NUM}]{{1,3}})?(?=$|[：:\\s])")
@@ -78,10 +88,12 @@ DOC_NUMBER_RE = re.compile(
 DOC_MARK_RE = re.compile(
     r"^(?:\d{6}|(?:绝密|机密|秘密)(?:\s*[★☆*]\s*[\w年月个]{1,8})?|特急|加急|特提|平急|急件)$"
 )
-DATE_LINE_RE = re.compile(
-    r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$"
-    r"|^[〇零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,3}\s*月\s*[一二三四五六七八九十]{1,3}\s*日$"
+# A date as the 成文日期 writes it: 2021年6月30日 or 二〇二一年六月三十日.
+DATE_PATTERN = (
+    r"(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+    r"|[〇零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,3}\s*月\s*[一二三四五六七八九十]{1,3}\s*日)"
 )
+DATE_LINE_RE = re.compile(f"^{DATE_PATTERN}$")
 # The heading of a table of contents: 目录, 目 录, 目　　录.
 _CONTENTS_RE = re.compile(r"^目\s*[录次]$|^contents$", re.IGNORECASE)
 
@@ -202,6 +214,7 @@ def _split_run(run: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
             or line[:1] in ("\u3000", "\t")
             or line.startswith("  ")
             or marker_of(line.strip()) is not None
+            or is_attendance(line.strip())
         ):
             pieces.append([item])
         else:
@@ -280,6 +293,26 @@ def is_table_row(text: str) -> bool:
     return "\n" not in text and ("\t" in text.strip() or bool(_MD_TABLE_ROW_RE.match(text)))
 
 
+def is_list_entry(text: str) -> bool:
+    """A numbered item that is an entry of a list however short: 1.… opening with a work's
+    name in 《》 or ending in 》 or a bracketed note, with no clause in it; never a heading,
+    and complete without a full stop."""
+    marker = marker_of(text)
+    return (
+        marker is not None
+        and marker.rank >= ITEM_RANK_MIN
+        and "\n" not in text
+        and len(text) <= 2 * HEADING_MAX_CHARS
+        and _LISTED_RE.search(marker.rest) is not None
+        and not _CLAUSE_RE.search(marker.rest)
+    )
+
+
+def is_attendance(text: str) -> bool:
+    """``出席：李明、王建国`` / ``请假：…`` / ``列席：…``: who attended the meeting of minutes."""
+    return "\n" not in text and _ATTENDANCE_RE.match(text) is not None
+
+
 def is_heading_like(text: str) -> bool:
     """Short, one line, no sentence-final punctuation and not cut off mid-sentence."""
     return (
@@ -303,16 +336,19 @@ def excerpt(text: str, size: int = 24) -> str:
 
 __all__ = [
     "DATE_LINE_RE",
+    "DATE_PATTERN",
     "DOC_MARK_RE",
     "DOC_NUMBER_RE",
     "Marker",
     "Markup",
     "Unit",
+    "is_attendance",
     "is_blank",
     "is_byline",
     "is_contents_heading",
     "is_credit_line",
     "is_heading_like",
+    "is_list_entry",
     "is_table_row",
     "marker_of",
     "split_units",

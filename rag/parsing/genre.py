@@ -65,15 +65,23 @@ def genre_of(kind: str) -> str:
     return "numbered"
 
 
-def detect_kind(title: str, body: list[str], official: bool = False) -> str:
+def _core(title: str) -> str:
+    """A title in Simplified script without a bracketed tail (（2024—2026年）, （试行）)."""
+    return re.sub(r"[（(][^）)]*[）)]$", "", normalize(title.strip()))
+
+
+def detect_kind(title: str, body: list[str], official: bool = False, subtitle: str = "") -> str:
     """The kind of a document from its title and the first lines of its body.
 
     Args:
-        title: Title (with subtitle) of the document.
+        title: Title of the document (with its subtitle, or without it when ``subtitle``
+            gives it).
         body: Texts of its body blocks, in order.
         official: It carries a document number (发文字号) or ends signed with a date (落款),
             as an official document does: with no kind word in its title (…转发…工作要点)
             it is an official text (文件), not a report.
+        subtitle: The subtitle under the title (——在…会议上): the kind words are looked for
+            at the end of the title with it and without it.
 
     Returns:
         A key of :data:`rag.schema.KIND_LABELS`.
@@ -81,10 +89,13 @@ def detect_kind(title: str, body: list[str], official: bool = False) -> str:
     Title and body are matched in Simplified script (:func:`~rag.textnorm.normalize`), so a
     Traditional 決議 is a resolution and 第一條 an article line.
     """
-    core = re.sub(r"[（(][^）)]*[）)]$", "", normalize(title.strip()))
+    core = _core(title + subtitle)
+    # The title's own last words count with a subtitle under it (政府工作报告 /
+    # ——在…会议上), as they do with one that ends in the kind (…——…全会侧记).
+    cores = (core, _core(title)) if subtitle else (core,)
     articles = sum(1 for text in body if _ARTICLE_LINE_RE.match(normalize(text[:12])))
     for kind, pattern in _TITLE_KINDS:
-        if pattern.search(core):
+        if any(pattern.search(c) for c in cores):
             return kind
     if _STATUTE_TITLE_RE.search(core) and (articles >= 2 or core.endswith(("法", "法典"))):
         return _statute_kind(core)

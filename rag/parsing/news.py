@@ -17,14 +17,17 @@ from .blocks import (
     COMPLETE_RE,
     DASH_RE,
     DATE_LINE_RE,
+    DATE_PATTERN,
     DOC_MARK_RE,
     DOC_NUMBER_RE,
     HEADING_MAX_CHARS,
     Marker,
     Unit,
+    is_attendance,
     is_byline,
     is_credit_line,
     is_heading_like,
+    is_list_entry,
     is_table_row,
     marker_of,
     stands_alone,
@@ -37,6 +40,11 @@ _CN_DATE_RE = re.compile(
 _DATELINE_WORDS_RE = re.compile(r"通过|发布|印发|公布|施行|颁布")
 # The issuer's mark at the top of an official document (国务院文件, 上海市人民政府文件).
 _ISSUER_MARK_RE = re.compile(r"文件$")
+# The mark of an order (GB/T 9704 命令（令）格式: the issuer's full name and 令 or 命令,
+# 国务院令, 江州市人民政府令) with its number on the next line (令号: 第45号, 第七百三十二号):
+# the mark is no title, the number is the document's number (发文字号).
+_ORDER_MARK_RE = re.compile(r"^[\u4e00-\u9fff]{2,30}(?:命令|令)$")
+ORDER_NUMBER_RE = re.compile(r"^第\s*[\d〇零一二三四五六七八九十百千]{1,8}\s*[号號]$")
 # How the title of an official document or statute ends: a title wrapped over two or three
 # lines (…关于做好城市软实力 / 建设重点工作的通知) is one title when its last line ends so.
 _TITLE_END_RE = re.compile(
@@ -44,6 +52,17 @@ _TITLE_END_RE = re.compile(
     r"|函|纪要|法|法典|章程|准则)$"
 )
 TITLE_MAX_LINES = 3
+# Under the title of minutes or a bulletin (GB/T 9704 纪要格式), its issue number (期号: 第12期)
+# and the issuer with the date on one line (江州市人民政府办公厅　　2024年5月22日): marks of its
+# head (版头), the date being the document's.
+_ISSUE_RE = re.compile(r"^[（(]?第\s*[\d〇零一二三四五六七八九十百千]{1,6}\s*期[）)]?$")
+_ISSUER_DATE_RE = re.compile(f"^[\u4e00-\u9fff]{{2,30}}[ \t\u3000]+{DATE_PATTERN}$")
+
+# Under the title of a report or a speech, who gives it: a post and a name parted by a space
+# (青阳区区长　周文涛, 市委书记 李明): its byline (署名), not a section heading.
+_SPEAKER_RE = re.compile(
+    r"^[\u4e00-\u9fff]{0,20}(?:长|书记|主任|主席|总理|委员)[ \t\u3000]+[\u4e00-\u9fff·]{2,5}$"
+)
 
 
 @dataclass
@@ -58,6 +77,8 @@ class Block:
     # The block follows a picture, a caption or a cut-off paragraph, so its start may be the
     # continuation of a sentence from elsewhere on the page.
     after_break: bool = False
+    # The block stands after the numbered text, in none of its sections (出席：… under minutes).
+    outside: bool = False
 
 
 @dataclass
@@ -95,8 +116,10 @@ def classify(units: list[Unit]) -> int:
             unit.role = "credit"
         elif is_byline(texts):
             unit.role = "byline"
-        elif is_table_row(unit.text):
-            unit.role = "body"  # a row of cells is text, never a heading however short
+        elif is_table_row(unit.text) or is_list_entry(unit.text) or is_attendance(unit.text):
+            # A row of cells, an entry of a list (1.《…》（…）) or the attendance of a meeting
+            # (出席：…) is text, never a heading however short.
+            unit.role = "body"
         elif is_heading_like(unit.text):
             unit.role = "section"
         else:
@@ -178,6 +201,22 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
         ):
             # 份号, 密级, 紧急程度 above the issuer's mark: the 版头's marks, not the title.
             doc.head.append(Block("docmark", unit.text, unit.lines))
+        elif (
+            not doc.body
+            and doc.has("title")
+            and unit.role == "section"
+            and (_ISSUE_RE.match(unit.text) or _ISSUER_DATE_RE.match(unit.text))
+        ):
+            # 第12期 / 江州市人民政府办公厅　2024年5月22日 under the title of minutes.
+            doc.head.append(Block("docmark", unit.text, unit.lines))
+        elif (
+            not doc.body
+            and doc.has("title")
+            and not doc.has("byline")
+            and unit.role == "section"
+            and _SPEAKER_RE.match(unit.text)
+        ):
+            doc.head.append(Block("byline", unit.text, unit.lines))
         elif unit.role == "section" and doc.has_paragraphs and _opens_next(doc, units, index):
             # Under the date that signs one official document, the next one's title, issuer
             # mark or number: a gazette or a collection holds one document after another.
@@ -186,6 +225,10 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
                 doc.head.append(Block("docnumber", unit.text, unit.lines))
             else:
                 _place_plain_heading(doc, unit)
+        elif not doc.body and ORDER_NUMBER_RE.match(unit.text) and _order_mark(doc):
+            # 江州市人民政府令 / 第45号: an order's mark (a kicker, as …文件 is) and its number.
+            doc.head[-1].role = "kicker"
+            doc.head.append(Block("docnumber", unit.text, unit.lines))
         elif (
             not doc.has("docnumber")
             and DOC_NUMBER_RE.match(unit.text)
@@ -214,6 +257,7 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
                     unit.lines,
                     marker=marker_of(unit.text),
                     after_break=after_break,
+                    outside=is_attendance(unit.text),
                 )
             )
         previous = unit
@@ -234,6 +278,8 @@ def _opens_next(doc: Draft, units: list[Unit], index: int) -> bool:
         unit, index = units[index + 1], index + 1
         if DOC_NUMBER_RE.match(unit.text):
             return True
+    elif _ORDER_MARK_RE.match(unit.text) and index + 1 < len(units):
+        return ORDER_NUMBER_RE.match(units[index + 1].text) is not None
     lines = [unit.text]
     for nxt in units[index + 1 : index + TITLE_MAX_LINES]:
         if nxt.role != "section" or _TITLE_END_RE.search(lines[-1]):
@@ -241,6 +287,16 @@ def _opens_next(doc: Draft, units: list[Unit], index: int) -> bool:
         lines.append(nxt.text)
     return marker_of(lines[0]) is None and (
         is_wrapped_title(lines) or (len(lines) == 1 and _TITLE_END_RE.search(lines[0]) is not None)
+    )
+
+
+def _order_mark(doc: Draft) -> bool:
+    """The head so far is an order's mark alone (江州市人民政府令), taken for the title."""
+    return (
+        len(doc.head) == 1
+        and doc.head[0].role == "title"
+        and "\n" not in doc.head[0].text
+        and _ORDER_MARK_RE.match(doc.head[0].text) is not None
     )
 
 

@@ -23,6 +23,8 @@ from .blocks import (
     HEAD_FRAGMENT_RE,
     HEADING_MAX_CHARS,
     excerpt,
+    is_attendance,
+    is_list_entry,
     is_table_row,
     lines_label,
 )
@@ -71,12 +73,13 @@ def join_fragments(body: list[Block], rel: str) -> tuple[list[Block], list[Repai
         k
         for k, b in enumerate(body)
         if b.role == "body"
-        and not is_table_row(b.text)
+        and not _complete_as_is(b.text)
         and (b.after_break or HEAD_FRAGMENT_RE.match(b.text))
     ]
     for index, block in enumerate(body):
-        # A table row is complete without a full stop; it neither continues nor is continued.
-        if block.role != "body" or index in used or is_table_row(block.text):
+        # A table row or a list entry is complete without a full stop; it neither continues
+        # nor is continued.
+        if block.role != "body" or index in used or _complete_as_is(block.text):
             continue
         while not COMPLETE_RE.search(block.text):
             found = _find_continuation(body, index, used, suspects)
@@ -177,11 +180,17 @@ def _tokenizer() -> Any:
     return _new_jieba()
 
 
+def _complete_as_is(text: str) -> bool:
+    """A table row, a list entry (1.《…》（…）) or an attendance line (列席：…) ends where
+    it ends, without a full stop."""
+    return is_table_row(text) or is_list_entry(text) or is_attendance(text)
+
+
 def flag_fragments(body: list[Block], rel: str) -> list[Repair]:
     """Flags for paragraphs that still start or end mid-sentence (kept as they are)."""
     flags = []
     for block in body:
-        if block.role != "body" or is_table_row(block.text):
+        if block.role != "body" or _complete_as_is(block.text):
             continue
         if not COMPLETE_RE.search(block.text):
             flags.append(
