@@ -515,35 +515,15 @@ class CandidateGenerator:
     def under_heading(
         self, doc: Document, heading: Paragraph
     ) -> tuple[Paragraph, Paragraph] | None:
-        """The first and last body paragraphs of the section a heading opens (the text from
-        the heading to the next heading of its level or above), or None when there are
-        none, or they would take a quote past :data:`LIST_MAX_CHARS` or
-        :data:`LIST_MAX_PARAGRAPHS` (cached: the same headings come back question after
-        question)."""
+        """The first and last body paragraphs of the section a heading opens
+        (:func:`_section_under`), cached: the same headings come back question after
+        question."""
         key = (doc.doc_id, heading.number)
         if key in self._under:
             return self._under[key]
-        value = None
-        path = heading.section
-        body = [p for p in doc.paragraphs if p.role == "body" and p.start >= heading.end]
-        if body and body[0].section[: len(path)] == path:
-            first = last = body[0]
-            fits = True
-            for p in body[1:]:
-                if p.section[: len(path)] != path:
-                    break
-                if (
-                    p.end - first.start > LIST_MAX_CHARS
-                    or p.number - first.number >= LIST_MAX_PARAGRAPHS
-                ):
-                    fits = False
-                    break
-                last = p
-            if fits and last.end - first.start <= LIST_MAX_CHARS:
-                value = (first, last)
         if len(self._under) > 10_000:
             self._under.clear()
-        self._under[key] = value
+        value = self._under[key] = _section_under(doc, heading)
         return value
 
     # -- numbered slogans ----------------------------------------------------------------
@@ -699,6 +679,26 @@ def _table_end(doc: Document, para: Paragraph) -> Paragraph | None:
             break
         last = p
     return last
+
+
+def _section_under(doc: Document, heading: Paragraph) -> tuple[Paragraph, Paragraph] | None:
+    """The first and last body paragraphs after a heading that lie in the section it opens,
+    or None when there are none, or they would take a quote past :data:`LIST_MAX_CHARS` or
+    :data:`LIST_MAX_PARAGRAPHS` (a section is quoted whole or not at all)."""
+    path = heading.section
+    depth = len(path)
+    body = (p for p in doc.paragraphs if p.role == "body" and p.start >= heading.end)
+    first = next(body, None)
+    if first is None or first.section[:depth] != path or first.end - first.start > LIST_MAX_CHARS:
+        return None
+    last = first
+    for p in body:
+        if p.section[:depth] != path:
+            break
+        if p.end - first.start > LIST_MAX_CHARS or p.number - first.number >= LIST_MAX_PARAGRAPHS:
+            return None
+        last = p
+    return first, last
 
 
 def _follows(para: Paragraph, nxt: Paragraph) -> bool:
