@@ -90,4 +90,26 @@ def split_clauses(text: str, start: int = 0, end: int | None = None) -> list[tup
     return _spans(_CLAUSE_RE, text, start, end)
 
 
-__all__ = ["CLAUSE_END", "CLOSERS", "SENTENCE_END", "split_clauses", "split_sentences"]
+# A markdown table row (| 序号 | 任务 |) or its rule line (|---|---|).
+_MD_TABLE_ROW_RE = re.compile(r"^\|.*\|$")
+
+
+def is_table_row(text: str) -> bool:
+    """A row of a table, a paragraph of its own that no sentence runs out of: cells joined by
+    tabs (as the .docx and .html readers give a row, and as tab-separated text writes one),
+    or a markdown table row (its rule line too). One line only.
+
+    Parsing uses it to give each row its own paragraph, answering to quote a row alone and a
+    table whole.
+    """
+    return "\n" not in text and ("\t" in text.strip() or bool(_MD_TABLE_ROW_RE.match(text)))
+
+
+__all__ = [
+    "CLAUSE_END",
+    "CLOSERS",
+    "SENTENCE_END",
+    "is_table_row",
+    "split_clauses",
+    "split_sentences",
+]

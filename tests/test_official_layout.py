@@ -193,6 +193,77 @@ def test_table_rows_are_text_and_a_table_is_a_list(tmp_path: Path) -> None:
     assert whole.quotes[0].text.endswith("3\t实施文艺精品工程\t市文化旅游局")
 
 
+TABLE_FILES = ("tables_plan.md", "tables_notice.txt")
+
+
+def _body(doc: Document) -> list[str]:
+    return [doc.text[p.start : p.end] for p in doc.body_paragraphs]
+
+
+@pytest.mark.parametrize("name", TABLE_FILES)
+def test_consecutive_table_rows_are_a_paragraph_each(name: str, tmp_path: Path) -> None:
+    # Rows on consecutive lines (markdown rows with their rule line, tab-separated rows) give
+    # the paragraphs the same rows separated by blank lines give: one a row, header first.
+    path = FIXTURE.parent / name
+    (doc,) = load_documents(path).documents
+    lines = path.read_text(encoding="utf-8").split("\n")
+    spaced = tmp_path / name
+    spaced.write_text(
+        "\n".join(f"{line}\n" if "\t" in line or line.startswith("|") else line for line in lines),
+        encoding="utf-8",
+    )
+    (reference,) = load_documents(spaced).documents
+    rows = [t for t in _body(doc) if "\t" in t or t.startswith("|")]
+    assert _body(doc) == _body(reference)
+    assert rows == [line for line in lines if "\t" in line or line.startswith("|")]
+    assert doc.repairs == ()
+    # Wrapped prose lines, under the last row too, are still joined into one paragraph.
+    wrapped = [t for t in _body(doc) if "\n" in t]
+    assert wrapped and not [t for t in wrapped if "\t" in t or "|" in t]
+    after = _body(doc)[_body(doc).index(rows[-1]) + 1]
+    assert after.startswith(("各区要于每月5日前", "改造资金由政府")) and "\n" in after
+
+
+def test_a_lone_line_with_a_tab_is_still_wrapped_prose(tmp_path: Path) -> None:
+    # One line with a tab is no table: wrapped onto the next line, it is joined as before.
+    doc = parse_one(
+        tmp_path,
+        "通知.txt",
+        "江州市人民政府办公室关于做好防汛工作的通知\n\n各区人民政府：\n\n"
+        "（一）\t加强组织领导，各区要建立健全防汛工作责任制，\n落实属地责任。\n\n"
+        "（二）\t加强监测预警。\n",
+    )
+    assert _body(doc)[1:] == [
+        "（一）\t加强组织领导，各区要建立健全防汛工作责任制，\n落实属地责任。",
+        "（二）\t加强监测预警。",
+    ]
+
+
+def test_a_row_answers_alone_and_a_list_question_gets_the_table(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in TABLE_FILES:
+        shutil.copy(FIXTURE.parent / name, source / name)
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    row = assistant.answer("秦淮区改造多少个小区？")
+    assert row.found
+    assert sorted(q.text for q in row.quotes) == [
+        "| 秦淮区 | 45 | 12600 | 5月31日 | 秦淮区人民政府 |",
+        "秦淮区\t45\t12600\t5月31日",
+    ]
+    step = assistant.answer("竣工验收在什么时间？")
+    assert step.found
+    assert step.quotes[0].text == "竣工验收\t12月\t组织竣工联合验收，建立长效管理机制"
+    whole = assistant.answer("各区的开工时限分别是什么时候？")
+    assert whole.found
+    tables = sorted(q.text for q in whole.quotes)
+    assert tables[0].startswith("| 区 | 小区数（个） | 户数（户） | 开工时限 | 责任单位 |\n\n|")
+    assert tables[0].endswith("| 滨江区 | 29 | 7800 | 6月15日 | 滨江区人民政府 |")
+    assert tables[1].startswith("区\t小区数（个）\t户数（户）\t开工时限\n\n玄湖区")
+    assert tables[1].endswith("滨江区\t29\t7800\t6月15日")
+
+
 def test_bracketed_document_number_under_the_title(tmp_path: Path) -> None:
     doc = parse_one(
         tmp_path,

@@ -27,7 +27,7 @@ from ..chunking import NOTE_CONTEXT
 from ..lru import LRUCache
 from ..retrieval import Ranked
 from ..schema import Chunk, Document, Paragraph
-from ..sentences import split_clauses
+from ..sentences import is_table_row, split_clauses
 from ..store import Generation
 from ..textnorm import is_traditional, normalize
 from .analysis import Query, defines, names_a_rule, starts_with_anaphor
@@ -657,8 +657,10 @@ def _next_sentence(
 
 
 def _is_table_row(doc: Document, para: Paragraph) -> bool:
-    """A row of a table: the readers join its cells with tabs."""
-    return "\t" in doc.text[para.start : para.end]
+    """A row of a table: cells joined by tabs (as the readers join them; a tab anywhere, since
+    a Word cell may hold a line break) or a markdown row."""
+    text = doc.text[para.start : para.end]
+    return "\t" in text or is_table_row(text)
 
 
 def _table_end(doc: Document, para: Paragraph) -> Paragraph | None:

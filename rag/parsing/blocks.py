@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..sentences import CLOSERS, SENTENCE_END
+from ..sentences import CLOSERS, SENTENCE_END, is_table_row
 
 # A block this short without sentence-final punctuation reads as a heading.
 HEADING_MAX_CHARS = 40
@@ -192,19 +192,24 @@ def _split_run(run: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
     Plain-text official documents often put one paragraph per line with no blank line in
     between, while wrapped text breaks lines mid-sentence. A line break is a paragraph break
     only after a complete sentence or a numbered heading (三、工作要求), before an indented
-    line or a numbering marker, and around a document number or a bare date line.
-    Bylines and credit blocks (names on hard-broken lines) stay whole.
+    line or a numbering marker, around a document number or a bare date line, and around
+    every row of a table (two or more table rows in a row: each row is a paragraph, as the
+    readers give a Word or web table's rows). Bylines and credit blocks (names on
+    hard-broken lines) stay whole.
     """
     if len(run) <= 1:
         return [run] if run else []
     texts = [line.strip() for _, line in run]
     if is_byline(texts) or all(is_credit_line(t) for t in texts):
         return [run]
+    table = _table_lines(texts)
     pieces: list[list[tuple[int, str]]] = [[run[0]]]
-    for prev_text, item in zip(texts, run[1:], strict=False):
+    for index, (prev_text, item) in enumerate(zip(texts, run[1:], strict=False), start=1):
         line = item[1]
         if (
-            COMPLETE_RE.search(prev_text)
+            table[index - 1]
+            or table[index]
+            or COMPLETE_RE.search(prev_text)
             or stands_alone(prev_text)
             or stands_alone(line.strip())
             or (marker_of(prev_text) is not None and is_heading_like(prev_text))
@@ -220,6 +225,20 @@ def _split_run(run: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
         else:
             pieces[-1].append(item)
     return pieces
+
+
+def _table_lines(texts: list[str]) -> list[bool]:
+    """Which lines are rows of a table: table rows (:func:`is_table_row`) next to another.
+
+    A lone line with a tab (``第一条\t本法…`` wrapped onto the next line) is prose as before;
+    a table has a header and at least one row (a markdown table its rule line too).
+    """
+    rows = [is_table_row(t) for t in texts]
+    last = len(rows) - 1
+    return [
+        row and ((k > 0 and rows[k - 1]) or (k < last and rows[k + 1]))
+        for k, row in enumerate(rows)
+    ]
 
 
 def marker_of(text: str) -> Marker | None:
@@ -281,16 +300,6 @@ def is_byline(lines: list[str]) -> bool:
 def stands_alone(line: str) -> bool:
     """A document number (发文字号) or a bare date line: a block of its own."""
     return bool(DOC_NUMBER_RE.match(line) or DATE_LINE_RE.match(line))
-
-
-# A markdown table row (| 序号 | 任务 |) or its rule line (|---|---|).
-_MD_TABLE_ROW_RE = re.compile(r"^\|.*\|$")
-
-
-def is_table_row(text: str) -> bool:
-    """A row of a table: cells joined by tabs (as the .docx and .html readers give a row, and
-    as tab-separated text writes one), or a markdown table row."""
-    return "\n" not in text and ("\t" in text.strip() or bool(_MD_TABLE_ROW_RE.match(text)))
 
 
 def is_list_entry(text: str) -> bool:
