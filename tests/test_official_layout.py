@@ -820,3 +820,41 @@ def test_a_work_report_with_its_speaker(tmp_path: Path) -> None:
     assert [h.text for h in doc.headings if h.role == "section"] == ["一、2023年工作回顾"]
     assert detect_kind("政府工作报告", [], subtitle="——在区人民代表大会上") == "policy"
     assert detect_kind("上海召开城市软实力建设推进大会", [], subtitle="——记者手记") == "article"
+
+
+NOTICE_WITH_ARTICLES = """江州市公安局关于中心城区禁止燃放烟花爆竹的通告
+
+为保障公共安全和人身、财产安全，防治大气污染，根据有关规定，现就中心城区禁止燃放烟花爆竹有关事项通告如下：
+
+第一条 本通告所称中心城区，是指绕城高速公路以内的区域。
+
+第二条 禁止燃放的时间为全年全天，包括春节、元宵节等传统节日期间。
+
+第三条 在第一条规定的区域内，任何单位和个人不得燃放烟花爆竹，不得销售烟花爆竹。
+
+第四条 举办大型群众性活动确需燃放烟花的，应当向市公安局提出申请，经批准后实施。
+
+第五条 机关、团体、企业事业单位应当加强对本单位人员的教育管理。
+
+江州市公安局
+2023年12月25日
+"""
+
+
+def test_the_articles_of_a_notice_are_not_items_of_its_preamble(tmp_path: Path) -> None:
+    # 通告如下： is a lead-in, but what follows is the notice's articles, each cited by its
+    # number: the preamble with its "items" would quote the whole notice for any question.
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "通告.txt").write_text(NOTICE_WITH_ARTICLES, encoding="utf-8")
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    preamble = NOTICE_WITH_ARTICLES.split("\n\n")[1]
+    for question in ("通告第五条规定了什么？", "大型活动要放烟花怎么办？"):
+        spans = candidate_spans(assistant, question)
+        assert preamble in spans  # the lead-in alone is still a candidate
+        assert not any(span.startswith(preamble) and len(span) > len(preamble) for span in spans)
+    answer = assistant.answer("通告第五条规定了什么？")
+    assert answer.found
+    assert answer.quotes[0].text.startswith("第五条 机关、团体")
+    assert answer.quotes[0].citation.endswith("第五条")

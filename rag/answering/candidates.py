@@ -707,6 +707,11 @@ def _follows(para: Paragraph, nxt: Paragraph) -> bool:
     return nxt.role == para.role and nxt.start > para.start
 
 
+# A statute's own numbering (第七条, 第二章, 第一节): the units a document is made of, never
+# the items of a lead-in.
+_ARTICLE_LABEL = re.compile(r"^第[^第]+[编章节条]$")
+
+
 def _items_end(doc: Document, para: Paragraph, start: int, whole_article: bool) -> Paragraph | None:
     """The last paragraph of the items after a lead-in: the following paragraphs nested
     under its section (（一）… under 第二十五条); with ``whole_article``, every following
@@ -724,6 +729,8 @@ def _items_end(doc: Document, para: Paragraph, start: int, whole_article: bool) 
         same = whole_article and p.section == path
         if not (nested or same) or p.end - start > LIST_MAX_CHARS:
             break
+        if any(_ARTICLE_LABEL.match(ref.key) for ref in p.section[len(path) :]):
+            break  # an article is not an item (通告如下： then 第一条…第九条)
         last = p
     return last
 
