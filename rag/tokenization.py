@@ -453,6 +453,19 @@ class Tokenizer:
         freq = self._jieba.FREQ.get(word, 0)
         return math.log10(self._jieba.total / (freq + 1))
 
+    def subwords(self, word: str) -> list[str]:
+        """The dictionary words of two or more characters inside ``word`` (without ``word``
+        itself), in order of where they start: 抄送单位 → 抄送, 单位."""
+        self._prime(word)
+        freq = self._jieba.FREQ
+        n = len(word)
+        return [
+            word[i:j]
+            for i in range(n)
+            for j in range(i + 2, n + 1)
+            if j - i < n and freq.get(word[i:j], 0) > 0
+        ]
+
     def tokenize(self, text: str) -> list[str]:
         """Tokens of one passage or question.
 

@@ -394,6 +394,23 @@ def test_a_noun_pointing_at_the_document_is_not_searched_for() -> None:
     )
 
 
+def test_a_word_the_documents_lack_is_read_as_the_words_they_hold() -> None:
+    from rag.answering.analysis import split_absent
+    from rag.tokenization import Tokenizer
+
+    subwords = Tokenizer().subwords
+    assert subwords("抄送单位") == ["抄送", "单位"]
+    held = {"抄送", "单位", "天气", "名单", "通知"}.__contains__
+    # 抄送单位 is one word to jieba; the documents print 抄送 and 单位.
+    assert split_absent(["抄送单位", "通知"], held, subwords) == ["抄送", "单位", "通知"]
+    # A part the question already has is not added twice.
+    assert split_absent(["单位", "抄送单位"], held, subwords) == ["单位", "抄送"]
+    # Not wholly made of held words (no 预报): the word stays whole for refusal to weigh;
+    # a held word, a two-character word and a non-Chinese token are never split.
+    for tokens in (["天气预报"], ["抄送", "单位"], ["名单"], ["GDP2023"]):
+        assert split_absent(tokens, held, subwords) is tokens
+
+
 def test_a_question_about_who_issued_the_document_searches_its_signature() -> None:
     from rag.answering.analysis import issue_terms, with_issue_terms
 

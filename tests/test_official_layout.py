@@ -451,6 +451,33 @@ def test_the_colophon_is_quotable_and_the_note_above_it_an_annotation(tmp_path: 
     ]
 
 
+def test_a_question_word_the_notice_lacks_finds_the_colophon(tmp_path: Path) -> None:
+    # 抄送单位 is one word to jieba and the notice never prints it; read as 抄送 + 单位,
+    # the question finds the 版记 that begins 抄送：.
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "notice.txt").write_text(
+        FIXTURE.read_text(encoding="utf-8").rstrip("\n")
+        + "\n\n抄送：市委各部门，市人大常委会办公厅，市政协办公厅，各有关单位。\n\n"
+        "上海市人民政府办公厅　　　　2021年7月16日印发\n",
+        encoding="utf-8",
+    )
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    from rag.settings import RetrievalMode
+
+    question = "抄送单位有哪些？"
+    tokens = assistant._state.generation.tokenizer.tokenize(question)
+    assert tokens == ["抄送单位"]
+    examined = assistant._state.selector.examine(question, tokens, 5, RetrievalMode.LEXICAL)
+    assert examined is not None
+    # Analysed as the two words the notice prints, so the 版记 covers the question.
+    assert set(examined.query.terms) == {"抄送", "单位"}
+    hit = assistant.answer(question).hits[0]
+    assert hit.text.startswith("抄送：市委各部门")
+    assert hit.citation == f"《{TITLE}》版记"
+
+
 def test_the_addressee_line_is_the_main_recipient(
     notice: Document, assistant: rag.Assistant, tmp_path: Path
 ) -> None:

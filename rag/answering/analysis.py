@@ -276,6 +276,60 @@ def without_pointed(question: str, tokens: list[str]) -> tuple[str, list[str]]:
     return (rest, kept) if kept and rest.strip() else (question, tokens)
 
 
+def split_absent(
+    tokens: list[str], held: Callable[[str], bool], subwords: Callable[[str], list[str]]
+) -> list[str]:
+    """The question's tokens with each word no passage holds, but made wholly of words that
+    passages hold, read as those words: 抄送单位 (one word to jieba) → 抄送 单位 when the
+    documents print 抄送 and 单位 but never 抄送单位. The longest held words are kept, and
+    only when together they cover every character of the word; any other absent word (a
+    name, 天气预报 where no 预报 is held) stays whole, for refusal to weigh.
+
+    Args:
+        tokens: The question's search tokens.
+        held: Whether some passage holds a token.
+        subwords: The dictionary words inside a word
+            (:meth:`rag.tokenization.Tokenizer.subwords`).
+    """
+    out: list[str] = []
+    split = False
+    for token in tokens:
+        parts = None
+        if len(token) >= 3 and _HAN_WORD.fullmatch(token) and not held(token):
+            parts = _covering(token, [w for w in subwords(token) if held(w)])
+        if parts is None:
+            out.append(token)
+            continue
+        split = True
+        out.extend(p for p in parts if p not in tokens and p not in out)
+    return out if split else tokens
+
+
+def _covering(word: str, held: list[str]) -> list[str] | None:
+    """The held words inside ``word`` not inside a longer one of them, in order, when they
+    cover every character of ``word``; None otherwise."""
+    spans = []
+    for w in held:
+        start = word.find(w)
+        while start >= 0:
+            spans.append((start, start + len(w)))
+            start = word.find(w, start + 1)
+    kept = [
+        (s, e)
+        for s, e in spans
+        if not any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for s2, e2 in spans)
+    ]
+    covered: set[int] = set()
+    for s, e in kept:
+        covered.update(range(s, e))
+    if len(covered) < len(word):
+        return None
+    return list(dict.fromkeys(word[s:e] for s, e in sorted(kept)))
+
+
+_HAN_WORD = re.compile(r"[\u4e00-\u9fff]+")
+
+
 # A question about the document itself: who issued it, or when (这份通知是谁发的, 通知是哪个
 # 单位印发的, 发文日期是哪天). Its answer is the 落款 (the issuing organ's signature with the
 # date), whose own words are a name and a date: the question is searched with what that part
@@ -505,6 +559,7 @@ __all__ = [
     "analyze",
     "asked_units",
     "names_a_rule",
+    "split_absent",
     "starts_with_anaphor",
     "states_unit",
     "with_issue_terms",

@@ -10,7 +10,14 @@ from ..backends import Within
 from ..retrieval import Ranked, Retriever
 from ..settings import RetrievalMode
 from ..textnorm import normalize
-from .analysis import Query, TermWeights, analyze, with_issue_terms, without_pointed
+from .analysis import (
+    Query,
+    TermWeights,
+    analyze,
+    split_absent,
+    with_issue_terms,
+    without_pointed,
+)
 from .candidates import (
     DENSE_PASSAGES,
     NAMED_PASSAGES,
@@ -65,6 +72,9 @@ class AnswerSelector:
         self.order = PassageOrder(self.gen, self.candidates)
         self._signed: bool | None = None
 
+    def _indexed(self, token: str) -> bool:
+        return self.gen.lexical.df(token) > 0
+
     def _held(self, token: str) -> bool:
         """Some 落款 is called by this word: the generation has a signature passage (found
         once, on the first question about who issued a document) and the index the token."""
@@ -99,6 +109,8 @@ class AnswerSelector:
         searched, tokens = without_pointed(folded, tokens)
         if searched is not folded:
             question = searched
+        # A word no passage holds, made of words they hold, is read as those words.
+        tokens = split_absent(tokens, self._indexed, self.gen.tokenizer.subwords)
         # A question about who issued the document also searches what its 落款 is called.
         searching, tokens = with_issue_terms(folded, tokens, self._held)
         ranked = (
