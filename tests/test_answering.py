@@ -425,6 +425,11 @@ def test_a_question_about_who_issued_the_document_searches_its_signature() -> No
         ["通知", "时候", "发", "落款", "成文", "日期"],
         ["通知", "时候", "落款"],
     )
+    # Signed: an order's 落款 is its signer's post and name.
+    assert with_issue_terms("决定是谁签署的?", ["决定", "签署"], held) == (
+        ["决定", "签署", "落款", "署名"],
+        ["决定", "落款"],
+    )
     # A corpus without a 落款 searches the question as it is.
     tokens = ["通知", "部门", "印发"]
     assert with_issue_terms("通知是哪个部门印发的?", tokens, lambda t: False) == (tokens, tokens)

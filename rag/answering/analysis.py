@@ -335,8 +335,9 @@ _HAN_WORD = re.compile(r"[\u4e00-\u9fff]+")
 # date), whose own words are a name and a date: the question is searched with what that part
 # is called (rag.chunking.NOTE_CONTEXT), as 发文机关是什么 already is. The words saying the
 # document was issued are jieba's tokens, so 爆发 and 头发 are not 发.
-# (签发 is not among them: the 签发人 is printed on the 文号's line.)
-_ISSUED = ("发", "印发", "发布", "下发", "制发", "颁发", "出台", "发出", "发文", "成文")
+# 签署 is (a 令 or a 决定 is signed by its 市长, whose post and name are its 落款); 签发 is not:
+# the 签发人 is printed on the 文号's line.
+_ISSUED = ("发", "印发", "发布", "下发", "制发", "颁发", "出台", "发出", "发文", "成文", "签署")
 _ISSUED_WORDS = frozenset((*_ISSUED, "落款", "署名"))
 _ISSUER_Q = re.compile(
     r"谁|哪(?:个|家|一个|些|级)?(?:单位|部门|机关|机构|组织)|什么(?:单位|部门|机关|机构)|"
