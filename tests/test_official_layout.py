@@ -885,3 +885,42 @@ def test_the_articles_of_a_notice_are_not_items_of_its_preamble(tmp_path: Path) 
     assert answer.found
     assert answer.quotes[0].text.startswith("第五条 机关、团体")
     assert answer.quotes[0].citation.endswith("第五条")
+
+
+MINUTES_RECORDED = """青陽區人民政府區長辦公會議紀要
+
+第3期
+
+區長周文濤主持召開區長辦公會議，研究老舊小區改造工作。紀要如下：
+
+一、關於老舊小區改造
+
+會議同意區住房城鄉建設局提出的改造計劃。
+
+出席：周文濤、林海
+
+記錄：區政府辦公室　鄭潔
+
+分送：區委辦公室。
+"""
+
+
+@pytest.mark.parametrize("script", ["traditional", "simplified"])
+def test_who_took_the_minutes_is_text(script: str, tmp_path: Path) -> None:
+    from rag.textnorm import fold_chars
+
+    text = MINUTES_RECORDED if script == "traditional" else fold_chars(MINUTES_RECORDED)
+    doc = parse_one(tmp_path, "minutes.txt", text)
+    lines = text.split("\n")
+    # 記錄/记录 (who took the minutes) is quotable text like 出席 and 请假 above it, in no
+    # section; it is no note of metadata, and the 分送 under it stays the 版记.
+    recorded = [p for p in doc.paragraphs if p.source_lines == (13,)]
+    assert [(p.role, p.section) for p in recorded] == [("body", ())]
+    assert doc.text[recorded[0].start : recorded[0].end] == lines[12]
+    assert doc.metadata == ()
+    assert role_texts(doc, "colophon") == [lines[14]]
+    # Without a 版记 under it, it is still text, not metadata (记录人 as some minutes write).
+    last = "\n".join([*lines[:12], "记录人：郑洁", ""])
+    doc = parse_one(tmp_path, "minutes2.txt", last)
+    assert [doc.text[p.start : p.end] for p in doc.body_paragraphs][-1] == "记录人：郑洁"
+    assert doc.metadata == ()

@@ -65,9 +65,12 @@ ITEM_RANK_MIN = 70
 # a sentence cut off: no clause inside it (a comma, a colon) and no final full stop.
 _LISTED_RE = re.compile(r"^《[^《》]+》|[》）)]$")
 _CLAUSE_RE = re.compile(f"[{_FINAL}，,；;：:]")
-# Who attended a meeting (GB/T 9704 纪要格式: 出席：…, 请假：…, 列席：… under the text): a line of
-# text however short or unfinished, never a heading or a fragment.
-_ATTENDANCE_RE = re.compile(r"^(?:出席|列席|请假|缺席)(?:人员|单位|领导|同志)?\s*[：:]\s*\S")
+# Who attended a meeting (GB/T 9704 纪要格式: 出席：…, 请假：…, 列席：… under the text) and who
+# took the minutes (记录：…; a Traditional file's 記錄 is read folded): a line of text however
+# short or unfinished, never a heading, a fragment or a note of metadata.
+_ATTENDANCE_RE = re.compile(
+    r"^(?:(?:出席|列席|请假|缺席)(?:人员|单位|领导|同志)?|记录(?:人|员)?)\s*[：:]\s*\S"
+)
 # An attachment of an official document (附件, 附件2, 附件：分工表): outside all numbering, so
 # its own 一、（一） are cited under it (附件 一、 （一）), not taken for the main text's.
 _ATTACHMENT_RE = re.compile(f"^附件[ \u3000]?(?:\\d{{1,2}}|[{CN_NUM}]{{1,3}})?(?=$|[：:\\s])")
@@ -318,7 +321,8 @@ def is_list_entry(text: str) -> bool:
 
 
 def is_attendance(text: str) -> bool:
-    """``出席：李明、王建国`` / ``请假：…`` / ``列席：…``: who attended the meeting of minutes."""
+    """``出席：李明、王建国`` / ``请假：…`` / ``列席：…`` / ``记录：…``: who attended the meeting
+    of minutes, and who took them."""
     return "\n" not in text and _ATTENDANCE_RE.match(text) is not None
 
 
