@@ -924,3 +924,22 @@ def test_who_took_the_minutes_is_text(script: str, tmp_path: Path) -> None:
     doc = parse_one(tmp_path, "minutes2.txt", last)
     assert [doc.text[p.start : p.end] for p in doc.body_paragraphs][-1] == "记录人：郑洁"
     assert doc.metadata == ()
+
+
+@pytest.mark.parametrize(
+    ("subtitle", "date"),
+    [
+        ("——2024年1月10日在青阳区第五届人民代表大会第四次会议上", "2024-01-10"),
+        ("——在全区经济工作会议上的讲话（2024年2月5日）", "2024-02-05"),
+        # Not the occasion it was given on: no date of the document.
+        ("——2024年1月10日以来的工作回顾", ""),
+    ],
+)
+def test_a_speech_is_dated_by_its_subtitle(subtitle: str, date: str, tmp_path: Path) -> None:
+    text = (
+        f"# 关于全区重点工作的报告\n\n{subtitle}\n\n区长　林海\n\n同志们：\n\n"
+        "今天召开会议，部署今年的重点工作。\n\n## 一、总体要求\n\n全年新开工重点项目40个。\n"
+    )
+    doc = parse_one(tmp_path, "speech.md", text)
+    assert doc.subtitle == subtitle
+    assert doc.date == date

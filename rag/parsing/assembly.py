@@ -17,7 +17,7 @@ from ..errors import SourceError
 from ..schema import Document, Heading, Paragraph, Repair, SectionRef, Sentence
 from ..sentences import split_sentences
 from . import news, repairs, statute
-from .blocks import DATE_LINE_RE, Markup, excerpt, lines_label, split_units
+from .blocks import DATE_LINE_RE, DATE_PATTERN, Markup, excerpt, lines_label, split_units
 from .contents import Contents, skip_contents
 from .genre import detect_kind, genre_of, stated_kind
 from .intake import RawDocument, line_pages
@@ -69,6 +69,13 @@ _ADDRESSEE_NOT = re.compile(r"[。；;！？!?“”]|如下|现就|通知|根�
 # ``dateline``, cited as 题注): they are where 哪一年通过的 / 什么时候施行 is answered; so is a
 # report's byline (role ``byline``, cited as 署名: 这篇报道是谁写的).
 _QUOTABLE_NOTE = frozenset({"dateline", "history"})
+# The subtitle of a speech or a work report says when and where it was given, the date first
+# (——2024年1月10日在青阳区第五届人民代表大会第四次会议上) or in brackets after the occasion
+# (——在全市工作会议上的讲话（2024年2月5日）): the document's date when nothing else dates it.
+_SPOKEN_ON_RE = re.compile(
+    f"^[—－-]*\\s*[（(]?\\s*(?:{DATE_PATTERN}\\s*[，,]?\\s*在[^。；;]{{2,80}}?上"
+    f"|在[^。；;]{{2,80}}?上[^。；;]*[（(]\\s*{DATE_PATTERN}\\s*[）)]$)"
+)
 # An official document's number (发文字号) and its signature with the date (落款: issuer and
 # 成文日期, under the last paragraph) are quotable too, cited as such: they answer 文号是什么
 # and 哪天印发的.
@@ -483,6 +490,9 @@ def _assemble(
     # Minutes date themselves in their head (江州市人民政府办公厅　2024年5月22日).
     marks = (b.text for b in draft.head if b.role == "docmark")
     date = date or next((d for d in map(news.date_of, marks) if d), "")
+    subtitle = _head_text(draft, "subtitle")
+    if not date and _SPOKEN_ON_RE.match(subtitle):
+        date = news.date_of(subtitle)
     return Document(
         doc_id=doc_id,
         title=title,
@@ -493,7 +503,7 @@ def _assemble(
         source=rel,
         source_sha256=sha256,
         date=date,
-        subtitle=_head_text(draft, "subtitle"),
+        subtitle=subtitle,
         metadata=metadata,
         repairs=repairs,
         genre=genre,
