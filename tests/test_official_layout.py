@@ -943,3 +943,85 @@ def test_a_speech_is_dated_by_its_subtitle(subtitle: str, date: str, tmp_path: P
     doc = parse_one(tmp_path, "speech.md", text)
     assert doc.subtitle == subtitle
     assert doc.date == date
+
+
+def _open_government_page(info: str) -> str:
+    """A 政府信息公开 page: site chrome, ``info`` (the metadata table) above the title, a
+    notice with its numbered items and its 落款."""
+    items = "".join(
+        f"<p>　　{n}、{t}</p>"
+        for n, t in (
+            (
+                "一",
+                "本办法所称公共停车场，是指向社会开放的停车场所，包括路外停车场和道路停车泊位。",
+            ),
+            ("二", "公共停车场实行政府指导价管理，具体收费标准由区发展改革部门另行公布。"),
+            ("三", "经营者应当在停车场出入口显著位置公示收费标准和监督电话，接受社会监督。"),
+        )
+    )
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>青阳区关于规范公共停车场管理的通知_青阳区人民政府</title></head><body>
+<div class="top"><a href="/">首页</a> | <a href="/zwgk">政务公开</a> | <a href="/hd">互动</a></div>
+<div class="crumb">当前位置：<a href="/">首页</a> &gt; <a href="/zwgk">政务公开</a></div>
+<div class="article">{info}
+<h1>青阳区关于规范公共停车场管理的通知</h1>
+<div class="bar">发布时间：2024-03-08　来源：区交通运输局　字号：[大 中 小]</div>
+<div class="content"><p>各街道办事处，区政府各部门：</p>
+<p>　　为规范公共停车场管理，方便群众停车，现将有关事项通知如下：</p>{items}
+<p style="text-align:right">青阳区人民政府办公室</p><p style="text-align:right">2024年3月6日</p>
+</div><div class="share">分享到：<a href="#">微信</a> <a href="#">微博</a></div></div>
+<div class="footer">主办：青阳区人民政府办公室　网站标识码：3201000002</div></body></html>"""
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        # Label and value in cells of their own, two pairs a row.
+        '<table class="xxgk"><tr><td>索 引 号：</td><td>11320100MB/2024-00017</td>'
+        "<td>主题分类：</td><td>交通</td></tr><tr><td>发布机构：</td><td>青阳区人民政府办公室</td>"
+        "<td>成文日期：</td><td>2024年3月6日</td></tr><tr><td>文　　号：</td>"
+        "<td>青政办发〔2024〕9号</td><td>有效性：</td><td>有效</td></tr></table>",
+        # A list of label and value in one item each.
+        '<ul class="xxgk"><li><span>索引号：</span>11320100MB/2024-00017</li>'
+        "<li><span>发文机关：</span>青阳区人民政府办公室</li><li><span>发文日期：</span>2024-03-06</li>"
+        "<li><span>发文字号：</span>青政办发〔2024〕9号</li></ul>",
+    ],
+)
+def test_a_pages_open_government_table_gives_the_number(info: str, tmp_path: Path) -> None:
+    from rag.parsing.readers import read_file
+
+    path = tmp_path / "notice.html"
+    path.write_text(_open_government_page(info), encoding="utf-8")
+    (doc,) = load_documents(path).documents
+    # The table's 文号 is the document's 发文字号, under the title as in a text file; the
+    # site around the article is left out.
+    assert doc.title == "青阳区关于规范公共停车场管理的通知"
+    assert role_texts(doc, "docnumber") == ["青政办发〔2024〕9号"]
+    assert cite(doc, role_paragraph(doc, "docnumber")).endswith("》发文字号")
+    assert role_texts(doc, "addressee") == ["各街道办事处，区政府各部门："]
+    assert role_texts(doc, "signature") == ["青阳区人民政府办公室\n2024年3月6日"]
+    for chrome in ("首页", "当前位置", "发布时间", "分享到", "网站标识码"):
+        assert chrome not in doc.text
+    # Rows of the table the extractor keeps (it may put them after the signature) are text
+    # where the page has them, above the article, in no section.
+    body = doc.body_paragraphs
+    rows = [k for k, p in enumerate(body) if "\t" in doc.text[p.start : p.end]]
+    assert rows == list(range(len(rows)))
+    assert all(body[k].section == () for k in rows)
+    assert doc.text[body[len(rows)].start :].startswith("为规范公共停车场管理")
+    # Its issuer and date are the page's metadata.
+    raw = read_file(path)
+    assert {k: raw.metadata[k] for k in ("number", "issuer", "date")} == {
+        "number": "青政办发〔2024〕9号",
+        "issuer": "青阳区人民政府办公室",
+        "date": "2024-03-06",
+    }
+
+
+def test_a_lone_number_label_is_no_open_government_table() -> None:
+    from rag.parsing.readers import Block
+    from rag.parsing.readers.html import info_fields
+
+    lines = [Block("文号："), Block("青政办发〔2024〕9号"), Block("正文。")]
+    assert info_fields(lines) == {}
+    assert info_fields([Block("索引号：001"), *lines]) == {"number": "青政办发〔2024〕9号"}

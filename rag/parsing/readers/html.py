@@ -4,8 +4,10 @@ trafilatura finds the article of the page (measured against readability-lxml on
 government-style pages in ``benchmarks/readers_html.py``: it keeps every body character and
 every paragraph boundary on ``<p>``, ``<br>``, ``<div>``, indented and table layouts) and gives
 it as XML (``head``, ``p`` with ``lb`` line breaks, ``list/item``, ``table/row/cell``); this
-module maps that XML to blocks. Every line of the page that is not in the article is listed
-in ``RawDocument.dropped``, so nothing leaves silently.
+module maps that XML to blocks, and reads the 信息公开 table most government pages print
+above the article (索引号, 发布机构, 成文日期, 文号…) for the document's number, issuer and
+date, which the extractor leaves out or moves after the text. Every line of the page that is
+not in the article is listed in ``RawDocument.dropped``, so nothing leaves silently.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from ...errors import SourceError
+from ..blocks import DOC_NUMBER_RE
 from . import Block, RawDocument, from_blocks
 
 # Whitespace that is only layout: indents with full-width spaces or NBSP, zero-width marks.
@@ -41,6 +44,25 @@ _BLOCK_TAGS = frozenset(
     | {"thead", "tr", "ul"}
 )
 _DROP_TAGS = ("script", "style", "noscript", "template", "head")
+# The 政府信息公开 table of a government page (索引号, 发布机构, 成文日期, 文号, 主题分类…, a
+# label cell and its value, or 文号：… in one cell): the fields that are the document's own,
+# by their metadata key; the others only tell such a table from a lone label in the text.
+_INFO_FIELDS = {
+    "文号": "number",
+    "发文字号": "number",
+    "发布机构": "issuer",
+    "发文机关": "issuer",
+    "发文单位": "issuer",
+    "发布单位": "issuer",
+    "成文日期": "date",
+    "发文日期": "date",
+}
+_INFO_OTHER = frozenset(
+    {"索引号", "主题分类", "主题词", "体裁分类", "组配分类", "公开方式", "公开范围", "有效性"}
+    | {"标题", "名称", "发布日期", "公开日期", "生成日期", "信息来源", "时效"}
+)
+_INFO_LABEL_RE = re.compile(f"^({'|'.join(sorted({*_INFO_FIELDS, *_INFO_OTHER}))})[：:](.*)$")
+_INFO_DATE_RE = re.compile(r"^(\d{4})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?$")
 
 
 def read_html(data: bytes, path: Path) -> RawDocument:
@@ -53,7 +75,9 @@ def read_html(data: bytes, path: Path) -> RawDocument:
     Returns:
         The title (kind ``title``), headings, paragraphs, list items and table rows of the
         article; ``metadata`` has ``title``, ``date``, ``url``, ``site`` where the page says
-        them; ``dropped`` every other text line of the page.
+        them, and ``number``, ``issuer`` where its 信息公开 table does (whose 成文日期 is the
+        ``date``); ``dropped`` every other text line of the page. The table's 文号 is given
+        under the title, as a text file prints its 发文字号.
 
     Raises:
         SourceError: No article text can be found in the page.
@@ -93,6 +117,9 @@ def read_html(data: bytes, path: Path) -> RawDocument:
             Block(b.text, "title", 1) if b.text == title and b.kind == "heading" else b
             for b in blocks
         ]
+    info = info_fields(lines)
+    if info:
+        blocks = _with_number(_info_rows_first(blocks), info.get("number", ""))
     metadata = {
         key: _clean(str(value))
         for key, value in (
@@ -104,9 +131,71 @@ def read_html(data: bytes, path: Path) -> RawDocument:
         )
         if value
     }
+    metadata.update(info)
     kept = {_key(b.text) for b in blocks}
     dropped = tuple(b.text for b in lines if not _inside(_key(b.text), kept))
     return from_blocks(path, blocks, "html", metadata, dropped or tuple(neighbours))
+
+
+def info_fields(lines: list[Block]) -> dict[str, str]:
+    """The document's number, issuer and date as the page's 信息公开 table gives them.
+
+    Such a table (索引号 | 11320100…, 发布机构 | 江州市公安局, 文号 | 江公通〔2023〕6号…)
+    stands above or beside the article; its lines are read as label and value (the value
+    in the label's line or on the next one). A page with fewer than two of its labels has no
+    such table: a lone ``文号：`` line is the article's text.
+
+    Returns:
+        ``number``, ``issuer`` and ``date`` (``YYYY-MM-DD``) where the table has them.
+    """
+    found: dict[str, str] = {}
+    labels: set[str] = set()
+    texts = [_key(b.text) for b in lines]
+    for index, text in enumerate(texts):
+        match = _INFO_LABEL_RE.match(text)
+        if match is None:
+            continue
+        label, value = match.groups()
+        labels.add(label)
+        if not value and index + 1 < len(texts) and not _INFO_LABEL_RE.match(texts[index + 1]):
+            value = _clean(lines[index + 1].text)
+        key = _INFO_FIELDS.get(label)
+        if key == "date":
+            date = _INFO_DATE_RE.match(value)
+            value = f"{date[1]}-{int(date[2]):02d}-{int(date[3]):02d}" if date else ""
+        if key and value and key not in found:
+            found[key] = value
+    return found if len(labels) >= 2 else {}
+
+
+def _info_rows_first(blocks: list[Block]) -> list[Block]:
+    """The rows of the 信息公开 table the extractor kept, under the title where the page
+    has them (above the article), not after the signature where the extractor may put its
+    tables: text of no section, as a text file's table above the body is."""
+    rows = [b for b in blocks if b.kind == "table_row" and _is_info_row(b.text)]
+    if not rows:
+        return blocks
+    rest = [b for b in blocks if not (b.kind == "table_row" and _is_info_row(b.text))]
+    at = next((k + 1 for k, b in enumerate(rest) if b.kind == "title"), 0)
+    return [*rest[:at], *rows, *rest[at:]]
+
+
+def _is_info_row(text: str) -> bool:
+    return _INFO_LABEL_RE.match(_key(text.split("\t", 1)[0])) is not None
+
+
+def _with_number(blocks: list[Block], number: str) -> list[Block]:
+    """The document number of the 信息公开 table under the title (and the table's rows), as
+    a text file prints it, for the parser to make it the 发文字号; unless the article itself
+    prints it on a line of its own, or it is no number the parser takes for one."""
+    if not number or not DOC_NUMBER_RE.match(number):
+        return blocks
+    if any(_key(b.text) == _key(number) for b in blocks):
+        return blocks
+    at = next((k + 1 for k, b in enumerate(blocks) if b.kind == "title"), 0)
+    while at < len(blocks) and blocks[at].kind == "table_row" and _is_info_row(blocks[at].text):
+        at += 1
+    return [*blocks[:at], Block(number), *blocks[at:]]
 
 
 def _restore_inside(blocks: list[Block], lines: list[Block], title: str) -> list[Block]:
