@@ -561,6 +561,19 @@ def candidate_spans(assistant: rag.Assistant, question: str) -> set[str]:
             "加强国际交流合作。",
             "一、 （一）至一、 （二） 3.",
         ),
+        # Asked for its content in other words (no list, no 是什么, no number or date).
+        (
+            "重点任务讲了什么？",
+            "（三）加强公共文化服务。",
+            "应当报市人民政府批准。",
+            "二、 （三）至二、 （四）",
+        ),
+        (
+            "工作目标怎么定的？",
+            "（一）总体目标。",
+            "加强国际交流合作。",
+            "一、 （一）至一、 （二） 3.",
+        ),
     ],
 )
 def test_a_heading_asked_for_its_content_is_answered_by_its_section(
