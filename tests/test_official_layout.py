@@ -898,3 +898,63 @@ def test_the_articles_of_a_notice_are_not_items_of_its_preamble(tmp_path: Path) 
     assert answer.found
     assert answer.quotes[0].text.startswith("第五条 机关、团体")
     assert answer.quotes[0].citation.endswith("第五条")
+
+
+REPLY = """江州市人民政府关于同意设立江州滨江经济开发区的批复
+
+滨江区人民政府：
+
+你区《关于申请设立江州滨江经济开发区的请示》收悉。经研究，现批复如下：
+
+一、同意设立江州滨江经济开发区，规划面积12.6平方公里。
+
+二、开发区重点发展新能源装备、生物医药和现代物流产业。
+
+江州市人民政府
+2024年3月15日
+"""
+
+LETTER = """江州市交通运输局关于商请支持开通江州至临海城际公交的函
+
+临海市交通运输局：
+
+为方便两地群众出行，我局拟开通江州至临海城际公交线路，现就有关事项函商如下：
+
+一、线路走向。起点为江州汽车客运南站，终点为临海市公交枢纽站，全长68公里。
+
+二、请贵局于2024年5月31日前函复我局。
+
+江州市交通运输局
+2024年4月20日
+"""
+
+
+def test_a_document_pointed_at_by_its_kind_is_the_one_quoted(tmp_path: Path) -> None:
+    # Two documents with a 落款 each: 这份函 points at the letter, so the reply's 落款 is
+    # no second quote of who sent it.
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "批复.txt").write_text(REPLY, encoding="utf-8")
+    (source / "函.txt").write_text(LETTER, encoding="utf-8")
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    for question, kind, signature in (
+        ("这份函是哪个单位发的？", "的函", "江州市交通运输局\n2024年4月20日"),
+        ("批复是什么时候印发的？", "的批复", "江州市人民政府\n2024年3月15日"),
+    ):
+        answer = assistant.answer(question)
+        assert answer.found
+        assert answer.quotes[0].text == signature
+        assert all(q.doc_title.endswith(kind) for q in answer.quotes)
+    names = assistant._state.selector.names
+    tokenizer = assistant._state.generation.tokenizer
+    letter = names.of_kind("这份函发给哪个单位？", tokenizer.tokenize("这份函发给哪个单位？"))
+    assert [assistant.documents[d].title for d in letter] == [LETTER.split("\n")[0]]
+    # A kind must be a word of the question (函商 is not 函) and the question must point
+    # with it (其他函 points at nothing); a kind every document has tells none apart.
+    for question in ("函商的事项有哪些？", "有没有其他函？"):
+        assert names.of_kind(question, tokenizer.tokenize(question)) == ()
+    (source / "批复.txt").unlink()
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    alone = rag.load(tmp_path / "index", model="none")._state.selector.names
+    assert alone.of_kind("这份函发给哪个单位？", ["函", "发给", "单位"]) == ()
