@@ -12,6 +12,7 @@ import pytest
 import rag
 from rag.citations import cite
 from rag.parsing import load_documents
+from rag.parsing.blocks import is_bracketed_note
 from rag.schema import Document
 
 FIXTURE = Path(__file__).parent / "fixtures" / "official_notice.txt"
@@ -731,6 +732,38 @@ def test_a_printed_notice_with_an_issuer_mark_without_wenjian() -> None:
     rows = [p for p in doc.body_paragraphs if "\t" in doc.text[p.start : p.end]]
     assert [doc.text[p.start : p.end] for p in rows] == ["\t".join(r) for r in NOTICE_TABLE]
     assert [cite(doc, p.number) for p in rows] == [f"《{title}》附件1 第{p.number}段" for p in rows]
+    # The bracketed line under the table is a note to it: text cited under 附件1, never a
+    # heading (附件2 after it keeps its own section).
+    assert cited_as(doc, "（其余14家企业略）").startswith(f"《{title}》附件1 第")
+    assert "（其余14家企业略）" not in sections
+    assert doc.repairs == ()
+
+
+def cited_as(doc: Document, text: str) -> str:
+    """The citation of the body paragraph whose text is ``text``."""
+    return cite(
+        doc, next(p.number for p in doc.body_paragraphs if doc.text[p.start : p.end] == text)
+    )
+
+
+def test_a_bracketed_line_is_a_note_never_a_heading(tmp_path: Path) -> None:
+    # Under a table, or under the 落款 with the attachments after it (its 附注): text, each
+    # cited in its place; （一） alone stays numbering, and no note is a fragment to join.
+    doc = parse_one(
+        tmp_path,
+        "notice.txt",
+        "江应急〔2024〕9号\n\n江州市应急管理局关于检查情况的通报\n\n各区应急管理局：\n\n"
+        "现将检查情况通报如下。\n\n江州市应急管理局\n2024年4月8日\n\n（此件公开发布）\n\n"
+        "附件1\n\n重大事故隐患企业名单\n\n序号\t企业名称\t所在区\n1\t宏达化工\t江北新区\n\n"
+        "（其余14家企业略）\n\n附件2\n\n先进单位名单\n\n玄湖区应急管理局。\n",
+    )
+    title = "江州市应急管理局关于检查情况的通报"
+    sections = [h.text for h in doc.headings if h.role == "section"]
+    assert sections == ["附件1", "重大事故隐患企业名单", "附件2", "先进单位名单"]
+    assert role_texts(doc, "annotation") == ["（此件公开发布）"]
+    assert cite(doc, role_paragraph(doc, "annotation")) == f"《{title}》附注"
+    assert cited_as(doc, "（其余14家企业略）").startswith(f"《{title}》附件1 第")
+    assert is_bracketed_note("（其余14家企业略）") and not is_bracketed_note("（一）")
     assert doc.repairs == ()
 
 

@@ -302,6 +302,14 @@ def stands_alone(line: str) -> bool:
     return bool(DOC_NUMBER_RE.match(line) or DATE_LINE_RE.match(line))
 
 
+def is_bracketed_note(text: str) -> bool:
+    """A line wholly in brackets and numbered by none of them: a note to what stands above
+    it (（其余14家企业略） under a table, （此件公开发布） under a signature), text however
+    short, never a heading; complete without a full stop. ``（一）`` alone is numbering."""
+    line = text.strip()
+    return "\n" not in line and _WRAPPED_RE.match(line) is not None and marker_of(line) is None
+
+
 def is_list_entry(text: str) -> bool:
     """A numbered item that is an entry of a list however short: 1.… opening with a work's
     name in 《》 or ending in 》 or a bracketed note, with no clause in it; never a heading,
@@ -353,6 +361,7 @@ __all__ = [
     "Unit",
     "is_attendance",
     "is_blank",
+    "is_bracketed_note",
     "is_byline",
     "is_contents_heading",
     "is_credit_line",
