@@ -640,6 +640,18 @@ def test_questions_about_the_issuer_and_the_attachments(tmp_path: Path) -> None:
     assert named.found and named.quotes[0].citation.endswith("》附件说明")
 
 
+@pytest.mark.parametrize("gap", ["　　", " ", ""])
+def test_a_signer_on_the_document_number_line_with_or_without_a_gap(
+    gap: str, tmp_path: Path
+) -> None:
+    # A PDF reader draws 文号 and 签发人 apart on one line and may give them back joined.
+    line = f"沪府办发〔2021〕12号{gap}签发人：王华"
+    text = FIXTURE.read_text(encoding="utf-8").replace("沪府办发〔2021〕12号", line)
+    doc = parse_one(tmp_path, "signed.txt", text)
+    assert doc.title == TITLE
+    assert role_texts(doc, "docnumber") == [line]
+
+
 def test_the_marks_of_the_head_the_signer_and_the_annotations(tmp_path: Path) -> None:
     text = (
         FIXTURE.read_text(encoding="utf-8")

@@ -81,7 +81,7 @@ _WRAPPED_RE = re.compile(r"^[（(][^（()）]*(?:[（(][^（()）]*[）)][^（()
 DOC_NUMBER_RE = re.compile(
     r"^[（(]?[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*第?\s*\d{1,5}\s*[号號][）)]?"
     # a 上行文 prints its 签发人 on the same line (沪府〔2021〕5号　　签发人：王华)
-    r"(?:\s+签发人\s*[：:]\s*[\u4e00-\u9fff·]{2,8}(?:[\s、，,]+[\u4e00-\u9fff·]{2,8}){0,5})?$"
+    r"(?:\s*签发人\s*[：:]\s*[\u4e00-\u9fff·]{2,8}(?:[\s、，,]+[\u4e00-\u9fff·]{2,8}){0,5})?$"
 )
 # The marks above the issuer's mark (GB/T 9704 版头): 份号 (six digits), 密级 and its
 # 保密期限 (机密★1年), 紧急程度 (特急, 加急), each on a line of its own.
