@@ -12,6 +12,7 @@ import pytest
 import rag
 from rag.citations import cite
 from rag.parsing import load_documents
+from rag.parsing.blocks import is_bracketed_note
 from rag.schema import Document
 
 FIXTURE = Path(__file__).parent / "fixtures" / "official_notice.txt"
@@ -561,6 +562,19 @@ def candidate_spans(assistant: rag.Assistant, question: str) -> set[str]:
             "加强国际交流合作。",
             "一、 （一）至一、 （二） 3.",
         ),
+        # Asked for its content in other words (no list, no 是什么, no number or date).
+        (
+            "重点任务讲了什么？",
+            "（三）加强公共文化服务。",
+            "应当报市人民政府批准。",
+            "二、 （三）至二、 （四）",
+        ),
+        (
+            "工作目标怎么定的？",
+            "（一）总体目标。",
+            "加强国际交流合作。",
+            "一、 （一）至一、 （二） 3.",
+        ),
     ],
 )
 def test_a_heading_asked_for_its_content_is_answered_by_its_section(
@@ -624,6 +638,18 @@ def test_questions_about_the_issuer_and_the_attachments(tmp_path: Path) -> None:
     assert issuer.found and issuer.quotes[0].citation.endswith("》落款")
     named = assistant.answer("附件的名称是什么？")
     assert named.found and named.quotes[0].citation.endswith("》附件说明")
+
+
+@pytest.mark.parametrize("gap", ["　　", " ", ""])
+def test_a_signer_on_the_document_number_line_with_or_without_a_gap(
+    gap: str, tmp_path: Path
+) -> None:
+    # A PDF reader draws 文号 and 签发人 apart on one line and may give them back joined.
+    line = f"沪府办发〔2021〕12号{gap}签发人：王华"
+    text = FIXTURE.read_text(encoding="utf-8").replace("沪府办发〔2021〕12号", line)
+    doc = parse_one(tmp_path, "signed.txt", text)
+    assert doc.title == TITLE
+    assert role_texts(doc, "docnumber") == [line]
 
 
 def test_the_marks_of_the_head_the_signer_and_the_annotations(tmp_path: Path) -> None:
@@ -718,6 +744,38 @@ def test_a_printed_notice_with_an_issuer_mark_without_wenjian() -> None:
     rows = [p for p in doc.body_paragraphs if "\t" in doc.text[p.start : p.end]]
     assert [doc.text[p.start : p.end] for p in rows] == ["\t".join(r) for r in NOTICE_TABLE]
     assert [cite(doc, p.number) for p in rows] == [f"《{title}》附件1 第{p.number}段" for p in rows]
+    # The bracketed line under the table is a note to it: text cited under 附件1, never a
+    # heading (附件2 after it keeps its own section).
+    assert cited_as(doc, "（其余14家企业略）").startswith(f"《{title}》附件1 第")
+    assert "（其余14家企业略）" not in sections
+    assert doc.repairs == ()
+
+
+def cited_as(doc: Document, text: str) -> str:
+    """The citation of the body paragraph whose text is ``text``."""
+    return cite(
+        doc, next(p.number for p in doc.body_paragraphs if doc.text[p.start : p.end] == text)
+    )
+
+
+def test_a_bracketed_line_is_a_note_never_a_heading(tmp_path: Path) -> None:
+    # Under a table, or under the 落款 with the attachments after it (its 附注): text, each
+    # cited in its place; （一） alone stays numbering, and no note is a fragment to join.
+    doc = parse_one(
+        tmp_path,
+        "notice.txt",
+        "江应急〔2024〕9号\n\n江州市应急管理局关于检查情况的通报\n\n各区应急管理局：\n\n"
+        "现将检查情况通报如下。\n\n江州市应急管理局\n2024年4月8日\n\n（此件公开发布）\n\n"
+        "附件1\n\n重大事故隐患企业名单\n\n序号\t企业名称\t所在区\n1\t宏达化工\t江北新区\n\n"
+        "（其余14家企业略）\n\n附件2\n\n先进单位名单\n\n玄湖区应急管理局。\n",
+    )
+    title = "江州市应急管理局关于检查情况的通报"
+    sections = [h.text for h in doc.headings if h.role == "section"]
+    assert sections == ["附件1", "重大事故隐患企业名单", "附件2", "先进单位名单"]
+    assert role_texts(doc, "annotation") == ["（此件公开发布）"]
+    assert cite(doc, role_paragraph(doc, "annotation")) == f"《{title}》附注"
+    assert cited_as(doc, "（其余14家企业略）").startswith(f"《{title}》附件1 第")
+    assert is_bracketed_note("（其余14家企业略）") and not is_bracketed_note("（一）")
     assert doc.repairs == ()
 
 
@@ -1025,3 +1083,63 @@ def test_a_lone_number_label_is_no_open_government_table() -> None:
     lines = [Block("文号："), Block("青政办发〔2024〕9号"), Block("正文。")]
     assert info_fields(lines) == {}
     assert info_fields([Block("索引号：001"), *lines]) == {"number": "青政办发〔2024〕9号"}
+
+
+REPLY = """江州市人民政府关于同意设立江州滨江经济开发区的批复
+
+滨江区人民政府：
+
+你区《关于申请设立江州滨江经济开发区的请示》收悉。经研究，现批复如下：
+
+一、同意设立江州滨江经济开发区，规划面积12.6平方公里。
+
+二、开发区重点发展新能源装备、生物医药和现代物流产业。
+
+江州市人民政府
+2024年3月15日
+"""
+
+LETTER = """江州市交通运输局关于商请支持开通江州至临海城际公交的函
+
+临海市交通运输局：
+
+为方便两地群众出行，我局拟开通江州至临海城际公交线路，现就有关事项函商如下：
+
+一、线路走向。起点为江州汽车客运南站，终点为临海市公交枢纽站，全长68公里。
+
+二、请贵局于2024年5月31日前函复我局。
+
+江州市交通运输局
+2024年4月20日
+"""
+
+
+def test_a_document_pointed_at_by_its_kind_is_the_one_quoted(tmp_path: Path) -> None:
+    # Two documents with a 落款 each: 这份函 points at the letter, so the reply's 落款 is
+    # no second quote of who sent it.
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "批复.txt").write_text(REPLY, encoding="utf-8")
+    (source / "函.txt").write_text(LETTER, encoding="utf-8")
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    for question, kind, signature in (
+        ("这份函是哪个单位发的？", "的函", "江州市交通运输局\n2024年4月20日"),
+        ("批复是什么时候印发的？", "的批复", "江州市人民政府\n2024年3月15日"),
+    ):
+        answer = assistant.answer(question)
+        assert answer.found
+        assert answer.quotes[0].text == signature
+        assert all(q.doc_title.endswith(kind) for q in answer.quotes)
+    names = assistant._state.selector.names
+    tokenizer = assistant._state.generation.tokenizer
+    letter = names.of_kind("这份函发给哪个单位？", tokenizer.tokenize("这份函发给哪个单位？"))
+    assert [assistant.documents[d].title for d in letter] == [LETTER.split("\n")[0]]
+    # A kind must be a word of the question (函商 is not 函) and the question must point
+    # with it (其他函 points at nothing); a kind every document has tells none apart.
+    for question in ("函商的事项有哪些？", "有没有其他函？"):
+        assert names.of_kind(question, tokenizer.tokenize(question)) == ()
+    (source / "批复.txt").unlink()
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    alone = rag.load(tmp_path / "index", model="none")._state.selector.names
+    assert alone.of_kind("这份函发给哪个单位？", ["函", "发给", "单位"]) == ()

@@ -486,13 +486,14 @@ class CandidateGenerator:
         if (
             para.role == "heading"
             and para.section
-            and (query.wants_list or query.defined)
+            and (query.wants_list or query.defined or not query.answer_types)
             and not _NAME_Q.search(query.question)
         ):
-            # A heading asked for its list or content (保障措施有哪些？, 总体要求是什么？ on
-            # 三、保障措施): the paragraphs under it, when the whole section fits in a quote,
-            # instead of the heading, which only names what is asked (unless its name is
-            # asked: 第二章的标题是什么).
+            # A heading asked for its list or content (保障措施有哪些？, 总体要求是什么？,
+            # 重点任务讲了什么？ on 三、保障措施): the paragraphs under it, when the whole
+            # section fits in a quote, instead of the heading, which only names what is asked
+            # (unless its name is asked: 第二章的标题是什么). A question for a number, date or
+            # name (2023年新增了多少个学位？ on 一、2023年工作回顾) wants a sentence in it.
             under = self.under_heading(doc, para)
             if under is not None:
                 first, last = under

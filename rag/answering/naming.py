@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ..columnar import catalogue
 from ..lru import Once
@@ -59,21 +59,52 @@ def aliases(title: str) -> set[str]:
     return out
 
 
-_Names = tuple[dict[str, tuple[str, ...]], frozenset[str], list[int]]
+# The kinds of official document (GB/T 9704's 文种, with 纪要 and 方案) that a title ends
+# with and a reader points at a document by: 这份批复, 该通知, 函 (a question's first word).
+_DOC_KINDS = (
+    "决议",
+    "决定",
+    "命令",
+    "公报",
+    "公告",
+    "通告",
+    "意见",
+    "通知",
+    "通报",
+    "报告",
+    "请示",
+    "批复",
+    "议案",
+    "函",
+    "纪要",
+    "方案",
+)
+_KIND_Q = re.compile("(?:^|这份|这个|这篇|这项|这次|该|本|此|上述)(" + "|".join(_DOC_KINDS) + ")")
+
+_Names = tuple[dict[str, tuple[str, ...]], frozenset[str], list[int], dict[str, tuple[str, ...]]]
 
 
 def _names(documents: Mapping[str, Document]) -> _Names:
     """Every name of every authoritative document (name → doc ids), the characters a name
-    starts with and the lengths of names (longest first, two characters or more)."""
+    starts with, the lengths of names (longest first, two characters or more), and the
+    documents of each kind a title ends with (通知 → the notices) when not every document
+    of the generation is of it (a kind then tells nothing apart)."""
     names: dict[str, list[str]] = {}
+    kinds: dict[str, list[str]] = {}
+    count = 0
     for doc_id, kind, _, _, title in catalogue(documents):
+        count += 1
         if kind not in AUTHORITATIVE_KINDS or not title:
             continue
         for name in aliases(title):
             names.setdefault(name, []).append(doc_id)
+        ending = next((k for k in _DOC_KINDS if title.endswith(k)), None)
+        if ending is not None:
+            kinds.setdefault(ending, []).append(doc_id)
     firsts = frozenset(name[0] for name in names)
     lengths = sorted({len(name) for name in names if len(name) > 1}, reverse=True)
-    return {k: tuple(dict.fromkeys(v)) for k, v in names.items()}, firsts, lengths
+    of_kind = {k: tuple(v) for k, v in kinds.items() if len(v) < count}
+    return {k: tuple(dict.fromkeys(v)) for k, v in names.items()}, firsts, lengths, of_kind
 
 
 class TitleNames:
@@ -99,7 +130,7 @@ class TitleNames:
         Returns:
             Document ids, each once; empty when it names none.
         """
-        names, firsts, lengths = self._load()
+        names, firsts, lengths, _ = self._load()
         if not names:
             return ()
         found: list[tuple[int, int, tuple[str, ...]]] = []
@@ -123,6 +154,21 @@ class TitleNames:
             if not any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for s2, e2, _ in found)
         ]
         return tuple(dict.fromkeys(i for ids in kept for i in ids))
+
+    def of_kind(self, question: str, tokens: Sequence[str]) -> tuple[str, ...]:
+        """The documents the (normalised) question points at by their kind (这份批复, 该通知,
+        函 as its first word): those whose title ends with it, when not every document of the
+        generation does. The kind must be one of the question's words (``tokens``): 方案设计
+        is no 方案. Empty when it points at none."""
+        of_kind = self._load()[3]
+        if not of_kind:
+            return ()
+        found = [
+            of_kind[m.group(1)]
+            for m in _KIND_Q.finditer(question)
+            if m.group(1) in of_kind and m.group(1) in tokens
+        ]
+        return tuple(dict.fromkeys(i for ids in found for i in ids))
 
 
 __all__ = ["TitleNames", "aliases"]

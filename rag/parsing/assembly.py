@@ -17,7 +17,15 @@ from ..errors import SourceError
 from ..schema import Document, Heading, Paragraph, Repair, SectionRef, Sentence
 from ..sentences import split_sentences
 from . import news, repairs, statute
-from .blocks import DATE_LINE_RE, DATE_PATTERN, Markup, excerpt, lines_label, split_units
+from .blocks import (
+    DATE_LINE_RE,
+    DATE_PATTERN,
+    Markup,
+    excerpt,
+    is_bracketed_note,
+    lines_label,
+    split_units,
+)
 from .contents import Contents, skip_contents
 from .genre import detect_kind, genre_of, stated_kind
 from .intake import RawDocument, line_pages
@@ -155,6 +163,7 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
                 notes.append(Block("annotation", b.text, b.lines))
             else:
                 metadata.append(b.text)
+        _mark_bracketed_notes(draft)
         body, fixes = _repair(draft.body, rel, genre)
         draft.body = body + notes + colophon
         if restorer is not None:
@@ -332,6 +341,18 @@ def _mark_annex_note(draft: Draft) -> None:
             tuple(n for b in taken for n in b.lines),
         )
     ]
+
+
+def _mark_bracketed_notes(draft: Draft) -> None:
+    """A line wholly in brackets among the body's headings is a note to what stands above
+    it (（其余14家企业略） under a table): a paragraph of that section, never a heading of
+    its own. Right under the 落款 of an official document it is the 附注 (GB/T 9704)."""
+    for k, block in enumerate(draft.body):
+        if block.role != "section" or block.level or not is_bracketed_note(block.text):
+            continue
+        above = draft.body[k - 1].role if k else ""
+        role = "annotation" if above in ("signature", "annotation") else "body"
+        draft.body[k] = Block(role, block.text, block.lines)
 
 
 def _mark_addressee(draft: Draft) -> None:

@@ -84,7 +84,7 @@ _WRAPPED_RE = re.compile(r"^[（(][^（()）]*(?:[（(][^（()）]*[）)][^（()
 DOC_NUMBER_RE = re.compile(
     r"^[（(]?[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*第?\s*\d{1,5}\s*[号號][）)]?"
     # a 上行文 prints its 签发人 on the same line (沪府〔2021〕5号　　签发人：王华)
-    r"(?:\s+签发人\s*[：:]\s*[\u4e00-\u9fff·]{2,8}(?:[\s、，,]+[\u4e00-\u9fff·]{2,8}){0,5})?$"
+    r"(?:\s*签发人\s*[：:]\s*[\u4e00-\u9fff·]{2,8}(?:[\s、，,]+[\u4e00-\u9fff·]{2,8}){0,5})?$"
 )
 # The marks above the issuer's mark (GB/T 9704 版头): 份号 (six digits), 密级 and its
 # 保密期限 (机密★1年), 紧急程度 (特急, 加急), each on a line of its own.
@@ -305,6 +305,14 @@ def stands_alone(line: str) -> bool:
     return bool(DOC_NUMBER_RE.match(line) or DATE_LINE_RE.match(line))
 
 
+def is_bracketed_note(text: str) -> bool:
+    """A line wholly in brackets and numbered by none of them: a note to what stands above
+    it (（其余14家企业略） under a table, （此件公开发布） under a signature), text however
+    short, never a heading; complete without a full stop. ``（一）`` alone is numbering."""
+    line = text.strip()
+    return "\n" not in line and _WRAPPED_RE.match(line) is not None and marker_of(line) is None
+
+
 def is_list_entry(text: str) -> bool:
     """A numbered item that is an entry of a list however short: 1.… opening with a work's
     name in 《》 or ending in 》 or a bracketed note, with no clause in it; never a heading,
@@ -357,6 +365,7 @@ __all__ = [
     "Unit",
     "is_attendance",
     "is_blank",
+    "is_bracketed_note",
     "is_byline",
     "is_contents_heading",
     "is_credit_line",

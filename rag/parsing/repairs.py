@@ -24,6 +24,7 @@ from .blocks import (
     HEADING_MAX_CHARS,
     excerpt,
     is_attendance,
+    is_bracketed_note,
     is_list_entry,
     is_table_row,
     lines_label,
@@ -181,9 +182,11 @@ def _tokenizer() -> Any:
 
 
 def _complete_as_is(text: str) -> bool:
-    """A table row, a list entry (1.《…》（…）) or an attendance line (列席：…) ends where
-    it ends, without a full stop."""
-    return is_table_row(text) or is_list_entry(text) or is_attendance(text)
+    """A table row, a list entry (1.《…》（…）), an attendance line (列席：…) or a note wholly
+    in brackets (（其余14家企业略）) ends where it ends, without a full stop."""
+    return (
+        is_table_row(text) or is_list_entry(text) or is_attendance(text) or is_bracketed_note(text)
+    )
 
 
 def flag_fragments(body: list[Block], rel: str) -> list[Repair]:
