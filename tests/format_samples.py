@@ -527,6 +527,56 @@ NOTICE_ANNEXES = (
 NOTICE_LAST = "玄湖区应急管理局、秦淮区应急管理局、江州市消防救援支队、江州钢铁集团有限公司。"
 
 
+# A table whose cells wrap (``wrapped_table_pdf``): each cell a tuple of the lines it is
+# printed on; a cell of its own joins them, as the reader should give the row.
+WRAPPED_TABLE_TITLE = "重大事故隐患企业名单"
+WRAPPED_TABLE = (
+    (("序号",), ("企业名称",), ("所在区",), ("隐患类型",)),
+    (("1",), ("江州宏达化工有限公司",), ("江北新区",), ("特殊作业未审批",)),
+    (("2",), ("江州华盛建筑工程有限", "公司"), ("秦淮区",), ("高处作业防护", "缺失")),
+    (("3",), ("江州市玄湖区远航物流", "有限公司"), ("玄湖区",), ("仓储违规",)),
+    (("4",), ("江州钢铁集团有限公司",), ("江北新区",), ("煤气区域监测", "报警装置未按", "期检定")),
+    (("5",), ("滨江金属制品厂",), ("滨江区",), ("粉尘涉爆",)),
+)
+WRAPPED_TABLE_NOTE = "（其余14家企业略）"
+
+
+def wrapped_table_pdf(
+    rows: tuple[tuple[tuple[str, ...], ...], ...] = WRAPPED_TABLE,
+    line_pitch: float = 18,
+    row_pitch: float = 24,
+) -> bytes:
+    """A page with a title and a table of four columns without rules whose cells wrap: a
+    wrapped cell's further lines stand under it ``line_pitch`` apart, the next row starts
+    ``row_pitch`` under the row's last line; a note under the table. A cell of ``("",)`` is
+    left empty."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    font, size = "STSong-Light", 12
+    width, height = A4
+    left = 72
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    y = height - 90.0
+    pdf.setFont(font, 16)
+    pdf.drawCentredString(width / 2, y, WRAPPED_TABLE_TITLE)
+    y -= 40
+    pdf.setFont(font, size)
+    for row in rows:
+        for x, cell in zip((0, 50, 200, 300), row, strict=True):
+            for k, text in enumerate(cell):
+                pdf.drawString(left + x, y - k * line_pitch, text)
+        y -= row_pitch + (max(len(cell) for cell in row) - 1) * line_pitch
+    pdf.drawString(left, y, WRAPPED_TABLE_NOTE)
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
 def official_notice_pdf() -> bytes:
     """An official notice (通报) laid out as printed: the issuer's mark in large type without
     文件, the 文号 centred, the title centred over two lines, the 主送机关 at the margin,

@@ -15,12 +15,15 @@ from format_samples import (
     NOTICE_LAST,
     NOTICE_TABLE,
     NOTICE_TEXT,
+    WRAPPED_TABLE,
+    WRAPPED_TABLE_NOTE,
     docx_document,
     html_page,
     numbered_docx,
     pdf_document,
     resolution,
     scanned_pdf,
+    wrapped_table_pdf,
 )
 
 from rag.errors import SourceError
@@ -269,6 +272,32 @@ def test_a_pdf_notice_keeps_its_paragraphs_labels_and_table() -> None:
     assert [b.text for b in rows] == ["\t".join(row) for row in NOTICE_TABLE]
     assert {b.page for b in rows} == {2}
     assert texts[texts.index(rows[-1].text) + 1] == "（其余14家企业略）"
+
+
+def _table_rows(doc) -> list[str]:
+    return [b.text for b in doc.blocks if b.kind == "table_row"]
+
+
+def test_a_wrapped_table_cell_continues_its_row(tmp_path: Path) -> None:
+    """A cell whose text wraps (企业名称 and 隐患类型 of row 2, one cell of row 3, three
+    lines of row 4) continues its row: the further lines stand under their cells, none in
+    the first column, closer than the rows are; each piece joins its cell, verbatim."""
+    path = tmp_path / "名单.pdf"
+    path.write_bytes(wrapped_table_pdf())
+    doc = read_file(path)
+    assert _table_rows(doc) == ["\t".join("".join(cell) for cell in row) for row in WRAPPED_TABLE]
+    assert [b.text for b in doc.blocks if b.kind != "table_row"][-1] == WRAPPED_TABLE_NOTE
+
+
+def test_a_row_without_a_first_cell_at_the_rows_pitch_stays_a_row(tmp_path: Path) -> None:
+    """A line under the columns but the first, as far from the row above as rows are (a
+    first column merged over two rows), is a row of its own, not a wrapped cell."""
+    rows = (*WRAPPED_TABLE[:2], (("",), ("江州宏达物流有限公司",), ("江北新区",), ("仓储违规",)))
+    path = tmp_path / "名单.pdf"
+    path.write_bytes(wrapped_table_pdf(rows, line_pitch=24))
+    doc = read_file(path)
+    texts = ["\t".join("".join(cell) for cell in row if cell != ("",)) for row in rows]
+    assert _table_rows(doc) == texts
 
 
 def test_scanned_pdf_needs_ocr_first() -> None:

@@ -10,6 +10,9 @@ lines; this module maps lines to paragraphs the way a reader sees them:
   附件2 on page 4) is text. Every removed line is listed in ``RawDocument.dropped``.
 - a table: consecutive lines split into cells by wide empty gaps whose cells stand in the
   same columns are rows (``table_row``, cells joined by tabs, as the .docx reader gives them).
+  A cell whose text wraps continues its row: a line right under a row whose pieces each
+  stand under one of the row's columns, none under the first, closer to the line above than
+  the table's rows are to each other, joins each piece to the cell it stands under.
 - a new paragraph starts where a line is indented (first-line indent) or centred, where the
   line before stops clearly short of the right margin, at a larger vertical gap, or where the
   font size changes; otherwise the line continues the paragraph, across pages too. A line
@@ -49,6 +52,9 @@ SHORT_LINE_CHARS = 2.0
 # An empty horizontal gap this wide (no glyph, no space character in it) separates the cells
 # of a table row.
 COLUMN_GAP_CHARS = 1.5
+# A line under a table row whose pieces stand under the row's cells continues those cells
+# (their text wraps) when it is closer to the line above, by this much, than rows are.
+WRAP_CLOSER_CHARS = 0.1
 # A first-line indent of up to this much: a full line indented so holds that many fewer
 # characters.
 MAX_INDENT_CHARS = 2.5
@@ -258,6 +264,7 @@ def _paragraphs(lines: list[_Line]) -> list[Block]:
     ]
     pitch = statistics.median(pitches) if pitches else body_size * 1.5
     _mark_tables(lines)
+    lines = _fold_wrapped_cells(lines)
     layout = _Layout(left, right, pitch, body_size, _full_count(body_lines, left, right, body_size))
     blocks: list[Block] = []
     current: list[_Line] = []
@@ -303,18 +310,106 @@ def _mark_tables(lines: list[_Line]) -> None:
     cells that stand in the same columns. A contents entry (dot leader, page number) or a
     line of single spaced-out characters (目　录) is not a row."""
 
-    def cells_of(line: _Line) -> tuple[tuple[float, float, str], ...] | None:
-        cells = line.cells
-        if len(cells) < 2 or _LEADER_END_RE.search(line.text):
-            return None
-        if all(len(c[2]) == 1 for c in cells):
-            return None
-        return cells
-
     for a, b in itertools.pairwise(lines):
-        first, second = cells_of(a), cells_of(b)
+        first, second = _row_cells(a), _row_cells(b)
         if first and second and a.page == b.page and _same_columns(first, second):
             a.row = b.row = True
+
+
+def _row_cells(line: _Line) -> tuple[tuple[float, float, str], ...] | None:
+    """The line's cells when it may be a table row: two or more, not a contents entry nor
+    a line of single spaced-out characters."""
+    cells = line.cells
+    if len(cells) < 2 or _LEADER_END_RE.search(line.text):
+        return None
+    if all(len(c[2]) == 1 for c in cells):
+        return None
+    return cells
+
+
+def _fold_wrapped_cells(lines: list[_Line]) -> list[_Line]:
+    """The lines with each wrapped cell's continuation joined to its row.
+
+    A table is read as groups: a row and the lines under it whose pieces each stand under
+    one of its cells but the first (:func:`_under_cells`). Such a line continues the row
+    when it is closer to the line above than the table's rows are to the line above them
+    (the least such distance, so the table needs two groups); its pieces join the cells they
+    stand under. A line in the row's columns right after a continuation is a row too (the
+    continuation line had cut it from the rows above). Other lines are kept as they are.
+    """
+    tables: list[list[list[_Line]]] = []
+    for line in lines:
+        table = tables[-1] if tables and tables[-1][0][0].row else None
+        start = table[-1][0] if table else None
+        if table and start and _near(start, line):
+            if _under_cells(start, line):
+                table[-1].append(line)
+                continue
+            cells = _row_cells(line)
+            after_wrap = len(table[-1]) > 1 and cells and _same_columns(start.cells, cells)
+            if line.row or after_wrap:
+                table.append([line])
+                continue
+        tables.append([[line]])
+    out: list[_Line] = []
+    for table in tables:
+        out.extend(_fold_table(table) if len(table) > 1 else table[0])
+    return out
+
+
+def _near(start: _Line, line: _Line) -> bool:
+    """On the row's page, in its type size: may belong to the same table."""
+    return line.page == start.page and abs(line.size - start.size) < 0.5
+
+
+def _under_cells(row: _Line, line: _Line) -> list[int] | None:
+    """The index of the row's cell each piece of the line stands under, left to right, when
+    every piece stands under exactly one cell, a cell of its own, and none under the first."""
+    if len(row.cells) < 2:
+        return None
+    columns: list[int] = []
+    for x0, x1, _ in line.cells:
+        over = [k for k, (c0, c1, _) in enumerate(row.cells) if x0 < c1 and x1 > c0]
+        if len(over) != 1 or over[0] == 0 or (columns and over[0] <= columns[-1]):
+            return None
+        columns.append(over[0])
+    return columns or None
+
+
+def _fold_table(table: list[list[_Line]]) -> list[_Line]:
+    """The table's lines, each row's close continuation lines joined to it."""
+    above = [group[-1] for group in table[:-1]]
+    row_pitch = min(group[0].top - line.top for group, line in zip(table[1:], above, strict=True))
+    out: list[_Line] = []
+    folded = False
+    for group in table:
+        row = group[0]
+        if not (row.row or folded):
+            out.extend(group)  # in the columns, but after a continuation left as a line
+            continue
+        row.row, folded, prev = True, False, row
+        out.append(row)
+        for line in group[1:]:
+            closer = row_pitch - (line.top - prev.top) >= WRAP_CLOSER_CHARS * line.size
+            columns = _under_cells(row, line)
+            if out[-1] is row and closer and columns:
+                _join_cells(row, line, columns)
+                folded = True
+            else:
+                out.append(line)
+            prev = line
+    return out
+
+
+def _join_cells(row: _Line, line: _Line, columns: list[int]) -> None:
+    """Join each piece of the continuation line to the row's cell it stands under, with
+    nothing between: a cell wraps anywhere (a code or number too), so no space is added."""
+    cells = list(row.cells)
+    for column, (_, x1, text) in zip(columns, line.cells, strict=True):
+        c0, c1, before = cells[column]
+        cells[column] = (c0, max(c1, x1), before + text)
+    row.cells = tuple(cells)
+    row.bottom = max(row.bottom, line.bottom)
 
 
 def _same_columns(
