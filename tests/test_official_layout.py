@@ -1143,3 +1143,23 @@ def test_a_document_pointed_at_by_its_kind_is_the_one_quoted(tmp_path: Path) -> 
     rag.build_index(source, tmp_path / "index", model="none", workers=1)
     alone = rag.load(tmp_path / "index", model="none")._state.selector.names
     assert alone.of_kind("这份函发给哪个单位？", ["函", "发给", "单位"]) == ()
+
+
+@pytest.mark.parametrize("closing", ["特此通知。", "特此通告。", "此复。", "特此批复"])
+def test_the_closing_formula_stands_in_no_section(closing: str, tmp_path: Path) -> None:
+    text = FIXTURE.read_text(encoding="utf-8").replace(
+        "各区、各部门要于每年12月31日前报送工作情况。",
+        f"各区、各部门要于每年12月31日前报送工作情况。\n\n{closing}",
+    )
+    doc = parse_one(tmp_path, "closing.txt", text)
+    (para,) = [p for p in doc.body_paragraphs if doc.text[p.start : p.end] == closing]
+    assert para.section == ()
+    assert role_texts(doc, "signature") == ["上海市人民政府办公厅\n2021年7月15日"]
+    # A sentence that only starts like one stays in its section.
+    longer = FIXTURE.read_text(encoding="utf-8").replace(
+        "各区、各部门要于每年12月31日前报送工作情况。",
+        "各区、各部门要于每年12月31日前报送工作情况。\n\n特此通知各区按时报送。",
+    )
+    doc = parse_one(tmp_path, "longer.txt", longer)
+    (para,) = [p for p in doc.body_paragraphs if doc.text[p.start : p.end].startswith("特此通知各")]
+    assert para.section != ()

@@ -107,6 +107,9 @@ def test_html_article_spaced_by_full_width_space_or_nbsp_is_read_once() -> None:
     (parsed,) = load_documents(FIXTURES / "notice_fullwidth_spaces.html").documents
     body = [parsed.text[p.start : p.end] for p in parsed.body_paragraphs]
     assert len(body) == 7 and body[-1] == "特此通告。"
+    # The closing formula closes the notice, not its last article.
+    last = [p.section[-1].key if p.section else "" for p in parsed.body_paragraphs][-2:]
+    assert last == ["第五条", ""]
 
 
 def test_html_line_left_out_by_the_extractor_is_restored_once_at_its_place() -> None:

@@ -71,6 +71,11 @@ _CLAUSE_RE = re.compile(f"[{_FINAL}，,；;：:]")
 _ATTENDANCE_RE = re.compile(
     r"^(?:(?:出席|列席|请假|缺席)(?:人员|单位|领导|同志)?|记录(?:人|员)?)\s*[：:]\s*\S"
 )
+# The closing formula of an official document (特此通知。, 特此通告。, 此复。): it closes the
+# whole text, not its last article or item.
+_CLOSING_RE = re.compile(
+    r"^(?:特此(?:通知|通告|公告|通报|函告|函复|函达|批复|报告|决定|说明)|此复|此致)[。！!]?$"
+)
 # An attachment of an official document (附件, 附件2, 附件：分工表): outside all numbering, so
 # its own 一、（一） are cited under it (附件 一、 （一）), not taken for the main text's.
 _ATTACHMENT_RE = re.compile(f"^附件[ \u3000]?(?:\\d{{1,2}}|[{CN_NUM}]{{1,3}})?(?=$|[：:\\s])")
@@ -328,6 +333,12 @@ def is_list_entry(text: str) -> bool:
     )
 
 
+def is_closing(text: str) -> bool:
+    """``特此通知。`` / ``特此通告。`` / ``此复。``: the formula that closes an official
+    document, in no section (not the last article's or item's)."""
+    return _CLOSING_RE.match(text.strip()) is not None
+
+
 def is_attendance(text: str) -> bool:
     """``出席：李明、王建国`` / ``请假：…`` / ``列席：…`` / ``记录：…``: who attended the meeting
     of minutes, and who took them."""
@@ -367,6 +378,7 @@ __all__ = [
     "is_blank",
     "is_bracketed_note",
     "is_byline",
+    "is_closing",
     "is_contents_heading",
     "is_credit_line",
     "is_heading_like",

@@ -25,6 +25,7 @@ from .blocks import (
     Unit,
     is_attendance,
     is_byline,
+    is_closing,
     is_credit_line,
     is_heading_like,
     is_list_entry,
@@ -116,9 +117,14 @@ def classify(units: list[Unit]) -> int:
             unit.role = "credit"
         elif is_byline(texts):
             unit.role = "byline"
-        elif is_table_row(unit.text) or is_list_entry(unit.text) or is_attendance(unit.text):
-            # A row of cells, an entry of a list (1.《…》（…）) or the attendance of a meeting
-            # (出席：…) is text, never a heading however short.
+        elif (
+            is_table_row(unit.text)
+            or is_list_entry(unit.text)
+            or is_attendance(unit.text)
+            or is_closing(unit.text)
+        ):
+            # A row of cells, an entry of a list (1.《…》（…）), the attendance of a meeting
+            # (出席：…) or a closing formula (特此通知) is text, never a heading however short.
             unit.role = "body"
         elif is_heading_like(unit.text):
             unit.role = "section"
@@ -257,7 +263,7 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
                     unit.lines,
                     marker=marker_of(unit.text),
                     after_break=after_break,
-                    outside=is_attendance(unit.text),
+                    outside=is_attendance(unit.text) or is_closing(unit.text),
                 )
             )
         previous = unit

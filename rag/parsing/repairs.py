@@ -25,6 +25,7 @@ from .blocks import (
     excerpt,
     is_attendance,
     is_bracketed_note,
+    is_closing,
     is_list_entry,
     is_table_row,
     lines_label,
@@ -182,10 +183,15 @@ def _tokenizer() -> Any:
 
 
 def _complete_as_is(text: str) -> bool:
-    """A table row, a list entry (1.《…》（…）), an attendance line (列席：…) or a note wholly
-    in brackets (（其余14家企业略）) ends where it ends, without a full stop."""
+    """A table row, a list entry (1.《…》（…）), an attendance line (列席：…), a note wholly
+    in brackets (（其余14家企业略）) or a closing formula (特此通知) ends where it ends, without
+    a full stop."""
     return (
-        is_table_row(text) or is_list_entry(text) or is_attendance(text) or is_bracketed_note(text)
+        is_table_row(text)
+        or is_list_entry(text)
+        or is_attendance(text)
+        or is_bracketed_note(text)
+        or is_closing(text)
     )
 
 
