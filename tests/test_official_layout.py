@@ -263,6 +263,14 @@ def test_a_row_answers_alone_and_a_list_question_gets_the_table(tmp_path: Path) 
     assert tables[0].endswith("| 滨江区 | 29 | 7800 | 6月15日 | 滨江区人民政府 |")
     assert tables[1].startswith("区\t小区数（个）\t户数（户）\t开工时限\n\n玄湖区")
     assert tables[1].endswith("滨江区\t29\t7800\t6月15日")
+    # A row asked for by what its header names (责任单位): the column names are the row's
+    # context, so the row, not the header, answers.
+    for question, row in (
+        ("滨江区的责任单位是哪个？", "| 滨江区 | 29 | 7800 | 6月15日 | 滨江区人民政府 |"),
+        ("秦淮区的责任单位是谁？", "| 秦淮区 | 45 | 12600 | 5月31日 | 秦淮区人民政府 |"),
+    ):
+        cell = assistant.answer(question)
+        assert cell.found and cell.quotes[0].text == row
 
 
 def test_bracketed_document_number_under_the_title(tmp_path: Path) -> None:

@@ -233,6 +233,12 @@ class CandidateGenerator:
                 # A document number, signature or byline: what it is called is its
                 # context, as the title is (its own words are a code and names).
                 context = context | frozenset(self.gen.tokenizer.tokenize(" ".join(chunk.section)))
+            header = _table_header(doc, doc.paragraph(chunk.paragraphs[0]))
+            if header is not None:
+                # A row of a table: its column names are its context (江北新区的开工时限 on
+                # the row 江北新区 | 22 | 6400 | 6月30日 under 区 | … | 开工时限 | …).
+                words = self.gen.tokenizer.tokenize(doc.text[header.start : header.end])
+                context = context | frozenset(words)
             value = PassageRecord(
                 chunk,
                 strings,
@@ -662,6 +668,20 @@ def _is_table_row(doc: Document, para: Paragraph) -> bool:
     a Word cell may hold a line break) or a markdown row."""
     text = doc.text[para.start : para.end]
     return "\t" in text or is_table_row(text)
+
+
+def _table_header(doc: Document, para: Paragraph) -> Paragraph | None:
+    """The first row (the header) of the table ``para`` is a later row of; None when ``para``
+    is no table row, or is the first row. At most :data:`LIST_MAX_PARAGRAPHS` rows back."""
+    if para.role != "body" or para.number <= 1 or not _is_table_row(doc, para):
+        return None
+    first = None
+    for n in range(para.number - 1, max(0, para.number - 1 - 4 * LIST_MAX_PARAGRAPHS), -1):
+        p = doc.paragraph(n)
+        if p.role != "body" or p.section != para.section or not _is_table_row(doc, p):
+            break
+        first = p
+    return first
 
 
 def _table_end(doc: Document, para: Paragraph) -> Paragraph | None:
