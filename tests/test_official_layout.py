@@ -1039,20 +1039,20 @@ def _open_government_page(info: str) -> str:
 <div class="footer">主办：青阳区人民政府办公室　网站标识码：3201000002</div></body></html>"""
 
 
-@pytest.mark.parametrize(
-    "info",
-    [
-        # Label and value in cells of their own, two pairs a row.
-        '<table class="xxgk"><tr><td>索 引 号：</td><td>11320100MB/2024-00017</td>'
-        "<td>主题分类：</td><td>交通</td></tr><tr><td>发布机构：</td><td>青阳区人民政府办公室</td>"
-        "<td>成文日期：</td><td>2024年3月6日</td></tr><tr><td>文　　号：</td>"
-        "<td>青政办发〔2024〕9号</td><td>有效性：</td><td>有效</td></tr></table>",
-        # A list of label and value in one item each.
-        '<ul class="xxgk"><li><span>索引号：</span>11320100MB/2024-00017</li>'
-        "<li><span>发文机关：</span>青阳区人民政府办公室</li><li><span>发文日期：</span>2024-03-06</li>"
-        "<li><span>发文字号：</span>青政办发〔2024〕9号</li></ul>",
-    ],
-)
+_OPEN_GOVERNMENT_TABLES = [
+    # Label and value in cells of their own, two pairs a row.
+    '<table class="xxgk"><tr><td>索 引 号：</td><td>11320100MB/2024-00017</td>'
+    "<td>主题分类：</td><td>交通</td></tr><tr><td>发布机构：</td><td>青阳区人民政府办公室</td>"
+    "<td>成文日期：</td><td>2024年3月6日</td></tr><tr><td>文　　号：</td>"
+    "<td>青政办发〔2024〕9号</td><td>有效性：</td><td>有效</td></tr></table>",
+    # A list of label and value in one item each.
+    '<ul class="xxgk"><li><span>索引号：</span>11320100MB/2024-00017</li>'
+    "<li><span>发文机关：</span>青阳区人民政府办公室</li><li><span>发文日期：</span>2024-03-06</li>"
+    "<li><span>发文字号：</span>青政办发〔2024〕9号</li></ul>",
+]
+
+
+@pytest.mark.parametrize("info", _OPEN_GOVERNMENT_TABLES)
 def test_a_pages_open_government_table_gives_the_number(info: str, tmp_path: Path) -> None:
     from rag.parsing.readers import read_file
 
@@ -1171,3 +1171,36 @@ def test_the_closing_formula_stands_in_no_section(closing: str, tmp_path: Path) 
     doc = parse_one(tmp_path, "longer.txt", longer)
     (para,) = [p for p in doc.body_paragraphs if doc.text[p.start : p.end].startswith("特此通知各")]
     assert para.section != ()
+
+
+@pytest.mark.parametrize("info", _OPEN_GOVERNMENT_TABLES)
+def test_a_traditional_pages_open_government_table_gives_the_number(
+    info: str, tmp_path: Path
+) -> None:
+    import opencc
+
+    from rag.parsing.readers import read_file
+    from rag.textnorm import fold_chars
+
+    s2t = opencc.OpenCC("s2t")
+    page = _open_government_page(info)
+    simplified, traditional = tmp_path / "notice.html", tmp_path / "notice_t.html"
+    simplified.write_text(page, encoding="utf-8")
+    traditional.write_text(s2t.convert(page), encoding="utf-8")
+    (simp,) = load_documents(simplified).documents
+    (trad,) = load_documents(traditional).documents
+    # Its labels are 文號, 發布機構, 成文日期…: read as 文号, 发布机构, 成文日期, so the page
+    # has the outline of its Simplified twin, every text in its own characters.
+    assert [(p.role, fold_chars(trad.text[p.start : p.end])) for p in trad.paragraphs] == [
+        (p.role, simp.text[p.start : p.end]) for p in simp.paragraphs
+    ]
+    assert role_texts(trad, "docnumber") == ["青政辦發〔2024〕9號"]
+    assert trad.text == s2t.convert(simp.text)
+    for chrome in ("首頁", "當前位置", "發布時間", "分享到", "網站標識碼"):
+        assert chrome not in trad.text
+    raw = read_file(traditional)
+    assert {k: raw.metadata[k] for k in ("number", "issuer", "date")} == {
+        "number": "青政辦發〔2024〕9號",
+        "issuer": "青陽區人民政府辦公室",
+        "date": "2024-03-06",
+    }

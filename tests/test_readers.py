@@ -150,6 +150,32 @@ def test_docx_paragraphs_title_and_header_chrome() -> None:
     assert HEADER not in doc.text
 
 
+def test_docx_styles_named_in_traditional_script_are_title_and_headings() -> None:
+    import io
+
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+
+    document = docx.Document()
+    for name in ("標題", "標題 1", "標題 2"):
+        document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    document.add_paragraph("關於全面提升城市軟實力的實施意見", style="標題")
+    document.add_paragraph("總體要求", style="標題 1")
+    document.add_paragraph("指導思想", style="標題 2")
+    document.add_paragraph("全會指出。")
+    out = io.BytesIO()
+    document.save(out)
+    doc = read_data(out.getvalue(), Path("意見.docx"))
+    # 標題 and 標題 1 are the styles 标题 and 标题 1 of a Simplified Word.
+    assert [(b.kind, b.level) for b in doc.blocks] == [
+        ("title", 1),
+        ("heading", 1),
+        ("heading", 2),
+        ("paragraph", 0),
+    ]
+    assert doc.blocks[0].text == "關於全面提升城市軟實力的實施意見"
+
+
 def test_docx_automatic_numbering_is_rendered_as_word_shows_it() -> None:
     doc = read_data(numbered_docx(), Path("意见.docx"))
     blocks = [(b.kind, b.level, b.text) for b in doc.blocks]
@@ -242,6 +268,19 @@ def test_a_single_page_pdf_keeps_a_line_that_is_not_chrome() -> None:
     # number is recognised by its pattern.
     assert _texts(doc) == [HEADER, short.title, short.dateline, short.paragraphs[0]]
     assert doc.dropped == ("- 1 -",)
+
+
+@pytest.mark.parametrize("footer", ["第{page}頁 共1頁", "頁碼 {page}"])
+def test_a_traditional_page_number_is_chrome(footer: str) -> None:
+    import opencc
+
+    s2t = opencc.OpenCC("s2t").convert
+    short = type(ART)(s2t(ART.title), s2t(ART.dateline), (s2t(ART.paragraphs[0]),))
+    doc = read_data(pdf_document(short, header=s2t(HEADER), footer=footer), Path("one.pdf"))
+    # 第1頁 and 頁碼 are read as 第1页 and 页码: a page number, as in a Simplified PDF (the
+    # spaces between its characters are layout).
+    assert _texts(doc) == [s2t(HEADER), short.title, short.dateline, short.paragraphs[0]]
+    assert doc.dropped == (footer.format(page=1).replace(" ", ""),)
 
 
 def test_a_running_header_numbered_by_page_is_chrome() -> None:
@@ -392,6 +431,14 @@ def test_a_sidecar_states_the_genre_of_any_format(tmp_path: Path, suffix: str) -
     doc = read_file(pdf)
     assert doc.metadata["genre"] == "决议" and doc.metadata["date"] == "2021-06-22"
     assert doc.metadata["title"] == ART.title  # from the PDF itself
+
+
+def test_a_sidecar_key_in_traditional_script(tmp_path: Path) -> None:
+    page = tmp_path / "決議.html"
+    page.write_bytes(html_page(ART, "p"))
+    (tmp_path / "決議.html.meta.yaml").write_text("文種: 決議\n標題: 全會決議\n", encoding="utf-8")
+    doc = read_file(page)
+    assert doc.metadata["genre"] == "決議" and doc.metadata["title"] == "全會決議"
 
 
 # ---------------------------------------------------------------------------------- scan

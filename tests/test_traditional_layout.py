@@ -67,6 +67,17 @@ def test_the_same_layout_in_either_script(source: Path, tmp_path: Path) -> None:
         assert trad.metadata == tuple(S2T.convert(m) for m in simp.metadata)
 
 
+def test_a_traditional_web_page_has_the_layout_of_its_simplified_twin(tmp_path: Path) -> None:
+    # A 政府信息公开 page: its breadcrumb (當前位置：首頁 > …) is site navigation as 首页 is,
+    # its 發文字號 row above the title is text, the 发文字号 under it the document's number.
+    (simp,), (trad,) = both_scripts(FIXTURES / "official_page.html", tmp_path)
+    assert layout(trad) == layout(simp)
+    assert trad.text == S2T.convert(simp.text)
+    assert not [h for h in trad.headings if fold_chars(h.text).startswith("首页")]
+    number = [trad.text[p.start : p.end] for p in trad.paragraphs if p.role == "docnumber"]
+    assert number == ["國辦發〔2021〕18號"]
+
+
 def test_a_traditional_report_keeps_its_byline_and_joined_word(tmp_path: Path) -> None:
     _, (resolution, report) = both_scripts(SEED, tmp_path)
     byline = [report.text[p.start : p.end] for p in report.paragraphs if p.role == "byline"]

@@ -24,6 +24,7 @@ from typing import Any
 from lxml import etree
 
 from ...errors import SourceError
+from ...textnorm import fold_chars
 from . import Block, RawDocument, from_blocks
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -135,7 +136,7 @@ def _paragraph_block(p: Any, styles: _StyleInfo, numbering: _Numbering) -> Block
     if not text:
         return None
     text = label + text
-    name = styles.name(style_id)
+    name = fold_chars(styles.name(style_id))  # a Traditional Word names them 標題 1
     heading = _HEADING_RE.match(name)
     if name.lower() in _TITLE_STYLES:
         return Block(text, "title", 1)

@@ -8,6 +8,11 @@ module maps that XML to blocks, and reads the 信息公开 table most government
 above the article (索引号, 发布机构, 成文日期, 文号…) for the document's number, issuer and
 date, which the extractor leaves out or moves after the text. Every line of the page that is
 not in the article is listed in ``RawDocument.dropped``, so nothing leaves silently.
+
+The page's words (文号, 发布机构, 首页, 上一篇…) are matched on the simplified fold of each line
+(:func:`rag.textnorm.fold_chars`, one character for one), so a page in Traditional script
+(文號, 發布機構, 首頁, 上一條) is read as its Simplified twin; what is kept is cut from the line
+itself, in the page's own characters.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from ...errors import SourceError
+from ...textnorm import fold_chars
 from ..blocks import DOC_NUMBER_RE
 from . import Block, RawDocument, from_blocks
 
@@ -152,12 +158,13 @@ def info_fields(lines: list[Block]) -> dict[str, str]:
     labels: set[str] = set()
     texts = [_key(b.text) for b in lines]
     for index, text in enumerate(texts):
-        match = _INFO_LABEL_RE.match(text)
+        match = _info_label(text)
         if match is None:
             continue
-        label, value = match.groups()
+        label = match.group(1)
         labels.add(label)
-        if not value and index + 1 < len(texts) and not _INFO_LABEL_RE.match(texts[index + 1]):
+        value = text[match.start(2) :]  # the page's own characters (the fold keeps offsets)
+        if not value and index + 1 < len(texts) and not _info_label(texts[index + 1]):
             value = _clean(lines[index + 1].text)
         key = _INFO_FIELDS.get(label)
         if key == "date":
@@ -181,14 +188,20 @@ def _info_rows_first(blocks: list[Block]) -> list[Block]:
 
 
 def _is_info_row(text: str) -> bool:
-    return _INFO_LABEL_RE.match(_key(text.split("\t", 1)[0])) is not None
+    return _info_label(_key(text.split("\t", 1)[0])) is not None
+
+
+def _info_label(text: str) -> re.Match[str] | None:
+    """The 信息公开 label opening ``text`` (either script: 文号 or 文號), matched on its
+    simplified fold: the label is simplified, the offsets are the text's own."""
+    return _INFO_LABEL_RE.match(fold_chars(text))
 
 
 def _with_number(blocks: list[Block], number: str) -> list[Block]:
     """The document number of the 信息公开 table under the title (and the table's rows), as
     a text file prints it, for the parser to make it the 发文字号; unless the article itself
     prints it on a line of its own, or it is no number the parser takes for one."""
-    if not number or not DOC_NUMBER_RE.match(number):
+    if not number or not DOC_NUMBER_RE.match(fold_chars(number)):
         return blocks
     if any(_key(b.text) == _key(number) for b in blocks):
         return blocks
@@ -362,7 +375,8 @@ def _drop_neighbour_links(blocks: list[Block]) -> tuple[list[Block], list[str]]:
     left out (and returned, to be listed as dropped)."""
     kept, dropped = [], []
     for block in blocks:
-        if _NEIGHBOUR_LINK_RE.match(block.text) or _BREADCRUMB_RE.match(block.text):
+        folded = fold_chars(block.text)
+        if _NEIGHBOUR_LINK_RE.match(folded) or _BREADCRUMB_RE.match(folded):
             dropped.append(block.text)
         else:
             kept.append(block)

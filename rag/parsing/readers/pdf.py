@@ -6,8 +6,9 @@ lines; this module maps lines to paragraphs the way a reader sees them:
 - page chrome first: a line in the top or bottom band of the page that repeats at the same
   height on most pages, with the same text or with the page's number in it (第1页/第2页), is
   a running header or footer; a lone page number (``3``, ``- 3 -``, ``第3页``, ``第3页 共9页``,
-  ``3/9``) in those bands too. A label whose number is not the page's (附件1 on page 3,
-  附件2 on page 4) is text. Every removed line is listed in ``RawDocument.dropped``.
+  ``3/9``; 第3頁 in Traditional script) in those bands too. A label whose number is not the
+  page's (附件1 on page 3, 附件2 on page 4) is text. Every removed line is listed in
+  ``RawDocument.dropped``.
 - a table: consecutive lines split into cells by wide empty gaps whose cells stand in the
   same columns are rows (``table_row``, cells joined by tabs, as the .docx reader gives them).
   A cell whose text wraps continues its row: a line right under a row whose pieces each
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import SourceError
+from ...textnorm import fold_chars
 from . import Block, RawDocument, from_blocks
 
 # Top and bottom share of the page where running headers, footers and page numbers live.
@@ -216,7 +218,7 @@ def _split_chrome(lines: list[_Line]) -> tuple[list[_Line], list[str]]:
     for line in lines:
         if _in_band(line):
             groups.setdefault(_chrome_key(line), []).append(line)
-            if _PAGE_NUMBER_RE.match(line.text):
+            if _is_page_number(line.text):
                 numbers[line.page].update(_numbers(line.text))
     needed = max(2, int(REPEAT_SHARE * len(pages) + 0.999))
     running: set[int] = set()
@@ -230,11 +232,16 @@ def _split_chrome(lines: list[_Line]) -> tuple[list[_Line], list[str]]:
     body: list[_Line] = []
     dropped: list[str] = []
     for line in lines:
-        if _in_band(line) and (id(line) in running or _PAGE_NUMBER_RE.match(line.text)):
+        if _in_band(line) and (id(line) in running or _is_page_number(line.text)):
             dropped.append(line.text)
         else:
             body.append(line)
     return body, dropped
+
+
+def _is_page_number(text: str) -> bool:
+    # Matched on the simplified fold: a Traditional PDF prints 第3頁 共9頁, 頁碼 3.
+    return _PAGE_NUMBER_RE.match(fold_chars(text)) is not None
 
 
 def _numbers(text: str) -> set[int]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ... import guards
 from ...errors import SourceError
+from ...textnorm import fold_chars
 
 SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml", ".meta.json")
 # Keys a user may state; ``kind`` is accepted as another name for ``genre``.
@@ -70,7 +71,8 @@ def normalise_metadata(data: object, where: str) -> dict[str, str]:
         raise SourceError(f"{where}: metadata must be key: value pairs (e.g. 'genre: 决议')")
     out: dict[str, str] = {}
     for key, value in data.items():
-        name = _ALIASES.get(str(key).strip(), str(key).strip().lower())
+        # Chinese keys in either script: 標題 and 文種 are 标题 and 文种.
+        name = _ALIASES.get(fold_chars(str(key).strip()), str(key).strip().lower())
         if name not in METADATA_KEYS:
             known = ", ".join(sorted(METADATA_KEYS | {"kind"}))
             raise SourceError(f"{where}: unknown metadata key {key!r}; known keys: {known}")
