@@ -997,6 +997,8 @@ def test_who_took_the_minutes_is_text(script: str, tmp_path: Path) -> None:
     [
         ("——2024年1月10日在青阳区第五届人民代表大会第四次会议上", "2024-01-10"),
         ("——在全区经济工作会议上的讲话（2024年2月5日）", "2024-02-05"),
+        # The date alone, as a speech's subtitle often is.
+        ("——2024年2月26日", "2024-02-26"),
         # Not the occasion it was given on: no date of the document.
         ("——2024年1月10日以来的工作回顾", ""),
     ],
@@ -1204,3 +1206,24 @@ def test_a_traditional_pages_open_government_table_gives_the_number(
         "issuer": "青陽區人民政府辦公室",
         "date": "2024-03-06",
     }
+
+
+def test_an_issuer_mark_above_a_title_that_repeats_it(tmp_path: Path) -> None:
+    # 江州市自然资源和规划局 over 江州市自然资源和规划局关于…的公告: a title never repeats its
+    # first line, so the line above is the issuer's mark (a kicker), not the title's first line.
+    mark = "江州市自然资源和规划局"
+    title = f"{mark}关于江北新区G12地块国有建设用地使用权挂牌出让的公告"
+    text = (
+        f"{mark}\n\n{title}\n\n江自然资告〔2024〕15号\n\n"
+        "经市人民政府批准，现将有关事项公告如下：\n\n一、出让面积35620平方米。\n\n"
+        f"特此公告。\n\n{mark}\n2024年5月10日\n"
+    )
+    doc = parse_one(tmp_path, "notice.txt", text)
+    assert doc.title == title
+    assert [h.text for h in doc.headings if h.role == "kicker"] == [mark]
+    assert role_texts(doc, "docnumber") == ["江自然资告〔2024〕15号"]
+    # A title wrapped after the issuer's name is still one title.
+    wrapped = text.replace(f"{mark}\n\n{title}", f"{mark}\n{title[len(mark) :]}")
+    doc = parse_one(tmp_path, "wrapped.txt", wrapped)
+    assert doc.title == title
+    assert [h.text for h in doc.headings if h.role == "kicker"] == []

@@ -79,10 +79,12 @@ _ADDRESSEE_NOT = re.compile(r"[。；;！？!?“”]|如下|现就|通知|根�
 _QUOTABLE_NOTE = frozenset({"dateline", "history"})
 # The subtitle of a speech or a work report says when and where it was given, the date first
 # (——2024年1月10日在青阳区第五届人民代表大会第四次会议上) or in brackets after the occasion
-# (——在全市工作会议上的讲话（2024年2月5日）): the document's date when nothing else dates it.
+# (——在全市工作会议上的讲话（2024年2月5日）), or is the date alone (——2024年2月26日):
+# the document's date when nothing else dates it.
 _SPOKEN_ON_RE = re.compile(
     f"^[—－-]*\\s*[（(]?\\s*(?:{DATE_PATTERN}\\s*[，,]?\\s*在[^。；;]{{2,80}}?上"
-    f"|在[^。；;]{{2,80}}?上[^。；;]*[（(]\\s*{DATE_PATTERN}\\s*[）)]$)"
+    f"|在[^。；;]{{2,80}}?上[^。；;]*[（(]\\s*{DATE_PATTERN}\\s*[）)]$"
+    f"|{DATE_PATTERN}\\s*[）)]?$)"
 )
 # An official document's number (发文字号) and its signature with the date (落款: issuer and
 # 成文日期, under the last paragraph) are quotable too, cited as such: they answer 文号是什么

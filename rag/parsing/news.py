@@ -393,6 +393,13 @@ def _extend_title(doc: Draft, unit: Unit) -> bool:
         or not is_wrapped_title([*last.text.split("\n"), unit.text])
     ):
         return False
+    mark = re.sub(r"\s+", "", last.text)
+    if "\n" not in last.text and re.sub(r"\s+", "", unit.text).startswith(mark):
+        # 江州市自然资源和规划局 / 江州市自然资源和规划局关于…的公告: a title never repeats its
+        # first line, so that line is the issuer's mark printed without 文件 (a kicker).
+        last.role = "kicker"
+        doc.head.append(Block("title", unit.text, unit.lines, unit.md_level))
+        return True
     last.text = f"{last.text}\n{unit.text}"
     last.lines = last.lines + unit.lines
     return True
