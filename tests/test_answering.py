@@ -411,6 +411,25 @@ def test_a_word_the_documents_lack_is_read_as_the_words_they_hold() -> None:
         assert split_absent(tokens, held, subwords) is tokens
 
 
+def test_a_question_about_who_gave_a_speech_searches_its_byline() -> None:
+    from rag.answering.analysis import with_speaker_terms
+
+    held = {"署名"}.__contains__
+    # The verb of speaking is what the 署名 names; the speech's own word stays to decide.
+    assert with_speaker_terms("讲话是谁作的?", ["讲话", "作"], held) == (
+        ["讲话", "作", "署名"],
+        ["讲话", "署名"],
+    )
+    # Not about a speech or a report, not asking who, or no official speaker in the corpus.
+    for question, tokens in (
+        ("这个决定是谁作的?", ["决定", "作"]),
+        ("讲话作了哪些部署?", ["讲话", "作", "部署"]),
+    ):
+        assert with_speaker_terms(question, tokens, held) == (tokens, tokens)
+    tokens = ["讲话", "作"]
+    assert with_speaker_terms("讲话是谁作的?", tokens, lambda t: False) == (tokens, tokens)
+
+
 def test_a_question_about_who_issued_the_document_searches_its_signature() -> None:
     from rag.answering.analysis import issue_terms, with_issue_terms
 

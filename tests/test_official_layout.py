@@ -1227,3 +1227,35 @@ def test_an_issuer_mark_above_a_title_that_repeats_it(tmp_path: Path) -> None:
     doc = parse_one(tmp_path, "wrapped.txt", wrapped)
     assert doc.title == title
     assert [h.text for h in doc.headings if h.role == "kicker"] == []
+
+
+SPEECH = """# 在全市优化营商环境大会上的讲话
+
+——2024年2月26日
+
+市长　李明
+
+同志们：
+
+今天召开全市优化营商环境大会，主要任务是总结去年工作，部署今年任务。
+
+## 一、充分肯定去年营商环境建设取得的成效
+
+过去一年，全市新设经营主体12.8万户，同比增长15.3%。
+"""
+
+
+def test_who_gave_the_speech_is_its_byline(tmp_path: Path) -> None:
+    # With a notice beside it, so that who gave the speech is a question among documents.
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "讲话.md").write_text(SPEECH, encoding="utf-8")
+    shutil.copy(FIXTURE, source / FIXTURE.name)
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    for question in ("讲话是谁作的？", "谁发表了讲话？"):
+        answer = assistant.answer(question)
+        assert answer.found, question
+        assert answer.quotes[0].text == "市长　李明"
+        assert answer.quotes[0].citation.endswith("》署名")
+    assert assistant.documents[answer.quotes[0].doc_id].date == "2024-02-26"

@@ -385,6 +385,32 @@ def with_issue_terms(
     return tokens + extra, analysed
 
 
+# Who gave a speech or a report (讲话是谁作的, 政府工作报告是谁做的, 谁发表了讲话): its 署名, the
+# speaker's post and name under the title (青阳区区长　周文涛), whose own words are a post and a
+# name: searched with what that part is called, the verb of speaking read as that part.
+_SPOKE = frozenset(("作", "做", "发表"))
+_SPEECHES = frozenset(("讲话", "报告", "工作报告", "重要讲话", "发言", "致辞"))
+SPEAKER_TERM = "署名"
+
+
+def with_speaker_terms(
+    question: str, tokens: list[str], held: Callable[[str], bool]
+) -> tuple[list[str], list[str]]:
+    """The tokens to search and to analyse for a question asking who gave a speech or a
+    report, when an official document of the corpus has a speaker's 署名 (``held``); any other
+    question or corpus keeps ``tokens`` for both. ``question`` is folded."""
+    if (
+        "谁" not in question
+        or _SPOKE.isdisjoint(tokens)
+        or _SPEECHES.isdisjoint(tokens)
+        or SPEAKER_TERM in tokens
+        or not held(SPEAKER_TERM)
+    ):
+        return tokens, tokens
+    analysed = [t for t in tokens if t not in _SPOKE]
+    return [*tokens, SPEAKER_TERM], [*analysed, SPEAKER_TERM]
+
+
 def analyze(
     question: str, tokens: list[str], weights: TermWeights, named: tuple[str, ...] = ()
 ) -> Query:
@@ -564,5 +590,6 @@ __all__ = [
     "starts_with_anaphor",
     "states_unit",
     "with_issue_terms",
+    "with_speaker_terms",
     "without_pointed",
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..backends import Within
 from ..retrieval import Ranked, Retriever
+from ..schema import AUTHORITATIVE_KINDS
 from ..settings import RetrievalMode
 from ..textnorm import normalize
 from .analysis import (
@@ -16,6 +17,7 @@ from .analysis import (
     analyze,
     split_absent,
     with_issue_terms,
+    with_speaker_terms,
     without_pointed,
 )
 from .candidates import (
@@ -71,9 +73,20 @@ class AnswerSelector:
         self.extractor = FeatureExtractor(self.gen, self.candidates)
         self.order = PassageOrder(self.gen, self.candidates)
         self._signed: bool | None = None
+        self._speaker: bool | None = None
 
     def _indexed(self, token: str) -> bool:
         return self.gen.lexical.df(token) > 0
+
+    def _spoken(self, token: str) -> bool:
+        """Some official document has a speaker's 署名 (found once, on the first question
+        about who gave a speech) and the index the token."""
+        if self._speaker is None:
+            self._speaker = any(
+                doc.kind in AUTHORITATIVE_KINDS and any(h.role == "byline" for h in doc.headings)
+                for doc in self.gen.documents.values()
+            )
+        return self._speaker and self.gen.lexical.df(token) > 0
 
     def _held(self, token: str) -> bool:
         """Some 落款 is called by this word: the generation has a signature passage (found
@@ -113,6 +126,8 @@ class AnswerSelector:
         tokens = split_absent(tokens, self._indexed, self.gen.tokenizer.subwords)
         # A question about who issued the document also searches what its 落款 is called.
         searching, tokens = with_issue_terms(folded, tokens, self._held)
+        if searching is tokens:  # ...and one about who gave a speech, what its 署名 is called
+            searching, tokens = with_speaker_terms(folded, tokens, self._spoken)
         ranked = (
             self.retriever.rank(searching, question, depth, mode)
             if within is None
