@@ -80,24 +80,30 @@ class AnswerSelector:
 
     def _spoken(self, token: str) -> bool:
         """Some official document has a speaker's 署名 (found once, on the first question
-        about who gave a speech) and the index the token."""
+        about who gave a speech, and only when the index holds the token) and the index the
+        token."""
+        if self.gen.lexical.df(token) == 0:
+            return False
         if self._speaker is None:
             self._speaker = any(
                 doc.kind in AUTHORITATIVE_KINDS and any(h.role == "byline" for h in doc.headings)
                 for doc in self.gen.documents.values()
             )
-        return self._speaker and self.gen.lexical.df(token) > 0
+        return self._speaker
 
     def _held(self, token: str) -> bool:
         """Some 落款 is called by this word: the generation has a signature passage (found
-        once, on the first question about who issued a document) and the index the token."""
+        once, on the first question about who issued a document, and only when the index
+        holds the token) and the index the token."""
+        if self.gen.lexical.df(token) == 0:
+            return False
         if self._signed is None:
             self._signed = any(
                 para.role == "signature"
                 for doc in self.gen.documents.values()
                 for para in doc.paragraphs
             )
-        return self._signed and self.gen.lexical.df(token) > 0
+        return self._signed
 
     @property
     def model(self) -> SelectionModel:
