@@ -411,39 +411,60 @@ def statute_docx_with_contents() -> bytes:
     return out.getvalue()
 
 
+class _Pages:
+    """An A4 PDF in a CJK CID font (STSong-Light), written from the top down: ``y`` is the
+    next baseline; :meth:`new_page` prints the page number at the foot (``footer`` with the
+    page, at height ``footer_y``) and starts the next page; :meth:`done` gives the bytes."""
+
+    font = "STSong-Light"
+
+    def __init__(self, footer: str = "- {page} -", footer_y: float = 50) -> None:
+        from reportlab.lib.pagesizes import A4
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+        from reportlab.pdfgen import canvas
+
+        pdfmetrics.registerFont(UnicodeCIDFont(self.font))
+        self.width, self.height = A4
+        self.out = io.BytesIO()
+        self.pdf = canvas.Canvas(self.out, pagesize=A4)
+        self.footer, self.footer_y = footer, footer_y
+        self.page, self.y = 1, self.height - 90.0
+
+    def new_page(self) -> None:
+        self.pdf.setFont(self.font, 10)
+        self.pdf.drawCentredString(
+            self.width / 2, self.footer_y, self.footer.format(page=self.page)
+        )
+        self.pdf.showPage()
+        self.page += 1
+        self.y = self.height - 90
+
+    def done(self) -> bytes:
+        self.pdf.save()
+        return self.out.getvalue()
+
+
 def statute_pdf_with_contents() -> bytes:
     """The statute of ``fixtures/statute_contents.txt`` as a printed PDF: the title and 题注
     centred, a 目录 page whose entries run into dot leaders and a right-aligned page number,
     then the text from a new page (chapter headings centred, articles indented two characters
     and wrapping), a page number at the foot of every page."""
-    from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
 
     lines = [x.strip("\u3000") for x in CONTENTS_STATUTE.read_text(encoding="utf-8").splitlines()]
     start = lines.index("目　　录")
     body_at = lines.index(lines[start + 1], start + 2)
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    font, size, leading, per_line = "STSong-Light", 14, 24, 28
-    width, height = A4
+    pages = _Pages()
+    pdf, font, width = pages.pdf, pages.font, pages.width
+    size, leading, per_line = 14, 24, 28
     left = (width - per_line * size) / 2
     right = width - left
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4)
-    state = {"y": height - 90.0, "page": 1}
-
-    def new_page() -> None:
-        pdf.setFont(font, 10)
-        pdf.drawCentredString(width / 2, 50, f"- {state['page']} -")
-        pdf.showPage()
-        state["page"] += 1
-        state["y"] = height - 90
 
     def feed() -> None:
-        state["y"] -= leading
-        if state["y"] < 90:
-            new_page()
+        pages.y -= leading
+        if pages.y < 90:
+            pages.new_page()
 
     def wrapped(text: str, indent: int) -> None:
         first = True
@@ -453,42 +474,41 @@ def statute_pdf_with_contents() -> bytes:
             while cut < len(text) and pdfmetrics.stringWidth(text[: cut + 1], font, size) <= room:
                 cut += 1
             pdf.setFont(font, size)
-            pdf.drawString(left + (indent * size if first else 0), state["y"], text[:cut])
+            pdf.drawString(left + (indent * size if first else 0), pages.y, text[:cut])
             text, first = text[cut:], False
             feed()
 
     pdf.setFont(font, 20)
-    pdf.drawCentredString(width / 2, state["y"], lines[0])
+    pdf.drawCentredString(width / 2, pages.y, lines[0])
     feed()
     feed()
     wrapped(lines[1], 0)
     feed()
     pdf.setFont(font, 16)
-    pdf.drawCentredString(width / 2, state["y"], lines[start])
+    pdf.drawCentredString(width / 2, pages.y, lines[start])
     feed()
     for k, entry in enumerate(lines[start + 1 : body_at]):
         indent = 2 * size if "节" in entry.split("\u3000")[0] else 0
         pdf.setFont(font, size)
-        pdf.drawString(left + indent, state["y"], entry)
+        pdf.drawString(left + indent, pages.y, entry)
         number = str(k + 2)
-        pdf.drawRightString(right, state["y"], number)
+        pdf.drawRightString(right, pages.y, number)
         dots_from = left + indent + pdfmetrics.stringWidth(entry, font, size) + 6
         dots_to = right - pdfmetrics.stringWidth(number, font, size) - 6
         count = int((dots_to - dots_from) / pdfmetrics.stringWidth("…", font, size))
-        pdf.drawString(dots_from, state["y"], "…" * max(count, 0))
+        pdf.drawString(dots_from, pages.y, "…" * max(count, 0))
         feed()
-    new_page()
+    pages.new_page()
     for line in lines[body_at:]:
         marker = line.split("\u3000")[0]
         if marker.endswith(("章", "节")):
             pdf.setFont(font, size)
-            pdf.drawCentredString(width / 2, state["y"], line)
+            pdf.drawCentredString(width / 2, pages.y, line)
             feed()
         else:
             wrapped(line, 2)
-    new_page()
-    pdf.save()
-    return out.getvalue()
+    pages.new_page()
+    return pages.done()
 
 
 # The notice of ``fixtures/official_notice.pdf`` (generated by ``official_notice_pdf``): one
@@ -550,18 +570,9 @@ def wrapped_table_pdf(
     wrapped cell's further lines stand under it ``line_pitch`` apart, the next row starts
     ``row_pitch`` under the row's last line; a note under the table. A cell of ``("",)`` is
     left empty."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    font, size = "STSong-Light", 12
-    width, height = A4
-    left = 72
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4)
-    y = height - 90.0
+    pages = _Pages()
+    pdf, font, width, y = pages.pdf, pages.font, pages.width, pages.y
+    size, left = 12, 72
     pdf.setFont(font, 16)
     pdf.drawCentredString(width / 2, y, WRAPPED_TABLE_TITLE)
     y -= 40
@@ -573,8 +584,7 @@ def wrapped_table_pdf(
         y -= row_pitch + (max(len(cell) for cell in row) - 1) * line_pitch
     pdf.drawString(left, y, WRAPPED_TABLE_NOTE)
     pdf.showPage()
-    pdf.save()
-    return out.getvalue()
+    return pages.done()
 
 
 def official_notice_pdf() -> bytes:
@@ -586,36 +596,21 @@ def official_notice_pdf() -> bytes:
     page of its own under its label (附件1 at the top of the page, at the height where the
     text starts) with its title, the first a table of four columns without rules; a page
     number (— N —) at the foot of every page."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    font, size = "STSong-Light", 12
-    width, height = A4
+    pages = _Pages("— {page} —", footer_y=40)
+    pdf, font, width = pages.pdf, pages.font, pages.width
+    size = 12
     left, right = 72, width - 72
     per_line = int((right - left) // size)
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=A4)
-    state = {"y": height - 90.0, "page": 1}
-
-    def new_page() -> None:
-        pdf.setFont(font, 10)
-        pdf.drawCentredString(width / 2, 40, f"— {state['page']} —")
-        pdf.showPage()
-        state["page"] += 1
-        state["y"] = height - 90
 
     def line(text: str, at: float = size, how: str = "left", indent: int = 0) -> None:
         pdf.setFont(font, at)
         if how == "centre":
-            pdf.drawCentredString(width / 2, state["y"], text)
+            pdf.drawCentredString(width / 2, pages.y, text)
         elif how == "right":
-            pdf.drawRightString(right, state["y"], text)
+            pdf.drawRightString(right, pages.y, text)
         else:
-            pdf.drawString(left + indent * at, state["y"], text)
-        state["y"] -= at * 1.8
+            pdf.drawString(left + indent * at, pages.y, text)
+        pages.y -= at * 1.8
 
     def paragraph(text: str, indent: int = 2) -> None:
         first = True
@@ -625,34 +620,33 @@ def official_notice_pdf() -> bytes:
             text, first = text[count:], False
 
     line(NOTICE_MARK, 20, "centre")
-    state["y"] -= size
+    pages.y -= size
     line(NOTICE_NUMBER, how="centre")
-    state["y"] -= size
+    pages.y -= size
     for title in NOTICE_TITLE:
         line(title, 16, "centre")
-    state["y"] -= size
+    pages.y -= size
     line(NOTICE_ADDRESSEE)
     for text in NOTICE_TEXT:
         paragraph(text)
     line(NOTICE_ANNEX_NOTE[0])
     line(NOTICE_ANNEX_NOTE[1], indent=3)
-    state["y"] -= size
+    pages.y -= size
     for text in NOTICE_SIGNATURE:
         line(text, how="right")
     for label, title in NOTICE_ANNEXES:
-        new_page()
+        pages.new_page()
         line(label)
         line(title, 16, "centre")
-        state["y"] -= size
+        pages.y -= size
         if label == "附件1":
             for row in NOTICE_TABLE:
                 pdf.setFont(font, size)
                 for x, cell in zip((0, 50, 230, 320), row, strict=True):
-                    pdf.drawString(left + x, state["y"], cell)
-                state["y"] -= size * 2
+                    pdf.drawString(left + x, pages.y, cell)
+                pages.y -= size * 2
             line("（其余14家企业略）")
         else:
             paragraph(NOTICE_LAST)
-    new_page()
-    pdf.save()
-    return out.getvalue()
+    pages.new_page()
+    return pages.done()
