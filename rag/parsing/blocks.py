@@ -345,6 +345,13 @@ def is_attendance(text: str) -> bool:
     return "\n" not in text and _ATTENDANCE_RE.match(text) is not None
 
 
+def is_text_line(text: str) -> bool:
+    """A line that is text however short and complete without a full stop: a table row, a
+    list entry (1.《…》（…）), an attendance line (出席：…) or a closing formula (特此通知);
+    never a heading, and neither continued nor continuing."""
+    return is_table_row(text) or is_list_entry(text) or is_attendance(text) or is_closing(text)
+
+
 def is_heading_like(text: str) -> bool:
     """Short, one line, no sentence-final punctuation and not cut off mid-sentence."""
     return (
@@ -384,6 +391,7 @@ __all__ = [
     "is_heading_like",
     "is_list_entry",
     "is_table_row",
+    "is_text_line",
     "marker_of",
     "split_units",
     "stands_alone",

@@ -28,8 +28,7 @@ from .blocks import (
     is_closing,
     is_credit_line,
     is_heading_like,
-    is_list_entry,
-    is_table_row,
+    is_text_line,
     marker_of,
     stands_alone,
 )
@@ -117,12 +116,7 @@ def classify(units: list[Unit]) -> int:
             unit.role = "credit"
         elif is_byline(texts):
             unit.role = "byline"
-        elif (
-            is_table_row(unit.text)
-            or is_list_entry(unit.text)
-            or is_attendance(unit.text)
-            or is_closing(unit.text)
-        ):
+        elif is_text_line(unit.text):
             # A row of cells, an entry of a list (1.《…》（…）), the attendance of a meeting
             # (出席：…) or a closing formula (特此通知) is text, never a heading however short.
             unit.role = "body"

@@ -23,11 +23,8 @@ from .blocks import (
     HEAD_FRAGMENT_RE,
     HEADING_MAX_CHARS,
     excerpt,
-    is_attendance,
     is_bracketed_note,
-    is_closing,
-    is_list_entry,
-    is_table_row,
+    is_text_line,
     lines_label,
 )
 from .news import Block
@@ -186,13 +183,7 @@ def _complete_as_is(text: str) -> bool:
     """A table row, a list entry (1.《…》（…）), an attendance line (列席：…), a note wholly
     in brackets (（其余14家企业略）) or a closing formula (特此通知) ends where it ends, without
     a full stop."""
-    return (
-        is_table_row(text)
-        or is_list_entry(text)
-        or is_attendance(text)
-        or is_bracketed_note(text)
-        or is_closing(text)
-    )
+    return is_text_line(text) or is_bracketed_note(text)
 
 
 def flag_fragments(body: list[Block], rel: str) -> list[Repair]:

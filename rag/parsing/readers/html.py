@@ -179,10 +179,13 @@ def _info_rows_first(blocks: list[Block]) -> list[Block]:
     """The rows of the 信息公开 table the extractor kept, under the title where the page
     has them (above the article), not after the signature where the extractor may put its
     tables: text of no section, as a text file's table above the body is."""
-    rows = [b for b in blocks if b.kind == "table_row" and _is_info_row(b.text)]
+    rows: list[Block] = []
+    rest: list[Block] = []
+    for block in blocks:
+        info = block.kind == "table_row" and _is_info_row(block.text)
+        (rows if info else rest).append(block)
     if not rows:
         return blocks
-    rest = [b for b in blocks if not (b.kind == "table_row" and _is_info_row(b.text))]
     at = next((k + 1 for k, b in enumerate(rest) if b.kind == "title"), 0)
     return [*rest[:at], *rows, *rest[at:]]
 
