@@ -670,15 +670,20 @@ def _is_table_row(doc: Document, para: Paragraph) -> bool:
     return "\t" in text or is_table_row(text)
 
 
+def _is_body_row(doc: Document, para: Paragraph) -> bool:
+    """A table row of the text (not a heading's or a note's paragraph)."""
+    return para.role == "body" and _is_table_row(doc, para)
+
+
 def _table_header(doc: Document, para: Paragraph) -> Paragraph | None:
     """The first row (the header) of the table ``para`` is a later row of; None when ``para``
     is no table row, or is the first row. At most :data:`LIST_MAX_PARAGRAPHS` rows back."""
-    if para.role != "body" or para.number <= 1 or not _is_table_row(doc, para):
+    if para.number <= 1 or not _is_body_row(doc, para):
         return None
     first = None
     for n in range(para.number - 1, max(0, para.number - 1 - 4 * LIST_MAX_PARAGRAPHS), -1):
         p = doc.paragraph(n)
-        if p.role != "body" or p.section != para.section or not _is_table_row(doc, p):
+        if p.section != para.section or not _is_body_row(doc, p):
             break
         first = p
     return first
@@ -688,17 +693,17 @@ def _table_end(doc: Document, para: Paragraph) -> Paragraph | None:
     """The last row of the table whose first row (its header) is ``para``; None when ``para``
     is not a table's first row, or the table is one row. Rows past :data:`LIST_MAX_CHARS`
     are left out."""
-
-    def is_row(p: Paragraph) -> bool:
-        return p.role == "body" and _is_table_row(doc, p)
-
-    if para.number > 1 and is_row(doc.paragraph(para.number - 1)):
+    if para.number > 1 and _is_body_row(doc, doc.paragraph(para.number - 1)):
         return None
     last = None
     stop = min(len(doc.paragraphs), para.number + LIST_MAX_PARAGRAPHS)
     for n in range(para.number + 1, stop + 1):
         p = doc.paragraph(n)
-        if not is_row(p) or p.section != para.section or p.end - para.start > LIST_MAX_CHARS:
+        if (
+            not _is_body_row(doc, p)
+            or p.section != para.section
+            or p.end - para.start > LIST_MAX_CHARS
+        ):
             break
         last = p
     return last
