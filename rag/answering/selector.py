@@ -228,7 +228,7 @@ class AnswerSelector:
         if not quotes:
             return Selection((), hits, 0.0)
         # 这份批复是什么时候印发的: the first quote from a 批复, the others from no other kind.
-        pointed = self.names.of_kind(normalize(question), tokens)
+        pointed = self.names.of_kind(examined.query.question, tokens)
         if pointed and quotes[0].doc_id in pointed:
             quotes = tuple(q for q in quotes if q.doc_id in pointed)
         x = self.confidence_features(examined.query, scored, examined, model, own)
