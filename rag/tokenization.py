@@ -453,6 +453,11 @@ class Tokenizer:
         freq = self._jieba.FREQ.get(word, 0)
         return math.log10(self._jieba.total / (freq + 1))
 
+    def is_word(self, word: str) -> bool:
+        """Whether ``word`` is a word of the dictionary (jieba's, with the user terms)."""
+        self._prime(word)
+        return self._jieba.FREQ.get(word, 0) > 0
+
     def subwords(self, word: str) -> list[str]:
         """The dictionary words of two or more characters inside ``word`` (without ``word``
         itself), in order of where they start: 抄送单位 → 抄送, 单位."""

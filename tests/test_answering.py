@@ -411,6 +411,36 @@ def test_a_word_the_documents_lack_is_read_as_the_words_they_hold() -> None:
         assert split_absent(tokens, held, subwords) is tokens
 
 
+def test_an_absent_word_jieba_cut_across_a_held_word_is_read_as_it() -> None:
+    from rag.answering.analysis import join_absent
+    from rag.tokenization import Tokenizer
+
+    tokenizer = Tokenizer()
+    question = "这份文件抄送给了哪些单位？"
+    tokens = tokenizer.tokenize(question)
+    assert tokens == ["文件", "抄", "送给", "单位"]  # jieba: 抄 / 送给 / 了
+    assert tokenizer.is_word("抄送") and not tokenizer.is_word("送抄")
+    held = {"文件", "抄送", "单位", "送达"}.__contains__
+    stop = tokenizer.stopwords
+    # 抄 and 送给 are held by no passage; 抄送 crosses them and leaves of 送给 only 给.
+    assert join_absent(question, tokens, held, tokenizer.is_word, stop) == [
+        "文件",
+        "抄送",
+        "单位",
+    ]
+    # A held token is never replaced, even when a held word crosses it.
+    both = {"文件", "抄", "送给", "抄送", "单位"}.__contains__
+    assert join_absent(question, tokens, both, tokenizer.is_word, stop) is tokens
+    # An absent word no held word crosses stays, for refusal to weigh.
+    for question in ("今天天气预报怎么样？", "张三丰是谁？"):
+        tokens = tokenizer.tokenize(question)
+        assert join_absent(question, tokens, held, tokenizer.is_word, stop) is tokens
+    # The crossing word must leave of the token only stopwords: 送达 crosses nothing here,
+    # and 抄送 does not replace 送货 (货 is not a stopword).
+    tokens = ["抄", "送货"]
+    assert join_absent("抄送货", tokens, held, tokenizer.is_word, stop) == ["抄送", "送货"]
+
+
 def test_a_question_about_who_gave_a_speech_searches_its_byline() -> None:
     from rag.answering.analysis import with_speaker_terms
 

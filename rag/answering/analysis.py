@@ -305,6 +305,78 @@ def split_absent(
     return out if split else tokens
 
 
+def join_absent(
+    question: str,
+    tokens: list[str],
+    held: Callable[[str], bool],
+    is_word: Callable[[str], bool],
+    stopwords: frozenset[str],
+) -> list[str]:
+    """The question's tokens with each word no passage holds that jieba cut across a word
+    passages hold read as that word: 抄送给了 is cut 抄 / 送给 / 了, but the documents print
+    抄送, so 抄 and 送给 (neither held) become 抄送. A held dictionary word of two to four
+    characters of the question that overlaps the absent token and runs past its edge takes
+    its place, when the token's characters outside it are none or stopwords (送给 less 送 is
+    给); held tokens stay as they are, and so does an absent word no held word crosses (a
+    name, for refusal to weigh). The mirror of :func:`split_absent`.
+
+    Args:
+        question: The question, folded as its tokens were made from it.
+        tokens: The question's search tokens, in question order.
+        held: Whether some passage holds a token.
+        is_word: Whether a string is a word of the tokenizer's dictionary.
+        stopwords: The tokenizer's stopwords.
+    """
+    out: list[str] = []
+    joined = False
+    at = 0
+    for token in tokens:
+        start = question.find(token, at)
+        if start < 0:  # a token not spelled in the question (a user term's part)
+            out.append(token)
+            continue
+        end = start + len(token)
+        at = end
+        word = None
+        if _HAN_WORD.fullmatch(token) and not held(token):
+            word = _crossing(question, start, end, held, is_word, stopwords)
+        if word is None:
+            if token not in out:
+                out.append(token)
+            continue
+        joined = True
+        if word not in out and word not in tokens:
+            out.append(word)
+    return out if joined else tokens
+
+
+def _crossing(
+    question: str,
+    start: int,
+    end: int,
+    held: Callable[[str], bool],
+    is_word: Callable[[str], bool],
+    stopwords: frozenset[str],
+) -> str | None:
+    """The longest held dictionary word of ``question`` overlapping ``[start, end)`` and
+    running past one of its edges, whose overlap leaves of the token only stopwords; None
+    when there is none (see :func:`join_absent`)."""
+    best = None
+    for s in range(max(0, start - 3), end):
+        for e in range(max(s + 2, start + 1), min(len(question), s + 4) + 1):
+            if not (s < start < e or s < end < e) or e <= start or s >= end:
+                continue
+            word = question[s:e]
+            if best is not None and len(word) <= len(best):
+                continue
+            rest = question[start : max(start, s)] + question[min(end, e) : end]
+            if any(ch not in stopwords for ch in rest):
+                continue
+            if _HAN_WORD.fullmatch(word) and is_word(word) and held(word):
+                best = word
+    return best
+
+
 def _covering(word: str, held: list[str]) -> list[str] | None:
     """The held words inside ``word`` not inside a longer one of them, in order, when they
     cover every character of ``word``; None otherwise."""
@@ -585,6 +657,7 @@ __all__ = [
     "TermWeights",
     "analyze",
     "asked_units",
+    "join_absent",
     "names_a_rule",
     "split_absent",
     "starts_with_anaphor",
