@@ -80,7 +80,23 @@ _CLOSING_RE = re.compile(
 # its own 一、（一） are cited under it (附件 一、 （一）), not taken for the main text's.
 _ATTACHMENT_RE = re.compile(f"^附件[ \u3000]?(?:\\d{{1,2}}|[{CN_NUM}]{{1,3}})?(?=$|[：:\\s])")
 ATTACHMENT_RANK = 5
+# The notes at the end of a statistical bulletin or a report (附注 / 附注： alone, its items
+# 1. 2. under it): they belong to no numbered part, so the heading closes the last one, as
+# 附件 does.
+_END_NOTES_RE = re.compile(r"^附\s*注\s*[：:]?$")
 # A line wholly in brackets under a title is its 题注 or dateline, not the title's tail.
+# A question-and-answer page (政策解读, 答记者问, 一问一答): each question on a line of its own
+# (一、问：…？, 问1：…？, 记者：…？, bold in Markdown), its answer in the paragraphs under it
+# (答：…, 发言人：…, …负责人：…). The question is the heading of its answer: the pair is one
+# section, cited by the question, and the answer is read under it.
+_QA_NUMBER = f"(?:[{CN_NUM}]+、|\\d{{1,2}}[.．、]|[（(][{CN_NUM}\\d]+[）)])?"
+_QUESTION_RE = re.compile(
+    f"^(?:\\*\\*)?{_QA_NUMBER}\\s*(?:问\\s*\\d{{0,2}}|记者)\\s*[：:].*[？?](?:\\*\\*)?$"
+)
+_ANSWER_RE = re.compile(
+    "^(?:\\*\\*)?\\s*(?:答\\s*\\d{0,2}|[\u4e00-\u9fff]{0,20}(?:发言人|负责人))\\s*(?:\\*\\*)?[：:]"
+)
+QUESTION_MAX_CHARS = 150
 _WRAPPED_RE = re.compile(r"^[（(][^（()）]*(?:[（(][^（()）]*[）)][^（()）]*)*[）)]$")
 # The document number of an official document (发文字号: 国办发〔2021〕18号, 沪府规〔2021〕3号,
 # 國辦發〔2021〕18號, or bracketed under the title as web pages print it: （国发〔2021〕7号）)
@@ -258,6 +274,8 @@ def marker_of(text: str) -> Marker | None:
     if attachment:
         label = re.sub(r"[ \u3000]", "", attachment.group())
         return Marker(label, ATTACHMENT_RANK, text[attachment.end() :].lstrip("：: \u3000"))
+    if _END_NOTES_RE.match(text):
+        return Marker("附注", ATTACHMENT_RANK, "")
     part = _PART_RE.match(text)
     if part:
         label = part.group()
@@ -343,6 +361,17 @@ def is_attendance(text: str) -> bool:
     """``出席：李明、王建国`` / ``请假：…`` / ``列席：…`` / ``记录：…``: who attended the meeting
     of minutes, and who took them."""
     return "\n" not in text and _ATTENDANCE_RE.match(text) is not None
+
+
+def is_question(text: str, answer: str) -> bool:
+    """``text`` is a question of a question-and-answer page and ``answer`` (the next block)
+    its answer: ``二、问：哪些人可以申请？`` / ``答：……``."""
+    return (
+        "\n" not in text
+        and len(text) <= QUESTION_MAX_CHARS
+        and _QUESTION_RE.match(text) is not None
+        and _ANSWER_RE.match(answer) is not None
+    )
 
 
 def is_text_line(text: str) -> bool:
