@@ -1276,6 +1276,10 @@ QA_PAGE = """# 临江县城市管理局负责人就《临江县生活垃圾分�
 二、问：违反《办法》会受到什么处罚？
 
 答：个人未按规定分类投放生活垃圾的，处50元以上200元以下罚款。
+
+三、问：《办法》什么时候开始施行？
+
+答：《办法》自2024年8月1日起施行。
 """
 
 BULLETIN = """临江县2023年国民经济和社会发展统计公报
@@ -1307,7 +1311,7 @@ def test_release_line_under_title_is_its_note_and_date(tmp_path: Path) -> None:
 def test_question_heads_its_answer(tmp_path: Path) -> None:
     doc = parse_one(tmp_path, "qa.md", QA_PAGE)
     answers = [p for p in doc.paragraphs if doc.text[p.start : p.end].startswith("答：")]
-    assert [p.role for p in answers] == ["body", "body"]
+    assert [p.role for p in answers] == ["body", "body", "body"]
     assert "生活垃圾分为哪几类" in answers[0].section[-1].title
     assert answers[1].section[-1].label == "二、"
     assert not [r for r in doc.repairs if r.kind == "fragment_flagged"]
@@ -1317,3 +1321,16 @@ def test_end_notes_close_the_last_part(tmp_path: Path) -> None:
     doc = parse_one(tmp_path, "bulletin.txt", BULLETIN)
     note = next(p for p in doc.paragraphs if doc.text[p.start : p.end].startswith("2.规模"))
     assert [ref.label for ref in note.section] == ["附注", "2."]
+
+
+def test_question_heading_answered_by_what_stands_under_it(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "qa.md").write_text(QA_PAGE, encoding="utf-8")
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    answer = assistant.answer("垃圾分类管理办法什么时候开始施行？")
+    assert answer.found
+    assert answer.quotes[0].text.startswith("答：《办法》自2024年8月1日起施行")
+    # A question none of whose words the page's questions hold is not answered by one.
+    assert not assistant.answer("临江县的外贸进出口总额是多少？").found
