@@ -1334,3 +1334,18 @@ def test_question_heading_answered_by_what_stands_under_it(tmp_path: Path) -> No
     assert answer.quotes[0].text.startswith("答：《办法》自2024年8月1日起施行")
     # A question none of whose words the page's questions hold is not answered by one.
     assert not assistant.answer("临江县的外贸进出口总额是多少？").found
+
+
+def test_table_under_its_caption_is_no_item_of_the_paragraph_before(tmp_path: Path) -> None:
+    text = (
+        "江州市2023年统计公报\n\n一、综合\n\n　　全年居民消费价格比上年上涨0.4%。\n\n"
+        "表1　居民消费价格涨跌幅度\n\n指标\t全市（%）\t农村（%）\n"
+        "食品烟酒\t-1.2\t-1.7\n衣着\t1.3\t0.9\n"
+    )
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "bulletin.txt").write_text(text, encoding="utf-8")
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    quotes = assistant.answer("居民消费价格上涨了多少？").quotes
+    assert quotes and "表1" not in quotes[0].text

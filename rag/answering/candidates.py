@@ -773,6 +773,8 @@ def _items_end(doc: Document, para: Paragraph, start: int, whole_article: bool) 
             break
         if any(_ARTICLE_LABEL.match(ref.key) for ref in p.section[len(path) :]):
             break  # an article is not an item (通告如下： then 第一条…第九条)
+        if any(not ref.label for ref in p.section[len(path) :]):
+            break  # nor what an unnumbered heading opens (a table under 表1 …, a 问 of a page)
         last = p
     return last
 
