@@ -1312,7 +1312,7 @@ def test_question_heads_its_answer(tmp_path: Path) -> None:
     doc = parse_one(tmp_path, "qa.md", QA_PAGE)
     answers = [p for p in doc.paragraphs if doc.text[p.start : p.end].startswith("答：")]
     assert [p.role for p in answers] == ["body", "body", "body"]
-    assert "生活垃圾分为哪几类" in answers[0].section[-1].title
+    assert answers[0].section[-1].title == "问1：生活垃圾分为哪几类？"  # cited without **
     assert answers[1].section[-1].label == "二、"
     assert not [r for r in doc.repairs if r.kind == "fragment_flagged"]
 
@@ -1349,3 +1349,10 @@ def test_table_under_its_caption_is_no_item_of_the_paragraph_before(tmp_path: Pa
     assistant = rag.load(tmp_path / "index", model="none")
     quotes = assistant.answer("居民消费价格上涨了多少？").quotes
     assert quotes and "表1" not in quotes[0].text
+
+
+def test_bold_markdown_heading_keeps_its_numbering() -> None:
+    from rag.parsing.blocks import marker_of
+
+    marker = marker_of("**一、总体要求**")
+    assert marker is not None and marker.label == "一、" and marker.rest == "总体要求"

@@ -97,6 +97,7 @@ _ANSWER_RE = re.compile(
     "^(?:\\*\\*)?\\s*(?:答\\s*\\d{0,2}|[\u4e00-\u9fff]{0,20}(?:发言人|负责人))\\s*(?:\\*\\*)?[：:]"
 )
 QUESTION_MAX_CHARS = 150
+_BOLD_LINE_RE = re.compile(r"^(\*\*|__)(?=\S)([^\n*_]+?)(?<=\S)\1$")
 _WRAPPED_RE = re.compile(r"^[（(][^（()）]*(?:[（(][^（()）]*[）)][^（()）]*)*[）)]$")
 # The document number of an official document (发文字号: 国办发〔2021〕18号, 沪府规〔2021〕3号,
 # 國辦發〔2021〕18號, or bracketed under the title as web pages print it: （国发〔2021〕7号）)
@@ -265,11 +266,20 @@ def _table_lines(texts: list[str]) -> list[bool]:
     ]
 
 
+def unbold(text: str) -> str:
+    """A line wholly in Markdown strong emphasis (``**问1：…？**``, a heading written bold
+    instead of with #) without the marks; any other text as it is."""
+    match = _BOLD_LINE_RE.match(text)
+    return match.group(2) if match else text
+
+
 def marker_of(text: str) -> Marker | None:
     """The numbering that starts ``text``: ``第十条``, ``三、``, ``（二）``, ``1.`` …
 
     The label is the numbering as cited: spaces inside (``第一百二十八 条``) are removed.
+    A bold line's numbering is read inside the emphasis (``**一、总体要求**``).
     """
+    text = unbold(text)
     attachment = _ATTACHMENT_RE.match(text)
     if attachment:
         label = re.sub(r"[ \u3000]", "", attachment.group())
