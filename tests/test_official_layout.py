@@ -1265,3 +1265,100 @@ def test_who_gave_the_speech_is_its_byline(tmp_path: Path) -> None:
         assert answer.quotes[0].text == "市长　李明"
         assert answer.quotes[0].citation.endswith("》署名")
     assert assistant.documents[answer.quotes[0].doc_id].date == "2024-02-26"
+
+
+# A question-and-answer page (政策解读, 答记者问) and a statistical bulletin, as government
+# sites publish them: the release line under the title, 问/答 pairs, the 附注 at the end.
+QA_PAGE = """# 临江县城市管理局负责人就《临江县生活垃圾分类管理办法》答记者问
+
+发布时间：2024-06-20　来源：临江县城市管理局
+
+近日，《办法》经县人民政府常务会议审议通过。县城市管理局负责人回答了记者提问。
+
+**问1：生活垃圾分为哪几类？**
+
+答：《办法》将生活垃圾分为四类：可回收物、有害垃圾、厨余垃圾和其他垃圾。
+
+二、问：违反《办法》会受到什么处罚？
+
+答：个人未按规定分类投放生活垃圾的，处50元以上200元以下罚款。
+
+三、问：《办法》什么时候开始施行？
+
+答：《办法》自2024年8月1日起施行。
+"""
+
+BULLETIN = """临江县2023年国民经济和社会发展统计公报
+
+　　全县经济持续恢复向好。
+
+一、综合
+
+　　全年全县地区生产总值326.58亿元，比上年增长6.3%。
+
+二、旅游
+
+　　全年接待国内外游客1526.3万人次，比上年增长42.6%。
+
+附注：
+　　1.本公报数据为初步统计数。
+　　2.规模以上工业统计范围为年主营业务收入2000万元及以上的工业企业。
+"""
+
+
+def test_release_line_under_title_is_its_note_and_date(tmp_path: Path) -> None:
+    doc = parse_one(tmp_path, "qa.md", QA_PAGE)
+    release = next(p for p in doc.paragraphs if doc.text[p.start : p.end].startswith("发布时间"))
+    assert release.role == "dateline"
+    assert doc.date == "2024-06-20"
+    assert all(not ref.title.startswith("发布时间") for p in doc.paragraphs for ref in p.section)
+
+
+def test_question_heads_its_answer(tmp_path: Path) -> None:
+    doc = parse_one(tmp_path, "qa.md", QA_PAGE)
+    answers = [p for p in doc.paragraphs if doc.text[p.start : p.end].startswith("答：")]
+    assert [p.role for p in answers] == ["body", "body", "body"]
+    assert answers[0].section[-1].title == "问1：生活垃圾分为哪几类？"  # cited without **
+    assert answers[1].section[-1].label == "二、"
+    assert not [r for r in doc.repairs if r.kind == "fragment_flagged"]
+
+
+def test_end_notes_close_the_last_part(tmp_path: Path) -> None:
+    doc = parse_one(tmp_path, "bulletin.txt", BULLETIN)
+    note = next(p for p in doc.paragraphs if doc.text[p.start : p.end].startswith("2.规模"))
+    assert [ref.label for ref in note.section] == ["附注", "2."]
+
+
+def test_question_heading_answered_by_what_stands_under_it(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "qa.md").write_text(QA_PAGE, encoding="utf-8")
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    answer = assistant.answer("垃圾分类管理办法什么时候开始施行？")
+    assert answer.found
+    assert answer.quotes[0].text.startswith("答：《办法》自2024年8月1日起施行")
+    # A question none of whose words the page's questions hold is not answered by one.
+    assert not assistant.answer("临江县的外贸进出口总额是多少？").found
+
+
+def test_table_under_its_caption_is_no_item_of_the_paragraph_before(tmp_path: Path) -> None:
+    text = (
+        "江州市2023年统计公报\n\n一、综合\n\n　　全年居民消费价格比上年上涨0.4%。\n\n"
+        "表1　居民消费价格涨跌幅度\n\n指标\t全市（%）\t农村（%）\n"
+        "食品烟酒\t-1.2\t-1.7\n衣着\t1.3\t0.9\n"
+    )
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "bulletin.txt").write_text(text, encoding="utf-8")
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    quotes = assistant.answer("居民消费价格上涨了多少？").quotes
+    assert quotes and "表1" not in quotes[0].text
+
+
+def test_bold_markdown_heading_keeps_its_numbering() -> None:
+    from rag.parsing.blocks import marker_of
+
+    marker = marker_of("**一、总体要求**")
+    assert marker is not None and marker.label == "一、" and marker.rest == "总体要求"

@@ -58,6 +58,8 @@ LIST_MAX_CHARS = 800
 LIST_MAX_PARAGRAPHS = 12
 # A question asking for a name or heading, not for what stands under it.
 _NAME_Q = re.compile(r"标题|题目|名称|叫什么|什么名字|章名|节名")
+# A heading that asks a question (its answer stands under it), markup such as ** after it.
+_QUESTION_HEADING = re.compile(r"[？?][*”’」』》）)】\s]*$")
 
 KINDS = ("sentence", "next", "list")
 
@@ -492,14 +494,21 @@ class CandidateGenerator:
         if (
             para.role == "heading"
             and para.section
-            and (query.wants_list or query.defined or not query.answer_types)
+            and (
+                query.wants_list
+                or query.defined
+                or not query.answer_types
+                or _asks_it(doc.text[para.start : para.end], info.tokens, query)
+            )
             and not _NAME_Q.search(query.question)
         ):
             # A heading asked for its list or content (保障措施有哪些？, 总体要求是什么？,
             # 重点任务讲了什么？ on 三、保障措施): the paragraphs under it, when the whole
             # section fits in a quote, instead of the heading, which only names what is asked
             # (unless its name is asked: 第二章的标题是什么). A question for a number, date or
-            # name (2023年新增了多少个学位？ on 一、2023年工作回顾) wants a sentence in it.
+            # name (2023年新增了多少个学位？ on 一、2023年工作回顾) wants a sentence in it,
+            # unless the heading is itself a question (八、问：《办法》什么时候开始施行？ of a
+            # 问/答 page, a FAQ's 如何申请？): that is never the answer, what stands under it is.
             under = self.under_heading(doc, para)
             if under is not None:
                 first, last = under
@@ -709,6 +718,13 @@ def _table_end(doc: Document, para: Paragraph) -> Paragraph | None:
     return last
 
 
+def _asks_it(heading: str, tokens: frozenset[str], query: Query) -> bool:
+    """The heading is itself a question (a 问 of a 问/答 page, a FAQ's 如何申请？) and asks
+    something of what the reader asks: one of the question's words is in it (a title's words
+    bring a page's every question up, 补贴标准是多少？ for 外贸进出口总额是多少？)."""
+    return _QUESTION_HEADING.search(heading) is not None and not tokens.isdisjoint(query.termset)
+
+
 def _section_under(doc: Document, heading: Paragraph) -> tuple[Paragraph, Paragraph] | None:
     """The first and last body paragraphs after a heading that lie in the section it opens,
     or None when there are none, or they would take a quote past :data:`LIST_MAX_CHARS` or
@@ -757,6 +773,8 @@ def _items_end(doc: Document, para: Paragraph, start: int, whole_article: bool) 
             break
         if any(_ARTICLE_LABEL.match(ref.key) for ref in p.section[len(path) :]):
             break  # an article is not an item (通告如下： then 第一条…第九条)
+        if any(not ref.label for ref in p.section[len(path) :]):
+            break  # nor what an unnumbered heading opens (a table under 表1 …, a 问 of a page)
         last = p
     return last
 

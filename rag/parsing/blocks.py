@@ -80,7 +80,24 @@ _CLOSING_RE = re.compile(
 # its own 一、（一） are cited under it (附件 一、 （一）), not taken for the main text's.
 _ATTACHMENT_RE = re.compile(f"^附件[ \u3000]?(?:\\d{{1,2}}|[{CN_NUM}]{{1,3}})?(?=$|[：:\\s])")
 ATTACHMENT_RANK = 5
+# The notes at the end of a statistical bulletin or a report (附注 / 附注： alone, its items
+# 1. 2. under it): they belong to no numbered part, so the heading closes the last one, as
+# 附件 does.
+_END_NOTES_RE = re.compile(r"^附\s*注\s*[：:]?$")
 # A line wholly in brackets under a title is its 题注 or dateline, not the title's tail.
+# A question-and-answer page (政策解读, 答记者问, 一问一答): each question on a line of its own
+# (一、问：…？, 问1：…？, 记者：…？, bold in Markdown), its answer in the paragraphs under it
+# (答：…, 发言人：…, …负责人：…). The question is the heading of its answer: the pair is one
+# section, cited by the question, and the answer is read under it.
+_QA_NUMBER = f"(?:[{CN_NUM}]+、|\\d{{1,2}}[.．、]|[（(][{CN_NUM}\\d]+[）)])?"
+_QUESTION_RE = re.compile(
+    f"^(?:\\*\\*)?{_QA_NUMBER}\\s*(?:问\\s*\\d{{0,2}}|记者)\\s*[：:].*[？?](?:\\*\\*)?$"
+)
+_ANSWER_RE = re.compile(
+    "^(?:\\*\\*)?\\s*(?:答\\s*\\d{0,2}|[\u4e00-\u9fff]{0,20}(?:发言人|负责人))\\s*(?:\\*\\*)?[：:]"
+)
+QUESTION_MAX_CHARS = 150
+_BOLD_LINE_RE = re.compile(r"^(\*\*|__)(?=\S)([^\n*_]+?)(?<=\S)\1$")
 _WRAPPED_RE = re.compile(r"^[（(][^（()）]*(?:[（(][^（()）]*[）)][^（()）]*)*[）)]$")
 # The document number of an official document (发文字号: 国办发〔2021〕18号, 沪府规〔2021〕3号,
 # 國辦發〔2021〕18號, or bracketed under the title as web pages print it: （国发〔2021〕7号）)
@@ -249,15 +266,26 @@ def _table_lines(texts: list[str]) -> list[bool]:
     ]
 
 
+def unbold(text: str) -> str:
+    """A line wholly in Markdown strong emphasis (``**问1：…？**``, a heading written bold
+    instead of with #) without the marks; any other text as it is."""
+    match = _BOLD_LINE_RE.match(text)
+    return match.group(2) if match else text
+
+
 def marker_of(text: str) -> Marker | None:
     """The numbering that starts ``text``: ``第十条``, ``三、``, ``（二）``, ``1.`` …
 
     The label is the numbering as cited: spaces inside (``第一百二十八 条``) are removed.
+    A bold line's numbering is read inside the emphasis (``**一、总体要求**``).
     """
+    text = unbold(text)
     attachment = _ATTACHMENT_RE.match(text)
     if attachment:
         label = re.sub(r"[ \u3000]", "", attachment.group())
         return Marker(label, ATTACHMENT_RANK, text[attachment.end() :].lstrip("：: \u3000"))
+    if _END_NOTES_RE.match(text):
+        return Marker("附注", ATTACHMENT_RANK, "")
     part = _PART_RE.match(text)
     if part:
         label = part.group()
@@ -343,6 +371,17 @@ def is_attendance(text: str) -> bool:
     """``出席：李明、王建国`` / ``请假：…`` / ``列席：…`` / ``记录：…``: who attended the meeting
     of minutes, and who took them."""
     return "\n" not in text and _ATTENDANCE_RE.match(text) is not None
+
+
+def is_question(text: str, answer: str) -> bool:
+    """``text`` is a question of a question-and-answer page and ``answer`` (the next block)
+    its answer: ``二、问：哪些人可以申请？`` / ``答：……``."""
+    return (
+        "\n" not in text
+        and len(text) <= QUESTION_MAX_CHARS
+        and _QUESTION_RE.match(text) is not None
+        and _ANSWER_RE.match(answer) is not None
+    )
 
 
 def is_text_line(text: str) -> bool:

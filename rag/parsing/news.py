@@ -28,6 +28,7 @@ from .blocks import (
     is_closing,
     is_credit_line,
     is_heading_like,
+    is_question,
     is_text_line,
     marker_of,
     stands_alone,
@@ -38,6 +39,16 @@ _CN_DATE_RE = re.compile(
     r"([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"
 )
 _DATELINE_WORDS_RE = re.compile(r"通过|发布|印发|公布|施行|颁布")
+_ISO_DATE_RE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+# A web page's or a bulletin's release line under the title (发布时间：2024-03-18　来源：云川市
+# 统计局　浏览次数：1024, 来源：… 发布日期：…): what the site says of the page, a note under
+# the title (题注) dating the document, never the heading of the text below it.
+_RELEASE_FIELD = (
+    r"(?:发布|更新|发稿|成文|印发)?(?:时间|日期)|来源|作者|编辑"
+    r"|责任编辑|浏览次数|点击数|访问量|字号"
+)
+_RELEASE_RE = re.compile(f"^(?:{_RELEASE_FIELD})\\s*[:：]")
+_RELEASE_DATE_RE = re.compile(r"(?:时间|日期)\s*[:：]")
 # The issuer's mark at the top of an official document (国务院文件, 上海市人民政府文件).
 _ISSUER_MARK_RE = re.compile(r"文件$")
 # The mark of an order (GB/T 9704 命令（令）格式: the issuer's full name and 令 or 命令,
@@ -103,10 +114,13 @@ def classify(units: list[Unit]) -> int:
     """Give every unit its role; returns the blank-line gap that marks a removed picture."""
     before_text = True
     after_date = False
-    for unit in units:
+    for index, unit in enumerate(units):
         texts = [t.strip() for t in unit.raw]
         if unit.md_level:
             unit.role = "heading"
+        elif index + 1 < len(units) and is_question(unit.text, units[index + 1].text):
+            # The question of a 问/答 pair heads its answer (a section of its own).
+            unit.role = "section"
         elif (before_text or after_date) and is_wrapped_title(texts):
             # The title of the file's first document, or of the next one under the date
             # that signs the one before (a gazette, a collection of documents), its issuer's
@@ -458,15 +472,31 @@ def is_dateline(text: str) -> bool:
     """``(2021年6月22日……全体会议通过)`` or a bare date under the title."""
     if "\n" in text or len(text) > 3 * HEADING_MAX_CHARS:
         return False
+    if is_release_line(text):
+        return True
     if date_of(text) and re.fullmatch(r"[\d〇零一二三四五六七八九十年月日\s]+", text):
         return True
     wrapped = re.fullmatch(r"[（(].*[)）]", text) is not None
     return wrapped and bool(date_of(text) or _DATELINE_WORDS_RE.search(text))
 
 
+def is_release_line(text: str) -> bool:
+    """``发布时间：2024-03-18　来源：云川市统计局``: a page's release line (fields of the page,
+    one of them its date) under the title."""
+    return (
+        "\n" not in text
+        and _RELEASE_RE.match(text) is not None
+        and _RELEASE_DATE_RE.search(text) is not None
+        and bool(date_of(text))
+    )
+
+
 def date_of(text: str) -> str:
-    """The first date in ``text`` as ``YYYY-MM-DD``, or ``""``."""
+    """The first date in ``text`` as ``YYYY-MM-DD``, or ``""`` (``2024-03-18`` on a page's
+    release line, see :func:`is_release_line`)."""
     match = _DATE_RE.search(text)
+    if not match and _RELEASE_RE.match(text):
+        match = _ISO_DATE_RE.search(text)
     if match:
         year, month, day = (int(g) for g in match.groups())
     else:

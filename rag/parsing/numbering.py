@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..schema import SectionRef
-from .blocks import LIST_RANK_MIN, Marker
+from .blocks import LIST_RANK_MIN, Marker, unbold
 
 _BRACKET_TITLE_RE = re.compile(r"^[【（(]([^】）)]{1,20})[】）)]")
 _LEAD_TITLE_RE = re.compile(r"^([^。！？；]{1,30})。")
@@ -54,7 +54,8 @@ class SectionStack:
         if not level:
             self._truncate(lambda e: e.plain)
         rank = (self.entries[-1].rank if self.entries else 0) + 0.5
-        self.entries.append(Entry("", text, rank, level, plain=not level))
+        # A bold line's title is cited without its marks (「问1：…？」, not 「**问1：…？**」).
+        self.entries.append(Entry("", unbold(text), rank, level, plain=not level))
 
     def paragraph(self, marker: Marker | None) -> None:
         """A body paragraph opening with ``marker`` (or none)."""
