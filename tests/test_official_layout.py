@@ -1362,3 +1362,21 @@ def test_bold_markdown_heading_keeps_its_numbering() -> None:
 
     marker = marker_of("**一、总体要求**")
     assert marker is not None and marker.label == "一、" and marker.rest == "总体要求"
+
+
+def test_a_contact_line_under_any_document_is_its_note(tmp_path: Path) -> None:
+    # 政策咨询电话：… under a 政策解读 with no 文号 and no 落款 (so no official document): what
+    # a reader asks for, so quotable as its 附注; the editor's line under it stays metadata.
+    text = (
+        "关于《江州市人才住房补贴办法》的政策解读\n\n"
+        "一、问：为什么要出台《办法》？\n\n"
+        "答：为吸引和留住各类人才，完善人才安居保障体系，制定本办法。\n\n"
+        "二、问：补贴标准是多少？\n\n"
+        "答：A类人才购房补贴200万元，B类人才购房补贴100万元。\n\n"
+        "政策咨询电话：0571-6123789（工作日9:00—17:00）\n\n"
+        "编辑：李华\n"
+    )
+    doc = parse_one(tmp_path, "jiedu.txt", text)
+    assert role_texts(doc, "annotation") == ["政策咨询电话：0571-6123789（工作日9:00—17:00）"]
+    assert cite(doc, role_paragraph(doc, "annotation")).endswith("》附注")
+    assert doc.metadata == ("编辑：李华",)

@@ -62,6 +62,12 @@ _ANNEX_ITEM_RE = re.compile(r"^\d{1,2}\s*[.．、]")
 ANNEX_NOTE_MAX_LINES = 20
 # 附注 (GB/T 9704): under the 成文日期, a line wholly in brackets.
 _ANNOTATION_RE = re.compile(r"^[（(][^\n]*[）)]$")
+# A line giving whom to ask and how (联系人：王明　联系电话：…, 政策咨询电话：…, 监督举报邮箱：…):
+# what a reader asks for, so under any document it is its 附注, never metadata.
+_CONTACT_RE = re.compile(
+    r"^[（(]?[\u4e00-\u9fff]{0,6}(?:联系人|联系电话|联系方式|咨询电话|电话|传真|热线|邮箱|电子邮箱|"
+    r"通讯地址|联系地址)\s*[：:]"
+)
 # 主送机关 (GB/T 9704): the line under the title naming whom the document is sent to,
 # organs joined by 、 or ， and ending with a colon (各省、自治区、直辖市人民政府，国务院各部委、
 # 各直属机构：). Each part between commas ends in what names an organ or unit; a lead-in
@@ -157,11 +163,12 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
             if official:
                 _mark_addressee(draft)
         # Under the 落款 of an official document a line wholly in brackets is its 附注
-        # ((此件公开发布), (联系人：…，联系电话：…)): text, quotable; other lines are metadata.
+        # ((此件公开发布), (联系人：…，联系电话：…)), and under any document a line saying whom
+        # to contact: text, quotable; other lines are metadata (编辑：…, 来源：…).
         notes: list[Block] = []
         metadata: list[str] = []
         for b in trailing:
-            if official and _ANNOTATION_RE.match(b.text):
+            if (official and _ANNOTATION_RE.match(b.text)) or _CONTACT_RE.match(b.text):
                 notes.append(Block("annotation", b.text, b.lines))
             else:
                 metadata.append(b.text)
