@@ -702,3 +702,34 @@ def boxed_column_pdf() -> bytes:
     paragraph(BOXED_AFTER, left, per_line, 2)
     pages.new_page()
     return pages.done()
+
+
+# A plan's table of indicators, ruled, its 序号 column narrow.
+RULED_TABLE = (
+    ("序号", "指标", "2020年", "2025年目标", "属性"),
+    ("1", "细颗粒物（PM2.5）浓度（微克/立方米）", "38", "33", "约束性"),
+    ("2", "空气质量优良天数比率（%）", "82.5", "86", "约束性"),
+    ("3", "森林覆盖率（%）", "41.2", "42", "预期性"),
+)
+
+
+def ruled_table_pdf() -> bytes:
+    """A table drawn with rules round every cell, its first column (序号) so narrow that the
+    gap between 序号 and 指标 is under two characters: the rules, not the gap, part them."""
+    pages = _Pages()
+    pdf, font = pages.pdf, pages.font
+    left, right, size, pitch = 72, pages.width - 72, 10.5, 22
+    columns = (0, 36, 276, 336, 408, right - left)
+    top = pages.y + 15
+    for row in RULED_TABLE:
+        pdf.setFont(font, size)
+        for x, cell in zip(columns, row, strict=False):
+            pdf.drawString(left + x + 4, pages.y, cell)
+        pages.y -= pitch
+    bottom = top - len(RULED_TABLE) * pitch
+    for k in range(len(RULED_TABLE) + 1):
+        pdf.line(left, top - k * pitch, right, top - k * pitch)
+    for x in columns:
+        pdf.line(left + x, top, left + x, bottom)
+    pages.new_page()
+    return pages.done()

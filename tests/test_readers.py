@@ -19,6 +19,7 @@ from format_samples import (
     NOTICE_LAST,
     NOTICE_TABLE,
     NOTICE_TEXT,
+    RULED_TABLE,
     WRAPPED_TABLE,
     WRAPPED_TABLE_NOTE,
     boxed_column_pdf,
@@ -27,6 +28,7 @@ from format_samples import (
     numbered_docx,
     pdf_document,
     resolution,
+    ruled_table_pdf,
     scanned_pdf,
     wrapped_table_pdf,
 )
@@ -357,6 +359,14 @@ def test_a_boxed_column_keeps_its_items_whole(tmp_path: Path) -> None:
     texts = [b.text.replace("\u3000", "") for b in doc.blocks]
     title = BOXED_TITLE.replace("\u3000", "")
     assert texts == [BOXED_INTRO, title, *BOXED_ITEMS, BOXED_AFTER]
+
+
+def test_a_ruled_tables_rules_part_its_cells(tmp_path: Path) -> None:
+    """A ruled table whose narrow first column leaves less than the column gap between 序号
+    and 指标: the vertical rule between them parts the cells, so the header is a row too."""
+    path = tmp_path / "指标.pdf"
+    path.write_bytes(ruled_table_pdf())
+    assert _table_rows(read_file(path)) == ["\t".join(row) for row in RULED_TABLE]
 
 
 def test_scanned_pdf_needs_ocr_first() -> None:

@@ -158,6 +158,7 @@ def _lines(pdf: Any) -> tuple[list[_Line], list[int]]:
                 scanned.append(page.page_number)
             continue
         boxes = _boxes(page)
+        rules = _vertical_rules(page)
         for line in found:
             chars = [c for c in line["chars"] if c.get("text")]
             text = _line_text(chars)
@@ -174,7 +175,7 @@ def _lines(pdf: Any) -> tuple[list[_Line], list[int]]:
                     bottom=float(line["bottom"]),
                     size=Counter(sizes).most_common(1)[0][0] if sizes else 0.0,
                     page_height=float(page.height),
-                    cells=_cells(chars),
+                    cells=_cells(chars, _rules_across(rules, line)),
                     frame=_frame_of(boxes, page.page_number, line),
                 )
             )
@@ -190,6 +191,23 @@ def _boxes(page: Any) -> list[tuple[float, float, float, float]]:
         if float(r["width"]) > 60 and float(r["height"]) > 20
     ]
     return sorted(found, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+
+
+def _vertical_rules(page: Any) -> list[tuple[float, float, float]]:
+    """The page's vertical rules (x, top, bottom): drawn lines and the sides of rectangles,
+    a ruled table's column borders among them."""
+    return [
+        (float(e["x0"]), float(e["top"]), float(e["bottom"]))
+        for e in page.edges
+        if e.get("orientation") == "v"
+    ]
+
+
+def _rules_across(
+    rules: list[tuple[float, float, float]], line: dict[str, Any]
+) -> tuple[float, ...]:
+    """The x of each vertical rule that runs across the whole height of the line."""
+    return tuple(x for x, top, bottom in rules if top <= line["top"] and line["bottom"] <= bottom)
 
 
 def _frame_of(
@@ -220,15 +238,20 @@ def _line_text(chars: list[dict[str, Any]]) -> str:
     return "".join(out)
 
 
-def _cells(chars: list[dict[str, Any]]) -> tuple[tuple[float, float, str], ...]:
+def _cells(
+    chars: list[dict[str, Any]], rules: tuple[float, ...] = ()
+) -> tuple[tuple[float, float, str], ...]:
     """The line cut where an empty gap of ``COLUMN_GAP_CHARS`` or more stands between two
-    glyphs: how a table's cells lie on one line. Spaces typed in the text are not a gap."""
+    glyphs, or a drawn vertical rule (``rules``, x positions) runs between them: how a
+    table's cells lie on one line (a ruled table's narrow 序号 column leaves a gap smaller
+    than that). Spaces typed in the text are not a gap."""
     cells: list[tuple[float, float, str]] = []
     run: list[dict[str, Any]] = []
     for char in chars:
         if run and not char["text"].isspace() and not run[-1]["text"].isspace():
-            gap = float(char["x0"]) - float(run[-1]["x1"])
-            if gap >= COLUMN_GAP_CHARS * float(char["size"]):
+            end, start = float(run[-1]["x1"]), float(char["x0"])
+            ruled = any(end <= x <= start for x in rules)
+            if ruled or start - end >= COLUMN_GAP_CHARS * float(char["size"]):
                 cells.append(_cell(run))
                 run = []
         run.append(char)
