@@ -15,6 +15,7 @@ from .analysis import (
     Query,
     TermWeights,
     analyze,
+    money_for_absent,
     split_absent,
     with_issue_terms,
     with_speaker_terms,
@@ -130,6 +131,9 @@ class AnswerSelector:
             question = searched
         # A word no passage holds, made of words they hold, is read as those words.
         tokens = split_absent(tokens, self._indexed, self.gen.tokenizer.subwords)
+        tokens = money_for_absent(
+            folded, tokens, self._indexed
+        )  # 多少钱: the 元 the documents state
         # A question about who issued the document also searches what its 落款 is called.
         searching, tokens = with_issue_terms(folded, tokens, self._held)
         if searching is tokens:  # ...and one about who gave a speech, what its 署名 is called
