@@ -650,3 +650,86 @@ def official_notice_pdf() -> bytes:
             paragraph(NOTICE_LAST)
     pages.new_page()
     return pages.done()
+
+
+# A plan's 专栏: a boxed list of projects set flush inside a frame narrower than the page.
+BOXED_INTRO = (
+    "推广新能源汽车，到2025年，城市公交车、出租车新能源比例达到95%以上，"
+    "加快淘汰国三及以下排放标准营运柴油货车，完善充电基础设施布局。"
+)
+BOXED_TITLE = "专栏1　大气污染防治重点工程"
+BOXED_ITEMS = (
+    "1.钢铁行业超低排放改造工程：完成澜钢集团2家企业全流程超低排放改造。",
+    "2.挥发性有机物治理工程：完成120家重点企业挥发性有机物深度治理。",
+    "3.清洁能源替代工程：实施城区集中供热管网扩建，新增供热面积300万平方米。",
+    "4.大气监测能力提升工程：新建乡镇空气质量自动监测站45个。",
+)
+BOXED_AFTER = "各县（区）人民政府对本行政区域生态环境质量负总责，将规划目标任务分解落实到年度计划。"
+
+
+def boxed_column_pdf() -> bytes:
+    """A page of a plan (规划) with a 专栏: a paragraph indented two characters, then a
+    drawn frame two characters in from each margin holding its title (centred, larger) and
+    numbered items set flush at the frame's margin, each broken by character count so that
+    it wraps onto a line at the same margin (35 a line, as on a character grid); then a
+    paragraph under the frame; a page number at the foot."""
+    pages = _Pages("— {page} —", footer_y=40)
+    pdf, font, width = pages.pdf, pages.font, pages.width
+    size = 12
+    left, right = 72, width - 72
+    per_line = int((right - left) // size)
+
+    def paragraph(text: str, x0: float, chars: int, indent: int) -> None:
+        first = True
+        while text:
+            count = chars - (indent if first else 0)
+            pdf.setFont(font, size)
+            pdf.drawString(x0 + (indent * size if first else 0), pages.y, text[:count])
+            text, first = text[count:], False
+            pages.y -= size * 1.8
+
+    paragraph(BOXED_INTRO, left, per_line, 2)
+    lines = 1 + sum(-(-len(t) // (per_line - 4)) for t in BOXED_ITEMS)
+    height = lines * size * 1.8 + 20
+    top = pages.y + 18
+    pdf.rect(left, top - height, right - left, height)
+    pdf.setFont(font, 13)
+    pdf.drawCentredString(width / 2, pages.y, BOXED_TITLE)
+    pages.y -= 13 * 1.8
+    for item in BOXED_ITEMS:
+        paragraph(item, left + 2 * size, per_line - 4, 0)
+    pages.y = top - height - 18
+    paragraph(BOXED_AFTER, left, per_line, 2)
+    pages.new_page()
+    return pages.done()
+
+
+# A plan's table of indicators, ruled, its 序号 column narrow.
+RULED_TABLE = (
+    ("序号", "指标", "2020年", "2025年目标", "属性"),
+    ("1", "细颗粒物（PM2.5）浓度（微克/立方米）", "38", "33", "约束性"),
+    ("2", "空气质量优良天数比率（%）", "82.5", "86", "约束性"),
+    ("3", "森林覆盖率（%）", "41.2", "42", "预期性"),
+)
+
+
+def ruled_table_pdf() -> bytes:
+    """A table drawn with rules round every cell, its first column (序号) so narrow that the
+    gap between 序号 and 指标 is under two characters: the rules, not the gap, part them."""
+    pages = _Pages()
+    pdf, font = pages.pdf, pages.font
+    left, right, size, pitch = 72, pages.width - 72, 10.5, 22
+    columns = (0, 36, 276, 336, 408, right - left)
+    top = pages.y + 15
+    for row in RULED_TABLE:
+        pdf.setFont(font, size)
+        for x, cell in zip(columns, row, strict=False):
+            pdf.drawString(left + x + 4, pages.y, cell)
+        pages.y -= pitch
+    bottom = top - len(RULED_TABLE) * pitch
+    for k in range(len(RULED_TABLE) + 1):
+        pdf.line(left, top - k * pitch, right, top - k * pitch)
+    for x in columns:
+        pdf.line(left + x, top, left + x, bottom)
+    pages.new_page()
+    return pages.done()

@@ -441,6 +441,41 @@ def test_an_absent_word_jieba_cut_across_a_held_word_is_read_as_it() -> None:
     assert join_absent("抄送货", tokens, held, tokenizer.is_word, stop) == ["抄送", "送货"]
 
 
+def test_money_the_documents_never_call_so_is_searched_in_yuan() -> None:
+    from rag.answering.analysis import money_for_absent
+
+    held = {"请示", "申请", "万元", "元"}.__contains__
+    asked = "请示申请多少钱?"
+    assert money_for_absent(asked, ["请示", "申请", "钱"], held) == ["请示", "申请", "万元", "元"]
+    # A corpus that says 钱, a question without it, no unit of money held, or 钱 that is not
+    # the amount asked for: unchanged.
+    for question, tokens, holds in (
+        (asked, ["申请", "钱"], {"钱", "万元"}.__contains__),
+        ("申请多少经费?", ["申请", "经费"], held),
+        (asked, ["申请", "钱"], {"申请"}.__contains__),
+        ("借了我的钱多长时间内起诉?", ["借", "钱", "起诉"], held),
+    ):
+        assert money_for_absent(question, tokens, holds) is tokens
+
+
+def test_a_request_asked_how_much_money_quotes_the_amount(tmp_path: Path) -> None:
+    """请示申请多少钱: the 请示 states 2500万元 and never 钱; the sentence asking for it is
+    quoted, not the title that shares the question's 申请 and 请示."""
+    source, index = tmp_path / "src", tmp_path / "idx"
+    source.mkdir()
+    (source / "请示.txt").write_text(
+        "关于申请拨付2024年澜江支流综合整治工程经费的请示\n\n市人民政府：\n\n"
+        "一、项目基本情况\n\n澜江支流综合整治工程是规划确定的重点工程之一，具备开工条件。\n\n"
+        "二、资金需求\n\n经评审，工程总投资为5860万元，尚有资金缺口2500万元。"
+        "为确保工程按期开工，特申请市级财政拨付专项经费2500万元。\n\n"
+        "妥否，请批示。\n\n澜州市生态环境局\n2024年3月18日\n",
+        encoding="utf-8",
+    )
+    rag.build_index(source, index, model="none", workers=1)
+    answer = rag.load(index, model="none").answer("请示申请多少钱？")
+    assert answer.found and "特申请市级财政拨付专项经费2500万元" in answer.quotes[0].text
+
+
 def test_a_question_about_who_gave_a_speech_searches_its_byline() -> None:
     from rag.answering.analysis import with_speaker_terms
 

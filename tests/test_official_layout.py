@@ -93,6 +93,23 @@ def test_document_number_under_the_title(tmp_path: Path) -> None:
     assert doc.date == "2021-06-30"
 
 
+def test_a_signer_line_under_the_number_belongs_to_it(tmp_path: Path) -> None:
+    """A 请示's 版头 as a Word file sets it (the issuer's mark, the 文号, 签发人 in a
+    paragraph of its own): the 签发人 stays with the number, so the 关于…的请示 under it is
+    the title and the mark the kicker, and the 主送机关 is found under the title."""
+    doc = parse_one(
+        tmp_path,
+        "request.txt",
+        "澜州市生态环境局\n\n澜环〔2024〕15号\n\n签发人：周明远\n\n"
+        "关于申请拨付2024年澜江支流综合整治工程经费的请示\n\n市人民政府：\n\n"
+        "为加快推进澜江支流综合整治，特申请市级财政拨付专项经费2500万元。\n\n"
+        "妥否，请批示。\n\n澜州市生态环境局\n2024年3月18日\n",
+    )
+    assert doc.title == "关于申请拨付2024年澜江支流综合整治工程经费的请示"
+    assert role_texts(doc, "docnumber") == ["澜环〔2024〕15号\n签发人：周明远"]
+    assert role_texts(doc, "addressee") == ["市人民政府："]
+
+
 def test_notes_are_cited_by_what_they_are(notice: Document, tmp_path: Path) -> None:
     by_role = {p.role: p.number for p in notice.paragraphs}
     assert cite(notice, by_role["docnumber"]) == f"《{TITLE}》发文字号"

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 from format_samples import (
+    BOXED_AFTER,
+    BOXED_INTRO,
+    BOXED_ITEMS,
+    BOXED_TITLE,
     CHROME_WORDS,
     HEADER,
     HTML_STYLES,
@@ -15,13 +19,16 @@ from format_samples import (
     NOTICE_LAST,
     NOTICE_TABLE,
     NOTICE_TEXT,
+    RULED_TABLE,
     WRAPPED_TABLE,
     WRAPPED_TABLE_NOTE,
+    boxed_column_pdf,
     docx_document,
     html_page,
     numbered_docx,
     pdf_document,
     resolution,
+    ruled_table_pdf,
     scanned_pdf,
     wrapped_table_pdf,
 )
@@ -340,6 +347,26 @@ def test_a_row_without_a_first_cell_at_the_rows_pitch_stays_a_row(tmp_path: Path
     doc = read_file(path)
     texts = ["\t".join("".join(cell) for cell in row if cell != ("",)) for row in rows]
     assert _table_rows(doc) == texts
+
+
+def test_a_boxed_column_keeps_its_items_whole(tmp_path: Path) -> None:
+    """A plan's 专栏 (a drawn frame narrower than the page, its items set flush at the
+    frame's margin): a line reaching the frame's right margin continues its item, the next
+    item's number after a finished one starts a paragraph; nothing joins across the frame."""
+    path = tmp_path / "规划.pdf"
+    path.write_bytes(boxed_column_pdf())
+    doc = read_file(path)
+    texts = [b.text.replace("\u3000", "") for b in doc.blocks]
+    title = BOXED_TITLE.replace("\u3000", "")
+    assert texts == [BOXED_INTRO, title, *BOXED_ITEMS, BOXED_AFTER]
+
+
+def test_a_ruled_tables_rules_part_its_cells(tmp_path: Path) -> None:
+    """A ruled table whose narrow first column leaves less than the column gap between 序号
+    and 指标: the vertical rule between them parts the cells, so the header is a row too."""
+    path = tmp_path / "指标.pdf"
+    path.write_bytes(ruled_table_pdf())
+    assert _table_rows(read_file(path)) == ["\t".join(row) for row in RULED_TABLE]
 
 
 def test_scanned_pdf_needs_ocr_first() -> None:

@@ -276,6 +276,27 @@ def without_pointed(question: str, tokens: list[str]) -> tuple[str, list[str]]:
     return (rest, kept) if kept and rest.strip() else (question, tokens)
 
 
+# 多少钱 where no passage says 钱: official texts state amounts in 元 (经费2500万元, 不少于3亿元).
+MONEY_WORD = "钱"
+MONEY_UNITS = ("万元", "亿元", "元")
+
+
+def money_for_absent(question: str, tokens: list[str], held: Callable[[str], bool]) -> list[str]:
+    """The question's tokens with 钱, when the question asks how much (多少钱) and no passage
+    holds 钱, read as the units of money the passages hold (请示申请多少钱 searches 万元, where
+    the 请示 asks for 2500万元): the word asked about is the amount, which documents never
+    call 钱. 借了我的钱 (not asking an amount) and other tokens unchanged."""
+    if MONEY_WORD not in tokens or held(MONEY_WORD) or "元" not in asked_units(question):
+        return tokens
+    units = [u for u in MONEY_UNITS if u not in tokens and held(u)]
+    if not units:
+        return tokens
+    out: list[str] = []
+    for token in tokens:
+        out.extend(units if token == MONEY_WORD else (token,))
+    return out
+
+
 def split_absent(
     tokens: list[str], held: Callable[[str], bool], subwords: Callable[[str], list[str]]
 ) -> list[str]:
@@ -658,6 +679,7 @@ __all__ = [
     "analyze",
     "asked_units",
     "join_absent",
+    "money_for_absent",
     "names_a_rule",
     "split_absent",
     "starts_with_anaphor",

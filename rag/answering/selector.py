@@ -16,6 +16,7 @@ from .analysis import (
     TermWeights,
     analyze,
     join_absent,
+    money_for_absent,
     split_absent,
     with_issue_terms,
     with_speaker_terms,
@@ -134,6 +135,8 @@ class AnswerSelector:
         # ...and one jieba cut across a word they hold (抄 / 送给 of 抄送给了), as that word.
         tokenizer = self.gen.tokenizer
         tokens = join_absent(folded, tokens, self._indexed, tokenizer.is_word, tokenizer.stopwords)
+        # A question for an amount of 钱 where no passage says 钱: the 元 the documents state.
+        tokens = money_for_absent(folded, tokens, self._indexed)
         # A question about who issued the document also searches what its 落款 is called.
         searching, tokens = with_issue_terms(folded, tokens, self._held)
         if searching is tokens:  # ...and one about who gave a speech, what its 署名 is called

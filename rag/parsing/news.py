@@ -51,6 +51,11 @@ _RELEASE_RE = re.compile(f"^(?:{_RELEASE_FIELD})\\s*[:：]")
 _RELEASE_DATE_RE = re.compile(r"(?:时间|日期)\s*[:：]")
 # The issuer's mark at the top of an official document (国务院文件, 上海市人民政府文件).
 _ISSUER_MARK_RE = re.compile(r"文件$")
+# The 签发人 of a 上行文 (请示, 报告) on a line of its own under the 文号, as a Word file
+# sets it in a right-aligned paragraph: part of the 版头's number line, not the title.
+_SIGNER_RE = re.compile(
+    r"^签发人\s*[：:]\s*[\u4e00-\u9fff·]{2,8}(?:[\s、，,]+[\u4e00-\u9fff·]{2,8}){0,5}$"
+)
 # The mark of an order (GB/T 9704 命令（令）格式: the issuer's full name and 令 or 命令,
 # 国务院令, 江州市人民政府令) with its number on the next line (令号: 第45号, 第七百三十二号):
 # the mark is no title, the number is the document's number (发文字号).
@@ -231,6 +236,16 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
             and _SPEAKER_RE.match(unit.text)
         ):
             doc.head.append(Block("byline", unit.text, unit.lines))
+        elif (
+            not doc.body
+            and doc.head
+            and doc.head[-1].role == "docnumber"
+            and _SIGNER_RE.match(unit.text.strip())
+        ):
+            # 澜环〔2024〕15号 / 签发人：周明远: the number line set over two paragraphs.
+            number = doc.head[-1]
+            number.text = f"{number.text}\n{unit.text}"
+            number.lines = number.lines + unit.lines
         elif unit.role == "section" and doc.has_paragraphs and _opens_next(doc, units, index):
             # Under the date that signs one official document, the next one's title, issuer
             # mark or number: a gazette or a collection holds one document after another.

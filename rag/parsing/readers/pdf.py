@@ -77,6 +77,11 @@ _LEADER_END_RE = re.compile(r"(?:[.．·…‥]{3,}|…{2,}|[.．·]\s?[.．·]\
 # Punctuation that closes what comes before it: a line opening with it continues a paragraph.
 _CLOSING_START_RE = re.compile(r"^[，。、；：！？）》」』”’,.;:!?)]")
 _NUMBER_RE = re.compile(r"\d+")
+# A sentence's end, and an item's number at the start of a line (1. / （一） / 一、).
+_SENTENCE_END_RE = re.compile(r"[。；;！？]$")
+_ITEM_START_RE = re.compile(
+    r"^(?:\d{1,2}[.．、](?!\d)|[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}、)"
+)
 _NUMBER_CHARS = "0123456789.,"
 _CJK_RE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
@@ -94,6 +99,8 @@ class _Line:
     # The line's cells (x0, x1, text) where wide empty gaps split it; one cell for text.
     cells: tuple[tuple[float, float, str], ...] = ()
     row: bool = False  # one row of a table (set by _mark_tables)
+    # The drawn box (page, x0, top, x1, bottom) the line stands in, or None (see _frame_of).
+    frame: tuple[float, ...] | None = None
 
 
 def read_pdf(data: bytes, path: Path) -> RawDocument:
@@ -150,6 +157,8 @@ def _lines(pdf: Any) -> tuple[list[_Line], list[int]]:
             if page.images:
                 scanned.append(page.page_number)
             continue
+        boxes = _boxes(page)
+        rules = _vertical_rules(page)
         for line in found:
             chars = [c for c in line["chars"] if c.get("text")]
             text = _line_text(chars)
@@ -166,10 +175,50 @@ def _lines(pdf: Any) -> tuple[list[_Line], list[int]]:
                     bottom=float(line["bottom"]),
                     size=Counter(sizes).most_common(1)[0][0] if sizes else 0.0,
                     page_height=float(page.height),
-                    cells=_cells(chars),
+                    cells=_cells(chars, _rules_across(rules, line)),
+                    frame=_frame_of(boxes, page.page_number, line),
                 )
             )
     return lines, scanned
+
+
+def _boxes(page: Any) -> list[tuple[float, float, float, float]]:
+    """The page's drawn rectangles large enough to hold lines of text (x0, top, x1, bottom),
+    smallest first: a 专栏 or a boxed note, set inside a frame narrower than the page."""
+    found = [
+        (float(r["x0"]), float(r["top"]), float(r["x1"]), float(r["bottom"]))
+        for r in page.rects
+        if float(r["width"]) > 60 and float(r["height"]) > 20
+    ]
+    return sorted(found, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+
+
+def _vertical_rules(page: Any) -> list[tuple[float, float, float]]:
+    """The page's vertical rules (x, top, bottom): drawn lines and the sides of rectangles,
+    a ruled table's column borders among them."""
+    return [
+        (float(e["x0"]), float(e["top"]), float(e["bottom"]))
+        for e in page.edges
+        if e.get("orientation") == "v"
+    ]
+
+
+def _rules_across(
+    rules: list[tuple[float, float, float]], line: dict[str, Any]
+) -> tuple[float, ...]:
+    """The x of each vertical rule that runs across the whole height of the line."""
+    return tuple(x for x, top, bottom in rules if top <= line["top"] and line["bottom"] <= bottom)
+
+
+def _frame_of(
+    boxes: list[tuple[float, float, float, float]], page: int, line: dict[str, Any]
+) -> tuple[float, ...] | None:
+    """The smallest box that holds the whole line, with its page, or None."""
+    for x0, top, x1, bottom in boxes:
+        inside = x0 <= line["x0"] and line["x1"] <= x1
+        if inside and top <= line["top"] and line["bottom"] <= bottom:
+            return (page, x0, top, x1, bottom)
+    return None
 
 
 def _line_text(chars: list[dict[str, Any]]) -> str:
@@ -189,15 +238,20 @@ def _line_text(chars: list[dict[str, Any]]) -> str:
     return "".join(out)
 
 
-def _cells(chars: list[dict[str, Any]]) -> tuple[tuple[float, float, str], ...]:
+def _cells(
+    chars: list[dict[str, Any]], rules: tuple[float, ...] = ()
+) -> tuple[tuple[float, float, str], ...]:
     """The line cut where an empty gap of ``COLUMN_GAP_CHARS`` or more stands between two
-    glyphs: how a table's cells lie on one line. Spaces typed in the text are not a gap."""
+    glyphs, or a drawn vertical rule (``rules``, x positions) runs between them: how a
+    table's cells lie on one line (a ruled table's narrow 序号 column leaves a gap smaller
+    than that). Spaces typed in the text are not a gap."""
     cells: list[tuple[float, float, str]] = []
     run: list[dict[str, Any]] = []
     for char in chars:
         if run and not char["text"].isspace() and not run[-1]["text"].isspace():
-            gap = float(char["x0"]) - float(run[-1]["x1"])
-            if gap >= COLUMN_GAP_CHARS * float(char["size"]):
+            end, start = float(run[-1]["x1"]), float(char["x0"])
+            ruled = any(end <= x <= start for x in rules)
+            if ruled or start - end >= COLUMN_GAP_CHARS * float(char["size"]):
                 cells.append(_cell(run))
                 run = []
         run.append(char)
@@ -262,6 +316,8 @@ def _paragraphs(lines: list[_Line]) -> list[Block]:
         return []
     body_size = Counter(line.size for line in lines).most_common(1)[0][0] or 10.0
     body_lines = [line for line in lines if abs(line.size - body_size) < 0.5]
+    # A boxed 专栏 keeps its own margins (see _frame_layouts): the page's are measured outside.
+    body_lines = [line for line in body_lines if line.frame is None] or body_lines
     left = _mode(round(line.x0) for line in body_lines)
     right = _right_margin(sorted(line.x1 for line in body_lines))
     pitches = [
@@ -273,6 +329,7 @@ def _paragraphs(lines: list[_Line]) -> list[Block]:
     _mark_tables(lines)
     lines = _fold_wrapped_cells(lines)
     layout = _Layout(left, right, pitch, body_size, _full_count(body_lines, left, right, body_size))
+    frames = _frame_layouts(lines, layout)
     blocks: list[Block] = []
     current: list[_Line] = []
 
@@ -294,7 +351,11 @@ def _paragraphs(lines: list[_Line]) -> list[Block]:
             flush()
             blocks.append(Block("\t".join(c[2] for c in line.cells), "table_row", 0, line.page))
             continue
-        if current and _starts_paragraph(current[-1], line, layout):
+        if current and (
+            current[-1].frame != line.frame
+            or _starts_paragraph(current[-1], line, frames.get(line.frame, layout))
+            or (line.frame in frames and _opens_item(current[-1], line))
+        ):
             flush()
         current.append(line)
     flush()
@@ -310,6 +371,32 @@ class _Layout:
     pitch: float
     body_size: float
     full_count: int | None
+
+
+def _frame_layouts(lines: list[_Line], page: _Layout) -> dict[tuple[float, ...], _Layout]:
+    """The measures of the text inside each drawn box: a 专栏 in a plan or a boxed note sets
+    its lines inside the frame, flush with its own margins, so a line there is full when it
+    reaches the frame's right margin, not the page's, and starts a paragraph when indented
+    from the frame's left one. A line never continues a paragraph across the frame's edge."""
+    grouped: dict[tuple[float, ...], list[_Line]] = {}
+    for line in lines:
+        if line.frame is not None and not line.row:
+            grouped.setdefault(line.frame, []).append(line)
+    out: dict[tuple[float, ...], _Layout] = {}
+    for frame, inside in grouped.items():
+        body = [line for line in inside if abs(line.size - page.body_size) < 0.5]
+        if body:
+            left = _mode(round(line.x0) for line in body)
+            right = _right_margin(sorted(line.x1 for line in body))
+            out[frame] = _Layout(left, right, page.pitch, page.body_size, None)
+    return out
+
+
+def _opens_item(prev: _Line, line: _Line) -> bool:
+    """A numbered item after a finished sentence: inside a frame the items of a 专栏 are set
+    flush, without a first-line indent, so a full line ending one item is followed by the
+    next item's number (2.…, （二）…) at the same margin."""
+    return bool(_SENTENCE_END_RE.search(prev.text) and _ITEM_START_RE.match(line.text))
 
 
 def _mark_tables(lines: list[_Line]) -> None:
