@@ -476,6 +476,37 @@ def test_a_request_asked_how_much_money_quotes_the_amount(tmp_path: Path) -> Non
     assert answer.found and "特申请市级财政拨付专项经费2500万元" in answer.quotes[0].text
 
 
+def test_a_question_whom_a_document_is_sent_to_searches_its_addressee() -> None:
+    from rag.answering.analysis import with_addressee_terms
+
+    asked: list[int] = []
+
+    def terms() -> tuple[str, ...]:
+        asked.append(1)
+        return ("发给",)
+
+    # 报给谁: 报 is read as the 主送机关 (searched and analysed by what it is called).
+    assert with_addressee_terms("这份请示报给谁？", ["请示", "报"], terms) == (
+        ["请示", "报", "发给"],
+        ["请示", "发给"],
+    )
+    # 主送哪个单位 (jieba: 主 / 送): the 单位 asked for is the one the line names.
+    assert with_addressee_terms("主送哪个单位？", ["主", "送", "单位"], terms) == (
+        ["主", "送", "单位", "发给"],
+        ["发给"],
+    )
+    # Not asking whom (报送的材料有哪些), 抄送给 (the 版记's copies), or no 主送机关 in the
+    # corpus: unchanged, and the corpus is asked only for a question that is about it.
+    asked.clear()
+    for question, tokens in (
+        ("报送的材料有哪些？", ["报送", "材料"]),
+        ("抄送给谁？", ["抄", "送给"]),
+    ):
+        assert with_addressee_terms(question, tokens, terms) == (tokens, tokens)
+    assert asked == []
+    assert with_addressee_terms("报给谁？", ["报"], tuple) == (["报"], ["报"])
+
+
 def test_a_question_about_who_gave_a_speech_searches_its_byline() -> None:
     from rag.answering.analysis import with_speaker_terms
 

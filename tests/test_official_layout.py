@@ -42,6 +42,15 @@ def parse_one(tmp_path: Path, name: str, text: str) -> Document:
     return doc
 
 
+def assistant_of(tmp_path: Path, name: str, text: str) -> rag.Assistant:
+    """An assistant over a lexical index of one plain-text file holding ``text``."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / name).write_text(text, encoding="utf-8")
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    return rag.load(tmp_path / "index", model="none")
+
+
 def role_texts(doc: Document, role: str) -> list[str]:
     return [doc.text[p.start : p.end] for p in doc.paragraphs if p.role == role]
 
@@ -711,11 +720,7 @@ def test_the_marks_of_the_head_the_signer_and_the_annotations(tmp_path: Path) ->
         "二、重点任务",
         "三、工作要求",
     ]
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "urgent.txt").write_text(text, encoding="utf-8")
-    rag.build_index(source, tmp_path / "index", model="none", workers=1)
-    assistant = rag.load(tmp_path / "index", model="none")
+    assistant = assistant_of(tmp_path, "urgent.txt", text)
     asked = {"联系人是谁？": "附注", "签发人是谁？": "发文字号", "这份文件的紧急程度？": "版头"}
     answers = [assistant.answer(q) for q in asked]
     assert [(a.found, a.quotes[0].citation if a.found else "") for a in answers] == [
@@ -960,11 +965,7 @@ NOTICE_WITH_ARTICLES = """江州市公安局关于中心城区禁止燃放烟花
 def test_the_articles_of_a_notice_are_not_items_of_its_preamble(tmp_path: Path) -> None:
     # 通告如下： is a lead-in, but what follows is the notice's articles, each cited by its
     # number: the preamble with its "items" would quote the whole notice for any question.
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "通告.txt").write_text(NOTICE_WITH_ARTICLES, encoding="utf-8")
-    rag.build_index(source, tmp_path / "index", model="none", workers=1)
-    assistant = rag.load(tmp_path / "index", model="none")
+    assistant = assistant_of(tmp_path, "通告.txt", NOTICE_WITH_ARTICLES)
     preamble = NOTICE_WITH_ARTICLES.split("\n\n")[1]
     for question in ("通告第五条规定了什么？", "大型活动要放烟花怎么办？"):
         spans = candidate_spans(assistant, question)
@@ -1347,11 +1348,7 @@ def test_end_notes_close_the_last_part(tmp_path: Path) -> None:
 
 
 def test_question_heading_answered_by_what_stands_under_it(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "qa.md").write_text(QA_PAGE, encoding="utf-8")
-    rag.build_index(source, tmp_path / "index", model="none", workers=1)
-    assistant = rag.load(tmp_path / "index", model="none")
+    assistant = assistant_of(tmp_path, "qa.md", QA_PAGE)
     answer = assistant.answer("垃圾分类管理办法什么时候开始施行？")
     assert answer.found
     assert answer.quotes[0].text.startswith("答：《办法》自2024年8月1日起施行")
@@ -1365,11 +1362,7 @@ def test_table_under_its_caption_is_no_item_of_the_paragraph_before(tmp_path: Pa
         "表1　居民消费价格涨跌幅度\n\n指标\t全市（%）\t农村（%）\n"
         "食品烟酒\t-1.2\t-1.7\n衣着\t1.3\t0.9\n"
     )
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "bulletin.txt").write_text(text, encoding="utf-8")
-    rag.build_index(source, tmp_path / "index", model="none", workers=1)
-    assistant = rag.load(tmp_path / "index", model="none")
+    assistant = assistant_of(tmp_path, "bulletin.txt", text)
     quotes = assistant.answer("居民消费价格上涨了多少？").quotes
     assert quotes and "表1" not in quotes[0].text
 
@@ -1397,3 +1390,45 @@ def test_a_contact_line_under_any_document_is_its_note(tmp_path: Path) -> None:
     assert role_texts(doc, "annotation") == ["政策咨询电话：0571-6123789（工作日9:00—17:00）"]
     assert cite(doc, role_paragraph(doc, "annotation")).endswith("》附注")
     assert doc.metadata == ("编辑：李华",)
+
+
+REQUEST = """澜州市生态环境局文件
+
+澜环〔2024〕15号
+
+关于申请拨付澜江支流综合整治工程经费的请示
+
+市人民政府：
+
+为加快推进澜江支流综合整治，改善流域水环境质量，我局拟于2024年实施澜江支流综合整治工程，总投资5000万元。现将有关事项请示如下：
+
+一、工程建设内容包括河道清淤、生态护岸和截污管网建设。
+
+二、特申请市级财政拨付专项经费2500万元，其余资金由区级财政统筹解决。工程完工后，评价结果报市财政局备案。
+
+妥否，请批示。
+
+澜州市生态环境局
+2024年3月5日
+"""
+
+
+def test_whom_a_request_is_sent_up_to_is_its_addressee(tmp_path: Path) -> None:
+    # A 请示 is 报 / 报送 / 呈报 to its 主送机关; before, 报给谁 quoted the sentence saying
+    # 报市财政局备案, and 主送哪个单位 (cut 主 / 送) was refused with the 主送机关 ranked first.
+    assistant = assistant_of(tmp_path, "request.txt", REQUEST)
+    title = "关于申请拨付澜江支流综合整治工程经费的请示"
+    for question in (
+        "这份请示报给谁？",
+        "这份请示呈报哪个单位？",
+        "主送哪个单位？",
+        "这份请示是发给谁的？",
+    ):
+        answer = assistant.answer(question)
+        assert answer.found, question
+        assert [(q.text, q.citation) for q in answer.quotes[:1]] == [
+            ("市人民政府：", f"《{title}》主送机关")
+        ], question
+    # Who issued it is still the 落款.
+    issued = assistant.answer("这份请示是哪个单位发的？")
+    assert issued.quotes[0].citation == f"《{title}》落款"

@@ -439,7 +439,11 @@ _ISSUER_Q = re.compile(
 _ISSUE_DATE_Q = re.compile(r"什么时[候间]|何时|哪[一]?天|哪[一]?年|几月|几号|日期|时间")
 _ISSUERS = frozenset(("单位", "部门", "机关", "机构", "组织"))
 # 发给谁, 主送哪些单位: the addressee (主送机关), not the issuer.
-_SENT_TO_Q = re.compile(r"发给|送给|主送|发往|下发给|印发给|报送")
+# A document sent up (a 请示 or 报告) is 报 / 报送 / 呈报 / 上报 to its addressee.
+# 抄送给 names the 版记's copies, not the addressee.
+_SENT_TO_Q = re.compile(
+    r"发给|(?<!抄)送给|主送|发往|下发给|印发给|报送|报给|呈报|呈送|上报|报(?=哪|谁)"
+)
 ISSUER_TERMS = ("落款", "署名")
 ISSUE_DATE_TERMS = ("落款", "成文", "日期")
 
@@ -476,6 +480,50 @@ def with_issue_terms(
     if ISSUER_TERMS[0] not in analysed:
         analysed.append(ISSUER_TERMS[0])
     return tokens + extra, analysed
+
+
+# Whom the document is sent to (这份请示报给谁, 主送哪个单位, 这份通知发给哪些单位): its 主送机关,
+# whose own words are organs' names; searched with what that part is called, the verb of
+# sending read as that part (报 of 报给谁 is no word of the 主送机关 line).
+_SENT = frozenset(
+    (
+        "发给",
+        "送给",
+        "主送",
+        "发往",
+        "下发",
+        "印发",
+        "报",
+        "报送",
+        "报给",
+        "呈报",
+        "呈送",
+        "上报",
+        "主",
+        "送",
+        "发",
+    )
+)
+_ADDRESSEE_Q = re.compile(
+    r"谁|哪(?:个|些|几个|一个|级)?(?:单位|部门|机关|机构)|什么(?:单位|部门|机关|机构)"
+)
+
+
+def with_addressee_terms(
+    question: str, tokens: list[str], terms: Callable[[], Sequence[str]]
+) -> tuple[list[str], list[str]]:
+    """The tokens to search and to analyse for a question asking whom the document is sent
+    to, when some 主送机关 of the corpus is called by ``terms()`` (asked only for such a
+    question; empty: no document of the corpus has one, and the question keeps ``tokens``
+    for both). Searched: the question's tokens and those terms; analysed: the verb of
+    sending (报, 发给, 主 / 送…) read as the part. ``question`` is folded."""
+    if not _SENT_TO_Q.search(question) or not _ADDRESSEE_Q.search(question):
+        return tokens, tokens
+    extra = [t for t in terms() if t not in tokens]
+    if not extra:
+        return tokens, tokens
+    analysed = [t for t in tokens if t not in _SENT and t not in _ISSUERS]
+    return tokens + extra, analysed + extra
 
 
 # Who gave a speech or a report (讲话是谁作的, 政府工作报告是谁做的, 谁发表了讲话): its 署名, the
@@ -684,6 +732,7 @@ __all__ = [
     "split_absent",
     "starts_with_anaphor",
     "states_unit",
+    "with_addressee_terms",
     "with_issue_terms",
     "with_speaker_terms",
     "without_pointed",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..backends import Within
+from ..chunking import NOTE_CONTEXT
 from ..retrieval import Ranked, Retriever
 from ..schema import AUTHORITATIVE_KINDS
 from ..settings import RetrievalMode
@@ -18,6 +19,7 @@ from .analysis import (
     join_absent,
     money_for_absent,
     split_absent,
+    with_addressee_terms,
     with_issue_terms,
     with_speaker_terms,
     without_pointed,
@@ -76,6 +78,7 @@ class AnswerSelector:
         self.order = PassageOrder(self.gen, self.candidates)
         self._signed: bool | None = None
         self._speaker: bool | None = None
+        self._addressed: tuple[str, ...] | None = None
 
     def _indexed(self, token: str) -> bool:
         return self.gen.lexical.df(token) > 0
@@ -92,6 +95,32 @@ class AnswerSelector:
                 for doc in self.gen.documents.values()
             )
         return self._speaker
+
+    def _addressee_terms(self) -> tuple[str, ...]:
+        """The words a 主送机关 is called by, and no other part, that the index holds (found
+        once, on the first question asking whom a document is sent to); empty when no document
+        has one."""
+        if self._addressed is None:
+            has = any(
+                para.role == "addressee"
+                for doc in self.gen.documents.values()
+                for para in doc.paragraphs
+            )
+            tokenize = self.gen.tokenizer.tokenize
+            words = tokenize(" ".join(NOTE_CONTEXT["addressee"])) if has else []
+            # Only its own words: 机关 also names the 落款 (发文机关署名) and the 版记's 印发机关.
+            others = {
+                w
+                for role, label in NOTE_CONTEXT.items()
+                if role != "addressee"
+                for w in tokenize(" ".join(label))
+            }
+            self._addressed = tuple(
+                dict.fromkeys(
+                    w for w in words if len(w) >= 2 and w not in others and self._indexed(w)
+                )
+            )
+        return self._addressed
 
     def _held(self, token: str) -> bool:
         """Some 落款 is called by this word: the generation has a signature passage (found
@@ -141,6 +170,8 @@ class AnswerSelector:
         searching, tokens = with_issue_terms(folded, tokens, self._held)
         if searching is tokens:  # ...and one about who gave a speech, what its 署名 is called
             searching, tokens = with_speaker_terms(folded, tokens, self._spoken)
+        if searching is tokens:  # ...and one about whom it is sent to, its 主送机关
+            searching, tokens = with_addressee_terms(folded, tokens, self._addressee_terms)
         ranked = (
             self.retriever.rank(searching, question, depth, mode)
             if within is None

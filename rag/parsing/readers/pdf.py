@@ -353,7 +353,9 @@ def _paragraphs(lines: list[_Line]) -> list[Block]:
             continue
         if current and (
             current[-1].frame != line.frame
-            or _starts_paragraph(current[-1], line, frames.get(line.frame, layout))
+            or _starts_paragraph(
+                current[-1], line, layout if line.frame is None else frames.get(line.frame, layout)
+            )
             or (line.frame in frames and _opens_item(current[-1], line))
         ):
             flush()
