@@ -1432,3 +1432,33 @@ def test_whom_a_request_is_sent_up_to_is_its_addressee(tmp_path: Path) -> None:
     # Who issued it is still the 落款.
     issued = assistant.answer("这份请示是哪个单位发的？")
     assert issued.quotes[0].citation == f"《{title}》落款"
+
+
+def test_a_question_about_a_part_is_judged_lexically_on_a_dense_index(tmp_path: Path) -> None:
+    # 报给谁 / 哪个单位发的 ask for the 主送机关 / 落款, whose words are names and dates: on an
+    # index with sentence vectors (a real FAISS index, the deterministic hashing embedder)
+    # they are answered as on a lexical one, while another question measures its cosines.
+    from rag.embedding import HashingEmbedder
+    from rag.settings import RetrievalMode
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "request.txt").write_text(REQUEST, encoding="utf-8")
+    rag.build_index(
+        source, tmp_path / "dense", model="none", workers=1, embedder=HashingEmbedder(48)
+    )
+    rag.build_index(source, tmp_path / "lexical", model="none", workers=1)
+    dense = rag.load(tmp_path / "dense", embedder=HashingEmbedder(48))
+    lexical = rag.load(tmp_path / "lexical", model="none")
+    for question in ("这份请示报给谁？", "这份请示是哪个单位发的？"):
+        tokens = dense._state.generation.tokenizer.tokenize(question)
+        examined = dense._state.selector.examine(question, tokens, 5, RetrievalMode.HYBRID)
+        assert examined is not None and not examined.semantic, question
+        got, want = dense.answer(question).to_dict(), lexical.answer(question).to_dict()
+        for answer in (got, want):
+            answer.pop("build_id")
+        assert got == want, question
+    question = "特申请市级财政拨付多少专项经费？"
+    tokens = dense._state.generation.tokenizer.tokenize(question)
+    examined = dense._state.selector.examine(question, tokens, 5, RetrievalMode.HYBRID)
+    assert examined is not None and examined.semantic

@@ -184,7 +184,11 @@ class AnswerSelector:
                 else None
             )
         query = analyze(folded, tokens, self.weights, self.names.named(folded))
-        semantic = self.semantic(question, tokens, mode, within)
+        # A question about a part of the document (its 落款, 署名, 主送机关) is judged on the
+        # lexical side: the part's words are names and dates, which no sentence embedding
+        # of the question resembles, and the dense model saw no such question in training.
+        part = searching is not tokens
+        semantic = None if part else self.semantic(question, tokens, mode, within)
         cands = self.candidates.generate(
             query, ranked, semantic, self.in_named(query, tokens, question, within)
         )
