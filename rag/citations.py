@@ -19,7 +19,7 @@ from .textnorm import is_traditional
 
 # Article labels in either script (條, 兩).
 _ARTICLE_RE = re.compile(
-    r"^第[一二三四五六七八九十百千零〇两兩\d]+[条條](?:之[一二三四五六七八九十]+)?$"
+    r"^第(?:[一二三四五六七八九十百千零〇两兩]+|\d+(?:-\d+)?)[条條](?:之[一二三四五六七八九十]+)?$"
 )
 _ITEM_RE = re.compile(r"^[（(]([一二三四五六七八九十百零〇两兩]+)[）)]$")
 _CN_DIGITS = "零一二三四五六七八九"

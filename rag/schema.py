@@ -7,6 +7,7 @@ All records are frozen dataclasses. Character offsets (``start``/``end``) always
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,11 +36,45 @@ class SectionRef:
     def key(self) -> str:
         """The label in Simplified characters (第三十九條 → 第三十九条), to compare labels of
         documents in either script with each other and with a question's."""
-        return self.label.translate(_LABEL_FOLD)
+        return article_key(self.label)
 
 
 # The Traditional characters of statute numbering (編/節/條, 兩 in numbers).
 _LABEL_FOLD = str.maketrans("編節條兩項", "编节条两项")
+# A label numbered in Arabic digits, as Taiwan's laws number articles (第1條, 第22-1條).
+_ARABIC_LABEL = re.compile(r"^第(\d{1,4})(?:-(\d{1,3}))?([编节条章])$")
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def article_key(label: str) -> str:
+    """A numbering label as Simplified Chinese numerals write it, to compare labels of
+    documents in either script and either numeral system with each other and with a
+    question's: 第三十九條 → 第三十九条, 第1條 → 第一条, 第22-1條 → 第二十二条之一."""
+    folded = label.translate(_LABEL_FOLD)
+    arabic = _ARABIC_LABEL.match(folded)
+    if arabic is None:
+        return folded
+    number, sub, unit = arabic.groups()
+    key = f"第{chinese_number(int(number))}{unit}"
+    return f"{key}之{chinese_number(int(sub))}" if sub else key
+
+
+def chinese_number(n: int) -> str:
+    """0–9999 in Chinese numerals as statutes write them (10 十, 12 十二, 105 一百零五)."""
+    if n < 10:
+        return _CN_DIGITS[n]
+    out = ""
+    zero = False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit, n = divmod(n, value)
+        if digit:
+            if zero:
+                out += "零"
+            out += ("" if value == 10 and not out and digit == 1 else _CN_DIGITS[digit]) + unit
+            zero = False
+        elif out:
+            zero = True
+    return out
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,13 @@ repairs, with every text, title and citation in the document's own characters.""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import opencc
 import pytest
 
+import rag
 from rag.citations import cite
 from rag.parsing import load_documents
 from rag.parsing.script import Restorer
@@ -157,3 +159,45 @@ def test_the_head_and_the_attendance_of_minutes(script: str, tmp_path: Path) -> 
     assert [doc.text[p.start : p.end] for p in attendance] == [lines[12], lines[14], lines[16]]
     assert cite(doc, attendance[1].number) == f"《{lines[0]}》第{attendance[1].number}段"
     assert [r for r in doc.repairs if r.kind == "fragment_flagged"] == []
+
+
+def test_article_labels_in_arabic_digits_are_keyed_as_chinese_numerals() -> None:
+    from rag.schema import article_key, chinese_number
+
+    assert [chinese_number(n) for n in (1, 10, 12, 105, 110, 1000, 2001)] == [
+        "一",
+        "十",
+        "十二",
+        "一百零五",
+        "一百一十",
+        "一千",
+        "二千零一",
+    ]
+    assert article_key("第1條") == "第一条"
+    assert article_key("第22-1條") == "第二十二条之一"
+    assert article_key("第三十九條") == "第三十九条"  # Chinese numerals as they are
+    assert article_key("第3章") == "第三章"
+
+
+def test_a_taiwan_law_numbered_in_arabic_digits_has_articles(tmp_path: Path) -> None:
+    # Taiwan's laws write 第 1 條 / 第 22-1 條 / 第 一 章 with spaces and Arabic digits: each
+    # is an article (or chapter) and cited as its label without the spaces, in the law's own
+    # characters; a question asking for 第22-1條 gets that article.
+    fixture = Path(__file__).parent / "fixtures" / "taiwan_labor_standards.txt"
+    source = tmp_path / "src"
+    source.mkdir()
+    shutil.copy(fixture, source / "勞動基準法.txt")
+    (doc,) = load_documents(source).documents
+    first = doc.body_paragraphs[0]
+    assert [ref.label for ref in first.section if ref.label] == ["第一章", "第1條"]
+    # Its paragraphs are counted as 款, the mainland's name (Taiwan calls them 項).
+    assert cite(doc, first.number) == "《勞動基準法》第1條第一款"
+    last = doc.body_paragraphs[-1]
+    assert cite(doc, last.number) == "《勞動基準法》第22-1條"
+    assert last.section[-1].label == "第22-1條" and last.section[-1].key == "第二十二条之一"
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    assistant = rag.load(tmp_path / "index", model="none")
+    for question, label in (("第22-1條是什麼內容？", "第22-1條"), ("第16條規定了什么？", "第16條")):
+        answer = assistant.answer(question)
+        assert answer.found, question
+        assert answer.quotes[0].citation == f"《勞動基準法》{label}", question

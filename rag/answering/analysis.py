@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from ..schema import article_key
 from ..store import Generation
 
 _NUMBER_Q = re.compile(
@@ -70,7 +71,9 @@ _PERMISSION_Q = re.compile(
 )
 _SAID_Q = re.compile(r"认为|表示|指出|强调|提出|说|称|介绍|谈到|看来")
 # 第三十九条, 第二百九十一条之一: the article asked for by number.
-ARTICLE = re.compile(r"第[零〇一二三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?")
+ARTICLE = re.compile(
+    r"第(?:[零〇一二三四五六七八九十百千]+|\d{1,4}(?:-\d{1,3})?)条(?:之[一二三四五六七八九十]+)?"
+)
 _ANAPHOR = re.compile(r"^(?:它|他|她|其|此|该|这|那|牠|祂|它们|他们|她们|这些|那些)")
 _ENTITY_TAGS = {"ns", "nr", "nrt", "nrfg", "nt", "nz", "eng"}
 _LATIN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
@@ -606,7 +609,7 @@ def analyze(
         asks_condition=bool(_CONDITION_Q.search(question)),
         asks_permission=bool(_PERMISSION_Q.search(question)),
         asks_said=bool(_SAID_Q.search(question)),
-        article=article.group(0) if article else "",
+        article=article_key(article.group(0)) if article else "",
         names_title=bool(article) and weights.names_title(terms),
         heads=heads,
         missing=missing,

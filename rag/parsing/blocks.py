@@ -45,7 +45,11 @@ _BYLINE_RE = re.compile(
 # Official numbering, outermost first; the rank orders the two families 编>章>节>条 and
 # 一、>（一）>1.>（1）>①, and puts articles (条) outside list items. ``第一百二十八 条`` (a
 # space before 条) and ``第十七条之一`` are articles too, in either script (編, 節, 條).
-_ARTICLE_RE = re.compile(f"^第[{CN_NUM}\\d]+[ \u3000]?([编編章节節条條])(?:之[{CN_NUM}]+)?")
+# Taiwan's laws space and number theirs in Arabic digits, a later insertion with a hyphen
+# (``第 1 條``, ``第 22-1 條``, ``第 一 章``).
+_ARTICLE_RE = re.compile(
+    f"^第[ \u3000]?(?:[{CN_NUM}]+|\\d+(?:-\\d+)?)[ \u3000]?([编編章节節条條])(?:之[{CN_NUM}]+)?"
+)
 _PART_RE = re.compile(f"^第[{CN_NUM}\\d]+分[编編]")
 ARTICLE_RANKS = {"编": 10, "分编": 15, "章": 20, "节": 30, "条": 40}
 ARTICLE_RANKS |= {"編": 10, "節": 30, "條": 40}
