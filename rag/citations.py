@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .schema import ROLE_LABELS, Document, Paragraph
+from .schema import ROLE_LABELS, Document, Paragraph, chinese_number
 from .textnorm import is_traditional
 
 # Article labels in either script (條, 兩).
@@ -22,7 +22,6 @@ _ARTICLE_RE = re.compile(
     r"^第(?:[一二三四五六七八九十百千零〇两兩]+|\d+(?:-\d+)?)[条條](?:之[一二三四五六七八九十]+)?$"
 )
 _ITEM_RE = re.compile(r"^[（(]([一二三四五六七八九十百零〇两兩]+)[）)]$")
-_CN_DIGITS = "零一二三四五六七八九"
 # Per-document indexes, by id(); a document is immutable, so an entry never goes stale.
 _INDEX_CACHE: dict[int, tuple[Document, dict[tuple[str, ...], int]]] = {}
 _CACHE_LIMIT = 512
@@ -188,22 +187,6 @@ def _index(doc: Document) -> dict[tuple[str, ...], int]:
         _INDEX_CACHE.clear()
     _INDEX_CACHE[id(doc)] = (doc, counts)
     return counts
-
-
-def chinese_number(n: int) -> str:
-    """1 → 一, 12 → 十二, 25 → 二十五, 100 → 一百 (for 款 numbers; up to 999)."""
-    if n < 10:
-        return _CN_DIGITS[n]
-    if n < 20:
-        return "十" + (_CN_DIGITS[n - 10] if n > 10 else "")
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _CN_DIGITS[tens] + "十" + (_CN_DIGITS[ones] if ones else "")
-    hundreds, rest = divmod(n, 100)
-    tail = "" if not rest else ("零" if rest < 10 else "") + chinese_number(rest)
-    if 10 <= rest < 20:
-        tail = "一" + tail
-    return _CN_DIGITS[hundreds] + "百" + tail
 
 
 __all__ = ["chinese_number", "cite", "cite_span", "full_title"]

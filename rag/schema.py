@@ -59,22 +59,33 @@ def article_key(label: str) -> str:
     return f"{key}之{chinese_number(int(sub))}" if sub else key
 
 
-def chinese_number(n: int) -> str:
-    """0–9999 in Chinese numerals as statutes write them (10 十, 12 十二, 105 一百零五)."""
-    if n < 10:
-        return _CN_DIGITS[n]
-    out = ""
+def chinese_number(value: int) -> str:
+    """A number in Chinese counting words, as statutes number articles and 款 and Word
+    writes list numbers: 10 → 十, 21 → 二十一, 105 → 一百零五, 2021 → 二千零二十一 (0 and
+    below 零, 10000 and above in digits)."""
+    if value <= 0:
+        return _CN_DIGITS[0]
+    if value >= 10000:
+        return str(value)
+    out = []
+    rest = value
     zero = False
-    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
-        digit, n = divmod(n, value)
+    for size, unit in ((1000, "千"), (100, "百"), (10, "十")):
+        digit, rest = divmod(rest, size)
         if digit:
             if zero:
-                out += "零"
-            out += ("" if value == 10 and not out and digit == 1 else _CN_DIGITS[digit]) + unit
-            zero = False
+                out.append("零")
+                zero = False
+            if not (size == 10 and digit == 1 and not out):
+                out.append(_CN_DIGITS[digit])
+            out.append(unit)
         elif out:
             zero = True
-    return out
+    if rest:
+        if zero:
+            out.append("零")
+        out.append(_CN_DIGITS[rest])
+    return "".join(out)
 
 
 @dataclass(frozen=True)

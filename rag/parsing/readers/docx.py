@@ -24,6 +24,7 @@ from typing import Any
 from lxml import etree
 
 from ...errors import SourceError
+from ...schema import chinese_number
 from ...textnorm import fold_chars
 from . import Block, RawDocument, from_blocks
 
@@ -339,34 +340,6 @@ def format_number(value: int, fmt: str) -> str:
         roman = _roman(value)
         return roman if fmt == "upperRoman" else roman.lower()
     return str(value)
-
-
-def chinese_number(value: int) -> str:
-    """A number in Chinese counting words as Word writes list numbers: 10 → 十, 21 → 二十一."""
-    if value <= 0:
-        return _CN_DIGITS[0]
-    if value >= 10000:
-        return str(value)
-    units = ((1000, "千"), (100, "百"), (10, "十"))
-    out = []
-    rest = value
-    zero = False
-    for size, unit in units:
-        digit, rest = divmod(rest, size)
-        if digit:
-            if zero:
-                out.append("零")
-                zero = False
-            if not (size == 10 and digit == 1 and not out):
-                out.append(_CN_DIGITS[digit])
-            out.append(unit)
-        elif out:
-            zero = True
-    if rest:
-        if zero:
-            out.append("零")
-        out.append(_CN_DIGITS[rest])
-    return "".join(out)
 
 
 def _roman(value: int) -> str:
