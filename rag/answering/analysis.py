@@ -388,8 +388,8 @@ def _crossing(
     best = None
     for s in range(max(0, start - 3), end):
         for e in range(max(s + 2, start + 1), min(len(question), s + 4) + 1):
-            if not (s < start < e or s < end < e) or e <= start or s >= end:
-                continue
+            if start <= s and e <= end:
+                continue  # inside the token, not across its edge
             word = question[s:e]
             if best is not None and len(word) <= len(best):
                 continue

@@ -76,7 +76,7 @@ class AnswerSelector:
         self.candidates = CandidateGenerator(self.gen)
         self.extractor = FeatureExtractor(self.gen, self.candidates)
         self.order = PassageOrder(self.gen, self.candidates)
-        self._signed: bool | None = None
+        self._roles: dict[str, bool] = {}
         self._speaker: bool | None = None
         self._addressed: tuple[str, ...] | None = None
 
@@ -101,12 +101,8 @@ class AnswerSelector:
         once, on the first question asking whom a document is sent to); empty when no document
         has one."""
         if self._addressed is None:
-            has = any(
-                para.role == "addressee"
-                for doc in self.gen.documents.values()
-                for para in doc.paragraphs
-            )
             tokenize = self.gen.tokenizer.tokenize
+            has = self._has_paragraph("addressee")
             words = tokenize(" ".join(NOTE_CONTEXT["addressee"])) if has else []
             # Only its own words: 机关 also names the 落款 (发文机关署名) and the 版记's 印发机关.
             others = {
@@ -126,15 +122,16 @@ class AnswerSelector:
         """Some 落款 is called by this word: the generation has a signature passage (found
         once, on the first question about who issued a document, and only when the index
         holds the token) and the index the token."""
-        if self.gen.lexical.df(token) == 0:
-            return False
-        if self._signed is None:
-            self._signed = any(
-                para.role == "signature"
-                for doc in self.gen.documents.values()
-                for para in doc.paragraphs
+        return self.gen.lexical.df(token) > 0 and self._has_paragraph("signature")
+
+    def _has_paragraph(self, role: str) -> bool:
+        """Some document has a paragraph of this role (found once per role, when first asked)."""
+        has = self._roles.get(role)
+        if has is None:
+            has = self._roles[role] = any(
+                para.role == role for doc in self.gen.documents.values() for para in doc.paragraphs
             )
-        return self._signed
+        return has
 
     @property
     def model(self) -> SelectionModel:
