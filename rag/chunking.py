@@ -34,10 +34,10 @@ def chunk_documents(documents: Iterable[Document], *, size: int, overlap: int = 
     return [c for doc in documents for c in _chunk_document(doc, size, overlap)]
 
 
-# What an official document's number and signature and a report's byline are called: their
-# passages' context words (as a section path is a body passage's), since the lines themselves
-# (国办发〔2021〕18号; 国务院办公厅 2021年6月30日) hold none of the words a question about them
-# uses.
+# What an official document's number and signature, a report's byline and a picture's caption
+# and credit are called: their passages' context words (as a section path is a body passage's),
+# since the lines themselves (国办发〔2021〕18号; 国务院办公厅 2021年6月30日; 均本报记者 叶辰亮摄)
+# hold none of the words a question about them uses.
 NOTE_CONTEXT = {
     "docnumber": ("发文字号", "文号", "编号", "令号"),
     "signature": ("落款", "发文机关署名", "成文日期", "印发日期", "发布日期"),
@@ -47,6 +47,9 @@ NOTE_CONTEXT = {
     "annex_note": ("附件说明", "附件名称", "附件"),
     "docmark": ("版头", "紧急程度", "密级", "保密期限", "份号", "期号", "成文日期"),
     "annotation": ("附注",),
+    # A picture's caption and its credit (均本报记者 叶辰亮摄, 制图：李洁) under a report.
+    "caption": ("图片说明", "照片", "图片"),
+    "credit": ("图片署名", "摄影", "拍摄"),
 }
 
 

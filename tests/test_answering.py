@@ -526,6 +526,59 @@ def test_a_question_about_who_gave_a_speech_searches_its_byline() -> None:
     assert with_speaker_terms("讲话是谁作的?", tokens, lambda t: False) == (tokens, tokens)
 
 
+def test_a_question_about_who_wrote_a_report_or_took_its_pictures_searches_the_credit() -> None:
+    from rag.answering.analysis import with_credit_terms
+
+    parts = {"byline": ("作者",), "credit": ("摄影", "拍摄")}
+    asked: list[str] = []
+
+    def terms(role: str) -> tuple[str, ...]:
+        asked.append(role)
+        return parts[role]
+
+    # Who wrote it: the verb of writing is what the 署名 names.
+    assert with_credit_terms("侧记是哪几位记者写的？", ["侧记", "记者", "写"], terms) == (
+        ["侧记", "记者", "写", "作者"],
+        ["侧记", "作者"],
+    )
+    # Who took the picture: the verb and the picture are what the credit names.
+    assert with_credit_terms("照片是谁拍的？", ["照片", "拍"], terms) == (
+        ["照片", "拍", "摄影", "拍摄"],
+        ["摄影", "拍摄"],
+    )
+    assert with_credit_terms("这组照片的作者是谁？", ["组", "照片", "作者"], terms) == (
+        ["组", "照片", "作者", "摄影", "拍摄"],
+        ["组", "摄影", "拍摄"],
+    )
+    assert asked == ["byline", "credit", "credit"]
+    # What a picture shows is its caption's text; a remark is no credit; no question word.
+    for question, tokens in (
+        ("照片里发言的市委委员有谁？", ["照片", "发言", "市委委员"]),
+        ("陈鸣波认为要把上海打造成什么？", ["陈鸣波", "认为", "上海", "打造"]),
+        ("记者写了什么？", ["记者", "写"]),
+    ):
+        assert with_credit_terms(question, tokens, terms) == (tokens, tokens)
+    # No document of the corpus has such a part.
+    tokens = ["照片", "拍"]
+    assert with_credit_terms("照片是谁拍的？", tokens, lambda role: ()) == (tokens, tokens)
+
+
+def test_who_wrote_the_report_and_who_took_its_pictures(seed_assistant: rag.Assistant) -> None:
+    # The side report's byline and its pictures' credits, each cited by what it is.
+    answer = seed_assistant.answer("这篇侧记的作者是谁？")
+    assert answer.found
+    assert answer.quotes[0].text == "■本报记者 顾一琼 唐玮婕 陆益峰 王嘉旸"
+    assert answer.quotes[0].citation.endswith("署名")
+    answer = seed_assistant.answer("照片是谁拍摄的？")
+    assert answer.found
+    assert {q.text for q in answer.quotes} >= {"均本报记者 叶辰亮摄", "均本报记者 袁剑摄"}
+    assert all(q.citation.endswith("图片说明") for q in answer.quotes)
+    # What a picture shows: its caption.
+    answer = seed_assistant.answer("照片里发言的市委委员有谁？")
+    assert answer.found
+    assert "庄木弟、沈炜、杭迎伟、贺东风、陈虹" in answer.quotes[0].text
+
+
 def test_a_question_about_who_issued_the_document_searches_its_signature() -> None:
     from rag.answering.analysis import issue_terms, with_issue_terms
 

@@ -59,8 +59,9 @@ _LIST_Q = re.compile(
 _NUMBERED = re.compile(r"([两二三四五六七八九十]+)个[“\"「]?([\u4e00-\u9fff]{1,4}?)[”\"」]")
 _WHY_Q = re.compile(r"为什么|为何|什么原因|原因是|缘何|何以")
 # A reader pointing at the document itself with a generic noun (这份文件是哪天印发的): the
-# noun names nothing to find in its text (这份通知 keeps 通知: the title says it).
-_POINTED_Q = re.compile(r"(?:这份|这篇|这部|这个|这一|该|此)(文件|文章|材料|文档|文本)")
+# noun names nothing to find in its text (这份通知 keeps 通知: the title says it). A report
+# (这篇报道, 该稿件) is pointed at in the same way.
+_POINTED_Q = re.compile(r"(?:这份|这篇|这部|这个|这一|该|此)(文件|文章|材料|文档|文本|报道|稿件)")
 _CONDITION_Q = re.compile(
     r"除外|例外|不得|不能|不可以|禁止|情形|情况下|条件|前提|但是|是否可以|能否|可以不"
 )
@@ -555,6 +556,47 @@ def with_speaker_terms(
     return [*tokens, SPEAKER_TERM], [*analysed, SPEAKER_TERM]
 
 
+# Who wrote a report or took its pictures (这篇报道是谁写的, 侧记的作者是谁, 照片是谁拍的): the
+# report's 署名 (■本报记者 顾一琼 唐玮婕) or a picture's credit (均本报记者 叶辰亮摄, 制图：李洁),
+# whose own words are names. Searched with what the part is called, the verb of writing or of
+# taking the picture read as that part. A picture named without such a verb (照片里发言的是谁)
+# asks about what the picture shows, its caption, and is searched as it stands.
+_WROTE = frozenset(("写", "撰写", "执笔", "撰稿", "采写", "撰文", "作者", "记者", "写作"))
+_SHOT = frozenset(
+    ("拍", "拍摄", "摄", "摄影", "拍照", "摄影记者", "摄影师", "摄制", "制图", "绘制", "绘图", "画")
+)
+_PICTURES = frozenset(("照片", "图片", "图", "配图", "插图", "图表", "组图", "摄影作品"))
+_WHO_MADE_Q = re.compile(r"谁|哪(?:一|几)?(?:位|些|个)|什么人|(?:作者|记者|摄影师?)(?:是|有|叫)")
+
+
+def with_credit_terms(
+    question: str,
+    tokens: list[str],
+    terms: Callable[[str], Sequence[str]],
+) -> tuple[list[str], list[str]]:
+    """The tokens to search and to analyse for a question asking who wrote a report
+    (``byline``) or who took or drew its pictures (``credit``), when some passage of the corpus
+    is such a part: ``terms(role)`` gives the words that part is called by and no other, which
+    the index holds (empty: no document has one, and the question keeps ``tokens`` for both).
+    Analysed: the question's words without the verb of writing or taking (and, for a picture,
+    the picture's name), with the part's words. ``question`` is folded."""
+    if not _WHO_MADE_Q.search(question):
+        return tokens, tokens
+    said = set(tokens)
+    pictured = not _PICTURES.isdisjoint(said)
+    if not _SHOT.isdisjoint(said) or (pictured and not _WROTE.isdisjoint(said)):
+        role, verbs = "credit", _SHOT | _WROTE | _PICTURES
+    elif not _WROTE.isdisjoint(said) and not pictured:
+        role, verbs = "byline", _WROTE
+    else:
+        return tokens, tokens
+    extra = [t for t in terms(role) if t not in said]
+    if not extra:
+        return tokens, tokens
+    analysed = [t for t in tokens if t not in verbs]
+    return tokens + extra, analysed + extra
+
+
 def analyze(
     question: str, tokens: list[str], weights: TermWeights, named: tuple[str, ...] = ()
 ) -> Query:
@@ -736,6 +778,7 @@ __all__ = [
     "starts_with_anaphor",
     "states_unit",
     "with_addressee_terms",
+    "with_credit_terms",
     "with_issue_terms",
     "with_speaker_terms",
     "without_pointed",

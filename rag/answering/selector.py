@@ -20,6 +20,7 @@ from .analysis import (
     money_for_absent,
     split_absent,
     with_addressee_terms,
+    with_credit_terms,
     with_issue_terms,
     with_speaker_terms,
     without_pointed,
@@ -78,7 +79,7 @@ class AnswerSelector:
         self.order = PassageOrder(self.gen, self.candidates)
         self._roles: dict[str, bool] = {}
         self._speaker: bool | None = None
-        self._addressed: tuple[str, ...] | None = None
+        self._parts: dict[str, tuple[str, ...]] = {}
 
     def _indexed(self, token: str) -> bool:
         return self.gen.lexical.df(token) > 0
@@ -97,26 +98,31 @@ class AnswerSelector:
         return self._speaker
 
     def _addressee_terms(self) -> tuple[str, ...]:
-        """The words a 主送机关 is called by, and no other part, that the index holds (found
-        once, on the first question asking whom a document is sent to); empty when no document
-        has one."""
-        if self._addressed is None:
+        """The words a 主送机关 is called by, and no other part, that the index holds."""
+        return self._part_terms("addressee")
+
+    def _part_terms(self, role: str) -> tuple[str, ...]:
+        """The words a part of this role (:data:`rag.chunking.NOTE_CONTEXT`) is called by, and
+        no other part, that the index holds (found once per role, on the first question asking
+        for it); empty when no document has one."""
+        words = self._parts.get(role)
+        if words is None:
             tokenize = self.gen.tokenizer.tokenize
-            has = self._has_paragraph("addressee")
-            words = tokenize(" ".join(NOTE_CONTEXT["addressee"])) if has else []
+            has = self._has_paragraph(role)
+            own = tokenize(" ".join(NOTE_CONTEXT[role])) if has else []
             # Only its own words: 机关 also names the 落款 (发文机关署名) and the 版记's 印发机关.
             others = {
                 w
-                for role, label in NOTE_CONTEXT.items()
-                if role != "addressee"
+                for other, label in NOTE_CONTEXT.items()
+                if other != role
                 for w in tokenize(" ".join(label))
             }
-            self._addressed = tuple(
+            words = self._parts[role] = tuple(
                 dict.fromkeys(
-                    w for w in words if len(w) >= 2 and w not in others and self._indexed(w)
+                    w for w in own if len(w) >= 2 and w not in others and self._indexed(w)
                 )
             )
-        return self._addressed
+        return words
 
     def _held(self, token: str) -> bool:
         """Some 落款 is called by this word: the generation has a signature passage (found
@@ -169,6 +175,8 @@ class AnswerSelector:
             searching, tokens = with_speaker_terms(folded, tokens, self._spoken)
         if searching is tokens:  # ...and one about whom it is sent to, its 主送机关
             searching, tokens = with_addressee_terms(folded, tokens, self._addressee_terms)
+        if searching is tokens:  # ...and one about who wrote it or took its pictures
+            searching, tokens = with_credit_terms(folded, tokens, self._part_terms)
         ranked = (
             self.retriever.rank(searching, question, depth, mode)
             if within is None
@@ -181,9 +189,10 @@ class AnswerSelector:
                 else None
             )
         query = analyze(folded, tokens, self.weights, self.names.named(folded))
-        # A question about a part of the document (its 落款, 署名, 主送机关) is judged on the
-        # lexical side: the part's words are names and dates, which no sentence embedding
-        # of the question resembles, and the dense model saw no such question in training.
+        # A question about a part of the document (its 落款, 署名, 主送机关, a picture's
+        # credit) is judged on the lexical side: the part's words are names and dates, which
+        # no sentence embedding of the question resembles, and the dense model saw no such
+        # question in training.
         part = searching is not tokens
         semantic = None if part else self.semantic(question, tokens, mode, within)
         cands = self.candidates.generate(
