@@ -645,10 +645,10 @@ class SentenceTokens(Sequence[list[str]]):
             bounds = c.token_indptr[s0 : s1 + 1].tolist()
             ids = c.tokens[bounds[0] : bounds[-1]].tolist()
             base = bounds[0]
-            joined = getattr(words, "joined", None)  # a vocabulary's: one decode a sentence
+            runs = getattr(words, "joined_runs", None)  # a vocabulary's: one decode a passage
             value = (
-                [joined(ids[a - base : b - base]) for a, b in itertools.pairwise(bounds)]
-                if joined is not None
+                runs(ids, [b - base for b in bounds])
+                if runs is not None
                 else [
                     " ".join([words[t] for t in ids[a - base : b - base]])
                     for a, b in itertools.pairwise(bounds)

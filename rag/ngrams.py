@@ -31,12 +31,20 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
 from .textnorm import normalize
 
-__all__ = ["FIELD", "LEGACY_FIELD", "MARK", "character_bigrams", "passage_bigrams"]
+__all__ = [
+    "FIELD",
+    "LEGACY_FIELD",
+    "MARK",
+    "character_bigrams",
+    "passage_bigrams",
+    "question_bigrams",
+]
 
 # The field's name in the lexical index's meta (LexicalIndex.with_field). It names the scheme:
 # indexes built before references were single tokens have LEGACY_FIELD, whose questions are
@@ -93,6 +101,17 @@ def character_bigrams(text: str, *, references: bool = True) -> list[str]:
         else:
             _bigrams_of(run, out)
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def question_bigrams(question: str, references: bool = True) -> tuple[str, ...]:
+    """:func:`character_bigrams` of a question, kept for the few last questions: an answer
+    reads them twice, to search the bigram field (:meth:`rag.retrieval.Retriever.rank`) and
+    to reorder its passages (:mod:`rag.answering.ordering`). Only a handful are kept (the
+    calls of one answer, or of a few answered at once), so a repeated question costs what a
+    new one does: repeats are the answer cache's business. Pass ``references``
+    positionally (the cache keys a keyword apart)."""
+    return tuple(character_bigrams(question, references=references))
 
 
 def _bigrams_of(run: str, out: list[str]) -> None:

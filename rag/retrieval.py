@@ -62,7 +62,7 @@ from .citations import cite_span
 from .errors import RagError
 from .lru import LRUCache
 from .ngrams import FIELD as BIGRAM_FIELD
-from .ngrams import LEGACY_FIELD, character_bigrams
+from .ngrams import LEGACY_FIELD, question_bigrams
 from .schema import Hit
 from .settings import RetrievalMode
 from .store import Generation
@@ -236,7 +236,7 @@ class Retriever:
             return []
         if self._bigrams:
             # The index's character-bigram field (rag.ngrams) scores the question's bigrams.
-            tokens = [*tokens, *character_bigrams(query, references=self._references)]
+            tokens = [*tokens, *question_bigrams(query, self._references)]
         ids, scores = (
             self.backend.lexical(tokens, k)
             if within is None

@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -227,3 +228,18 @@ class _Tokens(Sequence[str]):
         blob, starts = self._blob, self._starts
         pieces = [blob[starts[i] : starts[i + 1] - 1] for i in columns]
         return sep.encode("utf-8").join(pieces).decode("utf-8")
+
+    def joined_runs(self, columns: Sequence[int], bounds: Sequence[int]) -> list[str]:
+        """``[self.joined(columns[a:b]) for a, b in pairwise(bounds)]`` (a passage's sentences,
+        ``bounds`` their offsets into ``columns``), decoded in one call: the sentences are
+        joined by line breaks, which no token holds (the vocabulary separates its tokens
+        with them), and split again after one decode."""
+        count = self._count
+        if len(bounds) < 2:
+            return []
+        if columns and not (min(columns) >= 0 and max(columns) < count):
+            return [self.joined(columns[a:b]) for a, b in itertools.pairwise(bounds)]
+        blob, starts = self._blob, self._starts
+        pieces = [blob[starts[i] : starts[i + 1] - 1] for i in columns]
+        runs = [b" ".join(pieces[a:b]) for a, b in itertools.pairwise(bounds)]
+        return b"\n".join(runs).decode("utf-8").split("\n")

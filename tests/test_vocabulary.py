@@ -3,6 +3,7 @@ the hash table, collisions included, and damaged files are refused."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import zlib
 from pathlib import Path
@@ -53,6 +54,23 @@ def test_joined_tokens_are_the_tokens_joined(tmp_path: Path) -> None:
     assert tokens.joined([-1, 0], "|") == f"{words[-1]}|{words[0]}"
     with pytest.raises(IndexError):
         tokens.joined([0, len(words)])
+
+
+def test_a_passages_sentences_are_decoded_as_each_sentence_joined(tmp_path: Path) -> None:
+    words = [*_tokens(500), "a", "2021", "🙂"]
+    Vocabulary.write(tmp_path, words)
+    tokens = Vocabulary.read(tmp_path).words()
+    rng = random.Random(5)
+    for _ in range(200):
+        columns = [rng.randrange(len(words)) for _ in range(rng.randint(0, 30))]
+        cuts = sorted(rng.randint(0, len(columns)) for _ in range(rng.randint(0, 5)))
+        bounds = [0, *cuts, len(columns)]  # empty sentences included
+        expected = [tokens.joined(columns[a:b]) for a, b in itertools.pairwise(bounds)]
+        assert tokens.joined_runs(columns, bounds) == expected
+    assert tokens.joined_runs([], [0]) == []  # a passage without sentences
+    assert tokens.joined_runs([-1, 0], [0, 1, 2]) == [words[-1], words[0]]
+    with pytest.raises(IndexError):
+        tokens.joined_runs([0, len(words)], [0, 2])
 
 
 def test_the_table_depends_only_on_the_tokens_and_their_order(tmp_path: Path) -> None:

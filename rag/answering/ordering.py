@@ -34,7 +34,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 
 from ..lru import LRUCache
-from ..ngrams import MARK, character_bigrams
+from ..ngrams import MARK, character_bigrams, question_bigrams
 from ..retrieval import Ranked
 from ..store import Generation
 from .candidates import PASSAGES_CONSIDERED, Candidate, CandidateGenerator
@@ -103,7 +103,7 @@ class PassageOrder:
         for probability, cand in scored:
             if probability > best.get(cand.passage, -1.0):
                 best[cand.passage] = probability
-        grams = list(dict.fromkeys(g.lstrip(MARK) for g in character_bigrams(question)))
+        grams = list(dict.fromkeys(g.lstrip(MARK) for g in question_bigrams(question, True)))
         idf = self.idf
         weights = [idf(g) for g in grams]
         total = sum(weights) or 1.0
