@@ -56,6 +56,16 @@ _ISSUER_MARK_RE = re.compile(r"文件$")
 _SIGNER_RE = re.compile(
     r"^签发人\s*[：:]\s*[\u4e00-\u9fff·]{2,8}(?:[\s、，,]+[\u4e00-\u9fff·]{2,8}){0,5}$"
 )
+# The fields a document sent up or a reply to a deputy prints above its title, on one line
+# or several (签发人：王建国　　类别：A类; 公开属性：主动公开): the 签发人, the 办理结果 class of a
+# 代表建议 / 提案 答复 (A类 solved, B类 being solved, C类 noted) and whether it is published.
+# Part of the 版头, never the title.
+_HEAD_FIELD = (
+    r"(?:签发人\s*[：:]\s*[\u4e00-\u9fff·]{2,8}(?:[、，,][\u4e00-\u9fff·]{2,8}){0,5}"
+    r"|(?:办理结果|答复类别|类别|分类)\s*[：:]\s*[A-CＡ-Ｃ甲乙丙]\s*类?"
+    r"|公开(?:属性|类型|方式)\s*[：:]\s*[\u4e00-\u9fff]{2,6})"
+)
+_HEAD_FIELDS_RE = re.compile(f"^{_HEAD_FIELD}(?:\\s+{_HEAD_FIELD})*$")
 # The mark of an order (GB/T 9704 命令（令）格式: the issuer's full name and 令 or 命令,
 # 国务院令, 江州市人民政府令) with its number on the next line (令号: 第45号, 第七百三十二号):
 # the mark is no title, the number is the document's number (发文字号).
@@ -246,6 +256,9 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
             number = doc.head[-1]
             number.text = f"{number.text}\n{unit.text}"
             number.lines = number.lines + unit.lines
+        elif not doc.body and all(_HEAD_FIELDS_RE.match(t.strip()) for t in unit.raw):
+            # 签发人：王建国　　类别：A类 above a reply's title: the 版头's marks.
+            doc.head.append(Block("docmark", unit.text, unit.lines))
         elif unit.role == "section" and doc.has_paragraphs and _opens_next(doc, units, index):
             # Under the date that signs one official document, the next one's title, issuer
             # mark or number: a gazette or a collection holds one document after another.
