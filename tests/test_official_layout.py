@@ -1541,3 +1541,19 @@ def test_the_fields_above_a_reply_are_its_head_marks(tmp_path: Path) -> None:
     assert role_texts(doc, "docnumber") == ["江民建〔2023〕45号"]
     asked = assistant_of(tmp_path, "reply.txt", DEPUTY_REPLY).answer("这份答复是谁签发的？")
     assert asked.found and asked.quotes[0].text.startswith("签发人：王建国")
+
+
+def test_an_announcement_numbered_under_its_title_has_that_number(tmp_path: Path) -> None:
+    # A 人大常委会 publishes each 地方性法规 it passes with an announcement titled by its
+    # issuer alone and numbered on the next line: the number is its 发文字号, no heading.
+    doc = parse_one(
+        tmp_path,
+        "gonggao.txt",
+        "江州市人民代表大会常务委员会公告\n\n第12号\n\n"
+        "《江州市养老服务条例》已由江州市第十五届人民代表大会常务委员会第二十三次会议于"
+        "2020年12月30日通过，现予公布，自2021年3月1日起施行。\n\n"
+        "江州市人民代表大会常务委员会\n2020年12月30日\n",
+    )
+    assert doc.title == "江州市人民代表大会常务委员会公告"
+    assert role_texts(doc, "docnumber") == ["第12号"]
+    assert [h.text for h in doc.headings if h.role == "section"] == []

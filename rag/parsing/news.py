@@ -71,6 +71,13 @@ _HEAD_FIELDS_RE = re.compile(f"^{_HEAD_FIELD}(?:\\s+{_HEAD_FIELD})*$")
 # the mark is no title, the number is the document's number (发文字号).
 _ORDER_MARK_RE = re.compile(r"^[\u4e00-\u9fff]{2,30}(?:命令|令)$")
 ORDER_NUMBER_RE = re.compile(r"^第\s*[\d〇零一二三四五六七八九十百千]{1,8}\s*[号號]$")
+# An announcement titled by its issuer alone (…人民代表大会常务委员会公告, 国家税务总局公告)
+# numbered on the next line (第12号, 2023年第1号): the mark is its title, the number its
+# 发文字号 — as a 人大常委会 publishes each law or 地方性法规 it passes.
+_ANNOUNCEMENT_MARK_RE = re.compile(r"^[\u4e00-\u9fff]{2,30}公告$")
+_ANNOUNCEMENT_NUMBER_RE = re.compile(
+    r"^(?:\d{4}\s*年\s*)?第\s*[\d〇零一二三四五六七八九十百千]{1,8}\s*[号號]$"
+)
 # How the title of an official document or statute ends: a title wrapped over two or three
 # lines (…关于做好城市软实力 / 建设重点工作的通知) is one title when its last line ends so.
 _TITLE_END_RE = re.compile(
@@ -271,6 +278,9 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
             # 江州市人民政府令 / 第45号: an order's mark (a kicker, as …文件 is) and its number.
             doc.head[-1].role = "kicker"
             doc.head.append(Block("docnumber", unit.text, unit.lines))
+        elif not doc.body and _ANNOUNCEMENT_NUMBER_RE.match(unit.text) and _announcement(doc):
+            # 上海市人民代表大会常务委员会公告 / 第12号: the announcement's title and number.
+            doc.head.append(Block("docnumber", unit.text, unit.lines))
         elif (
             not doc.has("docnumber")
             and DOC_NUMBER_RE.match(unit.text)
@@ -339,6 +349,16 @@ def _order_mark(doc: Draft) -> bool:
         and doc.head[0].role == "title"
         and "\n" not in doc.head[0].text
         and _ORDER_MARK_RE.match(doc.head[0].text) is not None
+    )
+
+
+def _announcement(doc: Draft) -> bool:
+    """The head so far is an announcement's title alone (…常务委员会公告), without a number."""
+    return (
+        len(doc.head) == 1
+        and doc.head[0].role == "title"
+        and "\n" not in doc.head[0].text
+        and _ANNOUNCEMENT_MARK_RE.match(doc.head[0].text) is not None
     )
 
 
