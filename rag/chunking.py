@@ -45,7 +45,18 @@ NOTE_CONTEXT = {
     "colophon": ("版记", "抄送", "印发机关", "印发日期"),
     "addressee": ("主送机关", "主送", "发给"),
     "annex_note": ("附件说明", "附件名称", "附件"),
-    "docmark": ("版头", "紧急程度", "密级", "保密期限", "份号", "期号", "成文日期"),
+    # the 签发人 of a reply or a 上行文 on a line of its own above the title is a mark too
+    "docmark": (
+        "版头",
+        "紧急程度",
+        "密级",
+        "保密期限",
+        "份号",
+        "期号",
+        "成文日期",
+        "签发人",
+        "签发",
+    ),
     "annotation": ("附注",),
     # A picture's caption and its credit (均本报记者 叶辰亮摄, 制图：李洁) under a report.
     "caption": ("图片说明", "照片", "图片"),

@@ -1462,3 +1462,98 @@ def test_a_question_about_a_part_is_judged_lexically_on_a_dense_index(tmp_path: 
     tokens = dense._state.generation.tokenizer.tokenize(question)
     examined = dense._state.selector.examine(question, tokens, 5, RetrievalMode.HYBRID)
     assert examined is not None and examined.semantic
+
+
+PLAN = """江州市推进老旧小区改造工作实施方案
+
+为加快推进我市老旧小区改造工作，结合我市实际，制定本实施方案。
+
+一、改造内容
+
+（一）完善类改造
+1.加装电梯。在符合条件的多层住宅推进加装电梯，每台电梯给予财政补贴20万元。
+责任单位：市住房城乡建设局、市市场监管局
+2.停车设施建设。利用小区内空地建设停车位和电动自行车充电设施。
+牵头单位：市公安局
+完成时限：2024年底
+
+二、保障措施
+
+（一）加强资金保障。市级财政每年安排专项资金3亿元，各区按照1:1比例配套。
+责任单位：市财政局，各区人民政府
+"""
+
+
+def test_who_does_an_item_of_a_plan_is_a_line_of_that_item(tmp_path: Path) -> None:
+    # 实施方案 / 工作要点 print under each item who does it (责任单位：…, 牵头单位：…) and by
+    # when (完成时限：…): lines of the item, never headings of the items after them.
+    doc = parse_one(tmp_path, "plan.txt", PLAN)
+    duty = {
+        doc.text[p.start : p.end]: " ".join(ref.display for ref in p.section)
+        for p in doc.paragraphs
+        if doc.text[p.start : p.end].startswith(("责任单位", "牵头单位", "完成时限"))
+    }
+    assert duty == {
+        "责任单位：市住房城乡建设局、市市场监管局": "一、 （一） 1.",
+        "牵头单位：市公安局": "一、 （一） 2.",
+        "完成时限：2024年底": "一、 （一） 2.",
+        "责任单位：市财政局，各区人民政府": "二、 （一）",
+    }
+    assert not any(h.text.startswith("责任单位") for h in doc.headings)
+
+
+def test_which_unit_does_an_item_is_quoted_from_its_duty_line(tmp_path: Path) -> None:
+    answer = assistant_of(tmp_path, "plan.txt", PLAN).answer("加装电梯由哪个单位负责？")
+    assert answer.found
+    assert "责任单位：市住房城乡建设局、市市场监管局" in answer.quotes[0].text
+
+
+DEPUTY_REPLY = """签发人：王建国　　　　　　　　　　类别：A类
+
+江州市民政局关于市十六届人大一次会议第0123号代表建议的答复
+
+江民建〔2023〕45号
+
+尊敬的李明代表：
+
+您提出的关于加快社区养老服务设施建设的建议收悉。经认真研究，现答复如下：
+
+一、关于增加社区养老服务设施供给
+截至2022年底，全市共建成社区综合为老服务中心42家。
+
+二、关于资金保障
+市级财政对新建社区综合为老服务中心按照每家最高200万元的标准给予补助。
+
+联系人：张华
+联系电话：0571-23111234
+
+江州市民政局
+2023年6月20日
+"""
+
+
+def test_the_fields_above_a_reply_are_its_head_marks(tmp_path: Path) -> None:
+    # A 代表建议 / 提案 答复 (and a 上行文) prints its 签发人 and the 办理结果 class (A类) on a
+    # line above the title: marks of the 版头, not the title.
+    doc = parse_one(tmp_path, "reply.txt", DEPUTY_REPLY)
+    assert doc.title == "江州市民政局关于市十六届人大一次会议第0123号代表建议的答复"
+    assert role_texts(doc, "docmark") == ["签发人：王建国　　　　　　　　　　类别：A类"]
+    assert role_texts(doc, "docnumber") == ["江民建〔2023〕45号"]
+    asked = assistant_of(tmp_path, "reply.txt", DEPUTY_REPLY).answer("这份答复是谁签发的？")
+    assert asked.found and asked.quotes[0].text.startswith("签发人：王建国")
+
+
+def test_an_announcement_numbered_under_its_title_has_that_number(tmp_path: Path) -> None:
+    # A 人大常委会 publishes each 地方性法规 it passes with an announcement titled by its
+    # issuer alone and numbered on the next line: the number is its 发文字号, no heading.
+    doc = parse_one(
+        tmp_path,
+        "gonggao.txt",
+        "江州市人民代表大会常务委员会公告\n\n第12号\n\n"
+        "《江州市养老服务条例》已由江州市第十五届人民代表大会常务委员会第二十三次会议于"
+        "2020年12月30日通过，现予公布，自2021年3月1日起施行。\n\n"
+        "江州市人民代表大会常务委员会\n2020年12月30日\n",
+    )
+    assert doc.title == "江州市人民代表大会常务委员会公告"
+    assert role_texts(doc, "docnumber") == ["第12号"]
+    assert [h.text for h in doc.headings if h.role == "section"] == []

@@ -75,6 +75,13 @@ _CLAUSE_RE = re.compile(f"[{_FINAL}，,；;：:]")
 _ATTENDANCE_RE = re.compile(
     r"^(?:(?:出席|列席|请假|缺席)(?:人员|单位|领导|同志)?|记录(?:人|员)?)\s*[：:]\s*\S"
 )
+# Who does an item of a plan and by when (实施方案, 工作要点, 任务分工: 责任单位：…, 牵头单位：…,
+# 配合部门：…, 完成时限：… on the line under the item): text of that item however short, never
+# a heading of what follows, so it is read and cited under the item it assigns.
+_DUTY_RE = re.compile(
+    r"^[（(]?(?:(?:牵头|责任|主责|主办|配合|协办|参与|协同|落实)(?:单位|部门|处室|领导)"
+    r"|(?:完成|办结)(?:时限|时间)|时间节点|时限要求)[）)]?\s*[：:]\s*\S"
+)
 # The closing formula of an official document (特此通知。, 特此通告。, 此复。): it closes the
 # whole text, not its last article or item.
 _CLOSING_RE = re.compile(
@@ -249,6 +256,7 @@ def _split_run(run: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
             or line.startswith("  ")
             or marker_of(line.strip()) is not None
             or is_attendance(line.strip())
+            or is_duty_line(line.strip())
         ):
             pieces.append([item])
         else:
@@ -377,6 +385,12 @@ def is_attendance(text: str) -> bool:
     return "\n" not in text and _ATTENDANCE_RE.match(text) is not None
 
 
+def is_duty_line(text: str) -> bool:
+    """``责任单位：市财政局，各区人民政府`` / ``牵头单位：…`` / ``完成时限：…``: who does the
+    item above and by when, a line of that item."""
+    return "\n" not in text and _DUTY_RE.match(text) is not None
+
+
 def is_question(text: str, answer: str) -> bool:
     """``text`` is a question of a question-and-answer page and ``answer`` (the next block)
     its answer: ``二、问：哪些人可以申请？`` / ``答：……``."""
@@ -391,8 +405,15 @@ def is_question(text: str, answer: str) -> bool:
 def is_text_line(text: str) -> bool:
     """A line that is text however short and complete without a full stop: a table row, a
     list entry (1.《…》（…）), an attendance line (出席：…) or a closing formula (特此通知);
-    never a heading, and neither continued nor continuing."""
-    return is_table_row(text) or is_list_entry(text) or is_attendance(text) or is_closing(text)
+    never a heading, and neither continued nor continuing. So is the line under an item of
+    a plan saying who does it (责任单位：…)."""
+    return (
+        is_table_row(text)
+        or is_list_entry(text)
+        or is_attendance(text)
+        or is_duty_line(text)
+        or is_closing(text)
+    )
 
 
 def is_heading_like(text: str) -> bool:
@@ -431,6 +452,7 @@ __all__ = [
     "is_closing",
     "is_contents_heading",
     "is_credit_line",
+    "is_duty_line",
     "is_heading_like",
     "is_list_entry",
     "is_table_row",

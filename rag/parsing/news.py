@@ -56,11 +56,28 @@ _ISSUER_MARK_RE = re.compile(r"文件$")
 _SIGNER_RE = re.compile(
     r"^签发人\s*[：:]\s*[\u4e00-\u9fff·]{2,8}(?:[\s、，,]+[\u4e00-\u9fff·]{2,8}){0,5}$"
 )
+# The fields a document sent up or a reply to a deputy prints above its title, on one line
+# or several (签发人：王建国　　类别：A类; 公开属性：主动公开): the 签发人, the 办理结果 class of a
+# 代表建议 / 提案 答复 (A类 solved, B类 being solved, C类 noted) and whether it is published.
+# Part of the 版头, never the title.
+_HEAD_FIELD = (
+    r"(?:签发人\s*[：:]\s*[\u4e00-\u9fff·]{2,8}(?:[、，,][\u4e00-\u9fff·]{2,8}){0,5}"
+    r"|(?:办理结果|答复类别|类别|分类)\s*[：:]\s*[A-CＡ-Ｃ甲乙丙]\s*类?"
+    r"|公开(?:属性|类型|方式)\s*[：:]\s*[\u4e00-\u9fff]{2,6})"
+)
+_HEAD_FIELDS_RE = re.compile(f"^{_HEAD_FIELD}(?:\\s+{_HEAD_FIELD})*$")
 # The mark of an order (GB/T 9704 命令（令）格式: the issuer's full name and 令 or 命令,
 # 国务院令, 江州市人民政府令) with its number on the next line (令号: 第45号, 第七百三十二号):
 # the mark is no title, the number is the document's number (发文字号).
 _ORDER_MARK_RE = re.compile(r"^[\u4e00-\u9fff]{2,30}(?:命令|令)$")
 ORDER_NUMBER_RE = re.compile(r"^第\s*[\d〇零一二三四五六七八九十百千]{1,8}\s*[号號]$")
+# An announcement titled by its issuer alone (…人民代表大会常务委员会公告, 国家税务总局公告)
+# numbered on the next line (第12号, 2023年第1号): the mark is its title, the number its
+# 发文字号 — as a 人大常委会 publishes each law or 地方性法规 it passes.
+_ANNOUNCEMENT_MARK_RE = re.compile(r"^[\u4e00-\u9fff]{2,30}公告$")
+_ANNOUNCEMENT_NUMBER_RE = re.compile(
+    r"^(?:\d{4}\s*年\s*)?第\s*[\d〇零一二三四五六七八九十百千]{1,8}\s*[号號]$"
+)
 # How the title of an official document or statute ends: a title wrapped over two or three
 # lines (…关于做好城市软实力 / 建设重点工作的通知) is one title when its last line ends so.
 _TITLE_END_RE = re.compile(
@@ -246,6 +263,9 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
             number = doc.head[-1]
             number.text = f"{number.text}\n{unit.text}"
             number.lines = number.lines + unit.lines
+        elif not doc.body and all(_HEAD_FIELDS_RE.match(t.strip()) for t in unit.raw):
+            # 签发人：王建国　　类别：A类 above a reply's title: the 版头's marks.
+            doc.head.append(Block("docmark", unit.text, unit.lines))
         elif unit.role == "section" and doc.has_paragraphs and _opens_next(doc, units, index):
             # Under the date that signs one official document, the next one's title, issuer
             # mark or number: a gazette or a collection holds one document after another.
@@ -257,6 +277,9 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
         elif not doc.body and ORDER_NUMBER_RE.match(unit.text) and _order_mark(doc):
             # 江州市人民政府令 / 第45号: an order's mark (a kicker, as …文件 is) and its number.
             doc.head[-1].role = "kicker"
+            doc.head.append(Block("docnumber", unit.text, unit.lines))
+        elif not doc.body and _ANNOUNCEMENT_NUMBER_RE.match(unit.text) and _announcement(doc):
+            # 上海市人民代表大会常务委员会公告 / 第12号: the announcement's title and number.
             doc.head.append(Block("docnumber", unit.text, unit.lines))
         elif (
             not doc.has("docnumber")
@@ -326,6 +349,16 @@ def _order_mark(doc: Draft) -> bool:
         and doc.head[0].role == "title"
         and "\n" not in doc.head[0].text
         and _ORDER_MARK_RE.match(doc.head[0].text) is not None
+    )
+
+
+def _announcement(doc: Draft) -> bool:
+    """The head so far is an announcement's title alone (…常务委员会公告), without a number."""
+    return (
+        len(doc.head) == 1
+        and doc.head[0].role == "title"
+        and "\n" not in doc.head[0].text
+        and _ANNOUNCEMENT_MARK_RE.match(doc.head[0].text) is not None
     )
 
 
