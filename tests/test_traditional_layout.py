@@ -269,3 +269,20 @@ def test_a_sub_article_printed_in_digits_is_asked_for_in_either_numerals(
     answer = rag.load(tmp_path / "index", model="none").answer(question)
     assert answer.found
     assert "《職場照顧假促進法》第6-1條" in [q.citation for q in answer.quotes]
+
+
+def test_a_hong_kong_ordinance_has_parts_over_its_sections(tmp_path: Path) -> None:
+    # e-Legislation's 第 1 部　導言 is a Part of the ordinance, as 第一编 is of a mainland
+    # law: it opens the path of the sections under it (第 4 條 and its (1), (2)); a section
+    # is still cited by its own number.
+    from format_samples import hk_ordinance_docx
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "家務助理僱傭條例.docx").write_bytes(hk_ordinance_docx())
+    (doc,) = load_documents(source).documents
+    paths = [[r.label for r in p.section] for p in doc.body_paragraphs]
+    assert ["第1部", "第1條"] in paths
+    assert ["第2部", "第4條", "(2)"] in paths
+    first = next(p for p in doc.body_paragraphs if p.section and p.section[-1].label == "(1)")
+    assert cite(doc, first.number).startswith("《家務助理僱傭條例》第4條")

@@ -208,11 +208,16 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
 
 
 def _article_heading(block: Block) -> bool:
-    """An article's number on a line of its own, as a heading over its text (第 5 條 on
-    law.moj.gov.tw, 第 4 條　書面合約 on e-Legislation): an article line of the body, as
-    第五条　… is in a mainland law, for telling the document's kind."""
+    """An article's number alone on a line of its own, over its text (第 5 條 on
+    law.moj.gov.tw): an article line of the body, as 第五条　… is in a mainland law, for
+    telling the document's kind. A titled heading (第 4 條　書面合約 of an e-Legislation
+    ordinance) is not: its (1)/(a) items nest as a numbered document's do, and the statute
+    layout would join its ；及 lines."""
     return (
-        block.role == "section" and block.marker is not None and block.marker.rank == ARTICLE_RANK
+        block.role == "section"
+        and block.marker is not None
+        and block.marker.rank == ARTICLE_RANK
+        and not block.marker.rest
     )
 
 
