@@ -226,6 +226,9 @@ def test_a_law_database_header_gives_the_title_and_the_date(tmp_path: Path) -> N
         "法規類別：行政 > 勞動部 > 勞動條件及就業平等目",
     ]
     assert not any("日期" in h.text for h in doc.headings if h.role == "section")
+    from rag.parsing.news import date_of
+
+    assert date_of("公布日期：2021-06-10") == "2021-06-10"  # a database's ISO date too
     first = doc.body_paragraphs[0]
     # The article's number stays apart from its text, as 第一条　… does.
     assert doc.text[first.start : first.end].startswith("第 1 條　為保障受僱者")

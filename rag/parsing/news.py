@@ -544,7 +544,7 @@ def date_of(text: str) -> str:
     """The first date in ``text`` as ``YYYY-MM-DD``, or ``""`` (``2024-03-18`` on a page's
     release line, see :func:`is_release_line`)."""
     match = _DATE_RE.search(text)
-    if not match and _RELEASE_RE.match(text):
+    if not match and (_RELEASE_RE.match(text) or _LAW_FIELD_RE.match(text)):
         match = _ISO_DATE_RE.search(text)
     roc = None if match else _ROC_DATE_RE.search(text)
     if roc:
