@@ -38,11 +38,19 @@ class SectionRef:
         documents in either script with each other and with a question's."""
         return article_key(self.label)
 
+    @property
+    def numbered_in_digits(self) -> bool:
+        """The label writes its number in Arabic digits (第 5 條, 第 22-1 條, as Taiwan's and
+        Hong Kong's laws do), so that a question asking in Chinese numerals (第五條) cannot
+        meet it word for word: only :attr:`key` says they are the same number."""
+        return self.key != self.label.translate(_LABEL_FOLD)
+
 
 # The Traditional characters of statute numbering (編/節/條, 兩 in numbers).
 _LABEL_FOLD = str.maketrans("編節條兩項", "编节条两项")
 # A label numbered in Arabic digits, as Taiwan's laws number articles (第1條, 第22-1條).
-_ARABIC_LABEL = re.compile(r"^第(\d{1,4})(?:-(\d{1,3}))?([编节条章])$")
+# Questions also write it 第 22-1 條 (spaced as the law is) or 第22條之1.
+_ARABIC_LABEL = re.compile(r"^第(\d{1,4})(?:-(\d{1,3}))?([编节条章])(?:之(\d{1,3}))?$")
 _CN_DIGITS = "零一二三四五六七八九"
 
 
@@ -51,10 +59,11 @@ def article_key(label: str) -> str:
     documents in either script and either numeral system with each other and with a
     question's: 第三十九條 → 第三十九条, 第1條 → 第一条, 第22-1條 → 第二十二条之一."""
     folded = label.translate(_LABEL_FOLD)
-    arabic = _ARABIC_LABEL.match(folded)
+    arabic = _ARABIC_LABEL.match(folded.replace(" ", "").replace("\u3000", ""))
     if arabic is None:
         return folded
-    number, sub, unit = arabic.groups()
+    number, sub, unit, after = arabic.groups()
+    sub = sub or after
     key = f"第{chinese_number(int(number))}{unit}"
     return f"{key}之{chinese_number(int(sub))}" if sub else key
 

@@ -733,3 +733,36 @@ def ruled_table_pdf() -> bytes:
         pdf.line(left + x, top, left + x, bottom)
     pages.new_page()
     return pages.done()
+
+
+def hk_ordinance_docx() -> bytes:
+    """A Hong Kong ordinance as e-Legislation lays it out in Word: Parts (第 1 部　導言) and
+    titled sections (第 4 條　書面合約) as headings, subsections (1)(2) and paragraphs (a)(b)
+    as text."""
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "家務助理僱傭條例"
+    document.add_heading("家務助理僱傭條例", level=0)
+    document.add_paragraph("本條例旨在就家務助理的僱傭條件訂定條文。")
+    for heading, level, lines in (
+        ("第 1 部　導言", 1, ()),
+        ("第 1 條　簡稱", 2, ("本條例可引稱為《家務助理僱傭條例》。",)),
+        ("第 2 部　僱傭合約", 1, ()),
+        (
+            "第 4 條　書面合約",
+            2,
+            (
+                "(1) 僱主須在僱傭開始前與家務助理訂立書面僱傭合約。",
+                "(2) 合約須列明——",
+                "(a) 工資及支付日期；",
+                "(b) 工作時數及休息日。",
+            ),
+        ),
+    ):
+        document.add_heading(heading, level=level)
+        for line in lines:
+            document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

@@ -201,3 +201,91 @@ def test_a_taiwan_law_numbered_in_arabic_digits_has_articles(tmp_path: Path) -> 
         answer = assistant.answer(question)
         assert answer.found, question
         assert answer.quotes[0].citation == f"《勞動基準法》{label}", question
+
+
+def _one_law(tmp_path: Path, fixture: str) -> Path:
+    source = tmp_path / "src"
+    source.mkdir()
+    shutil.copy(FIXTURES / fixture, source / fixture)
+    return source
+
+
+def test_a_law_database_header_gives_the_title_and_the_date(tmp_path: Path) -> None:
+    # law.moj.gov.tw opens a law's text with its fields (法規名稱：…, 修正日期：民國 112 年…,
+    # 生效狀態：…, 法規類別：…): the name is the title, the date line dates the law (民國 112
+    # is 2023) and is kept verbatim as its 题注, the other fields are the 版头; none of them
+    # is a heading or a body paragraph, and the law is a law.
+    (doc,) = load_documents(_one_law(tmp_path, "taiwan_law_header.txt")).documents
+    assert doc.title == "職場照顧假促進法"
+    assert doc.kind == "law"
+    assert doc.date == "2023-06-21"
+    assert doc.history == ("修正日期：民國 112 年 06 月 21 日",)
+    marks = [h.text for h in doc.headings if h.role == "docmark"]
+    assert marks == [
+        "生效狀態：※本法規部分或全部條文尚未生效",
+        "法規類別：行政 > 勞動部 > 勞動條件及就業平等目",
+    ]
+    assert not any("日期" in h.text for h in doc.headings if h.role == "section")
+    from rag.parsing.news import date_of
+
+    assert date_of("公布日期：2021-06-10") == "2021-06-10"  # a database's ISO date too
+    first = doc.body_paragraphs[0]
+    # The article's number stays apart from its text, as 第一条　… does.
+    assert doc.text[first.start : first.end].startswith("第 1 條　為保障受僱者")
+
+
+def test_a_law_database_page_is_titled_without_the_site_name(tmp_path: Path) -> None:
+    # The page's <title> is 廢棄電子產品回收條例-全國法規資料庫 and the page prints the name
+    # alone: that is the title; the articles numbered 第 N 條 over their text make it a
+    # statute (an 條例), dated by its 修正日期 row.
+    (doc,) = load_documents(_one_law(tmp_path, "taiwan_law_page.html")).documents
+    assert doc.title == "廢棄電子產品回收條例"
+    assert doc.kind == "administrative_regulation" and doc.genre == "statute"
+    assert doc.date == "2024-01-10"
+    article = next(p for p in doc.body_paragraphs if p.section[-1].label == "第12-1條")
+    assert cite(doc, article.number) == "《廢棄電子產品回收條例》第12-1條第一款"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["第五條規定了什麼？", "第五条规定了什么？", "第5條規定了什麼？", "第 5 條規定了什麼？"],
+)
+def test_an_article_printed_in_digits_is_asked_for_in_either_numerals(
+    question: str, tmp_path: Path
+) -> None:
+    # 第 5 條 is the article a question calls 第五條 (or 第五条, 第5條, 第 5 條).
+    source = _one_law(tmp_path, "taiwan_law_header.txt")
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    answer = rag.load(tmp_path / "index", model="none").answer(question)
+    assert answer.found
+    assert answer.quotes[0].citation == "《職場照顧假促進法》第5條"
+
+
+@pytest.mark.parametrize(
+    "question", ["第 6-1 條規定了什麼？", "第6條之1規定了什麼？", "第6-1條是什麼內容？"]
+)
+def test_a_sub_article_printed_in_digits_is_asked_for_in_either_numerals(
+    question: str, tmp_path: Path
+) -> None:
+    source = _one_law(tmp_path, "taiwan_law_header.txt")
+    rag.build_index(source, tmp_path / "index", model="none", workers=1)
+    answer = rag.load(tmp_path / "index", model="none").answer(question)
+    assert answer.found
+    assert "《職場照顧假促進法》第6-1條" in [q.citation for q in answer.quotes]
+
+
+def test_a_hong_kong_ordinance_has_parts_over_its_sections(tmp_path: Path) -> None:
+    # e-Legislation's 第 1 部　導言 is a Part of the ordinance, as 第一编 is of a mainland
+    # law: it opens the path of the sections under it (第 4 條 and its (1), (2)); a section
+    # is still cited by its own number.
+    from format_samples import hk_ordinance_docx
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "家務助理僱傭條例.docx").write_bytes(hk_ordinance_docx())
+    (doc,) = load_documents(source).documents
+    paths = [[r.label for r in p.section] for p in doc.body_paragraphs]
+    assert ["第1部", "第1條"] in paths
+    assert ["第2部", "第4條", "(2)"] in paths
+    first = next(p for p in doc.body_paragraphs if p.section and p.section[-1].label == "(1)")
+    assert cite(doc, first.number).startswith("《家務助理僱傭條例》第4條")

@@ -71,9 +71,11 @@ _PERMISSION_Q = re.compile(
     r"(?:可以|能|能够|有权|允许|准许|必须|需要|应该|要).{0,24}[吗么]|能不能|可不可以|能否|是否(?:可以|能|有权|必须|需要|应当)|有没有权"
 )
 _SAID_Q = re.compile(r"认为|表示|指出|强调|提出|说|称|介绍|谈到|看来")
-# 第三十九条, 第二百九十一条之一: the article asked for by number.
+# 第三十九条, 第二百九十一条之一: the article asked for by number; in digits as Taiwan's and
+# Hong Kong's laws print it, spaced or not (第 22-1 條, 第22條之1).
 ARTICLE = re.compile(
-    r"第(?:[零〇一二三四五六七八九十百千]+|\d{1,4}(?:-\d{1,3})?)条(?:之[一二三四五六七八九十]+)?"
+    r"第(?:[零〇一二三四五六七八九十百千]+|[ \u3000]?\d{1,4}(?:-\d{1,3})?[ \u3000]?)条"
+    r"(?:之(?:[一二三四五六七八九十]+|\d{1,3}))?"
 )
 _ANAPHOR = re.compile(r"^(?:它|他|她|其|此|该|这|那|牠|祂|它们|他们|她们|这些|那些)")
 _ENTITY_TAGS = {"ns", "nr", "nrt", "nrfg", "nt", "nz", "eng"}

@@ -273,12 +273,20 @@ class CandidateGenerator:
         for j, (start, end) in enumerate(chunk.sentences):
             folded = fold(doc_id, text[start:end])
             para = _paragraph_at(doc, chunk.paragraphs, start)
+            tokens = frozenset(strings[j].split()) if j < len(strings) else frozenset()
+            if para is not None and start == para.start:
+                number = _opens_digit_article(doc, para)
+                if number:
+                    # An article printed 第 5 條 over its text: its first sentence is read as
+                    # a mainland article's (第五条　…) is, with its number in Chinese numerals
+                    # among its words, so that 第五條是什麼 meets it.
+                    tokens = tokens | frozenset(self.gen.tokenizer.tokenize(number))
             out.append(
                 SentenceRecord(
                     start,
                     end,
                     para,
-                    frozenset(strings[j].split()) if j < len(strings) else frozenset(),
+                    tokens,
                     folded,
                     starts_with_anaphor(folded),
                     starts_with_anaphor(fold(doc_id, text[start : start + 4])),
@@ -658,6 +666,17 @@ class CandidateGenerator:
             for n in chunk.paragraphs:
                 chunk_of.setdefault((chunk.doc_id, n), i)
         self._articles, self._chunk_of = articles, chunk_of
+
+
+def _opens_digit_article(doc: Document, para: Paragraph) -> str:
+    """The key (第五条, 第二十二条之一) of the digit-numbered article (第 5 條, 第 22-1 條)
+    that ``para`` is the first paragraph of, else ``""``."""
+    ref = next((r for r in reversed(para.section) if r.numbered_in_digits), None)
+    if ref is None or (ref.key[-1:] != "条" and "条之" not in ref.key):
+        return ""
+    if para.number > 1 and ref in doc.paragraph(para.number - 1).section:
+        return ""
+    return ref.key
 
 
 def _paragraph_at(doc: Document, numbers: tuple[int, ...], offset: int) -> Paragraph | None:

@@ -141,7 +141,7 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
             title = title or raw.metadata["title"]
         kind = kind_override or detect_kind(
             title or stem.rsplit("/", 1)[-1],
-            [b.text for b in draft.body if b.role == "body"][:50],
+            [b.text for b in draft.body if b.role == "body" or _article_heading(b)][:50],
             official=draft.has("docnumber") or _ends_signed(draft),
             subtitle=subtitle,
         )
@@ -205,6 +205,20 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
             )
         )
     return documents
+
+
+def _article_heading(block: Block) -> bool:
+    """An article's number alone on a line of its own, over its text (第 5 條 on
+    law.moj.gov.tw): an article line of the body, as 第五条　… is in a mainland law, for
+    telling the document's kind. A titled heading (第 4 條　書面合約 of an e-Legislation
+    ordinance) is not: its (1)/(a) items nest as a numbered document's do, and the statute
+    layout would join its ；及 lines."""
+    return (
+        block.role == "section"
+        and block.marker is not None
+        and block.marker.rank == ARTICLE_RANK
+        and not block.marker.rest
+    )
 
 
 def _markup_repair(markup: Markup, rel: str) -> Repair:

@@ -51,6 +51,9 @@ _ARTICLE_RE = re.compile(
     f"^第[ \u3000]?(?:[{CN_NUM}]+|\\d+(?:-\\d+)?)[ \u3000]?([编編章节節条條])(?:之[{CN_NUM}]+)?"
 )
 _PART_RE = re.compile(f"^第[{CN_NUM}\\d]+分[编編]")
+# A Hong Kong ordinance's Part and Division (第 1 部　導言, 第 2 分部　…, as e-Legislation
+# prints them): the 编 and 节 of its sections, always followed by a space or nothing.
+_HK_PART_RE = re.compile(f"^第[ \u3000]?(?:[{CN_NUM}]+|\\d+)[ \u3000]?(分?部)(?=[ \u3000]|$)")
 ARTICLE_RANKS = {"编": 10, "分编": 15, "章": 20, "节": 30, "条": 40}
 ARTICLE_RANKS |= {"編": 10, "節": 30, "條": 40}
 _LIST_MARKERS = (
@@ -302,6 +305,11 @@ def marker_of(text: str) -> Marker | None:
     if part:
         label = part.group()
         return Marker(label, ARTICLE_RANKS["分编"], text[len(label) :].strip())
+    hk_part = _HK_PART_RE.match(text)
+    if hk_part:
+        label = hk_part.group()
+        rank = ARTICLE_RANKS["编" if hk_part.group(1) == "部" else "节"]
+        return Marker(re.sub(r"[ \u3000]", "", label), rank, text[len(label) :].strip())
     article = _ARTICLE_RE.match(text)
     if article:
         label = article.group()

@@ -26,7 +26,10 @@ STATUTE_KINDS = frozenset(
 )
 NEWS_KINDS = frozenset({"article", "side_report"})
 
-_ARTICLE_LINE_RE = re.compile(r"^第[一二三四五六七八九十百千零〇两\d]+[ \u3000]?条")
+# 第三条, 第 3 条, 第 22-1 條 (Taiwan prints the number in digits between spaces).
+_ARTICLE_LINE_RE = re.compile(
+    r"^第[ \u3000]?(?:[一二三四五六七八九十百千零〇两]+|\d+(?:-\d+)?)[ \u3000]?条"
+)
 _LOCAL_RE = re.compile(r"^.{1,12}?(?:省|自治区|市|自治州|县|特别行政区)")
 _PARTY_RE = re.compile(r"^(?:中国共产党|中共|党的|党内|党委|党组)")
 # The title's last words, most specific first.

@@ -48,6 +48,14 @@ _RELEASE_FIELD = (
     r"|责任编辑|浏览次数|点击数|访问量|字号"
 )
 _RELEASE_RE = re.compile(f"^(?:{_RELEASE_FIELD})\\s*[:：]")
+# The header of a law database's page or text (全國法規資料庫: 法規名稱, 修正日期, 公布日期,
+# 法規類別, 生效狀態; e-Legislation: 版本日期), read in Simplified script.
+_LAW_FIELD_RE = re.compile(
+    r"^(法规名称|法规类别|生效状态|(?:修正|公布|制定|施行|生效|废止|版本)日期)\s*[:：]"
+)
+# A date in the years of the Republic of China (民國 113 年 07 月 31 日 is 2024-07-31).
+_ROC_DATE_RE = re.compile(r"民[国國]\s*(\d{1,3})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_ROC_YEAR_ZERO = 1911
 _RELEASE_DATE_RE = re.compile(r"(?:时间|日期)\s*[:：]")
 # The issuer's mark at the top of an official document (国务院文件, 上海市人民政府文件).
 _ISSUER_MARK_RE = re.compile(r"文件$")
@@ -220,6 +228,8 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
                 doc = _new_draft(out)
             text = " ".join(t.strip() for t in unit.raw)
             doc.head.append(Block("byline", text, unit.lines))
+        elif not doc.body and _law_fields(unit.raw):
+            _place_law_fields(doc, unit)
         elif unit.role == "heading":
             end = index
             while end < len(units) and units[end].role == "heading":
@@ -495,6 +505,30 @@ def _retitle(doc: Draft, units: list[Unit]) -> int:
     return len(taken)
 
 
+def _law_fields(raw: tuple[str, ...]) -> bool:
+    """Every line is a field of a law database's header (法規名稱：…, 修正日期：民國 113 年…,
+    法規類別：…, 生效狀態：…, as law.moj.gov.tw prints them; 版本日期：… on e-Legislation)."""
+    return bool(raw) and all(_LAW_FIELD_RE.match(t.strip()) for t in raw if t.strip())
+
+
+def _place_law_fields(doc: Draft, unit: Unit) -> None:
+    """A law database's header fields, line by line: the law's name is the title (when no
+    line above gave one), its date field the dateline that dates it, the others the 版头's
+    marks; none of them is a heading of the text below."""
+    for raw, line in zip(unit.raw, unit.lines, strict=True):
+        at, text = (line,), raw.strip()
+        field = _LAW_FIELD_RE.match(text)
+        if field is None:
+            continue
+        value = text[field.end() :].strip()
+        if field.group(1) == "法规名称" and value and not doc.has("title"):
+            doc.head.append(Block("title", value, at))
+        elif field.group(1).endswith("日期") and date_of(text) and not doc.has("dateline"):
+            doc.head.append(Block("dateline", text, at))
+        else:
+            doc.head.append(Block("docmark", text, at))
+
+
 def _place_plain_heading(doc: Draft, unit: Unit) -> None:
     if _extend_title(doc, unit) or _retitle(doc, [unit]):
         return
@@ -543,9 +577,13 @@ def date_of(text: str) -> str:
     """The first date in ``text`` as ``YYYY-MM-DD``, or ``""`` (``2024-03-18`` on a page's
     release line, see :func:`is_release_line`)."""
     match = _DATE_RE.search(text)
-    if not match and _RELEASE_RE.match(text):
+    if not match and (_RELEASE_RE.match(text) or _LAW_FIELD_RE.match(text)):
         match = _ISO_DATE_RE.search(text)
-    if match:
+    roc = None if match else _ROC_DATE_RE.search(text)
+    if roc:
+        year, month, day = (int(g) for g in roc.groups())
+        year += _ROC_YEAR_ZERO
+    elif match:
         year, month, day = (int(g) for g in match.groups())
     else:
         match = _CN_DATE_RE.search(text)

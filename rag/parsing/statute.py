@@ -27,6 +27,10 @@ _INFO_END = "INFO END"
 _MID_WORD_RE = re.compile(r"[\w\u4e00-\u9fff]$")
 # Table rows (附表, 税率表) have no final punctuation and are never joined.
 _TABLE_RE = re.compile(r"[|｜\t]")
+# An article number alone on its line (第 5 條, 第 22-1 條) and what stands after it once the
+# line under it is joined to it (the full-width space of 第五条　…).
+_BARE_ARTICLE_RE = re.compile(r"^第[ \u3000]?\d+(?:-\d+)?[ \u3000]?[条條]$")
+_LABEL_GAP = "\u3000"
 
 
 def normalise_roles(draft: Draft) -> None:
@@ -110,8 +114,15 @@ def join_broken_lines(body: list[Block], rel: str) -> tuple[list[Block], list[Re
                     f"('{block.text[:8]}…'); joined",
                 )
             )
+            # An article's number alone on its line (第 5 條 over its text, as law.moj.gov.tw
+            # prints it) stays apart from the text as a mainland 第五条　… does.
+            between = _LABEL_GAP if _BARE_ARTICLE_RE.match(prev.text) else ""
             out[-1] = Block(
-                prev.role, prev.text + block.text, prev.lines + block.lines, prev.level, prev.marker
+                prev.role,
+                prev.text + between + block.text,
+                prev.lines + block.lines,
+                prev.level,
+                prev.marker,
             )
             continue
         out.append(block)

@@ -30,6 +30,8 @@ from ..blocks import DOC_NUMBER_RE
 from . import Block, RawDocument, from_blocks
 
 # Whitespace that is only layout: indents with full-width spaces or NBSP, zero-width marks.
+# Between a page title's document name and the site's name (…-全國法規資料庫, … | 网站).
+_SITE_SEPARATOR_RE = re.compile(r"\s*[-－|｜_—–]+\s*")
 _INVISIBLE = " \t\r\n\f\v\u3000\xa0\u200b\ufeff"
 # Links to the neighbouring articles close many government pages; they are navigation, not text.
 _NEIGHBOUR_LINK_RE = re.compile(r"^(?:上一篇|下一篇|上一条|下一条)\s*[：:]")
@@ -114,6 +116,7 @@ def read_html(data: bytes, path: Path) -> RawDocument:
         )
     title = _clean(extracted.title or "")
     lines = page_lines(page)
+    title = _without_site_name(title, lines)
     blocks, neighbours = _drop_neighbour_links(_xml_blocks(extracted.body))
     blocks = _restore_inside(blocks, lines, title)
     if title and not any(b.text == title for b in blocks[:3]):
@@ -305,6 +308,17 @@ def fragment_blocks(fragment: str | bytes) -> list[Block]:
     visit(root)
     flush()
     return blocks
+
+
+def _without_site_name(title: str, lines: list[Block]) -> str:
+    """The page's title without the site's name after it (廢棄電子產品回收條例-全國法規資料庫,
+    …｜香港法例) when the page prints the name before it as a line of its own: that line is
+    the document's name, the rest is the site's."""
+    for match in _SITE_SEPARATOR_RE.finditer(title):
+        name = title[: match.start()].strip()
+        if name and any(b.text == name for b in lines):
+            return name
+    return title
 
 
 def page_lines(page: str) -> list[Block]:
