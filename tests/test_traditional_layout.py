@@ -215,7 +215,8 @@ def test_a_law_database_header_gives_the_title_and_the_date(tmp_path: Path) -> N
     # 生效狀態：…, 法規類別：…): the name is the title, the date line dates the law (民國 112
     # is 2023) and is kept verbatim as its 题注, the other fields are the 版头; none of them
     # is a heading or a body paragraph, and the law is a law.
-    (doc,) = load_documents(_one_law(tmp_path, "taiwan_law_header.txt")).documents
+    corpus = load_documents(_one_law(tmp_path, "taiwan_law_header.txt"))
+    (doc,) = corpus.documents
     assert doc.title == "職場照顧假促進法"
     assert doc.kind == "law"
     assert doc.date == "2023-06-21"
@@ -232,6 +233,9 @@ def test_a_law_database_header_gives_the_title_and_the_date(tmp_path: Path) -> N
     first = doc.body_paragraphs[0]
     # The article's number stays apart from its text, as 第一条　… does.
     assert doc.text[first.start : first.end].startswith("第 1 條　為保障受僱者")
+    # ...and the report says the space is the parser's, not the file's.
+    joins = [r.detail for r in corpus.repairs if r.kind == "joined" and "第 1 條" in r.detail]
+    assert joins and joins[0].endswith("joined with a full-width space after the number")
 
 
 def test_a_law_database_page_is_titled_without_the_site_name(tmp_path: Path) -> None:

@@ -104,6 +104,11 @@ def join_broken_lines(body: list[Block], rel: str) -> tuple[list[Block], list[Re
             and not _TABLE_RE.search(prev.text + block.text)
         ):
             assert prev is not None
+            # An article's number alone on its line (第 5 條 over its text, as law.moj.gov.tw
+            # prints it) stays apart from the text as a mainland 第五条　… does: the line break
+            # becomes a full-width space, and the report says so.
+            between = _LABEL_GAP if _BARE_ARTICLE_RE.match(prev.text) else ""
+            how = "joined with a full-width space after the number" if between else "joined"
             repairs.append(
                 Repair(
                     "joined",
@@ -111,12 +116,9 @@ def join_broken_lines(body: list[Block], rel: str) -> tuple[list[Block], list[Re
                     prev.lines + block.lines,
                     f"{lines_label(prev.lines)} ends '…{prev.text[-8:]}' without punctuation "
                     f"and {lines_label(block.lines)} continues the same article "
-                    f"('{block.text[:8]}…'); joined",
+                    f"('{block.text[:8]}…'); {how}",
                 )
             )
-            # An article's number alone on its line (第 5 條 over its text, as law.moj.gov.tw
-            # prints it) stays apart from the text as a mainland 第五条　… does.
-            between = _LABEL_GAP if _BARE_ARTICLE_RE.match(prev.text) else ""
             out[-1] = Block(
                 prev.role,
                 prev.text + between + block.text,
