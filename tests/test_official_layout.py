@@ -1557,3 +1557,38 @@ def test_an_announcement_numbered_under_its_title_has_that_number(tmp_path: Path
     assert doc.title == "江州市人民代表大会常务委员会公告"
     assert role_texts(doc, "docnumber") == ["第12号"]
     assert [h.text for h in doc.headings if h.role == "section"] == []
+
+
+def test_a_reply_is_addressed_to_its_deputy_and_closes_outside_its_points(
+    tmp_path: Path,
+) -> None:
+    # A reply to a deputy is sent to that person (尊敬的李明代表：, its 主送机关); its courtesy
+    # closing and its contact lines belong to no point of the reply (not to 二、).
+    text = DEPUTY_REPLY.replace(
+        "\n\n联系人：张华",
+        "\n\n感谢您对民政工作的关心和支持，欢迎继续提出宝贵意见和建议。\n\n联系人：张华",
+    )
+    doc = parse_one(tmp_path, "reply.txt", text)
+    assert role_texts(doc, "addressee") == ["尊敬的李明代表："]
+    closing = [p for p in doc.body_paragraphs if doc.text[p.start :].startswith(("感谢", "联系人"))]
+    assert len(closing) == 2
+    assert all(p.section == () for p in closing)
+    item = next(p for p in doc.body_paragraphs if "200万元" in doc.text[p.start : p.end])
+    assert [r.display for r in item.section] == ["二、"]
+    answer = assistant_of(tmp_path, "reply.txt", text).answer("补助标准是多少？")
+    assert answer.found
+    assert answer.quotes[0].text.endswith("给予补助。")
+    # A greeting to all present, or a thanks that is a sentence of a point, stays text.
+    assert (
+        role_texts(
+            parse_one(
+                tmp_path, "speech.txt", DEPUTY_REPLY.replace("尊敬的李明代表：", "各位代表：")
+            ),
+            "addressee",
+        )
+        == []
+    )
+    from rag.parsing.blocks import is_closing
+
+    assert is_closing("感谢您对民政工作的关心和支持，欢迎继续提出宝贵意见和建议。")
+    assert not is_closing("感谢信应当在三日内寄出。")

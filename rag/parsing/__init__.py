@@ -40,7 +40,7 @@ from .report import CheckReport, check_lines
 from .report import describe as _describe
 
 # Bump when parsing gives different documents for the same file: cached parses are dropped.
-PARSER_VERSION = 39
+PARSER_VERSION = 40
 
 # Called with (done, total, name) after each file.
 FileProgress = Callable[[int, int, str], None]

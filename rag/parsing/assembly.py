@@ -23,6 +23,7 @@ from .blocks import (
     Markup,
     excerpt,
     is_bracketed_note,
+    is_contact_line,
     lines_label,
     split_units,
 )
@@ -62,12 +63,6 @@ _ANNEX_ITEM_RE = re.compile(r"^\d{1,2}\s*[.．、]")
 ANNEX_NOTE_MAX_LINES = 20
 # 附注 (GB/T 9704): under the 成文日期, a line wholly in brackets.
 _ANNOTATION_RE = re.compile(r"^[（(][^\n]*[）)]$")
-# A line giving whom to ask and how (联系人：王明　联系电话：…, 政策咨询电话：…, 监督举报邮箱：…):
-# what a reader asks for, so under any document it is its 附注, never metadata.
-_CONTACT_RE = re.compile(
-    r"^[（(]?[\u4e00-\u9fff]{0,6}(?:联系人|联系电话|联系方式|咨询电话|电话|传真|热线|邮箱|电子邮箱|"
-    r"通讯地址|联系地址)\s*[：:]"
-)
 # 主送机关 (GB/T 9704): the line under the title naming whom the document is sent to,
 # organs joined by 、 or ， and ending with a colon (各省、自治区、直辖市人民政府，国务院各部委、
 # 各直属机构：). Each part between commas ends in what names an organ or unit; a lead-in
@@ -78,6 +73,12 @@ _ORGAN_END = re.compile(
     r"企业|公司|集团|学校|高校|党委|党组|街道|[省市县区镇乡])$"
 )
 _ADDRESSEE_PART = re.compile(r"[，,]")
+# A reply to a deputy's suggestion or a member's proposal (代表建议 / 提案答复) is addressed
+# to that person by name (尊敬的李明代表：, 王芳委员：): its 主送机关 too. A speech's greeting to
+# all present (各位代表：, 亲爱的同学们：) names nobody and stays text.
+_PERSON_ADDRESSEE = re.compile(
+    r"^(?:尊敬的)?(?!各位|诸位|全体|在座|亲爱)[\u4e00-\u9fff·]{2,5}(?:代表|委员|同志|先生|女士)$"
+)
 _ADDRESSEE_NOT = re.compile(r"[。；;！？!?“”]|如下|现就|通知|根据|按照|为了|为贯彻")
 # The dateline of a resolution and the enactment history of a law are quotable too (role
 # ``dateline``, cited as 题注): they are where 哪一年通过的 / 什么时候施行 is answered; so is a
@@ -168,7 +169,7 @@ def parse_text(raw: RawDocument, rel: str, sha256: str) -> list[Document]:
         notes: list[Block] = []
         metadata: list[str] = []
         for b in trailing:
-            if (official and _ANNOTATION_RE.match(b.text)) or _CONTACT_RE.match(b.text):
+            if (official and _ANNOTATION_RE.match(b.text)) or is_contact_line(b.text):
                 notes.append(Block("annotation", b.text, b.lines))
             else:
                 metadata.append(b.text)
@@ -379,9 +380,10 @@ def _mark_bracketed_notes(draft: Draft) -> None:
 
 
 def _mark_addressee(draft: Draft) -> None:
-    """The first line of an official document's body, when it names organs and ends with a
-    colon (各区人民政府，市政府各委、办、局：), is its 主送机关: role ``addressee``, quotable
-    and cited as such, not paragraph 1 of the text."""
+    """The first line of an official document's body, when it names organs (or the deputy a
+    reply answers) and ends with a colon (各区人民政府，市政府各委、办、局：; 尊敬的李明代表：),
+    is its 主送机关: role ``addressee``, quotable and cited as such, not paragraph 1 of the
+    text."""
     # A web page's metadata table (索引号, 发文机关…, rows of cells) may stand above it.
     at = next((k for k, b in enumerate(draft.body) if "\t" not in b.text), None)
     if at is None:
@@ -399,7 +401,7 @@ def _mark_addressee(draft: Draft) -> None:
     ):
         return
     parts = [p.strip() for p in _ADDRESSEE_PART.split(text[:-1])]
-    if all(p and _ORGAN_END.search(p) for p in parts):
+    if all(p and (_ORGAN_END.search(p) or _PERSON_ADDRESSEE.match(p)) for p in parts):
         draft.body[at] = Block("addressee", first.text, first.lines)
 
 

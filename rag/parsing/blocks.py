@@ -90,6 +90,19 @@ _DUTY_RE = re.compile(
 _CLOSING_RE = re.compile(
     r"^(?:特此(?:通知|通告|公告|通报|函告|函复|函达|批复|报告|决定|说明)|此复|此致)[。！!]?$"
 )
+# The courtesy closing a reply or a letter ends its text with (感谢您对民政工作的关心和支持，…):
+# like 特此函复, it closes the whole reply, not its last point.
+_THANKS_RE = re.compile(
+    r"^(?:再次)?(?:衷心)?(?:感谢|谢谢)(?:您|你们|你|各位|贵[\u4e00-\u9fff]{1,3})?"
+    r"(?:长期以来)?对[^。\n]{1,40}?(?:的)?(?:关心|支持|关注|理解|帮助|信任)"
+)
+# A line giving whom to ask and how (联系人：王明　联系电话：…, 政策咨询电话：…, 监督举报邮箱：…):
+# what a reader asks for, under any document its 附注, never metadata, and above a reply's
+# 落款 it belongs to no point of the reply.
+_CONTACT_RE = re.compile(
+    r"^[（(]?[\u4e00-\u9fff]{0,6}(?:联系人|联系电话|联系方式|咨询电话|电话|传真|热线|邮箱|电子邮箱|"
+    r"通讯地址|联系地址)\s*[：:]"
+)
 # An attachment of an official document (附件, 附件2, 附件：分工表): outside all numbering, so
 # its own 一、（一） are cited under it (附件 一、 （一）), not taken for the main text's.
 _ATTACHMENT_RE = re.compile(f"^附件[ \u3000]?(?:\\d{{1,2}}|[{CN_NUM}]{{1,3}})?(?=$|[：:\\s])")
@@ -384,7 +397,15 @@ def is_list_entry(text: str) -> bool:
 def is_closing(text: str) -> bool:
     """``特此通知。`` / ``特此通告。`` / ``此复。``: the formula that closes an official
     document, in no section (not the last article's or item's)."""
-    return _CLOSING_RE.match(text.strip()) is not None
+    text = text.strip()
+    return _CLOSING_RE.match(text) is not None or (
+        "\n" not in text and _THANKS_RE.match(text) is not None
+    )
+
+
+def is_contact_line(text: str) -> bool:
+    """``联系人：张华　联系电话：021-…`` / ``政策咨询电话：…``: whom to ask and how."""
+    return _CONTACT_RE.match(text.strip()) is not None
 
 
 def is_attendance(text: str) -> bool:
@@ -458,6 +479,7 @@ __all__ = [
     "is_bracketed_note",
     "is_byline",
     "is_closing",
+    "is_contact_line",
     "is_contents_heading",
     "is_credit_line",
     "is_duty_line",

@@ -26,6 +26,7 @@ from .blocks import (
     is_attendance,
     is_byline,
     is_closing,
+    is_contact_line,
     is_credit_line,
     is_heading_like,
     is_question,
@@ -319,7 +320,9 @@ def drafts(units: list[Unit], gap: int) -> list[Draft]:
                     unit.lines,
                     marker=marker_of(unit.text),
                     after_break=after_break,
-                    outside=is_attendance(unit.text) or is_closing(unit.text),
+                    outside=is_attendance(unit.text)
+                    or is_closing(unit.text)
+                    or is_contact_line(unit.text),
                 )
             )
         previous = unit
