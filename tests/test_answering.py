@@ -536,10 +536,11 @@ def test_a_question_about_who_wrote_a_report_or_took_its_pictures_searches_the_c
         asked.append(role)
         return parts[role]
 
-    # Who wrote it: the verb of writing is what the 署名 names.
+    # Who wrote it: the verb of writing is what the 署名 names, and the report is the
+    # document pointed at (its subtitle ——…全会侧记 is no answer).
     assert with_credit_terms("侧记是哪几位记者写的？", ["侧记", "记者", "写"], terms) == (
-        ["侧记", "记者", "写", "作者"],
-        ["侧记", "作者"],
+        ["记者", "写", "作者"],
+        ["作者"],
     )
     # Who took the picture: the verb and the picture are what the credit names.
     assert with_credit_terms("照片是谁拍的？", ["照片", "拍"], terms) == (

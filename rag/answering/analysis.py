@@ -568,6 +568,9 @@ _SHOT = frozenset(
     ("拍", "拍摄", "摄", "摄影", "拍照", "摄影记者", "摄影师", "摄制", "制图", "绘制", "绘图", "画")
 )
 _PICTURES = frozenset(("照片", "图片", "图", "配图", "插图", "图表", "组图", "摄影作品"))
+# What a reader calls a report when asking who wrote it (侧记是哪几位记者写的): the document
+# itself, as 这份文件 is, no word of its byline to look for (the subtitle ——…全会侧记 would win).
+_REPORTS = frozenset(("侧记", "报道", "文章", "稿件", "通讯", "新闻", "特写", "评论", "消息"))
 _WHO_MADE_Q = re.compile(r"谁|哪(?:一|几)?(?:位|些|个)|什么人|(?:作者|记者|摄影师?)(?:是|有|叫)")
 
 
@@ -595,8 +598,9 @@ def with_credit_terms(
     extra = [t for t in terms(role) if t not in said]
     if not extra:
         return tokens, tokens
-    analysed = [t for t in tokens if t not in verbs]
-    return tokens + extra, analysed + extra
+    kept = [t for t in tokens if t not in _REPORTS] or tokens
+    analysed = [t for t in kept if t not in verbs]
+    return kept + extra, analysed + extra
 
 
 def analyze(
