@@ -607,3 +607,15 @@ def test_a_question_about_who_issued_the_document_searches_its_signature() -> No
     assert issue_terms("战役在哪一年爆发?", ["战役", "一年", "爆发"]) == ()
     assert issue_terms("这份通知是发给谁的?", ["通知", "发给"]) == ()
     assert issue_terms("通知印发了什么?", ["通知", "印发"]) == ()
+
+
+def test_a_title_word_stands_for_the_words_that_spell_it() -> None:
+    from rag.answering.candidates import tiling
+
+    # The fewest inner words that make the word up end to end, in order; never an inner
+    # word across two of them (民政 of 人民政府), nothing when some character is left over.
+    assert tiling("人民政府", ["人民", "民政", "政府"]) == ["人民", "政府"]
+    assert tiling("会议纪要", ["会议", "纪要"]) == ["会议", "纪要"]
+    assert tiling("第一季度", ["第一", "第一季", "一季", "一季度", "季度"]) == ["第一", "季度"]
+    assert tiling("嵌入式", ["嵌入"]) == []
+    assert tiling("政府", []) == []

@@ -215,6 +215,13 @@ class CandidateGenerator:
             for name in aliases(normalize(title)):
                 # The short name segments on its own (中华人民共和国宪法 is one word to jieba).
                 words.update(self.gen.tokenizer.tokenize(name))
+            # ...and a title word also stands for the words it is made of (常务会议纪要's 会议纪要
+            # is 会议 + 纪要, which 会议对防汛工作提出了什么要求 asks with), when they make it up
+            # exactly (人民政府 is 人民 + 政府, never 民政).
+            subwords = self.gen.tokenizer.subwords
+            for word in list(words):
+                if len(word) > 3:
+                    words.update(tiling(word, subwords(word)))
             tokens = self._titles[doc_id] = frozenset(words)
         return tokens
 
@@ -666,6 +673,19 @@ class CandidateGenerator:
             for n in chunk.paragraphs:
                 chunk_of.setdefault((chunk.doc_id, n), i)
         self._articles, self._chunk_of = articles, chunk_of
+
+
+def tiling(word: str, parts: list[str]) -> list[str]:
+    """The fewest of ``parts`` (words inside ``word``) that spell ``word`` end to end, in
+    order (人民政府 → 人民, 政府); empty when none do (嵌入式: no 式)."""
+    best: dict[int, list[str]] = {0: []}
+    for end in range(1, len(word) + 1):
+        for part in parts:
+            start = end - len(part)
+            before = best.get(start) if start >= 0 and word.startswith(part, start) else None
+            if before is not None and (end not in best or len(before) + 1 < len(best[end])):
+                best[end] = [*before, part]
+    return best.get(len(word), [])
 
 
 def _opens_digit_article(doc: Document, para: Paragraph) -> str:
