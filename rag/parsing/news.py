@@ -357,21 +357,21 @@ def _opens_next(doc: Draft, units: list[Unit], index: int) -> bool:
 
 def _order_mark(doc: Draft) -> bool:
     """The head so far is an order's mark alone (江州市人民政府令), taken for the title."""
-    return (
-        len(doc.head) == 1
-        and doc.head[0].role == "title"
-        and "\n" not in doc.head[0].text
-        and _ORDER_MARK_RE.match(doc.head[0].text) is not None
-    )
+    return _head_is_mark(doc, _ORDER_MARK_RE)
 
 
 def _announcement(doc: Draft) -> bool:
     """The head so far is an announcement's title alone (…常务委员会公告), without a number."""
+    return _head_is_mark(doc, _ANNOUNCEMENT_MARK_RE)
+
+
+def _head_is_mark(doc: Draft, mark: re.Pattern[str]) -> bool:
+    """The head so far is one line, the title, and it is such a mark."""
     return (
         len(doc.head) == 1
         and doc.head[0].role == "title"
         and "\n" not in doc.head[0].text
-        and _ANNOUNCEMENT_MARK_RE.match(doc.head[0].text) is not None
+        and mark.match(doc.head[0].text) is not None
     )
 
 
