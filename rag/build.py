@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from .tokenization import Tokenizer, WorkerPool
 
 # Bump when tokenization or passage text changes in a way that needs a rebuild.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 # Key terms are counted per file (and the counts reused) while the corpus is read whole by
 # discover_terms, i.e. up to its default sample size; beyond, terms come from its sample.
 _WHOLE_CORPUS_CHARS = 10_000_000

@@ -127,6 +127,8 @@ def _statute_path(doc: Document, para: Paragraph) -> str:
     article = labels[where]
     out = article
     clauses = _index(doc).get(("条", *labels[: where + 1]), 0)
+    if para.section[where].numbered_in_digits:
+        return out + _digit_law_path(para, labels[where + 1 :], clauses)
     if clauses > 1 and para.clause:
         out += f"第{chinese_number(para.clause)}款"
     item_word = _words(doc)["项"]
@@ -136,6 +138,39 @@ def _statute_path(doc: Document, para: Paragraph) -> str:
             out += f"第（{item.group(1)}）{item_word}"
         elif depth == 0:
             out += f"第{label.rstrip('.．、')}{item_word}"
+        else:
+            out += f"第{label.strip('()（）.．、')}目"
+    return out
+
+
+# Below an article numbered in digits, the names of Taiwan's and Hong Kong's laws: Taiwan
+# counts an article's paragraphs as 項, its items 一、 as 款 and their items （一） as 目
+# (第5條第二項, 第3條第一款); a Hong Kong section's subsections (1) are 款, its paragraphs (a)
+# 段 and their subparagraphs (i) 節 (第4條第(2)款).
+_ARABIC_ITEM_RE = re.compile(r"^[（(](\d+[A-Z]?)[）)]$")
+_LATIN_ITEM_RE = re.compile(r"^[（(]([a-z]{1,2})[）)]$")
+_ROMAN_ITEM_RE = re.compile(r"^[（(]([ivx]{1,5})[）)]$")
+_CN_ITEM_RE = re.compile(r"^([一二三四五六七八九十百零〇两兩]+)[、.．]$")
+
+
+def _digit_law_path(para: Paragraph, labels: list[str], clauses: int) -> str:
+    """What follows a digit-numbered article in a citation, in its own law's words."""
+    out = f"第{chinese_number(para.clause)}項" if clauses > 1 and para.clause else ""
+    for label in (lab for lab in labels if lab):
+        roman = _ROMAN_ITEM_RE.match(label)
+        latin = None if roman else _LATIN_ITEM_RE.match(label)
+        arabic = _ARABIC_ITEM_RE.match(label)
+        chinese = _CN_ITEM_RE.match(label)
+        if arabic:
+            out += f"第({arabic.group(1)})款"
+        elif latin:
+            out += f"第({latin.group(1)})段"
+        elif roman:
+            out += f"第({roman.group(1)})節"
+        elif chinese:
+            out += f"第{chinese.group(1)}款"
+        elif _ITEM_RE.match(label):
+            out += f"第{label}目"
         else:
             out += f"第{label.strip('()（）.．、')}目"
     return out

@@ -190,8 +190,8 @@ def test_a_taiwan_law_numbered_in_arabic_digits_has_articles(tmp_path: Path) -> 
     (doc,) = load_documents(source).documents
     first = doc.body_paragraphs[0]
     assert [ref.label for ref in first.section if ref.label] == ["第一章", "第1條"]
-    # Its paragraphs are counted as 款, the mainland's name (Taiwan calls them 項).
-    assert cite(doc, first.number) == "《勞動基準法》第1條第一款"
+    # Its paragraphs are named as Taiwan names them: 項 (the mainland's 款).
+    assert cite(doc, first.number) == "《勞動基準法》第1條第一項"
     last = doc.body_paragraphs[-1]
     assert cite(doc, last.number) == "《勞動基準法》第22-1條"
     assert last.section[-1].label == "第22-1條" and last.section[-1].key == "第二十二条之一"
@@ -247,7 +247,7 @@ def test_a_law_database_page_is_titled_without_the_site_name(tmp_path: Path) -> 
     assert doc.kind == "administrative_regulation" and doc.genre == "statute"
     assert doc.date == "2024-01-10"
     article = next(p for p in doc.body_paragraphs if p.section[-1].label == "第12-1條")
-    assert cite(doc, article.number) == "《廢棄電子產品回收條例》第12-1條第一款"
+    assert cite(doc, article.number) == "《廢棄電子產品回收條例》第12-1條第一項"
 
 
 @pytest.mark.parametrize(
@@ -297,3 +297,31 @@ def test_a_hong_kong_ordinance_has_parts_over_its_sections(tmp_path: Path) -> No
     assert ["第2部", "第4條", "(2)"] in paths
     first = next(p for p in doc.body_paragraphs if p.section and p.section[-1].label == "(1)")
     assert cite(doc, first.number).startswith("《家務助理僱傭條例》第4條")
+
+
+def test_taiwan_and_hong_kong_laws_are_cited_in_their_own_words(tmp_path: Path) -> None:
+    # Taiwan: an article's paragraphs are 項, its items 一、 款, their items （一） 目; Hong
+    # Kong: a section's subsections (1) are 款. A mainland law keeps 款 and 项 (other tests).
+    source = _one_law(tmp_path, "taiwan_law_header.txt")
+    (source / "taiwan_law_header.txt").write_text(
+        (source / "taiwan_law_header.txt").read_text(encoding="utf-8")
+        + "\n第 10 條\n本法用詞，定義如下：\n一、受僱者：指受雇主僱用從事工作獲致工資者。\n"
+        "二、家庭成員：指下列之人：\n（一）配偶。\n（二）父母、子女。\n",
+        encoding="utf-8",
+    )
+    (taiwan,) = load_documents(source).documents
+
+    def cited(doc: Document, opening: str) -> str:
+        para = next(p for p in doc.body_paragraphs if doc.text[p.start :].startswith(opening))
+        return cite(doc, para.number)
+
+    assert cited(taiwan, "雇主不得拒絕") == "《職場照顧假促進法》第5條第二項"
+    assert cited(taiwan, "二、家庭成員") == "《職場照顧假促進法》第10條第二款"
+    assert cited(taiwan, "（二）父母") == "《職場照顧假促進法》第10條第二款第（二）目"
+    from format_samples import hk_ordinance_docx
+
+    hk_source = tmp_path / "hk"
+    hk_source.mkdir()
+    (hk_source / "家務助理僱傭條例.docx").write_bytes(hk_ordinance_docx())
+    (hk,) = load_documents(hk_source).documents
+    assert cited(hk, "(2) 合約須列明") == "《家務助理僱傭條例》第4條第(2)款"
